@@ -1,0 +1,151 @@
+"""The ClickHouse schema and connection: one place that knows the tables.
+
+The SQL runs on Debian's 18.16 server and on a current ClickHouse. Features only a new
+server has (LowCardinality without an experimental flag, TTL) are used only where the
+server's system tables report them. Every table that the stream writes is a
+ReplacingMergeTree keyed so that a re-delivered message replaces its own row: queries read
+them with FINAL (or argMax) and see each event once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+from clickhouse_driver import Client
+
+from infra.settings import CommonSettings, SettingsError, load
+
+
+@dataclass(frozen=True)
+class ServerFeatures:
+    """What the connected server can do, read from its system tables."""
+
+    low_cardinality: bool
+    ttl: bool
+
+    def dim(self) -> str:
+        """The column type for a low-cardinality dimension (family, metric, codes)."""
+        return "LowCardinality(String)" if self.low_cardinality else "String"
+
+
+def connect(settings: CommonSettings, database: str | None = None, **kwargs: object) -> Client:
+    """A client for the configured server; ``database=''`` connects without one."""
+    return Client(
+        host=settings.clickhouse_host,
+        port=settings.clickhouse_port,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password.get_secret_value(),
+        database=settings.clickhouse_database if database is None else database,
+        connect_timeout=5,
+        send_receive_timeout=60,
+        **kwargs,
+    )
+
+
+def detect_features(client: Client) -> ServerFeatures:
+    """Ask the server what it supports (never parse the version string)."""
+    lc_type = client.execute(
+        "SELECT count() FROM system.data_type_families WHERE name = 'LowCardinality'"
+    )[0][0]
+    lc_experimental = client.execute(
+        "SELECT count() FROM system.settings WHERE name = 'allow_experimental_low_cardinality_type'"
+    )[0][0]
+    ttl = client.execute(
+        "SELECT count() FROM system.merge_tree_settings WHERE name = 'ttl_only_drop_parts'"
+    )[0][0]
+    return ServerFeatures(low_cardinality=bool(lc_type) and not lc_experimental, ttl=bool(ttl))
+
+
+def table_ddl(database: str, features: ServerFeatures, retention_days: int) -> list[str]:
+    """CREATE statements for every table, in dependency order."""
+    d = features.dim()
+    db = database
+    raw_ttl = f"TTL ts + INTERVAL {int(retention_days)} DAY" if features.ttl else ""
+    return [
+        f"""CREATE TABLE IF NOT EXISTS {db}.areas (
+            level {d}, code String, parent String, city String, district String,
+            street String, name String, name_zh String, ring String,
+            lon Float64, lat Float64, updated_at DateTime('UTC')
+        ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (level, code)""",
+        f"""CREATE TABLE IF NOT EXISTS {db}.sources (
+            source_id String, family {d}, kind {d}, metrics Array(String),
+            city String, district String, street String, grid String,
+            lon Float64, lat Float64, cadence_s UInt32, updated_at DateTime('UTC')
+        ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY source_id""",
+        f"""CREATE TABLE IF NOT EXISTS {db}.events_raw (
+            event_id String, ts DateTime('UTC'), ts_ms UInt64, family {d},
+            source_id String, metric {d}, value Float64,
+            city {d}, district {d}, street String, grid String,
+            ingested_at DateTime('UTC')
+        ) ENGINE = ReplacingMergeTree()
+        PARTITION BY toYYYYMMDD(ts) ORDER BY (family, source_id, metric, ts, event_id)
+        {raw_ttl}""",
+        f"""CREATE TABLE IF NOT EXISTS {db}.cases_raw (
+            event_id String, ts DateTime('UTC'), ts_ms UInt64, case_id String,
+            category {d}, status {d}, source_id String,
+            city {d}, district {d}, street String, grid String,
+            lon Float64, lat Float64, text String, photo_ref String,
+            ingested_at DateTime('UTC')
+        ) ENGINE = ReplacingMergeTree()
+        PARTITION BY toYYYYMM(ts) ORDER BY (case_id, ts, event_id)""",
+        # One row per (area, metric, minute, source partition), carrying the cumulative
+        # aggregate of that partition's events up to Kafka offset `version`. A re-delivered
+        # message yields the same or a higher version of the same row, never a second one.
+        f"""CREATE TABLE IF NOT EXISTS {db}.rollups_1m (
+            level {d}, key String, metric {d}, family {d},
+            window_start DateTime('UTC'), src_topic {d}, src_partition UInt16,
+            cnt UInt64, sum Float64, min Float64, max Float64, version UInt64
+        ) ENGINE = ReplacingMergeTree(version)
+        PARTITION BY toYYYYMMDD(window_start)
+        ORDER BY (level, key, metric, window_start, src_topic, src_partition)""",
+        f"""CREATE TABLE IF NOT EXISTS {db}.dead_letters (
+            src_topic {d}, src_partition UInt16, src_offset UInt64,
+            kafka_ts DateTime('UTC'), family {d}, reason {d}, detail String,
+            raw String, worker String
+        ) ENGINE = ReplacingMergeTree()
+        PARTITION BY toYYYYMM(kafka_ts) ORDER BY (src_topic, src_partition, src_offset)""",
+    ]
+
+
+def ensure_schema(settings: CommonSettings, database: str | None = None) -> ServerFeatures:
+    """Create the database and every table if missing; idempotent."""
+    db = database or settings.clickhouse_database
+    client = connect(settings, database="")
+    try:
+        features = detect_features(client)
+        client.execute(f"CREATE DATABASE IF NOT EXISTS {db}")
+        for statement in table_ddl(db, features, settings.raw_retention_days):
+            client.execute(statement)
+        return features
+    finally:
+        client.disconnect()
+
+
+def drop_database(settings: CommonSettings, database: str) -> None:
+    """Drop a database with everything in it (tests and replays)."""
+    client = connect(settings, database="")
+    try:
+        client.execute(f"DROP DATABASE IF EXISTS {database}")
+    finally:
+        client.disconnect()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``citybrain-schema``: create the schema on the configured server."""
+    parser = argparse.ArgumentParser(prog="citybrain-schema", description=main.__doc__)
+    parser.add_argument("--database", help="database name (default CITYBRAIN_CLICKHOUSE_DATABASE)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load(CommonSettings)
+    except SettingsError as exc:
+        print(f"citybrain-schema: {exc}", file=sys.stderr)
+        return 2
+    features = ensure_schema(settings, args.database)
+    print(f"schema ready in {args.database or settings.clickhouse_database} ({features})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""Kafka administration shared by the processes: create the topics a namespace needs."""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from infra.settings import CommonSettings
+from infra.topics import all_family_topics, dead_letter_topic
+
+
+def namespace_topics(prefix: str) -> list[str]:
+    """Every topic of one namespace (live or a replay's)."""
+    return [*all_family_topics(prefix).values(), dead_letter_topic(prefix)]
+
+
+def ensure_topics(settings: CommonSettings, names: list[str] | None = None) -> list[str]:
+    """Create missing topics with the configured partition count; returns those created."""
+    wanted = names or namespace_topics(settings.kafka_topic_prefix)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    try:
+        missing = [t for t in wanted if t not in set(admin.list_topics())]
+        created = []
+        for name in missing:
+            try:
+                admin.create_topics(
+                    [NewTopic(name, num_partitions=settings.kafka_partitions, replication_factor=1)]
+                )
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass  # another process created it first
+        return created
+    finally:
+        admin.close()
+
+
+def delete_topics(settings: CommonSettings, names: list[str]) -> None:
+    """Delete topics that exist (tests and replays clean up after themselves)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    try:
+        existing = set(admin.list_topics())
+        doomed = [n for n in names if n in existing]
+        if doomed:
+            admin.delete_topics(doomed)
+    finally:
+        admin.close()

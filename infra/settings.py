@@ -1,0 +1,95 @@
+"""Typed, frozen settings for each process, read from CITYBRAIN_* environment variables.
+
+Read once at a process's entry point with :func:`load` and passed down; nothing reads the
+environment at import time. A bad value stops the process with a message naming the
+variable.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CITYBRAIN_"
+_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_TOPIC_PREFIX = r"^[A-Za-z0-9._-]+$"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the process cannot run with."""
+
+
+class CommonSettings(BaseSettings):
+    """Where the services are: every process needs these."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", min_length=3)
+    kafka_topic_prefix: str = Field("citybrain", pattern=_TOPIC_PREFIX)
+    kafka_partitions: int = Field(4, ge=1, le=256)
+    clickhouse_host: str = Field("127.0.0.1", min_length=1)
+    clickhouse_port: int = Field(9000, ge=1, le=65535)
+    clickhouse_database: str = Field("citybrain", pattern=_IDENTIFIER)
+    clickhouse_user: str = "default"
+    clickhouse_password: SecretStr = SecretStr("")
+    raw_retention_days: int = Field(30, ge=1, le=3650)
+    metrics_addr: str = "127.0.0.1"
+
+
+class WorkerSettings(CommonSettings):
+    """The Faust worker (streams/)."""
+
+    worker_app_id: str = Field("citybrain-worker", pattern=_TOPIC_PREFIX)
+    worker_metrics_port: int = Field(9101, ge=0, le=65535)
+    worker_web_port: int = Field(6066, ge=1, le=65535)
+    worker_batch_size: int = Field(5000, ge=1, le=100_000)
+    worker_batch_within_s: float = Field(0.5, gt=0, le=60)
+    worker_data_dir: str = ".local/worker"
+    worker_max_future_s: int = Field(300, ge=0)
+    worker_max_age_s: int = Field(7 * 24 * 3600, ge=60)
+    worker_registry_refresh_s: float = Field(30.0, gt=0)
+    worker_window_retention_s: int = Field(900, ge=60)
+    worker_commit_interval_s: float = Field(1.0, gt=0, le=60)
+
+
+class SimSettings(CommonSettings):
+    """The sensor simulator (sensors_sim/)."""
+
+    sim_metrics_port: int = Field(9102, ge=0, le=65535)
+
+
+class DashboardSettings(CommonSettings):
+    """The Dash command center (dashboard/)."""
+
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = Field(8050, ge=1, le=65535)
+    dashboard_metrics_port: int = Field(9103, ge=0, le=65535)
+    dashboard_refresh_ms: int = Field(2000, ge=500, le=600_000)
+
+
+S = TypeVar("S", bound=CommonSettings)
+
+
+def load(cls: type[S], **overrides: object) -> S:
+    """Read ``cls`` from the environment (and ``overrides``), or raise SettingsError naming
+    every bad variable."""
+    try:
+        return cls(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ENV_PREFIX + "_".join(str(p) for p in error["loc"]).upper()
+            problems.append(f"{name}={error.get('input')!r}: {error['msg']}")
+        raise SettingsError("bad setting: " + "; ".join(problems)) from None
+
+
+def describe(cls: type[CommonSettings]) -> list[tuple[str, str, str]]:
+    """(variable, default, description) for every setting of ``cls``: the README table."""
+    rows = []
+    for name, field in cls.model_fields.items():
+        default = field.default
+        shown = "" if isinstance(default, SecretStr) else str(default)
+        rows.append((ENV_PREFIX + name.upper(), shown, field.description or ""))
+    return rows

@@ -1,0 +1,1 @@
+"""The Faust worker: validate, dead-letter, roll up and store every event."""

@@ -1,0 +1,69 @@
+"""``citybrain-worker`` / ``python -m streams``: run the Faust worker."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from prometheus_client import start_http_server
+
+from infra.clickhouse import ensure_schema
+from infra.kafka import ensure_topics
+from infra.settings import SettingsError, WorkerSettings, load
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="citybrain-worker",
+        description="Validate, dead-letter, roll up and store every event (settings: "
+        "CITYBRAIN_* environment variables, see README).",
+    )
+    parser.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--metrics-port", type=int, help="Prometheus port (0 = off)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    overrides = {} if args.metrics_port is None else {"worker_metrics_port": args.metrics_port}
+    try:
+        settings = load(WorkerSettings, **overrides)
+    except SettingsError as exc:
+        print(f"citybrain-worker: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=args.loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        ensure_schema(settings)
+    except Exception as exc:
+        print(
+            f"citybrain-worker: ClickHouse at {settings.clickhouse_host}:"
+            f"{settings.clickhouse_port} is not usable: {exc}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        ensure_topics(settings)
+    except Exception as exc:
+        print(
+            f"citybrain-worker: Kafka at {settings.kafka_bootstrap} is not usable: {exc}",
+            file=sys.stderr,
+        )
+        return 1
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr=settings.metrics_addr)
+
+    from faust.worker import Worker
+
+    from streams.app import create_app
+
+    app = create_app(settings)
+    worker = Worker(app, loglevel=args.loglevel, quiet=True)
+    worker.execute_from_commandline()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,169 @@
+"""The worker's per-batch step: validate, fold roll-ups, write every table, then return.
+
+The agent acks a batch's messages only after :meth:`Pipeline.process` returns, so a write
+that fails is retried here (with backoff) rather than lost: a dead ClickHouse stalls the
+stream, it never drops events and never crashes the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import TypeVar
+
+from detectors.events import Family
+from detectors.validation import Invalid, Reason, Registry, TimeBounds
+from streams import batch
+from streams.batch import TP, Message
+from streams.metrics import WorkerMetrics
+from streams.rollup import PartitionRollups
+from streams.sink import ClickHouseSink
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_REGISTRY_RECHECK_S = 2.0
+_UNKNOWN = {Reason.UNKNOWN_SOURCE, Reason.UNKNOWN_GRID, Reason.LOCATION_MISMATCH}
+
+
+class Pipeline:
+    """Everything one worker does with a batch; state is per source partition."""
+
+    def __init__(
+        self,
+        sink: ClickHouseSink,
+        metrics: WorkerMetrics,
+        family_of_topic: Mapping[str, Family],
+        *,
+        worker_name: str,
+        max_future_s: int = 300,
+        max_age_s: int = 7 * 24 * 3600,
+        registry_refresh_s: float = 30.0,
+        window_retention_s: int = 900,
+        clock: Callable[[], float] = time.time,
+        executor: Executor | None = None,
+    ) -> None:
+        self._sink = sink
+        self._metrics = metrics
+        self._family_of_topic = dict(family_of_topic)
+        self._worker_name = worker_name
+        self._max_future_ms = max_future_s * 1000
+        self._max_age_ms = max_age_s * 1000
+        self._registry_refresh_s = registry_refresh_s
+        self._retention_ms = window_retention_s * 1000
+        self._clock = clock
+        self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="clickhouse")
+        self._states: dict[TP, PartitionRollups] = {}
+        self._registry = Registry(sources={}, grids={})
+        self._registry_at = float("-inf")
+
+    def forget_partitions(self) -> None:
+        """Drop in-memory roll-up state (on rebalance): it is reloaded from the store."""
+        self._states.clear()
+
+    async def _call(self, table: str, fn: Callable[..., T], *args: object) -> T:
+        """Run a blocking sink call off the loop, retrying with backoff until it succeeds."""
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                result = await loop.run_in_executor(self._executor, fn, *args)
+            except Exception as exc:  # any driver/network error: retry, never drop
+                attempt += 1
+                self._metrics.sink_errors.labels(table).inc()
+                log.warning("ClickHouse %s failed (attempt %d): %s", table, attempt, exc)
+                await loop.run_in_executor(self._executor, self._sink.reset)
+                await asyncio.sleep(min(30.0, 0.25 * 2 ** min(attempt, 7)))
+                continue
+            self._metrics.sink_seconds.labels(table).observe(time.perf_counter() - started)
+            return result
+
+    async def _write(
+        self,
+        table: str,
+        fn: Callable[[Sequence[tuple[object, ...]]], int],
+        rows: Sequence[tuple[object, ...]],
+    ) -> None:
+        if not rows:
+            return
+        await self._call(table, fn, rows)
+        self._metrics.rows_written.labels(table).inc(len(rows))
+        self._metrics.sink_batch_rows.labels(table).observe(len(rows))
+
+    async def refresh_registry(self) -> None:
+        """Reload the known sources and grid cells."""
+        self._registry = await self._call("registry", self._sink.load_registry)
+        self._registry_at = self._clock()
+
+    def _bounds(self) -> TimeBounds:
+        return TimeBounds(int(self._clock() * 1000), self._max_future_ms, self._max_age_ms)
+
+    async def _validate(self, messages: Sequence[Message]) -> batch.Validated:
+        if self._clock() - self._registry_at > self._registry_refresh_s:
+            await self.refresh_registry()
+        validated = batch.validate_batch(
+            messages, self._family_of_topic, self._registry, self._bounds()
+        )
+        unknown = any(inv.reason in _UNKNOWN for _, inv in validated.dead)
+        if unknown and self._clock() - self._registry_at > _REGISTRY_RECHECK_S:
+            # A source registered after our last refresh must not be dead-lettered.
+            await self.refresh_registry()
+            validated = batch.validate_batch(
+                messages, self._family_of_topic, self._registry, self._bounds()
+            )
+        return validated
+
+    async def _load_windows(self, validated: batch.Validated) -> None:
+        for tp, windows in batch.windows_needed(validated).items():
+            state = self._states.setdefault(tp, PartitionRollups(*tp))
+            missing = state.missing(windows)
+            if missing:
+                rows = await self._call("rollups_load", self._sink.load_rollups, *tp, missing)
+                state.install(missing, rows)
+
+    def _evict(self, validated: batch.Validated) -> None:
+        newest: dict[TP, int] = {}
+        for message, event in validated.events():
+            tp = (message.topic, message.partition)
+            newest[tp] = max(newest.get(tp, 0), event.ts_ms)
+        for tp, ts_ms in newest.items():
+            self._states[tp].evict(ts_ms - self._retention_ms)
+
+    async def process(self, messages: Sequence[Message]) -> list[tuple[Message, Invalid]]:
+        """Store one batch completely; returns the dead letters for the dead-letter topic."""
+        started = time.perf_counter()
+        for topic, n in Counter(m.topic for m in messages).items():
+            self._metrics.events_in.labels(topic).inc(n)
+        validated = await self._validate(messages)
+        await self._load_windows(validated)
+        redelivered = sum(s.redelivered for s in self._states.values())
+        changed = batch.fold_rollups(validated, messages, self._states)
+        redelivered = sum(s.redelivered for s in self._states.values()) - redelivered
+        if redelivered:
+            self._metrics.rollup_skipped.inc(redelivered)
+            log.info("skipped %d re-delivered events already in their roll-ups", redelivered)
+        now_s = int(self._clock())
+        await self._write("events_raw", self._sink.write_raw, batch.raw_rows(validated, now_s))
+        await self._write("cases_raw", self._sink.write_cases, batch.case_rows(validated, now_s))
+        await self._write(
+            "dead_letters",
+            self._sink.write_dead_letters,
+            batch.dead_rows(validated, self._family_of_topic, self._worker_name),
+        )
+        await self._write("rollups_1m", self._sink.write_rollups, batch.rollup_rows(changed))
+        self._evict(validated)
+        self._count(validated)
+        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        return validated.dead
+
+    def _count(self, validated: batch.Validated) -> None:
+        valid = Counter(m.topic for m, _ in validated.events())
+        for topic, n in valid.items():
+            self._metrics.events_valid.labels(topic).inc(n)
+        for (topic, reason), n in Counter((m.topic, i.reason) for m, i in validated.dead).items():
+            self._metrics.events_invalid.labels(topic, reason).inc(n)

@@ -1,0 +1,113 @@
+"""The ClickHouse edge of the worker: one narrow blocking method per table, batch in.
+
+Blocking calls run on a single worker thread (a clickhouse-driver Client is not
+thread-safe), never on the event loop. Rows always go as the data argument: the Debian
+18.16 server hangs on literal VALUES inside the SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import orjson
+from clickhouse_driver import Client
+
+from detectors.aggregation import SummaryState
+from detectors.events import Family, Location, Source
+from detectors.validation import Registry
+from streams import batch
+from streams.rollup import StoredRow
+
+
+class ClickHouseSink:
+    """Writes the worker's rows and reads back what it needs (registry, roll-up state)."""
+
+    def __init__(self, client_factory: Callable[[], Client]) -> None:
+        self._client_factory = client_factory
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    def reset(self) -> None:
+        """Drop the connection after an error; the next call reconnects."""
+        if self._client is not None:
+            self._client.disconnect()
+        self._client = None
+
+    def insert(self, table: str, columns: str, rows: Sequence[tuple[object, ...]]) -> int:
+        """Insert ``rows`` into ``table`` in one INSERT; returns the row count."""
+        if not rows:
+            return 0
+        self.client.execute(f"INSERT INTO {table} ({columns}) VALUES", rows, types_check=False)
+        return len(rows)
+
+    def write_raw(self, rows: Sequence[tuple[object, ...]]) -> int:
+        return self.insert("events_raw", batch.RAW_COLUMNS, rows)
+
+    def write_cases(self, rows: Sequence[tuple[object, ...]]) -> int:
+        return self.insert("cases_raw", batch.CASE_COLUMNS, rows)
+
+    def write_dead_letters(self, rows: Sequence[tuple[object, ...]]) -> int:
+        return self.insert("dead_letters", batch.DEAD_COLUMNS, rows)
+
+    def write_rollups(self, rows: Sequence[tuple[object, ...]]) -> int:
+        return self.insert("rollups_1m", batch.ROLLUP_COLUMNS, rows)
+
+    def load_rollups(
+        self, topic: str, partition: int, windows_ms: Iterable[int]
+    ) -> list[StoredRow]:
+        """The stored state of a partition's windows (highest version of each row)."""
+        starts = sorted({w // 1000 for w in windows_ms})
+        if not starts:
+            return []
+        result = self.client.execute(
+            "SELECT toUInt32(window_start), level, key, metric, family, cnt, sum, min, max, "
+            "version FROM rollups_1m FINAL WHERE src_topic = %(topic)s "
+            "AND src_partition = %(partition)s AND toUInt32(window_start) IN %(starts)s",
+            {"topic": topic, "partition": partition, "starts": tuple(starts)},
+        )
+        return [
+            StoredRow(int(w) * 1000, (level, key, metric), family,
+                      SummaryState(int(cnt), float(total), float(low), float(high)), int(version))
+            for w, level, key, metric, family, cnt, total, low, high, version in result
+        ]  # fmt: skip
+
+    def load_registry(self) -> Registry:
+        """Known sources and grid cells from the reference tables."""
+        sources = {}
+        for row in self.client.execute(
+            "SELECT source_id, family, kind, metrics, city, district, street, grid, lon, lat, "
+            "cadence_s FROM sources FINAL"
+        ):
+            source_id, family, kind, metrics, city, district, street, grid, lon, lat, cadence = row
+            if family not in Family._value2member_map_:
+                continue
+            sources[source_id] = Source(
+                source_id, Family(family), kind, frozenset(metrics),
+                Location(city, district, street, grid), float(lon), float(lat), int(cadence),
+            )  # fmt: skip
+        grids = {
+            code: Location(city, district, street, code)
+            for code, city, district, street in self.client.execute(
+                "SELECT code, city, district, street FROM areas FINAL WHERE level = 'grid'"
+            )
+        }
+        return Registry(sources=sources, grids=grids)
+
+
+def dead_letter_headers(
+    reason: str, detail: str, topic: str, partition: int, offset: int
+) -> list[tuple[str, bytes]]:
+    """Kafka headers of a dead-letter message (its value is the original bytes)."""
+    meta = {
+        "reason": reason,
+        "detail": detail,
+        "src_topic": topic,
+        "src_partition": partition,
+        "src_offset": offset,
+    }
+    return [("reason", reason.encode()), ("citybrain-dead-letter", orjson.dumps(meta))]
