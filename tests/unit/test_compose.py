@@ -1,0 +1,91 @@
+"""docker-compose.yml agrees with the settings the code reads (no Docker engine runs here,
+so the file is checked, not started)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.settings import (
+    ENV_PREFIX,
+    CommonSettings,
+    DashboardSettings,
+    SimSettings,
+    WorkerSettings,
+    load,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, Any] = COMPOSE["services"]
+APPS = {"worker": WorkerSettings, "simulator": SimSettings, "dashboard": DashboardSettings}
+
+
+def _env(service: str) -> dict[str, str]:
+    return {k: str(v) for k, v in SERVICES[service]["environment"].items()}
+
+
+def test_every_service_is_there_with_a_healthcheck() -> None:
+    expected = {"kafka", "clickhouse", "worker", "simulator", "dashboard", "prometheus"}
+    assert set(SERVICES) == expected
+    for name in expected:
+        assert "healthcheck" in SERVICES[name], name
+
+
+@pytest.mark.parametrize("service", sorted(APPS))
+def test_app_environment_names_real_settings(service: str) -> None:
+    cls = APPS[service]
+    known = {ENV_PREFIX + f.upper() for f in cls.model_fields}
+    env = _env(service)
+    unknown = {k for k in env if k.startswith(ENV_PREFIX)} - known
+    assert not unknown, f"{service} sets variables no setting reads: {unknown}"
+    settings = load(cls, **{k[len(ENV_PREFIX) :].lower(): v for k, v in env.items()})
+    assert isinstance(settings, CommonSettings)
+
+
+@pytest.mark.parametrize("service", sorted(APPS))
+def test_apps_reach_the_services_by_their_compose_names(service: str) -> None:
+    env = _env(service)
+    kafka_env = _env("kafka")
+    assert (
+        env["CITYBRAIN_KAFKA_BOOTSTRAP"] == kafka_env["KAFKA_ADVERTISED_LISTENERS"].split("//")[1]
+    )
+    assert env["CITYBRAIN_CLICKHOUSE_HOST"] == SERVICES["clickhouse"]["hostname"]
+    ch_env = _env("clickhouse")
+    assert env["CITYBRAIN_CLICKHOUSE_USER"] == ch_env["CLICKHOUSE_USER"]
+    assert env["CITYBRAIN_CLICKHOUSE_PASSWORD"] == ch_env["CLICKHOUSE_PASSWORD"]
+    assert env["CITYBRAIN_CLICKHOUSE_DATABASE"] == ch_env["CLICKHOUSE_DB"]
+    assert env["CITYBRAIN_METRICS_ADDR"] == "0.0.0.0"  # reachable by Prometheus
+    assert all(dep in SERVICES for dep in SERVICES[service]["depends_on"])
+
+
+def test_prometheus_scrapes_each_metrics_port() -> None:
+    prom = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    targets = {job["job_name"]: job["static_configs"][0]["targets"][0]
+               for job in prom["scrape_configs"]}  # fmt: skip
+    ports = {
+        "worker": _env("worker")["CITYBRAIN_WORKER_METRICS_PORT"],
+        "simulator": _env("simulator")["CITYBRAIN_SIM_METRICS_PORT"],
+        "dashboard": _env("dashboard")["CITYBRAIN_DASHBOARD_METRICS_PORT"],
+    }
+    for service, port in ports.items():
+        assert targets[f"citybrain-{service}"] == f"{service}:{port}"
+
+
+def test_defaults_match_the_local_services() -> None:
+    defaults = CommonSettings.model_fields
+    assert defaults["kafka_bootstrap"].default == "127.0.0.1:9092"
+    assert defaults["clickhouse_port"].default == 9000
+    dash_port = _env("dashboard")["CITYBRAIN_DASHBOARD_PORT"]
+    assert f"{dash_port}:{dash_port}" in SERVICES["dashboard"]["ports"]
+    assert DashboardSettings.model_fields["dashboard_port"].default == int(dash_port)
+
+
+def test_image_installs_the_locked_dependencies() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "-c requirements.lock" in dockerfile
+    for package in ("detectors", "infra", "streams", "sensors_sim", "dashboard"):
+        assert f"COPY {package} {package}" in dockerfile
