@@ -32,15 +32,14 @@ class ServerFeatures:
 
 def connect(settings: CommonSettings, database: str | None = None, **kwargs: object) -> Client:
     """A client for the configured server; ``database=''`` connects without one."""
+    options: dict[str, object] = {"connect_timeout": 5, "send_receive_timeout": 60, **kwargs}
     return Client(
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,
         user=settings.clickhouse_user,
         password=settings.clickhouse_password.get_secret_value(),
         database=settings.clickhouse_database if database is None else database,
-        connect_timeout=5,
-        send_receive_timeout=60,
-        **kwargs,
+        **options,
     )
 
 

@@ -1,0 +1,202 @@
+"""ClickHouseQueries against the real server: FINAL, sums over source partitions, and the
+newest window by event time, each checked exactly."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from dashboard.queries import (
+    ClickHouseQueries,
+    DeadLetterCounts,
+    DistrictRollup,
+    RatePoint,
+)
+from detectors.city import Area
+from infra.clickhouse import connect
+from infra.settings import CommonSettings
+
+pytestmark = pytest.mark.integration
+
+Row = tuple[Any, ...]
+T = datetime(2025, 11, 26, 10, 5, tzinfo=UTC)
+"""The newest district window of the data set, far in the past on purpose."""
+
+AREA_COLUMNS = (
+    "level, code, parent, city, district, street, name, name_zh, ring, lon, lat, updated_at"
+)
+ROLLUP_COLUMNS = (
+    "level, key, metric, family, window_start, src_topic, src_partition, cnt, sum, min, max, "
+    "version"
+)
+DEAD_LETTER_COLUMNS = (
+    "src_topic, src_partition, src_offset, kafka_ts, family, reason, detail, raw, worker"
+)
+
+
+def _minutes(n: int) -> datetime:
+    return T + timedelta(minutes=n)
+
+
+def _square(lon: float, lat: float) -> list[list[float]]:
+    return [[lon, lat], [lon + 0.1, lat], [lon + 0.1, lat + 0.1], [lon, lat + 0.1], [lon, lat]]
+
+
+def _area(level: str, code: str, name: str, ring: list[list[float]], version: int) -> Row:
+    updated = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(seconds=version)
+    return (level, code, "CB" if level != "city" else "", "CB", code if level == "district" else "",
+            "", name, f"{name}区", json.dumps(ring), ring[0][0], ring[0][1], updated)  # fmt: skip
+
+
+def _rollup(
+    level: str, key: str, metric: str, minute: int, partition: int, cnt: int, total: float,
+    low: float, high: float, version: int, topic: str = "citybrain.environment",
+) -> Row:  # fmt: skip
+    return (level, key, metric, "environment", _minutes(minute), topic, partition, cnt, total,
+            low, high, version)  # fmt: skip
+
+
+def _insert(settings: CommonSettings, table: str, columns: str, rows: Sequence[Row]) -> None:
+    """One INSERT with the rows as data: the 18.16 server hangs on literal VALUES."""
+    client = connect(settings)
+    try:
+        client.execute(f"INSERT INTO {table} ({columns}) VALUES", list(rows))
+    finally:
+        client.disconnect()
+
+
+def _queries(settings: CommonSettings) -> ClickHouseQueries:
+    return ClickHouseQueries(lambda: connect(settings))
+
+
+@pytest.fixture
+def city(isolated: CommonSettings) -> CommonSettings:
+    """A small city with roll-ups written as the worker writes them: re-delivered rows
+    with a higher version, one row per source partition."""
+    _insert(isolated, "areas", AREA_COLUMNS, [
+        _area("city", "CB", "Citybrain", _square(120.0, 30.0), 1),
+        _area("district", "D1", "Old name", _square(121.0, 31.0), 1),
+        _area("district", "D2", "Riverside", _square(120.1, 30.0), 1),
+        _area("street", "D1-S1", "A street", _square(120.0, 30.0), 1),
+    ])  # fmt: skip
+    _insert(
+        isolated,
+        "areas",
+        AREA_COLUMNS,
+        [_area("district", "D1", "Oldtown", _square(120.0, 30.0), 2)],
+    )
+    _insert(isolated, "rollups_1m", ROLLUP_COLUMNS, [
+        # D1 pm25 at T: partition 0 (superseded below) and partition 1.
+        _rollup("district", "D1", "pm25", 0, 0, 2, 10.0, 4.0, 6.0, version=5),
+        _rollup("district", "D1", "pm25", 0, 1, 1, 20.0, 20.0, 20.0, version=4),
+        # An older minute of D1 pm25: not the latest.
+        _rollup("district", "D1", "pm25", -1, 0, 100, 100.0, 1.0, 1.0, version=3),
+        # D2's newest pm25 is two minutes old, from two topics; its noise is too old.
+        _rollup("district", "D2", "pm25", -2, 0, 4, 40.0, 9.0, 11.0, version=7),
+        _rollup("district", "D2", "pm25", -2, 0, 1, 50.0, 50.0, 50.0, 2, topic="other"),
+        _rollup("district", "D2", "noise", -10, 0, 9, 540.0, 55.0, 65.0, version=1),
+        # A finer level that is newer must not move the district anchor.
+        _rollup("street", "D1-S1", "pm25", 2, 0, 1, 1.0, 1.0, 1.0, version=1),
+        # The city: three recent minutes (10:02 silent) and one long ago.
+        _rollup("city", "CB", "pm25", -3, 0, 50, 0.0, 0.0, 0.0, version=1),
+        _rollup("city", "CB", "pm25", -1, 0, 60, 0.0, 0.0, 0.0, version=2),
+        _rollup("city", "CB", "noise", -1, 1, 15, 0.0, 0.0, 0.0, version=2),
+        _rollup("city", "CB", "pm25", 0, 0, 10, 0.0, 0.0, 0.0, version=3),
+        _rollup("city", "CB", "pm25", 0, 1, 20, 0.0, 0.0, 0.0, version=3),
+        _rollup("city", "CB", "pm25", -65, 0, 999, 0.0, 0.0, 0.0, version=1),
+    ])  # fmt: skip
+    # The re-delivery: partition 0 of D1 pm25 at T grew, and the city minute with it.
+    _insert(isolated, "rollups_1m", ROLLUP_COLUMNS, [
+        _rollup("district", "D1", "pm25", 0, 0, 3, 15.0, 3.0, 7.0, version=9),
+        _rollup("city", "CB", "pm25", 0, 0, 12, 0.0, 0.0, 0.0, version=4),
+    ])  # fmt: skip
+    letter = ("citybrain.environment", 0, 17, T, "environment", "bad_json", "", "{", "w1")
+    _insert(isolated, "dead_letters", DEAD_LETTER_COLUMNS, [
+        letter,
+        letter[:2] + (18,) + letter[3:],
+        ("citybrain.water", 2, 5, T, "water", "out_of_range", "value 900", "{}", "w1"),
+    ])  # fmt: skip
+    _insert(isolated, "dead_letters", DEAD_LETTER_COLUMNS, [letter])  # re-delivered
+    return isolated
+
+
+def test_district_shapes_are_the_newest_city_and_district_rows(city: CommonSettings) -> None:
+    shapes = _queries(city).district_shapes()
+    ring = tuple((lon, lat) for lon, lat in _square(120.0, 30.0))
+    assert shapes.city == Area("city", "CB", "", "Citybrain", "Citybrain区", ring)
+    assert shapes.districts == (
+        Area("district", "D1", "CB", "Oldtown", "Oldtown区", ring),
+        Area("district", "D2", "CB", "Riverside", "Riverside区",
+             tuple((lon, lat) for lon, lat in _square(120.1, 30.0))),
+    )  # fmt: skip
+
+
+def test_latest_district_rollups_sum_the_final_rows_over_partitions(city: CommonSettings) -> None:
+    assert _queries(city).latest_district_rollups() == [
+        DistrictRollup("D1", "pm25", T, 4, 35.0 / 4, 3.0, 20.0),
+        DistrictRollup("D2", "pm25", _minutes(-2), 5, 90.0 / 5, 9.0, 50.0),
+    ]
+
+
+def test_latest_district_rollups_look_back_only_the_given_minutes(city: CommonSettings) -> None:
+    assert _queries(city).latest_district_rollups(minutes=1) == [
+        DistrictRollup("D1", "pm25", T, 4, 35.0 / 4, 3.0, 20.0)
+    ]
+    assert len(_queries(city).latest_district_rollups(minutes=11)) == 3
+
+
+def test_event_rate_is_the_city_count_per_minute_newest_last(city: CommonSettings) -> None:
+    assert _queries(city).event_rate() == [
+        RatePoint(_minutes(-3), 50),
+        RatePoint(_minutes(-1), 75),
+        RatePoint(T, 32),
+    ]
+    assert _queries(city).event_rate(minutes=2) == [RatePoint(_minutes(-1), 75), RatePoint(T, 32)]
+    assert _queries(city).event_rate()[-1].per_second == pytest.approx(32 / 60)
+
+
+def test_dead_letters_count_each_message_once(city: CommonSettings) -> None:
+    assert _queries(city).dead_letter_counts() == DeadLetterCounts(
+        3, (("bad_json", 2), ("out_of_range", 1))
+    )
+
+
+def test_an_empty_database_answers_with_nothing(isolated: CommonSettings) -> None:
+    queries = _queries(isolated)
+    assert queries.district_shapes().districts == ()
+    assert queries.district_shapes().city is None
+    assert queries.latest_district_rollups() == []
+    assert queries.event_rate() == []
+    assert queries.dead_letter_counts() == DeadLetterCounts(0, ())
+
+
+def test_the_newest_window_is_found_when_the_newest_day_lacks_the_level(
+    isolated: CommonSettings,
+) -> None:
+    """Districts last reported yesterday, the city today: both are still found."""
+    _insert(isolated, "rollups_1m", ROLLUP_COLUMNS, [
+        _rollup("district", "D1", "pm25", -24 * 60, 0, 2, 8.0, 3.0, 5.0, version=1),
+        _rollup("city", "CB", "pm25", 0, 0, 6, 0.0, 0.0, 0.0, version=1),
+    ])  # fmt: skip
+    queries = _queries(isolated)
+    assert queries.latest_district_rollups() == [
+        DistrictRollup("D1", "pm25", _minutes(-24 * 60), 2, 4.0, 3.0, 5.0)
+    ]
+    assert queries.event_rate() == [RatePoint(T, 6)]
+
+
+def test_the_pool_serves_many_queries_on_one_connection(city: CommonSettings) -> None:
+    made: list[Any] = []
+
+    def factory() -> Any:
+        made.append(connect(city))
+        return made[-1]
+
+    queries = ClickHouseQueries(factory)
+    for _ in range(5):
+        queries.event_rate()
+    assert len(made) == 1

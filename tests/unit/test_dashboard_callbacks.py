@@ -1,0 +1,148 @@
+"""The overview's callback, called directly with FakeQueries, and once through Dash."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import dash
+import plotly.graph_objects as go
+import pytest
+from dash import no_update
+from prometheus_client import CollectorRegistry
+
+from dashboard import callbacks, ids
+from dashboard.app import create_app
+from dashboard.metrics import DashboardMetrics, InstrumentedQueries
+from dashboard.queries import FakeQueries, QueryError
+from infra.settings import DashboardSettings, load
+
+
+def test_refresh_renders_every_panel_from_the_queries() -> None:
+    overview = callbacks.refresh_overview(FakeQueries(), "pm25")
+    assert overview.city_name == "Citybrain 城脑市"
+    assert isinstance(overview.city_map, go.Figure)
+    assert "pm25" in overview.city_map.layout.title.text
+    assert len(overview.event_rate.data[0].x) == 30
+    assert list(overview.dead_letters.data[0].x) == ["out_of_range", "bad_json", "unknown_source"]
+    # The fake's newest minute is 08:29 with 6870 events; the last full one is 08:28.
+    assert overview.events_per_second == "114.0 (08:28)"
+    assert overview.dead_letter_total == "7"
+    assert overview.last_data == "2025-11-26 08:29 UTC"
+    assert overview.status == []
+
+
+def test_refresh_follows_the_metric_selector() -> None:
+    overview = callbacks.refresh_overview(FakeQueries(), "water_level")
+    assert "water_level (m)" in overview.city_map.layout.title.text
+    assert overview.district_table.children[0].children == "water_level (m)"
+
+
+def test_refresh_without_a_metric_uses_the_default() -> None:
+    overview = callbacks.refresh_overview(FakeQueries(), None)
+    assert "pm25" in overview.city_map.layout.title.text
+
+
+def test_refresh_of_an_empty_database_says_no_data_yet() -> None:
+    overview = callbacks.refresh_overview(FakeQueries.empty(), "pm25")
+    assert overview.city_map.layout.annotations[0].text == "no district map yet"
+    assert overview.event_rate.layout.annotations[0].text == "no data yet"
+    assert overview.dead_letters.layout.annotations[0].text == "no dead letters"
+    assert overview.district_table.children == "no data yet"
+    assert (overview.events_per_second, overview.dead_letter_total, overview.last_data) == (
+        "—",
+        "0",
+        "—",
+    )
+
+
+def test_refresh_when_the_data_source_fails_keeps_the_page_and_says_so() -> None:
+    overview = callbacks.refresh_overview(
+        FakeQueries(error=QueryError("connection refused")), "pm25"
+    )
+    (banner,) = overview.status
+    assert banner.children == "data source unavailable: connection refused"
+    assert all(value is no_update for value in overview[:-1])
+
+
+def test_a_bug_is_not_dressed_up_as_an_unavailable_source() -> None:
+    with pytest.raises(ZeroDivisionError):
+        callbacks.refresh_overview(FakeQueries(error=ZeroDivisionError()), "pm25")
+
+
+def test_instrumented_queries_time_every_query_and_count_failures() -> None:
+    registry = CollectorRegistry()
+    metrics = DashboardMetrics(registry)
+    InstrumentedQueries(FakeQueries(), metrics).event_rate()
+    failing = InstrumentedQueries(FakeQueries(error=QueryError("down")), metrics)
+    with pytest.raises(QueryError):
+        failing.dead_letter_counts()
+    sample = registry.get_sample_value
+    assert sample("citybrain_dashboard_query_seconds_count", {"query": "event_rate"}) == 1
+    assert sample("citybrain_dashboard_query_seconds_count", {"query": "dead_letter_counts"}) == 1
+    assert sample("citybrain_dashboard_query_errors_total", {"query": "dead_letter_counts"}) == 1
+    assert sample("citybrain_dashboard_query_errors_total", {"query": "event_rate"}) is None
+
+
+def _update(app: dash.Dash, metric: str) -> dict[str, object]:
+    """POST one refresh to Dash as the browser would, and return the outputs by id."""
+    outputs = [{"id": o.component_id, "property": o.component_property} for o in callbacks.OUTPUTS]
+    (callback_key,) = app.callback_map
+    body = {
+        "output": callback_key,
+        "outputs": outputs,
+        "inputs": [
+            {"id": ids.REFRESH, "property": "n_intervals", "value": 1},
+            {"id": ids.METRIC, "property": "value", "value": metric},
+        ],
+        "changedPropIds": [f"{ids.REFRESH}.n_intervals"],
+    }
+    response = app.server.test_client().post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.data
+    return json.loads(response.data)["response"]  # type: ignore[no-any-return]
+
+
+def test_the_registered_callback_serves_the_overview_through_dash() -> None:
+    app = create_app(load(DashboardSettings), FakeQueries(), CollectorRegistry())
+    response = _update(app, "pm25")
+    assert response[ids.CITY_NAME] == {"children": "Citybrain 城脑市"}
+    assert response[ids.KPI_DEAD_LETTERS] == {"children": "7"}
+    assert response[ids.STATUS] == {"children": []}
+
+
+def test_a_failing_data_source_shows_in_the_page_and_is_counted() -> None:
+    registry = CollectorRegistry()
+    app = create_app(load(DashboardSettings), FakeQueries(error=QueryError("down")), registry)
+    response = _update(app, "pm25")
+    assert set(response) == {ids.STATUS}
+    assert "data source unavailable: down" in json.dumps(response[ids.STATUS])
+    errors = registry.get_sample_value(
+        "citybrain_dashboard_query_errors_total", {"query": "district_shapes"}
+    )
+    assert errors == 1
+
+
+def test_the_page_is_served_with_local_assets() -> None:
+    app = create_app(load(DashboardSettings), FakeQueries.empty(), CollectorRegistry())
+    client = app.server.test_client()
+    page = client.get("/")
+    assert page.status_code == 200
+    assert b"unpkg.com" not in page.data and b"cdn" not in page.data.lower()
+    assert client.get("/_dash-layout").status_code == 200
+
+
+def test_an_unreachable_clickhouse_shows_as_unavailable_not_as_a_crash() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = int(sock.getsockname()[1])
+    registry = CollectorRegistry()
+    app = create_app(load(DashboardSettings, clickhouse_port=closed_port), registry=registry)
+    response = _update(app, "pm25")
+    assert "data source unavailable: " in json.dumps(response[ids.STATUS])
+    assert "Connection refused" in json.dumps(response[ids.STATUS])
+    assert (
+        registry.get_sample_value(
+            "citybrain_dashboard_query_errors_total", {"query": "district_shapes"}
+        )
+        == 1
+    )
