@@ -43,7 +43,6 @@ class WorkerSettings(CommonSettings):
 
     worker_app_id: str = Field("citybrain-worker", pattern=_TOPIC_PREFIX)
     worker_metrics_port: int = Field(9101, ge=0, le=65535)
-    worker_web_port: int = Field(6066, ge=1, le=65535)
     worker_batch_size: int = Field(5000, ge=1, le=100_000)
     worker_batch_within_s: float = Field(0.5, gt=0, le=60)
     worker_data_dir: str = ".local/worker"

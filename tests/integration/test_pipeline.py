@@ -84,7 +84,7 @@ def test_exact_counts_with_malformed_messages(namespace: CommonSettings) -> None
             ),
             120,
             "all 4000 events stored",
-            worker.log_tail,
+            worker,
         )
         _assert_exact(namespace, summary)
         assert worker.alive(), "bad input must not stop the worker"
@@ -115,7 +115,7 @@ def test_sigkill_mid_run_loses_nothing_and_doubles_nothing(namespace: CommonSett
             lambda: stored_counts(namespace)["raw"] > total // 4,
             120,
             "a quarter of the events stored before the kill",
-            first.log_tail,
+            first,
         )
         first.kill()
         second = _worker(namespace, "second")
@@ -133,7 +133,7 @@ def test_sigkill_mid_run_loses_nothing_and_doubles_nothing(namespace: CommonSett
             ),
             180,
             f"all {total} events stored after the restart",
-            second.log_tail,
+            second,
         )
         _assert_exact(namespace, summary)
         # The restart really re-delivered stored events (else this test proves nothing).

@@ -1,0 +1,88 @@
+"""Whole-path benchmark: events/s through the real worker into the real ClickHouse, and the
+worker's peak memory.
+
+    .venv/bin/python bench/bench_pipeline.py --events 200000
+
+The simulator first fills fresh topics (its own rate is printed too); then a worker starts
+on the backlog and the clock runs from its first stored row to the last, so the figure is
+the worker's sustained rate, not the producer's. Needs scripts/services start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from infra.clickhouse import drop_database, ensure_schema  # noqa: E402
+from infra.kafka import delete_topics, ensure_topics, namespace_topics  # noqa: E402
+from infra.settings import CommonSettings, load  # noqa: E402
+from tests.integration.harness import (  # noqa: E402
+    ROOT,
+    WorkerProcess,
+    process_env,
+    run_sim,
+    stored_counts,
+)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM: the peak resident set size of a live process."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--malformed", type=float, default=0.01)
+    parser.add_argument("--batch-size", type=int, default=5000)
+    args = parser.parse_args()
+    tag = uuid.uuid4().hex[:8]
+    settings = load(CommonSettings, clickhouse_database=f"cbbench_{tag}",
+                    kafka_topic_prefix=f"cbbench-{tag}")  # fmt: skip
+    ensure_schema(settings)
+    ensure_topics(settings)
+    env = process_env(settings, CITYBRAIN_WORKER_BATCH_SIZE=str(args.batch_size))
+    worker = WorkerProcess(env, ROOT / ".local" / "bench" / f"worker-{tag}.log")
+    try:
+        started = time.perf_counter()
+        summary = run_sim(env, "--seed", "5", "--rate", "10000", "--count", str(args.events),
+                          "--malformed", str(args.malformed), "--max-speed")
+        produce_s = time.perf_counter() - started
+        worker.start()
+        first = done = None
+        while done is None:
+            c = stored_counts(settings)
+            n = c["raw"] + c["cases"] + c["dead"]
+            now = time.perf_counter()
+            if first is None and n > 0:
+                first, first_n = now, n
+            if n >= args.events:
+                done = now
+            elif not worker.alive():
+                raise SystemExit("worker died:\n" + worker.log_tail())
+            time.sleep(0.25)
+        assert worker.proc is not None
+        rss = peak_rss_mb(worker.proc.pid)
+        rate = (args.events - first_n) / (done - first) if done > first else float("nan")
+        print(f"events: {args.events} ({summary['malformed']} malformed), batch size "
+              f"{args.batch_size}")
+        print(f"simulator produce rate: {args.events / produce_s:,.0f} events/s")
+        print(f"worker sustained rate (first to last stored row): {rate:,.0f} events/s")
+        print(f"worker peak memory (VmHWM): {rss:,.0f} MB")
+    finally:
+        worker.stop()
+        drop_database(settings, settings.clickhouse_database)
+        delete_topics(settings, namespace_topics(settings.kafka_topic_prefix))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

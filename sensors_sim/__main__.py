@@ -1,0 +1,167 @@
+"""``citybrain-sim``: simulate the city's sensors and case reports into Kafka.
+
+citybrain-sim run --seed 1 --rate 1000 --duration 60 --malformed 0.01
+citybrain-sim reference --seed 1
+citybrain-sim city --seed 1
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+import orjson
+from clickhouse_driver.errors import Error as ClickHouseError
+from kafka.errors import KafkaError
+from prometheus_client import CollectorRegistry, start_http_server
+
+from infra.settings import SettingsError, SimSettings, load
+from sensors_sim import cli
+from sensors_sim.city import CityModel, build_city
+from sensors_sim.generator import SimEvent, generate
+from sensors_sim.producer import (
+    Pace,
+    Publisher,
+    SimMetrics,
+    Tally,
+    ensure_topics,
+    make_producer,
+    pump,
+)
+from sensors_sim.reference import write_reference
+from sensors_sim.summary import city_summary, city_text, run_summary
+
+SERVICE_ERRORS = (KafkaError, ClickHouseError, OSError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; 0 on success, 1 when a service failed, 2 on a bad command line."""
+    try:
+        command = cli.parse(argv)
+        if command.name == "city":
+            return _city_command(command, sys.stdout)
+        settings = load(SimSettings)
+    except (cli.UsageError, SettingsError) as exc:
+        print(f"{cli.PROG}: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    try:
+        if command.name == "reference":
+            return _reference_command(command, settings, sys.stdout)
+        assert command.run is not None
+        return _run_command(command.city, command.run, settings, sys.stdout, sys.stderr)
+    except SERVICE_ERRORS as exc:
+        print(f"{cli.PROG}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def make_city(args: cli.CityArgs) -> CityModel:
+    """The city the arguments describe."""
+    return build_city(
+        args.seed, args.districts, args.streets, args.grid_rows, args.grid_cols,
+        args.sensors_per_cell,
+    )  # fmt: skip
+
+
+def _city_command(command: cli.Command, out: TextIO) -> int:
+    city = make_city(command.city)
+    if command.as_json:
+        out.write(orjson.dumps(city_summary(city, command.city.seed)).decode() + "\n")
+    else:
+        out.write(city_text(city, command.city.seed))
+    return 0
+
+
+def _reference_command(command: cli.Command, settings: SimSettings, out: TextIO) -> int:
+    written = write_reference(settings, make_city(command.city))
+    line = {"database": written.database, "areas": written.areas, "sources": written.sources}
+    out.write(orjson.dumps(line).decode() + "\n")
+    return 0
+
+
+def _run_command(
+    city_args: cli.CityArgs, run: cli.RunArgs, settings: SimSettings, out: TextIO, err: TextIO
+) -> int:
+    city = make_city(city_args)
+    if run.reference:
+        written = write_reference(settings, city)
+        err.write(f"{cli.PROG}: reference: {written.areas} areas, {written.sources} sources\n")
+    registry = _serve_metrics(
+        settings.sim_metrics_port if run.metrics_port is None else run.metrics_port
+    )
+    ensure_topics(settings)
+    start_ms = cli.resolve_start(run, int(time.time() * 1000))
+    events = generate(
+        city, city_args.seed, start_ms, run.rate, run.count, run.malformed, run.case_fraction
+    )
+    tally, seconds = _produce(events, settings, registry, Pace.at(run.rate, run.max_speed), err)
+    out.write(orjson.dumps(run_summary(tally, seconds, run.rate)).decode() + "\n")
+    out.flush()
+    return 0 if tally.send_errors == 0 else 1
+
+
+def _serve_metrics(port: int) -> CollectorRegistry:
+    """A fresh registry, served over HTTP on ``port`` unless it is 0."""
+    registry = CollectorRegistry()
+    if port:
+        start_http_server(port, registry=registry)
+    return registry
+
+
+def _produce(
+    events: Iterable[SimEvent],
+    settings: SimSettings,
+    registry: CollectorRegistry,
+    pace: Pace,
+    err: TextIO,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[Tally, float]:
+    """Publish until the events run out or a signal comes; flush; (tally, seconds)."""
+    tally = Tally()
+    metrics = SimMetrics(registry)
+    publisher = Publisher(make_producer(settings), settings.kafka_topic_prefix, metrics, tally)
+    stop = threading.Event()
+    started = clock()
+
+    def progress() -> None:
+        err.write(_progress_line(tally, clock() - started))
+        err.flush()
+
+    with _stop_on_signals(stop):
+        pump(events, publisher, pace, stop, progress)
+        publisher.close()
+    return tally, clock() - started
+
+
+def _progress_line(tally: Tally, seconds: float) -> str:
+    rate = tally.handed / seconds if seconds > 0 else 0.0
+    return (
+        f"{cli.PROG}: {tally.handed} handed, {tally.sent} acknowledged "
+        f"({tally.malformed} malformed), {tally.send_errors} errors, {rate:.0f} events/s\n"
+    )
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM set ``stop`` (the run then flushes and reports) while inside."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda _signum, _frame: stop.set())
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,182 @@
+"""The command line of ``citybrain-sim``: parsing and checking arguments, nothing else."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import NoReturn
+
+PROG = "citybrain-sim"
+
+
+class UsageError(ValueError):
+    """A bad command line; the message says what is wrong."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+@dataclass(frozen=True, slots=True)
+class CityArgs:
+    """Which city to simulate."""
+
+    seed: int
+    districts: int
+    streets: int
+    grid_rows: int
+    grid_cols: int
+    sensors_per_cell: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunArgs:
+    """What ``run`` produces: ``count`` None means until stopped, ``start_ms`` None means
+    now (or, at max speed with a known count, early enough that the last event is now)."""
+
+    rate: float
+    count: int | None
+    malformed: float
+    case_fraction: float
+    start_ms: int | None
+    max_speed: bool
+    reference: bool
+    metrics_port: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A parsed command line."""
+
+    name: str
+    city: CityArgs
+    run: RunArgs | None = None
+    as_json: bool = False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with its subcommands run, reference and city."""
+    city = _Parser(add_help=False)
+    group = city.add_argument_group("city")
+    group.add_argument("--seed", type=int, default=1, help="city and event seed (default 1)")
+    group.add_argument("--districts", type=int, default=6)
+    group.add_argument("--streets", type=int, default=4, help="streets per district")
+    group.add_argument("--grid-rows", type=int, default=3, help="grid cell rows per street")
+    group.add_argument("--grid-cols", type=int, default=4, help="grid cell cols per street")
+    group.add_argument(
+        "--sensors-per-cell", type=float, default=3.0,
+        help="mean sensors per grid cell (default 3: ~900 sources; 34: ~10,000)",
+    )  # fmt: skip
+    parser = _Parser(prog=PROG, description="Simulated city sensors and case reports for Kafka.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser("run", parents=[city], help="write reference data, then produce")
+    _add_run_arguments(run)
+    commands.add_parser("reference", parents=[city], help="only write the reference data")
+    summary = commands.add_parser("city", parents=[city], help="print a summary of the city")
+    summary.add_argument("--json", action="store_true", help="as one JSON line")
+    return parser
+
+
+def _add_run_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--rate", type=float, default=1000.0, help="events per second (1000)")
+    run.add_argument("--duration", type=float, help="seconds of event time to produce")
+    run.add_argument("--count", type=int, help="number of events to produce")
+    run.add_argument("--malformed", type=float, default=0.0, help="share of corrupted events")
+    run.add_argument("--case-fraction", type=float, default=0.02, help="share of case reports")
+    run.add_argument(
+        "--start", help="event time of the first event: ISO 8601 (UTC if no offset) or 'now'"
+    )
+    run.add_argument(
+        "--max-speed", action="store_true",
+        help="send as fast as possible; event times stay spaced as if at --rate (with no "
+        "--count or --duration they run ahead of the clock)",
+    )  # fmt: skip
+    run.add_argument("--no-reference", action="store_true", help="skip writing reference data")
+    run.add_argument("--metrics-port", type=int, help="Prometheus port (0: off)")
+
+
+def parse(argv: list[str] | None) -> Command:
+    """The checked command line; raises UsageError saying what is wrong."""
+    args = build_parser().parse_args(argv)
+    city = _city_args(args)
+    if args.command == "run":
+        return Command("run", city, run=_run_args(args))
+    return Command(args.command, city, as_json=bool(getattr(args, "json", False)))
+
+
+def _city_args(args: argparse.Namespace) -> CityArgs:
+    for flag in ("districts", "streets", "grid_rows", "grid_cols"):
+        if getattr(args, flag) < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
+    if not args.sensors_per_cell >= 0:
+        raise UsageError("--sensors-per-cell must not be negative")
+    return CityArgs(
+        args.seed, args.districts, args.streets, args.grid_rows, args.grid_cols,
+        args.sensors_per_cell,
+    )  # fmt: skip
+
+
+def _run_args(args: argparse.Namespace) -> RunArgs:
+    if not args.rate > 0:
+        raise UsageError(f"--rate must be positive, got {args.rate:g}")
+    for flag, fraction in (
+        ("--malformed", args.malformed),
+        ("--case-fraction", args.case_fraction),
+    ):
+        if not 0.0 <= fraction <= 1.0:
+            raise UsageError(f"{flag} must be between 0 and 1, got {fraction:g}")
+    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
+        raise UsageError(f"--metrics-port must be 0..65535, got {args.metrics_port}")
+    return RunArgs(
+        rate=args.rate,
+        count=_count(args.count, args.duration, args.rate),
+        malformed=args.malformed,
+        case_fraction=args.case_fraction,
+        start_ms=parse_start(args.start),
+        max_speed=args.max_speed,
+        reference=not args.no_reference,
+        metrics_port=args.metrics_port,
+    )
+
+
+def _count(count: int | None, duration: float | None, rate: float) -> int | None:
+    if count is not None and duration is not None:
+        raise UsageError("give --count or --duration, not both")
+    if count is not None:
+        if count < 1:
+            raise UsageError(f"--count must be at least 1, got {count}")
+        return int(count)
+    if duration is not None:
+        if not duration > 0:
+            raise UsageError(f"--duration must be positive, got {duration:g}")
+        return max(1, round(duration * rate))
+    return None
+
+
+def parse_start(text: str | None) -> int | None:
+    """Epoch ms of an ISO 8601 time (naive means UTC); None for 'now' or nothing.
+
+    >>> parse_start("2025-11-26T00:00:00Z")
+    1764115200000
+    """
+    if text is None or text.strip().lower() == "now":
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--start {text!r} is not an ISO 8601 time or 'now'") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def resolve_start(run: RunArgs, now_ms: int) -> int:
+    """The first event time: as given; else now, or at max speed with a known count, early
+    enough that the last event is no later than now (so none lies in the future)."""
+    if run.start_ms is not None:
+        return run.start_ms
+    if run.max_speed and run.count is not None:
+        return now_ms - int(run.count * 1000 / run.rate)
+    return now_ms
