@@ -89,3 +89,13 @@ def test_image_installs_the_locked_dependencies() -> None:
     assert "-c requirements.lock" in dockerfile
     for package in ("detectors", "infra", "streams", "sensors_sim", "dashboard"):
         assert f"COPY {package} {package}" in dockerfile
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for cls in APPS.values():
+        for field in cls.model_fields:
+            assert f"`{ENV_PREFIX}{field.upper()}`" in readme, field
+    first_commands = readme.split("```")[1]
+    assert "scripts/up" in first_commands and "scripts/test" in first_commands
+    assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
