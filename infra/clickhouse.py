@@ -99,6 +99,32 @@ def table_ddl(database: str, features: ServerFeatures, retention_days: int) -> l
         ) ENGINE = ReplacingMergeTree(version)
         PARTITION BY toYYYYMMDD(window_start)
         ORDER BY (level, key, metric, window_start, src_topic, src_partition)""",
+        # Every alert and incident state change, and every operator action: the audit trail.
+        # level_rank: 1 = IV blue .. 4 = I red (0 for events without a level).
+        f"""CREATE TABLE IF NOT EXISTS {db}.alert_events (
+            event_id String, ts DateTime('UTC'), ts_ms UInt64, kind {d},
+            alert_id String, incident_id String, key String, category {d},
+            level {d}, level_rank UInt8, tier {d}, notify UInt8, reason String,
+            city {d}, district {d}, street String, grid String, scope {d},
+            evidence String, actor String, comment String
+        ) ENGINE = ReplacingMergeTree()
+        PARTITION BY toYYYYMM(ts) ORDER BY (ts, event_id)""",
+        # The current state of each alert and incident (subject = 'alert' | 'incident'):
+        # one row per change, the highest version wins.
+        f"""CREATE TABLE IF NOT EXISTS {db}.alerts_current (
+            alert_id String, subject {d}, incident_id String, key String, category {d},
+            level {d}, level_rank UInt8, tier {d}, status {d},
+            opened_ms UInt64, updated_ms UInt64, version UInt64,
+            acknowledged_by String, assignee String, notify UInt8, reason String,
+            city {d}, district {d}, street String, grid String, scope {d},
+            source_id String, metric {d}, evidence String
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY alert_id""",
+        # Operational stage (1..5) of each area, one row per change.
+        f"""CREATE TABLE IF NOT EXISTS {db}.stage_changes (
+            level {d}, code String, ts DateTime('UTC'), ts_ms UInt64,
+            stage UInt8, previous UInt8, reason String
+        ) ENGINE = ReplacingMergeTree()
+        PARTITION BY toYYYYMM(ts) ORDER BY (level, code, ts_ms)""",
         f"""CREATE TABLE IF NOT EXISTS {db}.dead_letters (
             src_topic {d}, src_partition UInt16, src_offset UInt64,
             kafka_ts DateTime('UTC'), family {d}, reason {d}, detail String,

@@ -1,0 +1,48 @@
+"""The schema runs on a current ClickHouse too (chdb embeds 26.9 in-process), with the
+features detected from that server's own system tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.clickhouse import detect_features, table_ddl
+
+chdb_session = pytest.importorskip("chdb.session")
+
+
+class ChdbClient:
+    """The one method of a clickhouse-driver Client that detect_features uses."""
+
+    def __init__(self) -> None:
+        self.session = chdb_session.Session()
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        text = str(self.session.query(sql, "TabSeparated")).strip()
+        return [tuple(int(v) if v.isdigit() else v for v in line.split("\t"))
+                for line in text.splitlines()]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server() -> ChdbClient:
+    return ChdbClient()
+
+
+def test_new_server_reports_lowcardinality_and_ttl(server: ChdbClient) -> None:
+    features = detect_features(server)  # type: ignore[arg-type]
+    assert features.low_cardinality and features.ttl
+
+
+def test_every_table_is_created_with_new_features(server: ChdbClient) -> None:
+    features = detect_features(server)  # type: ignore[arg-type]
+    server.execute("DROP DATABASE IF EXISTS cbnew")
+    server.execute("CREATE DATABASE cbnew")
+    for statement in table_ddl("cbnew", features, 30):
+        server.execute(statement)
+    tables = {row[0] for row in server.execute(
+        "SELECT name FROM system.tables WHERE database = 'cbnew'")}  # fmt: skip
+    assert {"events_raw", "rollups_1m", "dead_letters", "alert_events", "areas"} <= tables
+    ddl = server.execute("SELECT create_table_query FROM system.tables "
+                         "WHERE database = 'cbnew' AND name = 'events_raw'")[0][0]  # fmt: skip
+    assert "TTL" in ddl and "LowCardinality" in ddl
