@@ -7,12 +7,24 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from infra.settings import CommonSettings
-from infra.topics import all_family_topics, dead_letter_topic
+from infra.topics import (
+    alert_actions_topic,
+    alerting_topic,
+    alerts_topic,
+    all_family_topics,
+    dead_letter_topic,
+)
 
 
 def namespace_topics(prefix: str) -> list[str]:
     """Every topic of one namespace (live or a replay's)."""
-    return [*all_family_topics(prefix).values(), dead_letter_topic(prefix)]
+    return [
+        *all_family_topics(prefix).values(),
+        dead_letter_topic(prefix),
+        alerts_topic(prefix),
+        alert_actions_topic(prefix),
+        alerting_topic(prefix),
+    ]
 
 
 def ensure_topics(settings: CommonSettings, names: list[str] | None = None) -> list[str]:

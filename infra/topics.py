@@ -22,3 +22,21 @@ def dead_letter_topic(prefix: str) -> str:
 def all_family_topics(prefix: str) -> dict[Family, str]:
     """Every family's topic, keyed by family."""
     return {family: family_topic(prefix, family) for family in Family}
+
+
+def alerts_topic(prefix: str) -> str:
+    """Alert and incident state changes, as the worker raises them (for notifiers and
+    other consumers)."""
+    return f"{prefix}.alerts"
+
+
+def alert_actions_topic(prefix: str) -> str:
+    """Operator actions on alerts (acknowledge, assign, comment, escalate, resolve), sent by
+    the dashboard and applied by the worker: the one write path of the audit trail."""
+    return f"{prefix}.alert_actions"
+
+
+def alerting_topic(prefix: str) -> str:
+    """Internal: detector decisions, watermarks and operator actions keyed by district, so
+    one worker runs each district's alert engine in event-time order."""
+    return f"{prefix}.alerting"
