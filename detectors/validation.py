@@ -118,9 +118,11 @@ _CASE_FIELDS: dict[str, type | tuple[type, ...]] = {
 
 
 def validate(
-    raw: bytes, family: Family, registry: Registry, bounds: TimeBounds
+    raw: bytes, family: Family | None, registry: Registry, bounds: TimeBounds
 ) -> Reading | CaseReport | Invalid:
     """Turn the bytes of one message from ``family``'s topic into an event or a reason.
+    ``family=None`` (a merged topic carrying every family, as a replay uses) takes the
+    family from the event itself.
 
     >>> reg = Registry(sources={}, grids={})
     >>> validate(b"{not json", Family.WATER, reg, TimeBounds(now_ms=0)).reason
@@ -128,6 +130,8 @@ def validate(
     """
     try:
         doc = _decode(raw)
+        if family is None:
+            family = _declared_family(doc)
         if family is Family.CASE:
             return _case(doc, registry, bounds)
         return _reading(doc, family, registry, bounds)
@@ -143,6 +147,15 @@ def _decode(raw: bytes) -> dict[str, object]:
     if not isinstance(doc, dict):
         raise _Reject(Reason.NOT_AN_OBJECT, f"expected a JSON object, got {type(doc).__name__}")
     return doc
+
+
+def _declared_family(doc: dict[str, object]) -> Family:
+    declared = doc.get("family")
+    if declared is None:
+        raise _Reject(Reason.MISSING_FIELD, "field 'family' is missing")
+    if not isinstance(declared, str) or declared not in Family._value2member_map_:
+        raise _Reject(Reason.WRONG_FAMILY, f"family {str(declared)[:32]!r} is unknown")
+    return Family(declared)
 
 
 def _check_fields(doc: dict[str, object], fields: dict[str, type | tuple[type, ...]]) -> None:

@@ -13,6 +13,7 @@ from infra.topics import (
     alerts_topic,
     all_family_topics,
     dead_letter_topic,
+    merged_topic,
 )
 
 
@@ -24,6 +25,7 @@ def namespace_topics(prefix: str) -> list[str]:
         alerts_topic(prefix),
         alert_actions_topic(prefix),
         alerting_topic(prefix),
+        merged_topic(prefix),
     ]
 
 

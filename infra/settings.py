@@ -7,7 +7,7 @@ variable.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +51,7 @@ class WorkerSettings(CommonSettings):
     worker_registry_refresh_s: float = Field(30.0, gt=0)
     worker_window_retention_s: int = Field(900, ge=60)
     worker_commit_interval_s: float = Field(1.0, gt=0, le=60)
+    worker_input: Literal["families", "merged"] = "families"
 
 
 class SimSettings(CommonSettings):
@@ -66,6 +67,24 @@ class DashboardSettings(CommonSettings):
     dashboard_port: int = Field(8050, ge=1, le=65535)
     dashboard_metrics_port: int = Field(9103, ge=0, le=65535)
     dashboard_refresh_ms: int = Field(2000, ge=500, le=600_000)
+
+
+class NotifierSettings(CommonSettings):
+    """The webhook notifier (streams/notifier.py): its own consumer of the alerts topic."""
+
+    notify_config: str = Field(
+        "deploy/notify.yaml", min_length=1, description="YAML file listing the webhooks"
+    )
+    notifier_group_id: str = Field(
+        "citybrain-notifier", pattern=_TOPIC_PREFIX, description="the notifier's consumer group"
+    )
+    notifier_metrics_port: int = Field(9104, ge=0, le=65535)
+    notifier_offset_reset: Literal["latest", "earliest"] = Field(
+        "latest", description="where a new consumer group starts on the alerts topic"
+    )
+    notifier_drain_s: float = Field(
+        5.0, ge=0, le=300, description="on shutdown, how long queued messages may still go out"
+    )
 
 
 S = TypeVar("S", bound=CommonSettings)

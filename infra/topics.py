@@ -40,3 +40,9 @@ def alerting_topic(prefix: str) -> str:
     """Internal: detector decisions, watermarks and operator actions keyed by district, so
     one worker runs each district's alert engine in event-time order."""
     return f"{prefix}.alerting"
+
+
+def merged_topic(prefix: str) -> str:
+    """One topic carrying every family in event-time order: what a replay produces, so
+    that a one-partition namespace is consumed in one total order (determinism)."""
+    return f"{prefix}.merged"

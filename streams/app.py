@@ -13,9 +13,10 @@ from typing import Any
 
 import faust
 
+from detectors.events import Family
 from infra.clickhouse import connect
 from infra.settings import WorkerSettings
-from infra.topics import all_family_topics, dead_letter_topic
+from infra.topics import all_family_topics, dead_letter_topic, merged_topic
 from streams.batch import Message
 from streams.metrics import WorkerMetrics
 from streams.pipeline import Pipeline
@@ -40,6 +41,14 @@ def to_message(event: Any) -> Message:
     )
 
 
+def input_topics(settings: WorkerSettings) -> dict[str, Family | None]:
+    """The topics the worker consumes and the family each carries (None: any, merged)."""
+    prefix = settings.kafka_topic_prefix
+    if settings.worker_input == "merged":
+        return {merged_topic(prefix): None}
+    return {name: family for family, name in all_family_topics(prefix).items()}
+
+
 def create_app(
     settings: WorkerSettings,
     metrics: WorkerMetrics | None = None,
@@ -61,9 +70,8 @@ def create_app(
         broker_commit_interval=settings.worker_commit_interval_s,
         producer_acks=-1,
     )
-    family_topics = all_family_topics(settings.kafka_topic_prefix)
-    family_of_topic = {name: family for family, name in family_topics.items()}
-    source = app.topic(*family_topics.values(), key_serializer="raw", value_serializer="raw")
+    family_of_topic = input_topics(settings)
+    source = app.topic(*family_of_topic, key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(
         dead_letter_topic(settings.kafka_topic_prefix), key_serializer="raw",
         value_serializer="raw",

@@ -45,7 +45,7 @@ class Validated:
 
 def validate_batch(
     messages: Sequence[Message],
-    family_of_topic: Mapping[str, Family],
+    family_of_topic: Mapping[str, Family | None],
     registry: Registry,
     bounds: TimeBounds,
 ) -> Validated:
@@ -142,14 +142,18 @@ CASE_COLUMNS = (
 
 
 def dead_rows(
-    validated: Validated, family_of_topic: Mapping[str, Family], worker: str
+    validated: Validated, family_of_topic: Mapping[str, Family | None], worker: str
 ) -> list[tuple[object, ...]]:
     """Rows for dead_letters, keeping the original bytes."""
     return [
         (m.topic, m.partition, m.offset, m.timestamp_ms // 1000,
-         family_of_topic[m.topic].value, inv.reason, inv.detail, m.value, worker)
+         _family_name(family_of_topic[m.topic]), inv.reason, inv.detail, m.value, worker)
         for m, inv in validated.dead
     ]  # fmt: skip
+
+
+def _family_name(family: Family | None) -> str:
+    return "merged" if family is None else family.value
 
 
 DEAD_COLUMNS = "src_topic, src_partition, src_offset, kafka_ts, family, reason, detail, raw, worker"

@@ -37,7 +37,7 @@ class Pipeline:
         self,
         sink: ClickHouseSink,
         metrics: WorkerMetrics,
-        family_of_topic: Mapping[str, Family],
+        family_of_topic: Mapping[str, Family | None],
         *,
         worker_name: str,
         max_future_s: int = 300,

@@ -115,3 +115,10 @@ def test_nan_is_out_of_range() -> None:
 
 def test_every_reason_is_listed() -> None:
     assert len(set(Reason.ALL)) == len(Reason.ALL) == 16
+
+
+def test_merged_topic_takes_the_family_from_the_event() -> None:
+    assert isinstance(validate(orjson.dumps(reading()), None, REGISTRY, BOUNDS), Reading)
+    assert isinstance(validate(orjson.dumps(case()), None, REGISTRY, BOUNDS), CaseReport)
+    unknown = validate(orjson.dumps(reading(family="weather")), None, REGISTRY, BOUNDS)
+    assert isinstance(unknown, Invalid) and unknown.reason == Reason.WRONG_FAMILY
