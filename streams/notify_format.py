@@ -1,0 +1,287 @@
+"""What a webhook receives for one alert event: generic JSON, or a DingTalk or WeCom robot
+markdown message. Pure: a record (``AlertEvent.record()`` as read from the alerts topic)
+in, a JSON-able dict out.
+
+>>> record = {"kind": "raised", "ts": 1_714_543_385_000, "level": "II", "tier": "district",
+...           "alert_id": "a1", "incident_id": "", "category": "condition", "city": "CB",
+...           "district": "D1", "street": "D1-S1", "grid": "D1-S1-G01", "scope": "",
+...           "reason": "static scored 0.90", "evidence": {"metric": "pm25", "value": 182.4,
+...           "threshold": 150.0, "detector": "static", "source_id": "ENV-0003"}}
+>>> print(summary(record).replace(" · ", "\\n"))
+II 橙色 重大 / orange major
+新预警 alert raised
+pm25 182.4 ug/m3 (threshold 150) by static at sensor ENV-0003
+CB / D1 / D1-S1 / D1-S1-G01
+2024-05-01 14:03:05 UTC+8
+alert a1
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote_plus
+
+from detectors.escalation import TIERS
+from detectors.events import METRICS
+from detectors.levels import WarningLevel, parse_level
+
+CHINA_TIME = timezone(timedelta(hours=8), "UTC+8")
+WECOM_MAX_BYTES = 4096  # a WeCom robot rejects longer markdown content
+FORMATS = ("generic", "dingtalk", "wecom")
+
+COLOUR_ZH = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
+TIER_ZH = {"grid": "网格", "street": "街道", "district": "区", "city": "市"}
+KIND_TEXT: dict[str, tuple[str, str]] = {
+    "raised": ("新预警", "alert raised"),
+    "level_changed": ("预警等级变化", "alert level changed"),
+    "escalated": ("预警升级", "alert escalated"),
+    "cleared": ("预警解除", "alert cleared"),
+    "acknowledged": ("已确认", "acknowledged"),
+    "grouped": ("并入事件", "grouped into incident"),
+    "incident_opened": ("新事件", "incident opened"),
+    "incident_widened": ("事件范围扩大", "incident widened"),
+    "incident_level_changed": ("事件等级变化", "incident level changed"),
+    "incident_escalated": ("事件升级", "incident escalated"),
+    "incident_closed": ("事件结束", "incident closed"),
+}
+ALL_CLEAR = ("cleared", "incident_closed")
+# DingTalk renders an HTML colour; yellow is darkened to stay readable on white.
+DINGTALK_COLOUR = {"red": "#E02020", "orange": "#FA6400", "yellow": "#D4A000", "blue": "#1E6FD9"}
+# WeCom has three colours only: orange-red for the two gravest levels, grey for the others,
+# green for an all-clear.
+WECOM_COLOUR = {
+    WarningLevel.I: "warning",
+    WarningLevel.II: "warning",
+    WarningLevel.III: "comment",
+    WarningLevel.IV: "comment",
+}
+
+
+class RecordError(ValueError):
+    """An alerts-topic message that is not an alert event record."""
+
+
+# -- the record --------------------------------------------------------------------------
+def parse_record(raw: bytes | None) -> dict[str, Any]:
+    """An alert event record from a message value; non-finite numbers become None."""
+    try:
+        data = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise RecordError("not JSON") from None
+    if not isinstance(data, dict):
+        raise RecordError("not a JSON object")
+    problem = record_problem(data)
+    if problem:
+        raise RecordError(problem)
+    return dict(_finite(data))
+
+
+def record_problem(record: Mapping[str, Any]) -> str:
+    """What makes ``record`` unusable for routing and formatting ('' when nothing)."""
+    for name, kind in (("event_id", str), ("kind", str), ("tier", str), ("notify", bool)):
+        if not isinstance(record.get(name), kind):
+            return f"{name} missing or not a {kind.__name__}"
+    if not isinstance(record.get("ts"), int) or isinstance(record.get("ts"), bool):
+        return "ts missing or not an integer"
+    if record["tier"] not in TIERS:
+        return f"unknown tier {record['tier']!r}"
+    try:
+        parse_level(str(record.get("level")))
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def level_of(record: Mapping[str, Any]) -> WarningLevel:
+    return parse_level(str(record["level"]))
+
+
+# -- phrases -----------------------------------------------------------------------------
+def level_text(level: WarningLevel) -> str:
+    """Both languages: ``'II 橙色 重大 / orange major'``."""
+    return f"{level.roman} {COLOUR_ZH[level.colour]} {level.zh} / {level.colour} {level.en}"
+
+
+def kind_text(kind: str) -> str:
+    """``'新预警 alert raised'``; an unknown kind is shown as it is."""
+    zh, en = KIND_TEXT.get(kind, ("", kind))
+    return f"{zh} {en}".strip()
+
+
+def local_time(ts_ms: int, seconds: bool = True) -> str:
+    """Epoch milliseconds as China Standard Time, which command centers read."""
+    moment = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone(CHINA_TIME)
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " UTC+8"
+
+
+def number(value: Any) -> str:
+    """A reading as people read it: at most three decimals, no trailing zeros."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "n/a"
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def what_text(record: Mapping[str, Any]) -> str:
+    """The measurement behind an alert, or an incident's size."""
+    evidence = record.get("evidence") or {}
+    if record.get("category") == "incident":
+        count = f"{evidence.get('alerts', 0)} 条预警 active alerts"
+        metrics = ", ".join(str(m) for m in evidence.get("metrics", []))
+        return f"{count}: {metrics}" if metrics else count
+    metric = str(evidence.get("metric", ""))
+    spec = METRICS.get(metric)
+    value = evidence.get("value")
+    parts = [f"{metric} {number(value)}{' ' + spec.unit if spec and value is not None else ''}"]
+    if evidence.get("threshold") is not None:
+        parts.append(f"(threshold {number(evidence['threshold'])})")
+    if evidence.get("expected") is not None:
+        parts.append(f"(expected {number(evidence['expected'])})")
+    if evidence.get("forecast_ts_ms") is not None:
+        crossing = local_time(int(evidence["forecast_ts_ms"]), seconds=False)
+        parts.append(f"forecast to cross it at {crossing} 预计越限")
+    if evidence.get("detector"):
+        parts.append(f"by {evidence['detector']}")
+    if evidence.get("source_id"):
+        parts.append(f"at sensor {evidence['source_id']}")
+    return " ".join(parts)
+
+
+def where_text(record: Mapping[str, Any]) -> str:
+    """Location codes, city first; an incident's stop at its scope."""
+    codes = [str(record.get(level) or "") for level in reversed(TIERS)]
+    scope = record.get("scope")
+    if scope in TIERS:
+        codes = codes[: len(TIERS) - TIERS.index(scope)]
+    return " / ".join(c for c in codes if c) or "unknown"
+
+
+def subject_text(record: Mapping[str, Any]) -> str:
+    if record.get("alert_id"):
+        return f"alert {record['alert_id']}"
+    return f"incident {record.get('incident_id', '')}"
+
+
+def summary(record: Mapping[str, Any]) -> str:
+    """One line with everything that matters, for logs, chat and SMS gateways."""
+    return " · ".join(
+        [
+            level_text(level_of(record)),
+            kind_text(str(record["kind"])),
+            what_text(record),
+            where_text(record),
+            local_time(int(record["ts"])),
+            subject_text(record),
+        ]
+    )
+
+
+def _lines(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) rows shared by the markdown formats."""
+    tier = str(record["tier"])
+    where = where_text(record)
+    if record.get("scope"):
+        where += f" (范围 scope: {TIER_ZH.get(record['scope'], '')} {record['scope']})"
+    rows = [
+        ("内容 what", what_text(record)),
+        ("地点 where", where),
+        ("时间 when", local_time(int(record["ts"]))),
+        ("响应层级 tier", f"{TIER_ZH[tier]} {tier}"),
+    ]
+    if record.get("reason"):
+        rows.append(("原因 reason", str(record["reason"])))
+    if record.get("alert_id"):
+        rows.append(("预警编号 alert id", str(record["alert_id"])))
+    if record.get("incident_id"):
+        rows.append(("事件编号 incident id", str(record["incident_id"])))
+    return rows
+
+
+def title(record: Mapping[str, Any]) -> str:
+    """``'[II 橙色预警] 新预警 pm25 · D1-S1-G01'``: what a phone shows in its notification."""
+    level = level_of(record)
+    evidence = record.get("evidence") or {}
+    topic = evidence.get("metric") or ", ".join(evidence.get("metrics", [])) or ""
+    place = where_text(record).split(" / ")[-1]
+    kind_zh = KIND_TEXT.get(str(record["kind"]), (str(record["kind"]), ""))[0]
+    parts = [f"[{level.roman} {COLOUR_ZH[level.colour]}预警]", kind_zh, topic, "·", place]
+    return " ".join(p for p in parts if p)
+
+
+# -- bodies ------------------------------------------------------------------------------
+def generic_body(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record as it is, plus a summary line."""
+    return {"summary": summary(record), "event": dict(record)}
+
+
+def dingtalk_body(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A DingTalk custom robot markdown message (paragraphs: a single newline is lost)."""
+    level = level_of(record)
+    head = (
+        f'#### <font color="{DINGTALK_COLOUR[level.colour]}">{level_text(level)}</font> '
+        f"{kind_text(str(record['kind']))}"
+    )
+    rows = [f"**{label}**: {text}" for label, text in _lines(record)]
+    return {
+        "msgtype": "markdown",
+        "markdown": {"title": title(record), "text": "\n\n".join([head, *rows])},
+    }
+
+
+def wecom_body(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A WeCom (企业微信) group robot markdown message, with WeCom's own font colours."""
+    level = level_of(record)
+    colour = "info" if record["kind"] in ALL_CLEAR else WECOM_COLOUR[level]
+    head = f'### <font color="{colour}">{level_text(level)}</font> {kind_text(str(record["kind"]))}'
+    rows = [f"> {label}: {text}" for label, text in _lines(record)]
+    return {"msgtype": "markdown", "markdown": {"content": clip_utf8("\n".join([head, *rows]))}}
+
+
+def render(fmt: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """The body a webhook of format ``fmt`` receives for ``record``."""
+    if fmt == "dingtalk":
+        return dingtalk_body(record)
+    if fmt == "wecom":
+        return wecom_body(record)
+    if fmt == "generic":
+        return generic_body(record)
+    raise ValueError(f"unknown webhook format {fmt!r}")
+
+
+def clip_utf8(text: str, limit: int = WECOM_MAX_BYTES) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes without splitting a character."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode(errors="ignore") + "..."
+
+
+def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int) -> str:
+    """``url`` with DingTalk's signature: HMAC-SHA256 keyed by the secret over
+    ``"<timestamp>\\n<secret>"``, base64 then URL-encoded; valid for an hour.
+
+    >>> signed = dingtalk_signed_url("https://h/send?access_token=T", "SEC1", 1_700_000_000_000)
+    >>> signed.split("&", 1)[1]
+    'timestamp=1700000000000&sign=ukR4%2BWoOOBTGaOauYqugxVrMSFyr92q4hPxJxuOkiio%3D'
+    """
+    to_sign = f"{timestamp_ms}\n{secret}".encode()
+    digest = hmac.new(secret.encode(), to_sign, hashlib.sha256).digest()
+    sign = quote_plus(base64.b64encode(digest))
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}timestamp={timestamp_ms}&sign={sign}"
