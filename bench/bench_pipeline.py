@@ -63,8 +63,18 @@ def main() -> int:
     worker = WorkerProcess(env, ROOT / ".local" / "bench" / f"worker-{tag}.log")
     try:
         started = time.perf_counter()
-        summary = run_sim(env, "--seed", "5", "--rate", "10000", "--count", str(args.events),
-                          "--malformed", str(args.malformed), "--max-speed")
+        summary = run_sim(
+            env,
+            "--seed",
+            "5",
+            "--rate",
+            "10000",
+            "--count",
+            str(args.events),
+            "--malformed",
+            str(args.malformed),
+            "--max-speed",
+        )
         produce_s = time.perf_counter() - started
         worker.start()
         first = done = None
@@ -81,8 +91,10 @@ def main() -> int:
         assert worker.proc is not None
         rss = peak_rss_mb(worker.proc.pid)
         rate = (args.events - first_n) / (done - first) if done > first else float("nan")
-        print(f"events: {args.events} ({summary['malformed']} malformed), batch size "
-              f"{args.batch_size}")
+        print(
+            f"events: {args.events} ({summary['malformed']} malformed), batch size "
+            f"{args.batch_size}"
+        )
         print(f"simulator produce rate: {args.events / produce_s:,.0f} events/s")
         print(f"worker sustained rate (first to last stored row): {rate:,.0f} events/s")
         print(f"worker peak memory (VmHWM): {rss:,.0f} MB")

@@ -29,8 +29,16 @@ def namespace_topics(prefix: str) -> list[str]:
     ]
 
 
+SINGLE_PARTITION = ("alerting", "alert_actions")
+"""Topics of one partition: the city's one alert engine reads them in one total order."""
+
+
+def partitions_for(settings: CommonSettings, topic: str) -> int:
+    return 1 if topic.rsplit(".", 1)[-1] in SINGLE_PARTITION else settings.kafka_partitions
+
+
 def ensure_topics(settings: CommonSettings, names: list[str] | None = None) -> list[str]:
-    """Create missing topics with the configured partition count; returns those created."""
+    """Create missing topics with their partition counts; returns those created."""
     wanted = names or namespace_topics(settings.kafka_topic_prefix)
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
     try:
@@ -39,7 +47,7 @@ def ensure_topics(settings: CommonSettings, names: list[str] | None = None) -> l
         for name in missing:
             try:
                 admin.create_topics(
-                    [NewTopic(name, num_partitions=settings.kafka_partitions, replication_factor=1)]
+                    [NewTopic(name, num_partitions=partitions_for(settings, name), replication_factor=1)]
                 )
                 created.append(name)
             except TopicAlreadyExistsError:

@@ -1,7 +1,14 @@
-"""The topology: one Faust app, one ingest agent over every family topic.
+"""The topology: one Faust app with two agents.
 
-The agent is a short adapter: take a batch of events, hand it to the pipeline, send the
-dead letters, and let Faust ack the batch only when all of that is done.
+- ``ingest`` takes batches from every family topic: store (validate, dead-letter, roll up,
+  write ClickHouse), then detect, sending decisions and event-time ticks to the one-partition
+  alerting topic; detector state is snapshotted into the ``detector_state`` table.
+- ``alerting`` runs the city's alert engine over decisions and operator actions, writes the
+  alert tables, publishes alert events and snapshots itself into the ``alert_engine`` table.
+
+Agents are short adapters; the work is in pipeline, detection and alerting. Each agent
+flushes its producer before Faust may ack its batch, so a table snapshot or a decision is
+never behind the committed offsets.
 """
 
 from __future__ import annotations
@@ -9,18 +16,33 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 import faust
+import orjson
 
 from detectors.events import Family
 from infra.clickhouse import connect
 from infra.settings import WorkerSettings
-from infra.topics import all_family_topics, dead_letter_topic, merged_topic
+from infra.topics import (
+    alert_actions_topic,
+    alerting_topic,
+    alerts_topic,
+    all_family_topics,
+    dead_letter_topic,
+    merged_topic,
+)
+from streams import alert_rows
+from streams.alerting import AlertingStage, decision_to_json, tick_to_json
 from streams.batch import Message
+from streams.detection import Detection
+from streams.intake import AlertIntake
 from streams.metrics import WorkerMetrics
 from streams.pipeline import Pipeline
 from streams.sink import ClickHouseSink, dead_letter_headers
+
+ENGINE_KEY = "city"
 
 
 def worker_name() -> str:
@@ -57,6 +79,7 @@ def create_app(
     """Build the worker app; nothing connects until it starts."""
     metrics = metrics or WorkerMetrics.create()
     sink = sink or ClickHouseSink(lambda: connect(settings))
+    prefix = settings.kafka_topic_prefix
     app = faust.App(
         settings.worker_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -70,12 +93,18 @@ def create_app(
         broker_commit_interval=settings.worker_commit_interval_s,
         producer_acks=-1,
     )
+    raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
     family_of_topic = input_topics(settings)
-    source = app.topic(*family_of_topic, key_serializer="raw", value_serializer="raw")
-    dead_letters = app.topic(
-        dead_letter_topic(settings.kafka_topic_prefix), key_serializer="raw",
-        value_serializer="raw",
-    )  # fmt: skip
+    source = app.topic(*family_of_topic, **raw)
+    dead_letters = app.topic(dead_letter_topic(prefix), **raw)
+    alerting_in = app.topic(alerting_topic(prefix), alert_actions_topic(prefix),
+                            partitions=1, **raw)  # fmt: skip
+    alerting_out = app.topic(alerting_topic(prefix), partitions=1, **raw)
+    alerts_out = app.topic(alerts_topic(prefix), **raw)
+    detector_state = app.Table(
+        "detector_state", default=None, partitions=settings.kafka_partitions
+    )
+    engine_state = app.Table("alert_engine", default=None, partitions=1)
     pipeline = Pipeline(
         sink, metrics, family_of_topic,
         worker_name=worker_name(),
@@ -84,6 +113,26 @@ def create_app(
         registry_refresh_s=settings.worker_registry_refresh_s,
         window_retention_s=settings.worker_window_retention_s,
     )  # fmt: skip
+    detection: list[Detection] = []  # built on the first batch, once the registry is known
+
+    async def send_dead(dead: Sequence[tuple[Message, Any]]) -> None:
+        deliveries = [
+            await dead_letters.send(
+                key=f"{m.topic}/{m.partition}/{m.offset}".encode(), value=m.value,
+                headers=dead_letter_headers(inv.reason, inv.detail, m.topic, m.partition,
+                                            m.offset),
+            )
+            for m, inv in dead
+        ]  # fmt: skip
+        if deliveries:
+            await asyncio.gather(*deliveries)
+
+    def detector(registry: Any) -> Detection:
+        if not detection:
+            detection.append(Detection.for_registry(registry))
+            detection[0].restore({k: v for k, v in detector_state.data.items() if v})
+        detection[0].add_sources(registry)
+        return detection[0]
 
     @app.agent(source)
     async def ingest(stream: faust.StreamT[bytes]) -> None:
@@ -91,25 +140,68 @@ def create_app(
             settings.worker_batch_size, within=settings.worker_batch_within_s
         ):
             messages = [to_message(e) for e in events]
-            dead = await pipeline.process(messages)
-            deliveries = [
-                await dead_letters.send(
-                    key=f"{m.topic}/{m.partition}/{m.offset}".encode(),
-                    value=m.value,
-                    headers=dead_letter_headers(
-                        inv.reason, inv.detail, m.topic, m.partition, m.offset
-                    ),
-                )
-                for m, inv in dead
-            ]
-            if deliveries:
-                await asyncio.gather(*deliveries)
+            validated = await pipeline.process(messages)
+            await send_dead(validated.dead)
+            detect = detector(pipeline.registry)
+            decisions, ticks = detect.process(validated.ordered)
+            payloads = [*map(decision_to_json, decisions), *map(tick_to_json, ticks)]
+            for payload in payloads:
+                await alerting_out.send(key=ENGINE_KEY.encode(), value=payload)
+            partition_of = {r.source_id: m.partition for m, r in validated.readings}
+            for key, entry in detect.snapshot().items():
+                part = partition_of.get(key.split("|", 1)[0], 0)
+                detector_state.data[key] = entry
+                detector_state.send_changelog(part, key, entry)
+            metrics.decisions.inc(len(decisions))
+            await app.producer.flush()
             _observe_lag(app, events, metrics)
+
+    intake = AlertIntake(alerting_topic(prefix), alert_actions_topic(prefix))
+
+    @app.agent(alerting_in)
+    async def alerting(stream: faust.StreamT[bytes]) -> None:
+        stage: list[AlertingStage] = []
+        async for events in stream.take_events(2000, within=0.5):  # type: ignore[attr-defined]
+            if not stage:
+                snap = engine_state.data.get(ENGINE_KEY)
+                stage.append(AlertingStage.restore(snap) if snap else AlertingStage())
+            messages = [to_message(e) for e in events]
+            out, rejected, now_ms = intake.apply(stage[0], messages)
+            if now_ms is None and not rejected:
+                continue
+            await write_alerts(stage[0], out, now_ms)
+            if rejected:
+                dead = intake.dead_rows(rejected, worker_name())
+                await pipeline.call("dead_letters", sink.write_dead_letters, dead)
+                await send_dead(rejected)
+            for event in out.events:
+                await alerts_out.send(key=(event.alert_id or event.incident_id).encode(),
+                                      value=orjson.dumps(event.record()))  # fmt: skip
+                metrics.alert_events.labels(event.kind).inc()
+            snap = stage[0].snapshot()
+            engine_state.data[ENGINE_KEY] = snap
+            engine_state.send_changelog(0, ENGINE_KEY, snap)
+            await app.producer.flush()
+
+    async def write_alerts(stage: AlertingStage, out: Any, now_ms: int | None) -> None:
+        stage.remember_ended(out.events)
+        rows = {
+            "alert_events": alert_rows.event_rows(out),
+            "alerts_current": alert_rows.current_rows(stage, out.events),
+            "stage_changes": alert_rows.stage_rows(stage, now_ms) if now_ms else [],
+        }
+        columns = {"alert_events": alert_rows.EVENT_COLUMNS,
+                   "alerts_current": alert_rows.CURRENT_COLUMNS,
+                   "stage_changes": alert_rows.STAGE_COLUMNS}  # fmt: skip
+        for table, table_rows in rows.items():
+            if table_rows:
+                await pipeline.call(table, sink.insert, table, columns[table], table_rows)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_state(sender: Any, revoked: Any = None, **kwargs: Any) -> None:
         # Another worker may own these partitions now; its writes would make ours stale.
         pipeline.forget_partitions()
+        detection.clear()
 
     return app
 

@@ -22,6 +22,8 @@ class WorkerMetrics:
     batch_seconds: Histogram
     consumer_lag: Gauge
     rollup_skipped: Counter
+    decisions: Counter
+    alert_events: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry = REGISTRY) -> WorkerMetrics:
@@ -60,6 +62,13 @@ class WorkerMetrics:
             ),
             rollup_skipped=Counter(
                 p + "rollup_redelivered", "Re-delivered events already in their roll-up",
+                registry=registry,
+            ),
+            decisions=Counter(
+                p + "decisions", "Detector decisions sent to the alert engine", registry=registry
+            ),
+            alert_events=Counter(
+                p + "alert_events", "Alert and incident state changes", ["kind"],
                 registry=registry,
             ),
         )  # fmt: skip

@@ -16,7 +16,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
 
 from detectors.events import Family
-from detectors.validation import Invalid, Reason, Registry, TimeBounds
+from detectors.validation import Reason, Registry, TimeBounds
 from streams import batch
 from streams.batch import TP, Message
 from streams.metrics import WorkerMetrics
@@ -134,8 +134,17 @@ class Pipeline:
         for tp, ts_ms in newest.items():
             self._states[tp].evict(ts_ms - self._retention_ms)
 
-    async def process(self, messages: Sequence[Message]) -> list[tuple[Message, Invalid]]:
-        """Store one batch completely; returns the dead letters for the dead-letter topic."""
+    @property
+    def registry(self) -> Registry:
+        """The known sources as last loaded."""
+        return self._registry
+
+    async def call(self, table: str, fn: Callable[..., T], *args: object) -> T:
+        """A sink call off the loop, retried until it succeeds (for the other stages)."""
+        return await self._call(table, fn, *args)
+
+    async def process(self, messages: Sequence[Message]) -> batch.Validated:
+        """Store one batch completely; returns it validated (dead letters included)."""
         started = time.perf_counter()
         for topic, n in Counter(m.topic for m in messages).items():
             self._metrics.events_in.labels(topic).inc(n)
@@ -159,7 +168,7 @@ class Pipeline:
         self._evict(validated)
         self._count(validated)
         self._metrics.batch_seconds.observe(time.perf_counter() - started)
-        return validated.dead
+        return validated
 
     def _count(self, validated: batch.Validated) -> None:
         valid = Counter(m.topic for m, _ in validated.events())

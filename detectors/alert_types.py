@@ -1,0 +1,197 @@
+"""The alert engine's inputs and outputs: decisions in, plain event records out.
+
+Ids are uuid5 of what identifies the thing (an alert's key and start time, an incident's
+first alert), so replaying the same decisions gives the same ids.
+
+>>> alert_id("WAT-0001:water_level:condition", 1_000)
+'91d248f7-361e-5ba4-b7f1-3d74dc1826ce'
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from detectors.events import Location
+from detectors.incidents import Incident
+from detectors.levels import WarningLevel
+
+NAMESPACE = uuid.UUID("6f1c2a2e-3d4b-5c6d-8e9f-0a1b2c3d4e5f")
+
+CONDITION = "condition"  # a sensor's reading is abnormal (limit, forecast, statistics, burst)
+AREA = "area"  # neighbouring sensors agree that something happens in their area
+FAULT = "fault"  # the sensor itself is broken (silent, stuck, disagrees with neighbours)
+CATEGORIES = (CONDITION, AREA, FAULT)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One detector verdict for one key at one time: what the engine consumes."""
+
+    key: str  # one active alert per key, e.g. "ENV-0003:pm25:condition"
+    category: str
+    source_id: str
+    metric: str
+    location: Location
+    detector: str
+    score: float
+    value: float
+    ts_ms: int
+    threshold: float | None = None
+    forecast_ts_ms: int | None = None
+    expected: float | None = None
+
+    def evidence(self) -> dict[str, Any]:
+        """What an operator sees as the reason."""
+        return {
+            "source_id": self.source_id,
+            "metric": self.metric,
+            "detector": self.detector,
+            "value": self.value,
+            "score": round(self.score, 4),
+            "threshold": self.threshold,
+            "forecast_ts_ms": self.forecast_ts_ms,
+            "expected": self.expected,
+            "ts_ms": self.ts_ms,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """An alert or incident state change, as the worker stores and sends it."""
+
+    event_id: str
+    kind: str
+    ts_ms: int
+    alert_id: str  # "" for events of an incident as a whole
+    incident_id: str  # "" for an alert in no incident (a sensor fault)
+    key: str
+    category: str
+    level: WarningLevel
+    tier: str
+    notify: bool  # False when a parent incident speaks for it (inhibited)
+    reason: str
+    location: Location
+    scope: str = ""  # an incident's extent: grid, street, district or city
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """Plain, JSON-able fields."""
+        return {
+            "event_id": self.event_id,
+            "kind": self.kind,
+            "ts": self.ts_ms,
+            "alert_id": self.alert_id,
+            "incident_id": self.incident_id,
+            "key": self.key,
+            "category": self.category,
+            "level": self.level.roman,
+            "colour": self.level.colour,
+            "tier": self.tier,
+            "notify": self.notify,
+            "reason": self.reason,
+            "city": self.location.city,
+            "district": self.location.district,
+            "street": self.location.street,
+            "grid": self.location.grid,
+            "scope": self.scope,
+            "evidence": dict(self.evidence),
+        }
+
+
+@dataclass(slots=True)
+class Alert:
+    """An active alert."""
+
+    alert_id: str
+    key: str
+    category: str
+    metric: str
+    location: list[str]
+    opened_ms: int
+    last_ms: int
+    level: int
+    tier: str
+    tier_since_ms: int
+    evidence: dict[str, Any]
+    incident_id: str = ""
+    acked: bool = False
+    below: int = 0
+    lower: int = 0
+    seq: int = 0
+
+
+def alert_id(key: str, opened_ms: int) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"alert|{key}|{opened_ms}"))
+
+
+def incident_id(first_alert_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"incident|{first_alert_id}"))
+
+
+def event_id(subject_id: str, seq: int) -> str:
+    """The id of the ``seq``-th event about an alert or incident."""
+    return str(uuid.uuid5(NAMESPACE, f"event|{subject_id}|{seq}"))
+
+
+def location_codes(location: Location) -> list[str]:
+    return [location.city, location.district, location.street, location.grid]
+
+
+def location_of(codes: list[str]) -> Location:
+    return Location(*codes)
+
+    # -- events ------------------------------------------------------------------------
+
+
+def alert_event(
+    incidents: Mapping[str, Incident],
+    alert: Alert,
+    kind: str,
+    ts_ms: int,
+    reason: str,
+    notify: bool = True,
+) -> AlertEvent:
+    """An event about ``alert``; its parent incident (if open) inhibits notification."""
+    alert.seq += 1
+    incident = incidents.get(alert.incident_id)
+    return AlertEvent(
+        event_id=event_id(alert.alert_id, alert.seq),
+        kind=kind,
+        ts_ms=ts_ms,
+        alert_id=alert.alert_id,
+        incident_id=alert.incident_id,
+        key=alert.key,
+        category=alert.category,
+        level=WarningLevel(alert.level),
+        tier=incident.tier if incident is not None else alert.tier,
+        notify=notify and incident is None,  # a parent incident inhibits its children
+        reason=reason,
+        location=Location(*alert.location),
+        evidence=dict(alert.evidence),
+    )
+
+
+def incident_event(
+    incident: Incident, kind: str, ts_ms: int, reason: str, notify: bool = True
+) -> AlertEvent:
+    """An event about an incident as a whole."""
+    incident.seq += 1
+    return AlertEvent(
+        event_id=event_id(incident.incident_id, incident.seq),
+        kind=kind,
+        ts_ms=ts_ms,
+        alert_id="",
+        incident_id=incident.incident_id,
+        key="",
+        category="incident",
+        level=WarningLevel(incident.level),
+        tier=incident.tier,
+        notify=notify,
+        reason=reason,
+        location=incident.where,
+        scope=incident.scope,
+        evidence={"alerts": len(incident.alerts), "metrics": list(incident.metrics)},
+    )

@@ -1,0 +1,286 @@
+"""The alert engine: decisions become warning-level alerts, grouped into incidents and
+escalated up the command tiers; every state change is an :class:`AlertEvent`.
+
+- one active alert per key: repeats while it is active change nothing;
+- it clears only after ``clear_after`` decisions in a row score below ``clear_below``;
+- condition and area alerts join an incident (see :mod:`detectors.incidents`), which
+  notifies for them; sensor-fault alerts stand alone and never make an area incident;
+- tiers rise with the level, the spread and time left unacknowledged.
+
+>>> from detectors.events import Location
+>>> where = Location("CB", "D1", "D1-S1", "D1-S1-G01")
+>>> def decision(ts, score):
+...     return Decision("S1:pm25:condition", "condition", "S1", "pm25", where, "static",
+...                     score, 120.0, ts, threshold=115.0)
+>>> engine = AlertEngine()
+>>> [e.kind for e in engine.step([decision(0, 0.78)], now_ms=0)]
+['raised', 'incident_opened', 'grouped']
+>>> engine.step([decision(60_000, 0.78)], now_ms=60_000)   # no repeats
+[]
+>>> [e.kind for e in engine.step([decision(t, 0.1) for t in (1, 2, 3)], now_ms=3)]
+['cleared']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from detectors.alert_types import (
+    FAULT,
+    Alert,
+    AlertEvent,
+    Decision,
+    alert_event,
+    alert_id,
+    incident_event,
+    incident_id,
+    location_codes,
+)
+from detectors.escalation import LEVEL_TIER, higher, overdue, raise_tier, tier_for
+from detectors.events import Location
+from detectors.incidents import Incident, incident_level, open_for
+from detectors.levels import CLEAR_BELOW, LEVEL_FLOORS, WarningLevel, level_for
+
+MINUTE_MS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """The engine's knobs."""
+
+    clear_below: float = CLEAR_BELOW
+    clear_after: int = 3  # readings below clear_below before an alert clears
+    lower_after: int = 3  # readings at a lower level before the level drops
+    group_level: str = "street"
+    gap_ms: int = 30 * MINUTE_MS  # how long a quiet incident still takes members
+    stale_ms: int = 2 * 60 * MINUTE_MS  # an alert whose key stops reporting clears
+
+
+class AlertEngine:
+    """Pure and deterministic: the same decisions and times give the same events."""
+
+    def __init__(self, policy: AlertPolicy | None = None) -> None:
+        self.policy = policy or AlertPolicy()
+        self._alerts: dict[str, Alert] = {}  # by key
+        self._incidents: dict[str, Incident] = {}  # open ones, by id
+
+    # -- state -------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "policy": asdict(self.policy),
+            "alerts": [asdict(a) for a in self._alerts.values()],
+            "incidents": [i.dump() for i in self._incidents.values()],
+        }
+
+    @classmethod
+    def restore(cls, snapshot: Mapping[str, Any]) -> AlertEngine:
+        engine = cls(AlertPolicy(**snapshot["policy"]))
+        engine._alerts = {a["key"]: Alert(**a) for a in snapshot["alerts"]}
+        engine._incidents = {i["incident_id"]: Incident(**i) for i in snapshot["incidents"]}
+        return engine
+
+    @property
+    def active(self) -> dict[str, Alert]:
+        """Active alerts by key (read-only use)."""
+        return self._alerts
+
+    @property
+    def incidents(self) -> dict[str, Incident]:
+        """Open incidents by id (read-only use)."""
+        return self._incidents
+
+    # -- inputs ------------------------------------------------------------------------
+    def step(self, decisions: Iterable[Decision], now_ms: int) -> list[AlertEvent]:
+        """Apply decisions in order, then the passage of time up to ``now_ms`` (time up to
+        the first decision passes first, so stale state never captures a new alert)."""
+        batch = list(decisions)
+        events = self.tick(min(d.ts_ms for d in batch)) if batch else []
+        for decision in batch:
+            alert = self._alerts.get(decision.key)
+            if alert is None:
+                if decision.score >= LEVEL_FLOORS[WarningLevel.IV]:
+                    events += self._raise(decision)
+            else:
+                events += self._update(alert, decision)
+        return events + self.tick(now_ms)
+
+    def tick(self, now_ms: int) -> list[AlertEvent]:
+        """Stale alerts clear, quiet incidents close, unacknowledged ones escalate."""
+        events: list[AlertEvent] = []
+        for alert in list(self._alerts.values()):
+            if now_ms - alert.last_ms > self.policy.stale_ms:
+                events += self._clear(alert, now_ms, "no decisions: stale")
+            elif not alert.incident_id:
+                events += self._overdue_alert(alert, now_ms)
+        for incident in list(self._incidents.values()):
+            if incident.quiet_since is not None:
+                if now_ms - incident.quiet_since > self.policy.gap_ms:
+                    del self._incidents[incident.incident_id]
+                    events.append(incident_event(incident, "incident_closed", now_ms, ""))
+            else:
+                events += self._overdue_incident(incident, now_ms)
+        return events
+
+    def acknowledge(self, target_id: str, now_ms: int, by: str = "") -> list[AlertEvent]:
+        """An operator acknowledged an alert or an incident: time escalation stops."""
+        incident = self._incidents.get(target_id)
+        if incident is not None:
+            incident.acked = True
+            return [incident_event(incident, "acknowledged", now_ms, f"by {by}", False)]
+        for alert in self._alerts.values():
+            if alert.alert_id == target_id:
+                alert.acked = True
+                return [
+                    alert_event(self._incidents, alert, "acknowledged", now_ms, f"by {by}", False)
+                ]
+        return []
+
+    # -- alerts ------------------------------------------------------------------------
+    def _raise(self, decision: Decision) -> list[AlertEvent]:
+        level = level_for(decision.score) or WarningLevel.IV
+        alert = Alert(
+            alert_id=alert_id(decision.key, decision.ts_ms),
+            key=decision.key,
+            category=decision.category,
+            metric=decision.metric,
+            location=location_codes(decision.location),
+            opened_ms=decision.ts_ms,
+            last_ms=decision.ts_ms,
+            level=int(level),
+            tier=LEVEL_TIER[level],
+            tier_since_ms=decision.ts_ms,
+            evidence=decision.evidence(),
+        )
+        self._alerts[decision.key] = alert
+        grouped = [] if alert.category == FAULT else self._group(alert, decision.ts_ms)
+        reason = f"{decision.detector} scored {decision.score:.2f}"
+        raised = alert_event(self._incidents, alert, "raised", decision.ts_ms, reason)
+        return [raised, *grouped]
+
+    def _update(self, alert: Alert, decision: Decision) -> list[AlertEvent]:
+        alert.last_ms = max(alert.last_ms, decision.ts_ms)
+        if decision.score < self.policy.clear_below:
+            alert.below += 1
+            if alert.below < self.policy.clear_after:
+                return []
+            return self._clear(alert, decision.ts_ms, f"below {self.policy.clear_below}")
+        alert.below = 0
+        level = int(level_for(decision.score) or WarningLevel.IV)
+        if level == alert.level:
+            alert.lower = 0
+            return []
+        if level < alert.level:
+            alert.lower += 1
+            if alert.lower < self.policy.lower_after:
+                return []
+        alert.lower, alert.evidence = 0, decision.evidence()
+        return self._relevel(alert, level, decision.ts_ms)
+
+    def _relevel(self, alert: Alert, level: int, ts_ms: int) -> list[AlertEvent]:
+        rising = level > alert.level
+        alert.level = level
+        reason = f"level {'up' if rising else 'down'} to {WarningLevel(level).roman}"
+        events = [alert_event(self._incidents, alert, "level_changed", ts_ms, reason, rising)]
+        incident = self._incidents.get(alert.incident_id)
+        if incident is not None:
+            return events + self._incident_relevel(incident, ts_ms)
+        return events + self._retier_alert(alert, ts_ms, "level")
+
+    def _clear(self, alert: Alert, ts_ms: int, reason: str) -> list[AlertEvent]:
+        del self._alerts[alert.key]
+        events = [alert_event(self._incidents, alert, "cleared", ts_ms, reason)]
+        incident = self._incidents.get(alert.incident_id)
+        if incident is not None:
+            incident.alerts.remove(alert.alert_id)
+            if not incident.alerts:  # quiet since its last alert last heard anything
+                incident.quiet_since = alert.last_ms
+            else:
+                events += self._incident_relevel(incident, ts_ms)
+        return events
+
+    def _retier_alert(self, alert: Alert, ts_ms: int, why: str) -> list[AlertEvent]:
+        tier = higher(alert.tier, LEVEL_TIER[WarningLevel(alert.level)])
+        if tier == alert.tier:
+            return []
+        alert.tier, alert.tier_since_ms = tier, ts_ms
+        return [alert_event(self._incidents, alert, "escalated", ts_ms, f"{why}: to {tier}")]
+
+    def _overdue_alert(self, alert: Alert, now_ms: int) -> list[AlertEvent]:
+        if not overdue(alert.tier, alert.acked, now_ms - alert.tier_since_ms):
+            return []
+        waited = (now_ms - alert.tier_since_ms) // MINUTE_MS
+        alert.tier, alert.tier_since_ms = raise_tier(alert.tier), now_ms
+        reason = f"unacknowledged for {waited} min: to {alert.tier}"
+        return [alert_event(self._incidents, alert, "escalated", now_ms, reason)]
+
+    # -- incidents ---------------------------------------------------------------------
+    def _group(self, alert: Alert, ts_ms: int) -> list[AlertEvent]:
+        where = Location(*alert.location)
+        found = open_for(
+            self._incidents, where, alert.metric, ts_ms, self.policy.gap_ms, self.policy.group_level
+        )
+        if found is None:
+            return self._open(alert, ts_ms)
+        incident, scope = found
+        alert.incident_id, incident.quiet_since = incident.incident_id, None
+        incident.alerts.append(alert.alert_id)
+        if alert.metric not in incident.metrics:
+            incident.metrics.append(alert.metric)
+        events = [
+            alert_event(self._incidents, alert, "grouped", ts_ms, f"into {incident.incident_id}")
+        ]
+        if scope != incident.scope:
+            incident.scope = scope
+            events.append(incident_event(incident, "incident_widened", ts_ms, scope))
+        return events + self._incident_relevel(incident, ts_ms, "spread")
+
+    def _open(self, alert: Alert, ts_ms: int) -> list[AlertEvent]:
+        level = WarningLevel(alert.level)
+        incident = Incident(
+            incident_id=incident_id(alert.alert_id),
+            opened_ms=ts_ms,
+            location=list(alert.location),
+            scope="grid",
+            level=alert.level,
+            tier=tier_for(level, "grid"),
+            tier_since_ms=ts_ms,
+            metrics=[alert.metric],
+            alerts=[alert.alert_id],
+        )
+        self._incidents[incident.incident_id] = incident
+        alert.incident_id = incident.incident_id
+        reason = f"{alert.category} alert on {alert.metric}"
+        return [
+            incident_event(incident, "incident_opened", ts_ms, reason),
+            alert_event(self._incidents, alert, "grouped", ts_ms, f"into {incident.incident_id}"),
+        ]
+
+    def _incident_relevel(
+        self, incident: Incident, ts_ms: int, why: str = "level"
+    ) -> list[AlertEvent]:
+        levels = {a.alert_id: a.level for a in self._alerts.values() if a.incident_id}
+        level = incident_level(incident, levels)
+        events = []
+        if int(level) != incident.level:
+            rising = int(level) > incident.level
+            incident.level = int(level)
+            events.append(
+                incident_event(incident, "incident_level_changed", ts_ms, level.roman, rising)
+            )
+        tier = higher(incident.tier, tier_for(level, incident.scope))
+        if tier != incident.tier:
+            incident.tier, incident.tier_since_ms = tier, ts_ms
+            events.append(
+                incident_event(incident, "incident_escalated", ts_ms, f"{why}: to {tier}")
+            )
+        return events
+
+    def _overdue_incident(self, incident: Incident, now_ms: int) -> list[AlertEvent]:
+        if not overdue(incident.tier, incident.acked, now_ms - incident.tier_since_ms):
+            return []
+        waited = (now_ms - incident.tier_since_ms) // MINUTE_MS
+        incident.tier, incident.tier_since_ms = raise_tier(incident.tier), now_ms
+        reason = f"unacknowledged for {waited} min: to {incident.tier}"
+        return [incident_event(incident, "incident_escalated", now_ms, reason)]

@@ -1,0 +1,267 @@
+"""A bank: the detectors one series runs, and how their scores combine.
+
+Members play roles: ``limit`` and ``forecast`` (the standards' rules), ``stat`` (statistical
+voters), ``burst`` (case reports) and ``fault`` (sensor health). The *condition* score is
+the highest of the limit, forecast and burst scores and the second-highest statistical
+vote, so one statistical detector alone never raises an alert (members of one ``family``,
+such as EWMA and CUSUM on the same residual, cast a single vote: their best); the *fault*
+score is the highest health score. Members marked ``residual`` see the value minus the seasonal
+expectation in units of its usual spread (the rush hour and its larger swings removed) and
+wait until the seasonal profile is learnt.
+
+>>> from detectors.profiles import bank_for
+>>> bank = bank_for("air_station", "pm25", cadence_s=60)
+>>> [m["label"] for m in bank.members]
+['static', 'forecast', 'seasonal', 'robust_z', 'ewma', 'cusum', 'silent', 'stuck']
+>>> result = bank.assess(0, 30.0)
+>>> result.condition, result.fault
+(0.0, 0.0)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from detectors.base import BaseDetector, Evidence, FloatArray, register, restore
+from detectors.health import SilentSensor
+from detectors.multivariate import IsolationForestDetector, TrainedModel
+from detectors.seasonal import SeasonalBaseline
+from detectors.wrappers import GuardedLearning, build
+
+CONDITION_ROLES = ("limit", "forecast", "burst")
+EVIDENCE_FLOOR = 0.3
+NAN = float("nan")
+
+
+class BankResult(NamedTuple):
+    """A bank's verdict on one reading."""
+
+    condition: float
+    condition_by: str  # label of the member that set it ("" if none)
+    condition_evidence: Evidence
+    fault: float
+    fault_by: str
+    fault_evidence: Evidence
+    scores: tuple[float, ...]  # per member, in member order
+
+
+class Raw(NamedTuple):
+    """Members' scores and evidence (None below :data:`EVIDENCE_FLOOR`) for one reading."""
+
+    scores: list[float]
+    evidence: list[Evidence | None]
+
+
+class Pending(NamedTuple):
+    """A multivariate score still to be computed in a batch."""
+
+    raw: Raw
+    position: int
+    model: TrainedModel
+    row: list[float]
+
+
+def _unwrap(detector: BaseDetector) -> BaseDetector:
+    return detector.inner if isinstance(detector, GuardedLearning) else detector
+
+
+@register
+class Bank(BaseDetector):
+    """The detectors of one series. ``members`` is plain data: a list of
+    ``{"label", "role", "residual", "detector": {"detector": name, "params": {...}}}``."""
+
+    name = "bank"
+
+    def __init__(self, members: Sequence[Mapping[str, Any]], votes: int = 2) -> None:
+        self.members, self.votes = members, votes
+        self._detectors = [build(m["detector"]) for m in members]
+        self._roles = [str(m["role"]) for m in members]
+        self._labels = [str(m["label"]) for m in members]
+        self._residual = [bool(m.get("residual", False)) for m in members]
+        self._family = [str(m.get("family") or m["label"]) for m in members]
+        self._baseline = next(
+            (d for d in map(_unwrap, self._detectors) if isinstance(d, SeasonalBaseline)), None
+        )
+        self._forests = [
+            i for i, d in enumerate(self._detectors) if isinstance(d, IsolationForestDetector)
+        ]
+        self._is_forest = [i in self._forests for i in range(len(self._detectors))]
+        self._silent = [
+            (label, d)
+            for label, d in zip(self._labels, self._detectors, strict=True)
+            if isinstance(d, SilentSensor)
+        ]
+        # (index, family) of statistical voters; indices of fault and condition members
+        self._voters = [(i, self._family[i]) for i, r in enumerate(self._roles) if r == "stat"]
+        self._faults = [i for i, r in enumerate(self._roles) if r == "fault"]
+        self._conditions = [i for i, r in enumerate(self._roles) if r in CONDITION_ROLES]
+        self._last: BankResult | None = None
+
+    def _params(self) -> dict[str, Any]:
+        return {"members": [dict(m) for m in self.members], "votes": self.votes}
+
+    def _state(self) -> dict[str, Any]:
+        return {"members": [d.state() for d in self._detectors]}
+
+    def _load(self, state: Mapping[str, Any]) -> None:
+        for detector, member_state in zip(self._detectors, state["members"], strict=True):
+            detector._load(member_state)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self._labels)
+
+    def member(self, label: str) -> BaseDetector:
+        """The detector playing ``label`` (unwrapped from any guard)."""
+        return _unwrap(self._detectors[self._labels.index(label)])
+
+    def bind(self, models: Mapping[str, TrainedModel]) -> Bank:
+        """Give the multivariate members their loaded models (by model id); a member whose
+        model is missing abstains."""
+        for i in self._forests:
+            forest = self._detectors[i]
+            assert isinstance(forest, IsolationForestDetector)
+            if forest.model_id in models:
+                forest.bind(models[forest.model_id])
+        return self
+
+    def assess(self, ts_ms: int, value: float) -> BankResult:
+        """Score, then learn, one reading: the worker's fused step."""
+        return self.combine(self.assess_raw(ts_ms, value, None))
+
+    def assess_raw(self, ts_ms: int, value: float, pending: list[Pending] | None) -> Raw:
+        """Each member's score and evidence for one reading, learnt. With ``pending``,
+        multivariate members defer: they append their feature row and score NaN until
+        :func:`score_pending` fills it in, a whole batch per model."""
+        expected = self._baseline.expected(ts_ms) if self._baseline is not None else None
+        raw = Raw([], [])
+        scores, evidence = raw.scores, raw.evidence
+        for i, detector in enumerate(self._detectors):
+            x = value
+            if self._residual[i]:
+                if expected is None:
+                    scores.append(0.0)
+                    evidence.append(None)
+                    continue
+                x = (value - expected[0]) / expected[1]
+            if self._is_forest[i]:
+                score = self._forest_score(detector, ts_ms, x, raw, pending)
+            else:
+                score = detector.score_one(ts_ms, x)
+            scores.append(score)
+            evidence.append(detector.evidence() if score >= EVIDENCE_FLOOR else None)
+            detector.learn_one(ts_ms, x)
+        return raw
+
+    def _forest_score(
+        self, detector: BaseDetector, ts_ms: int, x: float, raw: Raw, pending: list[Pending] | None
+    ) -> float:
+        assert isinstance(detector, IsolationForestDetector)
+        if detector.model is None or not detector.warm():
+            return 0.0
+        if pending is None:
+            return detector.score_one(ts_ms, x)
+        pending.append(
+            Pending(raw, len(raw.scores), detector.model, detector.features_one(ts_ms, x))
+        )
+        return NAN
+
+    def combine(self, raw: Raw) -> BankResult:
+        """The condition and fault scores from the members' scores."""
+        scores = raw.scores
+        condition, by, fault, fault_by = 0.0, -1, 0.0, -1
+        for i in self._faults:
+            if scores[i] > fault:
+                fault, fault_by = scores[i], i
+        for i in self._conditions:
+            if scores[i] > condition:
+                condition, by = scores[i], i
+        families: dict[str, tuple[float, int]] = {}
+        for i, family in self._voters:
+            ballot = (0.0 if math.isnan(scores[i]) else scores[i], i)
+            held = families.get(family)
+            if held is None or ballot > held:
+                families[family] = ballot
+        if families:
+            ballots = sorted(families.values(), reverse=True)
+            vote, voter = ballots[min(self.votes, len(ballots)) - 1]
+            if vote > condition:
+                condition, by = vote, voter
+        self._last = BankResult(
+            condition, self._label(by), self._evidence(raw, by),
+            fault, self._label(fault_by), self._evidence(raw, fault_by), tuple(raw.scores),
+        )  # fmt: skip
+        return self._last
+
+    def _label(self, index: int) -> str:
+        return self._labels[index] if index >= 0 else ""
+
+    @staticmethod
+    def _evidence(raw: Raw, index: int) -> Evidence:
+        found = raw.evidence[index] if index >= 0 else None
+        return found if found is not None else {}
+
+    def tick(self, now_ms: int) -> tuple[float, str]:
+        """The fault score of silence at ``now_ms`` (no reading needed)."""
+        best = (0.0, "")
+        for label, detector in self._silent:
+            best = max(best, (detector.score_at(now_ms), label))
+        return best
+
+    def member_snapshot(self, label: str) -> dict[str, Any]:
+        """A snapshot of the member ``label`` as configured here (wrappers included)."""
+        return self._detectors[self._labels.index(label)].snapshot()
+
+    def evidence_of(self, label: str) -> Evidence:
+        """The evidence of the member ``label`` for its last score."""
+        return self.member(label).evidence()
+
+    def score_one(self, ts_ms: int, value: float) -> float:
+        """max(condition, fault) of a reading; learns nothing (a copy does the work)."""
+        twin = restore(self.snapshot())
+        assert isinstance(twin, Bank)
+        twin.bind({d.model_id: d.model for d in self._forest_members() if d.model})
+        self._last = twin.assess(ts_ms, value)
+        return max(self._last.condition, self._last.fault)
+
+    def _forest_members(self) -> list[IsolationForestDetector]:
+        return [d for d in self._detectors if isinstance(d, IsolationForestDetector)]
+
+    def learn_one(self, ts_ms: int, value: float) -> None:
+        self.assess(ts_ms, value)
+
+    def score_learn_many(
+        self, ts_ms: Sequence[int] | npt.NDArray[np.int64], values: Sequence[float] | FloatArray
+    ) -> FloatArray:
+        """Score then learn in order; multivariate members are scored as one batch."""
+        pending: list[Pending] = []
+        raws = [
+            self.assess_raw(int(t), float(v), pending) for t, v in zip(ts_ms, values, strict=True)
+        ]
+        score_pending(pending)
+        results = [self.combine(raw) for raw in raws]
+        return np.array([max(r.condition, r.fault) for r in results], dtype=np.float64)
+
+    def evidence(self) -> Evidence:
+        last = self._last
+        if last is None:
+            return {}
+        if last.condition >= last.fault and last.condition_by:
+            return {"detector": last.condition_by, **last.condition_evidence}
+        return {"detector": last.fault_by, **last.fault_evidence} if last.fault_by else {}
+
+
+def score_pending(pending: Sequence[Pending]) -> None:
+    """Fill in deferred multivariate scores: one scikit-learn call per model."""
+    by_model: dict[str, list[Pending]] = {}
+    for item in pending:
+        by_model.setdefault(item.model.model_id, []).append(item)
+    for items in by_model.values():
+        rows = np.array([item.row for item in items], dtype=np.float64)
+        for item, score in zip(items, items[0].model.scores(rows).tolist(), strict=True):
+            item.raw.scores[item.position] = score

@@ -1,0 +1,165 @@
+"""A seasonal baseline: the usual value at this time of day (weekday or weekend), so that
+the morning rush is expected and only what differs from it is an anomaly.
+
+The day is cut into slots. Each slot's readings are summed over the day and committed to
+the profile once, when the slot ends: an episode cannot teach the profile during the day
+it happens, and one day moves the profile by at most ``day_alpha``. The expected value is
+interpolated between the centres of neighbouring slots, so a ramp inside a slot is not
+mistaken for an anomaly. Times are local (``tz_offset_h``).
+
+>>> rush = SeasonalBaseline(slot_minutes=60)
+>>> def demand(ts):   # a morning peak of 100 at 09:00 local over a floor of 20
+...     return 20.0 + 80.0 * max(0.0, 1 - abs((ts / 3_600_000 + 8) % 24 - 9) / 4)
+>>> for ts in range(0, 3 * 86_400_000, 600_000):
+...     rush.learn_one(ts, demand(ts) + (ts // 600_000) % 3)
+>>> at_rush = 3 * 86_400_000 + 30 * 60_000   # 08:30 local
+>>> rush.score_one(at_rush, 90.0), round(rush.expected(at_rush)[0])
+(0.0, 89)
+>>> rush.score_one(at_rush, 20.0) >= 0.5
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from detectors.base import BaseDetector, Evidence, register, z_score
+
+DAY_MS = 86_400_000
+_MEAN_ABS_TO_SIGMA = 1.2533
+_THURSDAY = 3  # 1970-01-01, day 0, was a Thursday (Monday = 0)
+
+
+@register
+class SeasonalBaseline(BaseDetector):
+    """Deviation from the time-of-day profile (split into weekday and weekend profiles when
+    ``weekend_split``), in units of that slot's usual residual."""
+
+    name = "seasonal"
+
+    def __init__(
+        self,
+        slot_minutes: int = 30,
+        weekend_split: bool = True,
+        tz_offset_h: float = 8.0,
+        day_alpha: float = 1 / 7,
+        alarm: float = 6.0,
+        dead: float = 2.5,
+        min_scale: float = 1e-6,
+    ) -> None:
+        self.slot_minutes, self.weekend_split, self.tz_offset_h = (
+            slot_minutes, weekend_split, tz_offset_h,
+        )  # fmt: skip
+        self.day_alpha, self.alarm, self.dead, self.min_scale = day_alpha, alarm, dead, min_scale
+        self._per_day = 1440 // slot_minutes
+        slots = self._per_day * (2 if weekend_split else 1)
+        self._mean = [0.0] * slots
+        self._dev = [0.0] * slots
+        self._days = [0] * slots  # days committed to the slot's mean
+        self._dev_days = [0] * slots  # ... and to its spread
+        # the open slot: [slot, day, n, sum of values, n judged, sum of |residual|, sum of squares]
+        self._open: list[float] = [-1, -1, 0, 0.0, 0, 0.0, 0.0]
+        self._evidence: Evidence = {}
+
+    def _params(self) -> dict[str, Any]:
+        return {
+            "slot_minutes": self.slot_minutes, "weekend_split": self.weekend_split,
+            "tz_offset_h": self.tz_offset_h, "day_alpha": self.day_alpha,
+            "alarm": self.alarm, "dead": self.dead, "min_scale": self.min_scale,
+        }  # fmt: skip
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "mean": list(self._mean), "dev": list(self._dev), "days": list(self._days),
+            "dev_days": list(self._dev_days), "open": list(self._open),
+        }  # fmt: skip
+
+    def _load(self, state: Mapping[str, Any]) -> None:
+        self._mean = [float(x) for x in state["mean"]]
+        self._dev = [float(x) for x in state["dev"]]
+        self._days = [int(x) for x in state["days"]]
+        self._dev_days = [int(x) for x in state["dev_days"]]
+        self._open = list(state["open"])
+
+    def _position(self, ts_ms: int) -> tuple[int, int, float]:
+        """(local day number, first slot of that day's profile, position in slots)."""
+        local = ts_ms + int(self.tz_offset_h * 3_600_000)
+        day, ms = divmod(local, DAY_MS)
+        weekend = self.weekend_split and (day + _THURSDAY) % 7 >= 5
+        return day, (self._per_day if weekend else 0), ms / (self.slot_minutes * 60_000)
+
+    def _pair(self, ts_ms: int, spread: bool) -> tuple[int, int, float] | None:
+        """The two slots whose centres bracket ``ts_ms`` and the weight of the second, from
+        the day's own profile or, while it is unlearnt, the other one."""
+        _, base, position = self._position(ts_ms)
+        below = int(position - 0.5) % self._per_day
+        above, weight = (below + 1) % self._per_day, (position - 0.5) % 1.0
+        learnt = self._dev_days if spread else self._days
+        for first in (base, self._per_day - base if self.weekend_split else base):
+            a, b = first + below, first + above
+            if learnt[a] and learnt[b]:
+                return a, b, weight
+        return None
+
+    def _mean_at(self, ts_ms: int) -> float | None:
+        pair = self._pair(ts_ms, spread=False)
+        if pair is None:
+            return None
+        a, b, w = pair
+        return (1 - w) * self._mean[a] + w * self._mean[b]
+
+    def expected(self, ts_ms: int) -> tuple[float, float] | None:
+        """The usual value at ``ts_ms`` and the usual spread around it (a standard
+        deviation), or None while the profile is unlearnt."""
+        pair = self._pair(ts_ms, spread=True)
+        if pair is None:
+            return None
+        a, b, w = pair
+        usual = (1 - w) * self._dev[a] + w * self._dev[b]
+        mean = (1 - w) * self._mean[a] + w * self._mean[b]
+        return mean, max(_MEAN_ABS_TO_SIGMA * usual, self.min_scale)
+
+    def score_one(self, ts_ms: int, value: float) -> float:
+        usual = self.expected(ts_ms)
+        if usual is None:
+            self._evidence = {}
+            return 0.0
+        expected, scale = usual
+        z = (value - expected) / scale
+        self._evidence = {"expected": expected, "scale": scale, "z": z}
+        return z_score(z, self.alarm, self.dead)
+
+    def learn_one(self, ts_ms: int, value: float) -> None:
+        day, base, position = self._position(ts_ms)
+        slot = base + int(position) % self._per_day
+        if (slot, day) != (self._open[0], self._open[1]):
+            self._commit()
+            self._open = [slot, day, 0, 0.0, 0, 0.0, 0.0]
+        expected = self._mean_at(ts_ms)
+        self._open[2] += 1
+        self._open[3] += value
+        self._open[6] += value * value
+        if expected is not None:
+            self._open[4] += 1
+            self._open[5] += abs(value - expected)
+
+    def _commit(self) -> None:
+        """Fold the day's readings of the open slot into the profile."""
+        slot, _, n, total, judged, residuals, squares = self._open
+        if n == 0:
+            return
+        i = int(slot)
+        mean = total / n
+        if judged:
+            spread = residuals / judged
+        else:  # no profile yet to judge against: the slot's own spread that day
+            spread = math.sqrt(max(squares / n - mean * mean, 0.0)) / _MEAN_ABS_TO_SIGMA
+        self._days[i] += 1
+        self._mean[i] += max(self.day_alpha, 1 / self._days[i]) * (mean - self._mean[i])
+        self._dev_days[i] += 1
+        self._dev[i] += max(self.day_alpha, 1 / self._dev_days[i]) * (spread - self._dev[i])
+
+    def evidence(self) -> Evidence:
+        return self._evidence

@@ -1,0 +1,187 @@
+"""The worker's alerting step: detector decisions and operator actions in, alert events and
+the rows of the alert tables out. Pure: the agent feeds it and writes what it returns.
+
+One engine serves the whole city (the alerting topic has one partition), so incidents can
+group alerts across districts and escalate to the city tier. Every change is an
+:class:`AlertEvent`; operator actions become events of the same shape, so the audit trail
+in ``alert_events`` is complete and ``alerts_current`` always holds the latest state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from detectors.alert_types import NAMESPACE, Alert, AlertEvent, Decision
+from detectors.alerting import AlertEngine
+from detectors.escalation import raise_tier
+from detectors.events import Location
+from detectors.levels import WarningLevel
+from detectors.validation import Invalid
+
+ACTIONS = ("acknowledge", "assign", "comment", "escalate", "resolve")
+ACTING_ROLES = ("city_commander", "district_operator", "emergency_staff")
+ENDED = {"cleared", "resolved", "incident_closed"}
+RECENT_LIMIT = 5000
+
+
+def decision_to_json(decision: Decision) -> bytes:
+    """A decision as it travels on the alerting topic."""
+    return orjson.dumps({"type": "decision", **dataclasses.asdict(decision)})
+
+
+def tick_to_json(ts_ms: int) -> bytes:
+    """The passage of event time, for the engine's clock when no decision comes."""
+    return orjson.dumps({"type": "tick", "ts_ms": ts_ms})
+
+
+def decision_from(doc: Mapping[str, Any]) -> Decision:
+    fields = {k: v for k, v in doc.items() if k != "type"}
+    fields["location"] = Location(**fields["location"])
+    return Decision(**fields)
+
+
+@dataclass
+class StageOutput:
+    """What one batch produced."""
+
+    events: list[AlertEvent] = field(default_factory=list)
+    actors: dict[str, tuple[str, str]] = field(default_factory=dict)  # event id -> actor, note
+    rejected: list[tuple[int, Invalid]] = field(default_factory=list)  # action index, why
+
+
+class AlertingStage:
+    """The city's alert engine plus what the tables need beyond it (who acknowledged,
+    who is assigned, which alerts ended recently, area stages)."""
+
+    def __init__(self, engine: AlertEngine | None = None) -> None:
+        self.engine = engine or AlertEngine()
+        self.meta: dict[str, dict[str, Any]] = {}  # alert/incident id -> table fields
+        self.ended: dict[str, str] = {}  # recently ended id -> how it ended
+        self.stages: dict[str, int] = {}  # "level:code" -> stage
+        self.version = 0
+        self.offsets: dict[str, int] = {}  # topic -> last offset applied
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine.snapshot(), "meta": self.meta, "ended": self.ended,
+            "stages": self.stages, "version": self.version, "offsets": self.offsets,
+        }  # fmt: skip
+
+    @classmethod
+    def restore(cls, snap: Mapping[str, Any]) -> AlertingStage:
+        stage = cls(AlertEngine.restore(snap["engine"]))
+        stage.meta, stage.ended = dict(snap["meta"]), dict(snap["ended"])
+        stage.stages, stage.version = dict(snap["stages"]), int(snap["version"])
+        stage.offsets = {k: int(v) for k, v in snap["offsets"].items()}
+        return stage
+
+    def decide(self, decisions: list[Decision], now_ms: int, out: StageOutput) -> None:
+        """Apply decisions (in order) up to event time ``now_ms``."""
+        out.events += self.engine.step(decisions, now_ms)
+
+    def act(self, index: int, action: Mapping[str, Any], out: StageOutput) -> None:
+        """Apply one operator action, or reject it with a reason (nothing changes)."""
+        problem = self._check(action)
+        if problem is not None:
+            out.rejected.append((index, problem))
+            return
+        kind, target = str(action["action"]), str(action["alert_id"])
+        ts, actor = int(action["ts"]), str(action["actor"])
+        note = str(action.get("comment") or "")
+        if kind == "acknowledge":
+            events = self.engine.acknowledge(target, ts, by=actor)
+            self._meta(target)["acknowledged_by"] = actor
+        else:
+            events = [self._action_event(kind, target, action)]
+        for event in events:
+            out.actors[event.event_id] = (actor, note)
+        out.events += events
+
+    def _check(self, action: Mapping[str, Any]) -> Invalid | None:
+        for name in ("action_id", "ts", "action", "alert_id", "actor", "role"):
+            if action.get(name) in (None, ""):
+                return Invalid("missing_field", f"action field {name!r} is missing")
+        if action["action"] not in ACTIONS:
+            return Invalid("unknown_action", f"action {str(action['action'])[:32]!r} is unknown")
+        target = str(action["alert_id"])
+        if target in self.ended:
+            return Invalid("alert_ended", f"alert {target} is already {self.ended[target]}")
+        where = self._location_of(target)
+        if where is None:
+            return Invalid("unknown_alert", f"no active alert or incident {target[:64]!r}")
+        if action["role"] not in ACTING_ROLES:
+            return Invalid("not_permitted", f"role {action['role']!r} cannot act on alerts")
+        if action["role"] == "district_operator" and where.district not in ("", action.get(
+                "district")):  # fmt: skip
+            return Invalid("not_permitted", f"alert {target} is outside the actor's district")
+        if action["action"] == "assign" and not action.get("assignee"):
+            return Invalid("missing_field", "assign needs an assignee")
+        return None
+
+    def _alert(self, alert_id: str) -> Alert | None:
+        return next((a for a in self.engine.active.values() if a.alert_id == alert_id), None)
+
+    def _location_of(self, target: str) -> Location | None:
+        alert = self._alert(target)
+        if alert is not None:
+            return Location(*alert.location)
+        incident = self.engine.incidents.get(target)
+        return incident.scope_location() if incident is not None else None
+
+    def _meta(self, target: str) -> dict[str, Any]:
+        return self.meta.setdefault(target, {"acknowledged_by": "", "assignee": ""})
+
+    def _action_event(self, kind: str, target: str, action: Mapping[str, Any]) -> AlertEvent:
+        alert, incident = self._alert(target), self.engine.incidents.get(target)
+        level = WarningLevel(alert.level if alert else incident.level if incident else 1)
+        tier = alert.tier if alert else incident.tier if incident else "grid"
+        where = self._location_of(target) or Location("", "", "", "")
+        if kind == "escalate":
+            tier = raise_tier(tier)
+            if alert is not None:
+                alert.tier = tier
+            elif incident is not None:
+                incident.tier = tier
+        elif kind == "assign":
+            self._meta(target)["assignee"] = str(action["assignee"])
+        elif kind == "resolve":
+            self._forget(target)
+        return AlertEvent(
+            event_id=str(uuid.uuid5(NAMESPACE, f"action|{action['action_id']}")),
+            kind=_PAST[kind], ts_ms=int(action["ts"]),
+            alert_id=target if alert is not None or incident is None else "",
+            incident_id=target if incident is not None else (alert.incident_id if alert else ""),
+            key=alert.key if alert else "", category=alert.category if alert else "incident",
+            level=level, tier=tier, notify=kind == "escalate",
+            reason=f"{_PAST[kind]} by {action['actor']}", location=where,
+            evidence=dict(alert.evidence) if alert else {},
+        )  # fmt: skip
+
+    def _forget(self, target: str) -> None:
+        alert = self._alert(target)
+        if alert is not None:
+            del self.engine.active[alert.key]
+            incident = self.engine.incidents.get(alert.incident_id)
+            if incident is not None and target in incident.alerts:
+                incident.alerts.remove(target)
+        else:
+            self.engine.incidents.pop(target, None)
+
+    def remember_ended(self, events: Iterable[AlertEvent]) -> None:
+        """Keep a bounded memory of ended alerts, to tell operators why an action fails."""
+        for event in events:
+            if event.kind in ENDED:
+                self.ended[event.alert_id or event.incident_id] = event.kind
+                self.meta.pop(event.alert_id or event.incident_id, None)
+        while len(self.ended) > RECENT_LIMIT:
+            self.ended.pop(next(iter(self.ended)))
+
+
+_PAST = {"acknowledge": "acknowledged", "assign": "assigned", "comment": "commented",
+         "escalate": "escalated", "resolve": "resolved"}  # fmt: skip

@@ -1,0 +1,96 @@
+"""Behaviours the contract suite does not pin down: rush hour, forecast times, voting,
+the compiled forest, model files."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.ensemble import IsolationForest
+
+from detectors.bank import Bank
+from detectors.health import StuckSensor
+from detectors.limits import aqi_bands
+from detectors.multivariate import MODEL_VERSION, CompiledForest, dumps, loads, train
+from detectors.profiles import bank_for, default_bank, member
+from detectors.robust import RobustZScore
+from detectors.seasonal import SeasonalBaseline
+from detectors.static import StaticLimit
+
+MIN, DAY = 60_000, 86_400_000
+
+
+def traffic(days: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ts = np.arange(0, days * DAY, MIN, dtype=np.int64)
+    hours = (ts / 3_600_000 + 8) % 24
+    rush = np.exp(-0.5 * ((hours - 8) / 1.1) ** 2) + np.exp(-0.5 * ((hours - 18) / 1.4) ** 2)
+    return ts, 150 + 1200 * rush * (1 + 0.05 * rng.standard_normal(len(ts)))
+
+
+def test_rush_hour_is_not_an_anomaly_but_a_midday_jam_is() -> None:
+    ts, flow = traffic(4, 1)
+    profile = SeasonalBaseline()
+    scores = profile.score_learn_many(ts, flow)
+    assert (scores[2 * 24 * 60 :] >= 0.5).sum() == 0  # days 3-4, rush hours included
+    noon = 4 * DAY + 6 * 3_600_000  # 14:00 local
+    assert profile.score_one(noon, 1300.0) >= 0.5
+
+
+def test_the_forecast_names_the_time_of_crossing() -> None:
+    bank = bank_for("river_gauge", "water_level", 300, {"warning": 4.0, "guaranteed": 5.0})
+    forecast_ts = None
+    for step in range(200):
+        ts = step * 5 * MIN
+        result = bank.assess(ts, 2.5 + 0.01 * step)  # +12 cm an hour
+        if result.condition_by == "forecast" and forecast_ts is None:
+            forecast_ts, warned_at = result.condition_evidence["forecast_ts_ms"], ts
+    assert forecast_ts is not None
+    crossing = (3.7 - 2.5) / 0.01 * 5 * MIN  # the first band, 0.3 m under the warning level
+    assert warned_at < crossing and abs(forecast_ts - crossing) < 30 * MIN
+
+
+def test_one_statistical_voter_alone_does_not_raise_a_condition() -> None:
+    bank = Bank([
+        member("robust_z", "stat", RobustZScore(window=20)),
+        member("stuck", "fault", StuckSensor()),
+        member("other", "stat", RobustZScore(window=2000, alarm=1e9)),
+    ])  # fmt: skip
+    for i in range(40):
+        bank.assess(i * MIN, 10.0 + i % 3)
+    spike = bank.assess(40 * MIN, 90.0)
+    assert spike.scores[0] >= 0.5 and spike.condition < 0.5
+
+
+def test_a_limit_alone_raises_a_condition_with_its_evidence() -> None:
+    bank = Bank([member("static", "limit", StaticLimit(bands=aqi_bands("pm25")))])
+    result = bank.assess(0, 160.0)
+    assert result.condition_by == "static" and result.condition_evidence["threshold"] == 150.0
+
+
+def test_the_default_bank_knows_nothing_of_limits() -> None:
+    assert default_bank().labels == ("robust_z", "ewma", "cusum", "silent")
+    assert "static" not in bank_for("air_station", "temperature", 60).labels
+
+
+def test_compiled_forest_scores_exactly_like_scikit_learn() -> None:
+    rng = np.random.default_rng(0)
+    forest = IsolationForest(n_estimators=30, random_state=4).fit(rng.normal(size=(2000, 5)))
+    rows = rng.normal(size=(500, 5)) * 3
+    assert np.allclose(CompiledForest.of(forest).anomaly(rows), -forest.score_samples(rows))
+
+
+def test_model_files_are_versioned_and_deterministic() -> None:
+    ts, flow = traffic(2, 2)
+    model = train([(ts, flow)], "flow", seed=5, slow_alpha=1 / 1440)
+    again = train([(ts, flow)], "flow", seed=5, slow_alpha=1 / 1440)
+    assert model.model_id == again.model_id and model.model_id.startswith(f"flow-v{MODEL_VERSION}-")
+    restored = loads(dumps(model))
+    rows = np.random.default_rng(1).normal(size=(50, 5))
+    assert np.array_equal(restored.scores(rows), model.scores(rows))
+    with pytest.raises(ValueError, match="not a citybrain model"):
+        loads(pickle.dumps({"format": "somebody.iforest", "model": model}))
+    old = {"format": "citybrain.iforest", "version": MODEL_VERSION - 1, "model": model}
+    with pytest.raises(ValueError, match="version"):
+        loads(pickle.dumps(old))
