@@ -14,9 +14,12 @@ never behind the committed offsets.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -41,6 +44,9 @@ from streams.intake import AlertIntake
 from streams.metrics import WorkerMetrics
 from streams.pipeline import Pipeline
 from streams.sink import ClickHouseSink, dead_letter_headers
+from streams.train import load_models
+
+log = logging.getLogger(__name__)
 
 ENGINE_KEY = "city"
 
@@ -101,9 +107,7 @@ def create_app(
                             partitions=1, **raw)  # fmt: skip
     alerting_out = app.topic(alerting_topic(prefix), partitions=1, **raw)
     alerts_out = app.topic(alerts_topic(prefix), **raw)
-    detector_state = app.Table(
-        "detector_state", default=None, partitions=settings.kafka_partitions
-    )
+    detector_state = app.Table("detector_state", default=None, partitions=settings.kafka_partitions)
     engine_state = app.Table("alert_engine", default=None, partitions=1)
     pipeline = Pipeline(
         sink, metrics, family_of_topic,
@@ -127,34 +131,48 @@ def create_app(
         if deliveries:
             await asyncio.gather(*deliveries)
 
+    models, problems = load_models(Path(settings.worker_model_dir))
+    for problem in problems:
+        log.warning("model file refused: %s", problem)
+    if models:
+        log.info("multivariate models loaded: %s", ", ".join(m.model_id for m in models.values()))
+
     def detector(registry: Any) -> Detection:
         if not detection:
-            detection.append(Detection.for_registry(registry))
+            detection.append(Detection.for_registry(registry, models))
             detection[0].restore({k: v for k, v in detector_state.data.items() if v})
         detection[0].add_sources(registry)
         return detection[0]
 
+    checkpoint = Checkpoint(detector_state, settings.worker_snapshot_interval_s)
+
     @app.agent(source)
     async def ingest(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(  # type: ignore[attr-defined]
+        checkpoint.stream = stream
+        async for events in stream.noack_take(  # type: ignore[attr-defined]
             settings.worker_batch_size, within=settings.worker_batch_within_s
         ):
             messages = [to_message(e) for e in events]
             validated = await pipeline.process(messages)
             await send_dead(validated.dead)
             detect = detector(pipeline.registry)
+            before = detect.redelivered
             decisions, ticks = detect.process(validated.ordered)
-            payloads = [*map(decision_to_json, decisions), *map(tick_to_json, ticks)]
-            for payload in payloads:
+            if detect.redelivered > before:
+                log.info("skipped %d re-delivered readings the detectors had learnt",
+                         detect.redelivered - before)  # fmt: skip
+            for payload in [*map(decision_to_json, decisions), *map(tick_to_json, ticks)]:
                 await alerting_out.send(key=ENGINE_KEY.encode(), value=payload)
-            partition_of = {r.source_id: m.partition for m, r in validated.readings}
-            for key, entry in detect.snapshot().items():
-                part = partition_of.get(key.split("|", 1)[0], 0)
-                detector_state.data[key] = entry
-                detector_state.send_changelog(part, key, entry)
             metrics.decisions.inc(len(decisions))
-            await app.producer.flush()
+            checkpoint.processed(events, validated, detect)
+            if checkpoint.due(20 * settings.worker_batch_size):
+                await checkpoint.commit(app)
             _observe_lag(app, events, metrics)
+
+    @app.timer(interval=settings.worker_snapshot_interval_s)  # type: ignore[untyped-decorator]
+    async def checkpoint_when_idle() -> None:
+        if checkpoint.due(0):
+            await checkpoint.commit(app)
 
     intake = AlertIntake(alerting_topic(prefix), alert_actions_topic(prefix))
 
@@ -204,6 +222,47 @@ def create_app(
         detection.clear()
 
     return app
+
+
+class Checkpoint:
+    """Acks consumed events only once the detector state that learnt them is in the table.
+
+    The table is written every few seconds rather than every batch (a snapshot of every
+    series is megabytes), and a restart still re-reads exactly the readings the restored
+    detectors have not learnt: Faust commits only acked offsets.
+    """
+
+    def __init__(self, table: Any, interval_s: float) -> None:
+        self.table = table
+        self.interval_s = interval_s
+        self.stream: Any = None
+        self.detection: Detection | None = None
+        self.unacked: list[Any] = []
+        self.partitions: dict[str, int] = {}
+        self.at = time.monotonic()
+
+    def processed(self, events: Sequence[Any], validated: Any, detection: Detection) -> None:
+        self.unacked.extend(events)
+        self.partitions.update({r.source_id: m.partition for m, r in validated.readings})
+        self.detection = detection
+
+    def due(self, max_unacked: int) -> bool:
+        if not self.unacked:
+            return False
+        late = time.monotonic() - self.at >= self.interval_s
+        return late or bool(max_unacked and len(self.unacked) >= max_unacked)
+
+    async def commit(self, app: faust.App) -> None:
+        pending, self.unacked = self.unacked, []
+        if self.detection is not None:
+            for key, entry in self.detection.snapshot().items():
+                part = self.partitions.get(key.split("|", 1)[0], 0)
+                self.table.data[key] = entry
+                self.table.send_changelog(part, key, entry)
+        await app.producer.flush()
+        for event in pending:
+            await self.stream.ack(event)
+        self.at = time.monotonic()
 
 
 def _observe_lag(app: faust.App, events: Any, metrics: WorkerMetrics) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from detectors.alert_types import Decision
 from detectors.events import CaseReport, Reading
 from detectors.monitor import Monitor, Site, case_stream
+from detectors.multivariate import TrainedModel
 from detectors.validation import Registry
 
 MINUTE_MS = 60_000
@@ -37,8 +38,10 @@ class Detection:
         self.redelivered = 0
 
     @classmethod
-    def for_registry(cls, registry: Registry) -> Detection:
-        return cls(Monitor(sites_of(registry)))
+    def for_registry(
+        cls, registry: Registry, models: Mapping[str, TrainedModel] | None = None
+    ) -> Detection:
+        return cls(Monitor(sites_of(registry), models=models))
 
     def add_sources(self, registry: Registry) -> None:
         """Sensors registered since the monitor was built get their sites."""

@@ -100,15 +100,24 @@ def wait_for(
     condition: Callable[[], bool],
     timeout: float,
     what: str,
-    on_fail: Callable[[], str] = lambda: "",
+    watch: WorkerProcess | Callable[[], str] | None = None,
 ) -> None:
-    """Poll ``condition`` until true; fail naming ``what`` after ``timeout`` seconds."""
+    """Poll ``condition`` until true; fail naming ``what`` after ``timeout`` seconds (with
+    ``watch``'s log tail), or at once if the watched worker died."""
     deadline = time.monotonic() + timeout
+    worker = watch if isinstance(watch, WorkerProcess) else None
+    tail: Callable[[], str] = lambda: ""  # noqa: E731
+    if worker is not None:
+        tail = worker.log_tail
+    elif watch is not None and not isinstance(watch, WorkerProcess):
+        tail = watch
     while time.monotonic() < deadline:
         if condition():
             return
+        if worker is not None and not worker.alive():
+            raise AssertionError(f"worker died while waiting for {what}\n{tail()}")
         time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{on_fail()}")
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{tail()}")
 
 
 def scalar(settings: CommonSettings, sql: str) -> Any:
