@@ -1,4 +1,8 @@
-"""``citybrain-dashboard``: serve the command center."""
+"""``citybrain-dashboard``: serve the command center, or manage its users.
+
+citybrain-dashboard [--host H] [--port P] [--demo-users]
+citybrain-dashboard users add|list|disable|demo ...   (see ``users --help``)
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ import sys
 
 from prometheus_client import start_http_server
 
+from dashboard import users_cli
 from dashboard.app import create_app
+from dashboard.users import ClickHouseUserStore
+from infra.clickhouse import connect, ensure_schema
 from infra.settings import DashboardSettings, SettingsError, load
 
 
@@ -17,11 +24,18 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--port", type=int, help="port to serve on (default CITYBRAIN_DASHBOARD_PORT)"
     )
+    parser.add_argument(
+        "--demo-users", action="store_true",
+        help="create one user per role with the documented demo passwords first (local runs)",
+    )  # fmt: skip
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve the city overview, reading ClickHouse; metrics on the dashboard metrics port."""
+    """Serve the command center, reading ClickHouse; metrics on the dashboard metrics port."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["users"]:
+        return _users(argv[1:])
     args = _parse(argv)
     overrides = {"dashboard_host": args.host, "dashboard_port": args.port}
     try:
@@ -29,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"citybrain-dashboard: {exc}", file=sys.stderr)
         return 2
+    if args.demo_users:
+        ensure_schema(settings)
+        users_cli.run(["demo"], ClickHouseUserStore(lambda: connect(settings)))
     if settings.dashboard_metrics_port:
         start_http_server(settings.dashboard_metrics_port, addr=settings.metrics_addr)
     app = create_app(settings)
@@ -38,6 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     app.run(host=settings.dashboard_host, port=settings.dashboard_port, debug=False)
     return 0
+
+
+def _users(argv: list[str]) -> int:
+    try:
+        settings = load(DashboardSettings)
+    except SettingsError as exc:
+        print(f"citybrain-dashboard: {exc}", file=sys.stderr)
+        return 2
+    ensure_schema(settings)
+    return users_cli.run(argv, ClickHouseUserStore(lambda: connect(settings)))
 
 
 if __name__ == "__main__":

@@ -1,13 +1,21 @@
-"""Builds the Dash app of the command center from settings and a query provider."""
+"""Builds the Dash app of the command center from settings, a query provider, a user
+store and an action sender (each defaults to the configured service)."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 import dash
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from dashboard import callbacks, layout
+from dashboard import callbacks, shell
+from dashboard.auth import Auth
 from dashboard.metrics import DashboardMetrics, InstrumentedQueries
 from dashboard.queries import ClickHouseQueries, Queries
+from dashboard.router import PageSettings
+from dashboard.sender import ActionSender, KafkaActionSender
+from dashboard.users import ClickHouseUserStore, UserStore
 from infra.clickhouse import connect
 from infra.settings import DashboardSettings
 
@@ -16,14 +24,33 @@ def create_app(
     settings: DashboardSettings,
     queries: Queries | None = None,
     registry: CollectorRegistry = REGISTRY,
+    users: UserStore | None = None,
+    sender: ActionSender | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> dash.Dash:
-    """The city overview app. ``queries`` defaults to the configured ClickHouse; every
-    query is timed and its failures counted in ``registry``."""
+    """The command center. ``queries`` defaults to the configured ClickHouse (every query
+    timed and its failures counted in ``registry``), ``users`` to its users table and
+    ``sender`` to the alert-actions Kafka topic."""
     source = queries or ClickHouseQueries(lambda: connect(settings))
     instrumented = InstrumentedQueries(source, DashboardMetrics(registry))
+    auth = Auth(users or ClickHouseUserStore(lambda: connect(settings)), settings, clock)
     # Command centers run on closed networks: the JS and CSS come from this server, and
     # the page title stays put instead of flashing "Updating..." on every refresh.
-    app = dash.Dash(__name__, title="citybrain", update_title="", serve_locally=True)
-    app.layout = layout.build_layout(settings.dashboard_refresh_ms)
-    callbacks.register(app, instrumented)
+    app = dash.Dash(
+        __name__,
+        title="citybrain",
+        update_title="",
+        serve_locally=True,
+        suppress_callback_exceptions=True,  # each page brings its own components
+    )
+    auth.install(app.server)
+    app.layout = shell.build_shell(settings.dashboard_refresh_ms, settings.dashboard_language)
+    wiring = callbacks.Wiring(
+        scope_of=auth.current_scope,
+        sender=sender or KafkaActionSender(settings),
+        pages=PageSettings(refresh_ms=settings.dashboard_refresh_ms),
+        tile_url=settings.dashboard_tile_url,
+        clock=clock,
+    )
+    callbacks.register(app, instrumented, wiring)
     return app

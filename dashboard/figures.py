@@ -14,7 +14,8 @@ from datetime import timedelta
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from dashboard.queries import CityShapes, DeadLetterCounts, DistrictRollup, RatePoint
+from dashboard.i18n import t
+from dashboard.model import CityShapes, DeadLetterCounts, DistrictRollup, RatePoint
 from detectors.city import Area
 from detectors.events import METRICS
 
@@ -64,15 +65,18 @@ def latest_means(rollups: Sequence[DistrictRollup], metric: str) -> dict[str, fl
     return {r.district: r.mean for r in rollups if r.metric == metric and not math.isnan(r.mean)}
 
 
-def city_map(shapes: CityShapes, rollups: Sequence[DistrictRollup], metric: str) -> go.Figure:
+def city_map(
+    shapes: CityShapes, rollups: Sequence[DistrictRollup], metric: str, lang: str = "en"
+) -> go.Figure:
     """The districts as filled polygons coloured by the newest mean of ``metric``."""
     districts = [d for d in shapes.districts if d.ring]
-    title = f"{metric_label(metric)}: latest 1-minute mean"
+    title = t("ov_map_title", lang, metric=metric_label(metric))
     if not districts:
-        return empty_figure("no district map yet", title)
+        return empty_figure(t("ov_no_map", lang), title)
     means = latest_means(rollups, metric)
     low, high = _colour_range(means.values())
-    fig = go.Figure(layout=_base_layout(title if means else f"{metric_label(metric)}: no data yet"))
+    empty_title = t("ov_map_empty", lang, metric=metric_label(metric))
+    fig = go.Figure(layout=_base_layout(title if means else empty_title))
     for district in districts:
         fig.add_trace(_district_trace(district, means.get(district.code), low, high))
     if shapes.city and shapes.city.ring:
@@ -182,12 +186,12 @@ def _equal_aspect(fig: go.Figure, points: Sequence[tuple[float, float]]) -> None
     )
 
 
-def event_rate_chart(points: Sequence[RatePoint]) -> go.Figure:
+def event_rate_chart(points: Sequence[RatePoint], lang: str = "en") -> go.Figure:
     """Valid events per second across the city, one point per minute of event time;
     minutes without any event are drawn as zero, not bridged."""
-    title = "events/s (whole city, per minute)"
+    title = t("ov_rate_title", lang)
     if not points:
-        return empty_figure("no data yet", title)
+        return empty_figure(t("no_data", lang), title)
     filled = fill_minutes(points)
     fig = go.Figure(layout=_base_layout(title))
     fig.add_trace(
@@ -213,11 +217,11 @@ def fill_minutes(points: Sequence[RatePoint]) -> list[RatePoint]:
     return [RatePoint(t, counts.get(t, 0)) for t in stamps]
 
 
-def dead_letter_chart(counts: DeadLetterCounts) -> go.Figure:
+def dead_letter_chart(counts: DeadLetterCounts, lang: str = "en") -> go.Figure:
     """Messages that could not be used, by reason."""
-    title = f"dead letters by reason (total {counts.total})"
+    title = t("ov_dead_total", lang, n=counts.total)
     if not counts.by_reason:
-        return empty_figure("no dead letters", title)
+        return empty_figure(t("ov_no_dead", lang), title)
     reasons = [reason for reason, _ in counts.by_reason]
     fig = go.Figure(layout=_base_layout(title))
     fig.add_trace(

@@ -13,3 +13,71 @@ DEAD_LETTERS = "dead-letter-chart"
 KPI_EVENTS_PER_S = "kpi-events-per-second"
 KPI_DEAD_LETTERS = "kpi-dead-letters"
 KPI_LAST_DATA = "kpi-last-data"
+
+OVERVIEW: tuple[str, ...] = (
+    REFRESH, STATUS, CITY_NAME, METRIC, CITY_MAP, DISTRICT_TABLE, EVENT_RATE, DEAD_LETTERS,
+    KPI_EVENTS_PER_S, KPI_DEAD_LETTERS, KPI_LAST_DATA,
+)  # fmt: skip
+"""The ids of the city overview page (``/overview``)."""
+
+# The shell around every page.
+URL = "url"
+LANG = "language"
+LANG_EN = "language-en"
+LANG_ZH = "language-zh"
+ROOT = "root"
+HEADER = "header"
+PAGE = "page"
+SHELL_REFRESH = "shell-refresh"
+ALARM_IDS = "alarm-ids"
+ALARM_BANNER = "alarm-banner"
+ALARM_SOUND = "alarm-sound"
+SOUND_TOGGLE = "sound-toggle"
+FULL_SCREEN = "full-screen"
+
+# A tier page: city, district, street, grid cell.
+TIER_REFRESH = "tier-refresh"
+TIER_STATUS = "tier-status"
+TIER_STAGE = "tier-stage"
+TIER_KPIS = "tier-kpis"
+TIER_MAP = "tier-map"
+TIER_CHILDREN = "tier-children"
+TIER_ALERTS = "tier-alerts"
+TIER_STAGE_HISTORY = "tier-stage-history"
+TIER_ACTIVITY = "tier-activity"
+
+# The alert console.
+CONSOLE_URL = "console-url"
+"""A Location of the console's own: choosing an alert changes only ``?alert=``, which the
+console follows without the router redrawing the page."""
+CONSOLE_REFRESH = "console-refresh"
+CONSOLE_STATUS = "console-status"
+CONSOLE_FILTER = "console-filter"
+CONSOLE_LIST = "console-list"
+CONSOLE_DETAIL = "console-detail"
+CONSOLE_TRAIL = "console-trail"
+ACTION_KIND = "action-kind"
+ACTION_ASSIGNEE = "action-assignee"
+ACTION_COMMENT = "action-comment"
+ACTION_SUBMIT = "action-submit"
+ACTION_RESULT = "action-result"
+
+# Cases.
+CASES_REFRESH = "cases-refresh"
+CASES_STATUS = "cases-status"
+CASES_FILTER = "cases-filter"
+CASES_LIST = "cases-list"
+CASE_REFRESH = "case-refresh"
+CASE_TIMELINE = "case-timeline"
+
+# A sensor.
+SENSOR_REFRESH = "sensor-refresh"
+SENSOR_STATUS = "sensor-status"
+SENSOR_METRIC = "sensor-metric"
+SENSOR_CHART = "sensor-chart"
+SENSOR_ALERTS = "sensor-alerts"
+
+# Data quality.
+QUALITY_REFRESH = "quality-refresh"
+QUALITY_STATUS = "quality-status"
+QUALITY_TABLE = "quality-table"

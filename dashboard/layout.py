@@ -12,6 +12,7 @@ from datetime import datetime
 from dash import dcc, html
 
 from dashboard import figures, ids
+from dashboard.i18n import t
 from dashboard.queries import CityShapes, DistrictRollup, RatePoint
 from detectors.events import METRICS
 
@@ -22,22 +23,24 @@ PANEL = {"backgroundColor": "#1f2937", "borderRadius": "8px", "padding": "12px"}
 NO_VALUE = "—"
 
 
-def build_layout(refresh_ms: int, default_metric: str = DEFAULT_METRIC) -> html.Div:
+def build_layout(
+    refresh_ms: int, default_metric: str = DEFAULT_METRIC, lang: str = "en"
+) -> html.Div:
     """The whole city overview page; ``refresh_ms`` drives every live panel."""
     return html.Div(
         [
             dcc.Interval(id=ids.REFRESH, interval=refresh_ms, n_intervals=0),
-            _header(),
+            _header(lang),
             html.Div(id=ids.STATUS, children=[]),
-            _kpi_row(),
+            _kpi_row(lang),
             html.Div(
-                [_map_panel(default_metric), _table_panel()],
+                [_map_panel(default_metric), _table_panel(lang)],
                 style={"display": "grid", "gridTemplateColumns": "3fr 2fr", "gap": "12px"},
             ),
             html.Div(
                 [
-                    _graph_panel(ids.EVENT_RATE, "events/s (whole city, per minute)"),
-                    _graph_panel(ids.DEAD_LETTERS, "dead letters by reason"),
+                    _graph_panel(ids.EVENT_RATE, t("ov_rate_title", lang)),
+                    _graph_panel(ids.DEAD_LETTERS, t("ov_dead_title", lang)),
                 ],
                 style={"display": "grid", "gridTemplateColumns": "3fr 2fr", "gap": "12px"},
             ),
@@ -54,21 +57,21 @@ def build_layout(refresh_ms: int, default_metric: str = DEFAULT_METRIC) -> html.
     )
 
 
-def _header() -> html.Header:
+def _header(lang: str) -> html.Header:
     return html.Header(
         [
             html.H1("citybrain", id=ids.CITY_NAME, style={"margin": 0}),
-            html.Span("city overview · live", style={"color": MUTED}),
+            html.Span(t("ov_subtitle", lang), style={"color": MUTED}),
         ],
         style={"display": "flex", "alignItems": "baseline", "gap": "16px"},
     )
 
 
-def _kpi_row() -> html.Div:
+def _kpi_row(lang: str) -> html.Div:
     cards = [
-        (ids.KPI_EVENTS_PER_S, "events/s (last full minute)"),
-        (ids.KPI_DEAD_LETTERS, "dead letters (total)"),
-        (ids.KPI_LAST_DATA, "last data (event time)"),
+        (ids.KPI_EVENTS_PER_S, t("ov_kpi_rate", lang)),
+        (ids.KPI_DEAD_LETTERS, t("ov_kpi_dead", lang)),
+        (ids.KPI_LAST_DATA, t("ov_kpi_last", lang)),
     ]
     return html.Div(
         [_kpi_card(kpi_id, label) for kpi_id, label in cards],
@@ -112,11 +115,11 @@ def _map_panel(default_metric: str) -> html.Div:
     )
 
 
-def _table_panel() -> html.Div:
+def _table_panel(lang: str) -> html.Div:
     return html.Div(
         [
-            html.H3("districts: latest 1-minute roll-up", style={"marginTop": 0}),
-            html.Div(id=ids.DISTRICT_TABLE, children=html.P("no data yet")),
+            html.H3(t("ov_table_title", lang), style={"marginTop": 0}),
+            html.Div(id=ids.DISTRICT_TABLE, children=html.P(t("no_data", lang))),
         ],
         style={**PANEL, "overflowY": "auto", "maxHeight": "580px"},
     )
@@ -141,20 +144,20 @@ def city_title(shapes: CityShapes) -> str:
     return " ".join(part for part in (shapes.city.name, shapes.city.name_zh) if part)
 
 
-_TABLE_COLUMNS = ("district", "name", "window (UTC)", "count", "mean", "min", "max")
+_TABLE_COLUMNS = ("district", "name", "ov_window", "ov_count", "ov_mean", "ov_min", "ov_max")
 _CELL = {"padding": "4px 8px", "borderBottom": "1px solid #374151", "textAlign": "right"}
 
 
 def district_table(
-    shapes: CityShapes, rollups: Sequence[DistrictRollup], metric: str
+    shapes: CityShapes, rollups: Sequence[DistrictRollup], metric: str, lang: str = "en"
 ) -> html.Table | html.P:
     """One row per district: its newest roll-up of ``metric``, or dashes when it has none."""
     latest = {r.district: r for r in rollups if r.metric == metric}
     names = {d.code: f"{d.name} {d.name_zh}".strip() for d in shapes.districts}
     codes = list(names) + sorted(set(latest) - set(names))
     if not codes:
-        return html.P("no data yet")
-    header = html.Tr([html.Th(c, style=_CELL) for c in _TABLE_COLUMNS])
+        return html.P(t("no_data", lang))
+    header = html.Tr([html.Th(t(c, lang), style=_CELL) for c in _TABLE_COLUMNS])
     rows = [_table_row(code, names.get(code, ""), latest.get(code)) for code in codes]
     return html.Table(
         [html.Caption(figures.metric_label(metric)), html.Thead(header), html.Tbody(rows)],

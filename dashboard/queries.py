@@ -1,5 +1,10 @@
 """What the command center reads from ClickHouse: one interface, the SQL, and a fake.
 
+Every method takes the viewer's :class:`~dashboard.scope.Scope` and filters in SQL, and a
+method asked about an area outside the scope raises ScopeError instead of answering: the
+scope holds where the data is read, not only in the page. Every value reaches the server
+as a parameter, never spliced into the SQL text.
+
 Every method runs on every refresh, so each reads only the newest slice of a table: the
 roll-up queries find the newest window first (from the newest day partition), then read a
 few minutes before it by primary key. "Newest" is event time, never the wall clock, so a
@@ -8,187 +13,377 @@ replay of past data shows as live.
 
 from __future__ import annotations
 
-import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as DriverError
 
-from detectors.city import Area, Ring
+from dashboard import rows, sql
+from dashboard.fake import FakeQueries
+from dashboard.model import (
+    ACTIVE_STATUSES,
+    AlertEventRow,
+    AlertRow,
+    AreaTree,
+    CaseList,
+    CaseRow,
+    CityShapes,
+    DeadLetterCounts,
+    DistrictRollup,
+    NotFound,
+    QualityRow,
+    QueryError,
+    RatePoint,
+    SensorCell,
+    SensorInfo,
+    SeriesPoint,
+    StageChange,
+)
+from dashboard.rows import describe_error, parse_ring
+from dashboard.scope import Scope, ScopeError
+from detectors.city import Area
 
+__all__ = [
+    "CityShapes",
+    "ClickHouseQueries",
+    "DeadLetterCounts",
+    "DistrictRollup",
+    "FakeQueries",
+    "NotFound",
+    "Queries",
+    "QueryError",
+    "RatePoint",
+    "describe_error",
+    "parse_ring",
+]
 
-class QueryError(RuntimeError):
-    """The data source did not answer a query; the page shows it instead of crashing."""
-
-
-@dataclass(frozen=True, slots=True)
-class CityShapes:
-    """The city outline and its districts' geometry, for the map."""
-
-    city: Area | None
-    districts: tuple[Area, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DistrictRollup:
-    """One district's newest 1-minute roll-up of one metric, summed over source partitions."""
-
-    district: str
-    metric: str
-    window_start: datetime
-    count: int
-    mean: float
-    minimum: float
-    maximum: float
-
-
-@dataclass(frozen=True, slots=True)
-class RatePoint:
-    """How many valid events the whole city produced in one minute (event time)."""
-
-    window_start: datetime
-    count: int
-
-    @property
-    def per_second(self) -> float:
-        return self.count / 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetterCounts:
-    """Messages that could not be used: the total and the count per reason, largest first."""
-
-    total: int
-    by_reason: tuple[tuple[str, int], ...]
+OPEN_CASE_STATUSES = ("filed", "dispatched", "handled", "verified", "closed")
+DAY_S = 86_400
 
 
 class Queries(Protocol):
     """The read side of the command center. Implementations raise QueryError when the
-    data source fails."""
+    data source fails, ScopeError for an area outside the scope, NotFound for an unknown
+    area."""
 
-    def district_shapes(self) -> CityShapes: ...
+    def district_shapes(self, scope: Scope) -> CityShapes: ...
 
-    def latest_district_rollups(self, minutes: int = 10) -> list[DistrictRollup]: ...
+    def latest_district_rollups(self, scope: Scope, minutes: int = 10) -> list[DistrictRollup]: ...
 
-    def event_rate(self, minutes: int = 30) -> list[RatePoint]: ...
+    def event_rate(self, scope: Scope, minutes: int = 30) -> list[RatePoint]: ...
 
-    def dead_letter_counts(self) -> DeadLetterCounts: ...
+    def dead_letter_counts(self, scope: Scope) -> DeadLetterCounts: ...
 
+    def area_tree(self, scope: Scope) -> AreaTree: ...
 
-_SHAPES_SQL = """
-SELECT level, code, parent, name, name_zh, ring
-FROM areas FINAL
-WHERE level IN %(levels)s
-ORDER BY level, code
-"""
+    def area(self, scope: Scope, level: str, code: str) -> Area: ...
 
-_NEWEST_DAY_SQL = """
-SELECT max(toUInt32OrZero(partition))
-FROM system.parts
-WHERE database = currentDatabase() AND table = 'rollups_1m' AND active
-"""
+    def area_alerts(
+        self,
+        scope: Scope,
+        level: str,
+        code: str,
+        statuses: Sequence[str] = ACTIVE_STATUSES,
+        limit: int = 5000,
+    ) -> list[AlertRow]: ...
 
-_NEWEST_WINDOW_SQL = """
-SELECT toUInt32(max(window_start)), count()
-FROM rollups_1m
-WHERE level = %(level)s AND window_start >= toDateTime(%(since)s)
-"""
+    def sensor_cells(self, scope: Scope, level: str, code: str) -> list[SensorCell]: ...
 
-# FINAL keeps the newest version of each partition's row; the roll-up of a minute is then
-# the sum over source partitions. The outer query keeps each key's newest minute.
-_LATEST_ROLLUPS_SQL = """
-SELECT key, metric, toUInt32(max(window_start)),
-       argMax(total_cnt, window_start), argMax(total_sum, window_start),
-       argMax(lowest, window_start), argMax(highest, window_start)
-FROM (
-    SELECT key, metric, window_start,
-           sum(cnt) AS total_cnt, sum(sum) AS total_sum,
-           min(min) AS lowest, max(max) AS highest
-    FROM rollups_1m FINAL
-    WHERE level = %(level)s
-      AND window_start >= toDateTime(%(since)s) AND window_start <= toDateTime(%(until)s)
-    GROUP BY key, metric, window_start
-)
-GROUP BY key, metric
-ORDER BY key, metric
-"""
+    def cell_sensors(self, scope: Scope, grid: str) -> list[SensorInfo]: ...
 
-_EVENT_RATE_SQL = """
-SELECT toUInt32(window_start), sum(cnt)
-FROM rollups_1m FINAL
-WHERE level = %(level)s
-  AND window_start >= toDateTime(%(since)s) AND window_start <= toDateTime(%(until)s)
-GROUP BY window_start
-ORDER BY window_start
-"""
+    def stage_history(
+        self, scope: Scope, level: str, code: str, limit: int = 20
+    ) -> list[StageChange]: ...
 
-_DEAD_LETTERS_SQL = """
-SELECT reason, count() AS n
-FROM dead_letters FINAL
-GROUP BY reason
-ORDER BY n DESC, reason
-"""
+    def latest_stages(
+        self, scope: Scope, level: str, codes: Sequence[str]
+    ) -> dict[str, StageChange]: ...
+
+    def area_rate(
+        self, scope: Scope, level: str, code: str, minutes: int = 30
+    ) -> list[RatePoint]: ...
+
+    def area_cases(
+        self, scope: Scope, level: str, code: str, open_only: bool = True, limit: int = 2000
+    ) -> CaseList: ...
+
+    def case(self, scope: Scope, case_id: str) -> CaseRow | None: ...
+
+    def case_clock(self, scope: Scope) -> int: ...
+
+    def console_alerts(
+        self, scope: Scope, statuses: Sequence[str], limit: int = 200
+    ) -> list[AlertRow]: ...
+
+    def alarms(self, scope: Scope) -> list[AlertRow]: ...
+
+    def alert(self, scope: Scope, alert_id: str) -> AlertRow | None: ...
+
+    def alert_trail(self, scope: Scope, alert_id: str) -> list[AlertEventRow]: ...
+
+    def sensor(self, scope: Scope, source_id: str) -> SensorInfo | None: ...
+
+    def sensor_series(
+        self, scope: Scope, source_id: str, hours: float = 3.0
+    ) -> list[SeriesPoint]: ...
+
+    def sensor_alerts(self, scope: Scope, source_id: str, since_ms: int) -> list[AlertRow]: ...
+
+    def data_quality(self, scope: Scope, minutes: int = 10) -> list[QualityRow]: ...
+
 
 _QUERY_SETTINGS = {"max_execution_time": 10}
 
 
 class ClickHouseQueries:
     """Queries against the citybrain schema. ``client_factory`` returns a clickhouse-driver
-    client whose default database is the citybrain one (``infra.clickhouse.connect``)."""
+    client whose default database is the citybrain one (``infra.clickhouse.connect``).
+    The area tree (reference data) is cached for ``tree_ttl_s`` per scope."""
 
-    def __init__(self, client_factory: Callable[[], Client], pool_size: int = 4) -> None:
+    def __init__(
+        self,
+        client_factory: Callable[[], Client],
+        pool_size: int = 4,
+        tree_ttl_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client_factory = client_factory
         self.pool_size = pool_size
+        self.tree_ttl_s = tree_ttl_s
+        self.clock = clock
         self._idle: list[Client] = []
         self._lock = threading.Lock()
+        self._trees: dict[str, tuple[float, AreaTree]] = {}
 
-    def district_shapes(self) -> CityShapes:
-        rows = self._execute(_SHAPES_SQL, {"levels": ("city", "district")})
-        areas = [_area(*row) for row in rows]
+    # The city overview.
+
+    def district_shapes(self, scope: Scope) -> CityShapes:
+        params = {"levels": ("city", "district"), **scope.sql_params()}
+        areas = [rows.area(*row) for row in self._execute(sql.SHAPES, params)]
         city = next((a for a in areas if a.level == "city"), None)
         return CityShapes(city, tuple(a for a in areas if a.level == "district"))
 
-    def latest_district_rollups(self, minutes: int = 10) -> list[DistrictRollup]:
+    def latest_district_rollups(self, scope: Scope, minutes: int = 10) -> list[DistrictRollup]:
         newest = self._newest_window("district")
         if newest is None:
             return []
-        rows = self._execute(_LATEST_ROLLUPS_SQL, _window_params("district", newest, minutes))
-        return [_district_rollup(*row) for row in rows]
+        params = {**rows.window_params("district", newest, minutes), **scope.sql_params()}
+        return [rows.district_rollup(*row) for row in self._execute(sql.LATEST_ROLLUPS, params)]
 
-    def event_rate(self, minutes: int = 30) -> list[RatePoint]:
-        newest = self._newest_window("city")
+    def event_rate(self, scope: Scope, minutes: int = 30) -> list[RatePoint]:
+        level = "city" if scope.city_wide else "district"
+        newest = self._newest_window(level)
         if newest is None:
             return []
-        rows = self._execute(_EVENT_RATE_SQL, _window_params("city", newest, minutes))
-        return [RatePoint(_utc(ts), int(count)) for ts, count in rows]
+        params = {**rows.window_params(level, newest, minutes), "key": scope.district}
+        return [RatePoint(rows.utc(ts), int(n)) for ts, n in self._execute(sql.EVENT_RATE, params)]
 
-    def dead_letter_counts(self) -> DeadLetterCounts:
-        rows = self._execute(_DEAD_LETTERS_SQL)
-        by_reason = tuple((str(reason), int(n)) for reason, n in rows)
+    def dead_letter_counts(self, scope: Scope) -> DeadLetterCounts:
+        params = {"district_re": sql.DISTRICT_IN_RAW, **scope.sql_params()}
+        found = self._execute(sql.DEAD_LETTERS, params)
+        by_reason = tuple((str(reason), int(n)) for reason, n in found)
         return DeadLetterCounts(sum(n for _, n in by_reason), by_reason)
+
+    # The tiers: city, district, street, grid cell.
+
+    def area_tree(self, scope: Scope) -> AreaTree:
+        now = self.clock()
+        cached = self._trees.get(scope.cache_key())
+        if cached and now - cached[0] < self.tree_ttl_s:
+            return cached[1]
+        found = self._execute(sql.AREA_TREE, scope.sql_params())
+        tree = AreaTree(tuple(rows.area(*row) for row in found))
+        self._trees[scope.cache_key()] = (now, tree)
+        return tree
+
+    def area(self, scope: Scope, level: str, code: str) -> Area:
+        tree = self.area_tree(scope)
+        if level == "city":
+            if not scope.city_wide:
+                raise ScopeError("city", "", scope.district)
+            city = next(iter(tree.of_level("city")), None)
+            if city is None or (code and city.code != code):
+                raise NotFound("city", code)
+            return city
+        area = tree.get(code)
+        if area is not None and area.level == level:
+            return area
+        found = self._execute(sql.AREA_DISTRICT, {"level": level, "code": code})
+        if found:
+            scope.require_district(str(found[0][0]), level, code)
+        raise NotFound(level, code)
+
+    def area_alerts(
+        self,
+        scope: Scope,
+        level: str,
+        code: str,
+        statuses: Sequence[str] = ACTIVE_STATUSES,
+        limit: int = 5000,
+    ) -> list[AlertRow]:
+        params = self._area_params(scope, level, code)
+        params.update(statuses=tuple(statuses), subjects=("alert",), limit=int(limit))
+        return [rows.alert(*row) for row in self._execute(sql.AREA_ALERTS, params)]
+
+    def sensor_cells(self, scope: Scope, level: str, code: str) -> list[SensorCell]:
+        params = self._area_params(scope, level, code)
+        tree = self.area_tree(scope)
+        return rows.sensor_cells(self._execute(sql.SENSOR_CELLS, params), tree)
+
+    def cell_sensors(self, scope: Scope, grid: str) -> list[SensorInfo]:
+        params = self._area_params(scope, "grid", grid)
+        params["grid"] = grid
+        return [rows.sensor(*row) for row in self._execute(sql.CELL_SENSORS, params)]
+
+    def stage_history(
+        self, scope: Scope, level: str, code: str, limit: int = 20
+    ) -> list[StageChange]:
+        # stage_changes has no district column: the area check is the scope filter.
+        params = self._area_params(scope, level, code)
+        params["limit"] = int(limit)
+        return [rows.stage(*row) for row in self._execute(sql.STAGE_HISTORY, params)]
+
+    def latest_stages(
+        self, scope: Scope, level: str, codes: Sequence[str]
+    ) -> dict[str, StageChange]:
+        tree = self.area_tree(scope)
+        allowed = tuple(c for c in codes if tree.get(c) is not None)
+        if not allowed:
+            return {}
+        found = self._execute(sql.LATEST_STAGES, {"level": level, "codes": allowed})
+        return {str(row[1]): rows.stage(*row) for row in found}
+
+    def area_rate(self, scope: Scope, level: str, code: str, minutes: int = 30) -> list[RatePoint]:
+        params = self._area_params(scope, level, code)
+        newest = self._newest_area_window(params)
+        if newest is None:
+            return []
+        params.update(since=newest - 60 * (max(minutes, 1) - 1), until=newest)
+        return [RatePoint(rows.utc(ts), int(n)) for ts, n in self._execute(sql.AREA_RATE, params)]
+
+    def area_cases(
+        self, scope: Scope, level: str, code: str, open_only: bool = True, limit: int = 2000
+    ) -> CaseList:
+        params = self._area_params(scope, level, code)
+        newest = self.case_clock(scope)
+        if not newest:
+            return CaseList(0, ())
+        statuses = OPEN_CASE_STATUSES if open_only else (*OPEN_CASE_STATUSES, "evaluated")
+        params.update(since=newest // 1000 - 30 * DAY_S, statuses=statuses, limit=int(limit))
+        found = self._execute(sql.AREA_CASES, params)
+        return CaseList(newest, tuple(rows.case(*row) for row in found))
+
+    def case(self, scope: Scope, case_id: str) -> CaseRow | None:
+        found = self._execute(sql.CASE_EVENTS, {"case_id": case_id, **scope.sql_params()})
+        return rows.case_of_events(found)
+
+    def case_clock(self, scope: Scope) -> int:
+        """Epoch ms of the newest case event in scope: the clock case limits run on (event
+        time, so a replay shows its cases as they were); 0 without cases."""
+        return int(self._execute(sql.CASES_NEWEST, scope.sql_params())[0][0] or 0)
+
+    # The alert console.
+
+    def console_alerts(
+        self, scope: Scope, statuses: Sequence[str], limit: int = 200
+    ) -> list[AlertRow]:
+        params = {"statuses": tuple(statuses), "limit": int(limit), **scope.sql_params()}
+        return [rows.alert(*row) for row in self._execute(sql.CONSOLE_ALERTS, params)]
+
+    def alarms(self, scope: Scope) -> list[AlertRow]:
+        return [rows.alert(*row) for row in self._execute(sql.ALARMS, scope.sql_params())]
+
+    def alert(self, scope: Scope, alert_id: str) -> AlertRow | None:
+        found = self._execute(sql.ONE_ALERT, {"alert_id": alert_id, **scope.sql_params()})
+        return rows.alert(*found[0]) if found else None
+
+    def alert_trail(self, scope: Scope, alert_id: str) -> list[AlertEventRow]:
+        current = self.alert(scope, alert_id)
+        if current is None:
+            return []
+        since = max(current.opened_ms // 1000 - DAY_S, 0)
+        params = {"alert_id": alert_id, "since": since, **scope.sql_params()}
+        return [rows.alert_event(*row) for row in self._execute(sql.ALERT_TRAIL, params)]
+
+    # A sensor.
+
+    def sensor(self, scope: Scope, source_id: str) -> SensorInfo | None:
+        found = self._execute(sql.ONE_SENSOR, {"source_id": source_id, **scope.sql_params()})
+        return rows.sensor(*found[0]) if found else None
+
+    def sensor_series(self, scope: Scope, source_id: str, hours: float = 3.0) -> list[SeriesPoint]:
+        info = self.sensor(scope, source_id)
+        if info is None:
+            return []
+        params = {"family": info.family, "source_id": source_id, **scope.sql_params()}
+        newest_ms, count = self._execute(sql.SENSOR_NEWEST, params)[0]
+        if not count:
+            return []
+        params["since"] = int(newest_ms) // 1000 - int(hours * 3600)
+        found = self._execute(sql.SENSOR_SERIES, params)
+        return [SeriesPoint(str(m), int(ts), float(v)) for m, ts, v in found]
+
+    def sensor_alerts(self, scope: Scope, source_id: str, since_ms: int) -> list[AlertRow]:
+        params = {"source_id": source_id, "since_ms": int(since_ms), **scope.sql_params()}
+        return [rows.alert(*row) for row in self._execute(sql.SENSOR_ALERTS, params)]
+
+    # Data quality.
+
+    def data_quality(self, scope: Scope, minutes: int = 10) -> list[QualityRow]:
+        sources = self._execute(sql.QUALITY_SOURCES, scope.sql_params())
+        newest = self._newest_window("district")
+        received: list[tuple[Any, ...]] = []
+        last_seen: list[tuple[Any, ...]] = []
+        if newest is not None:
+            # Only full minutes: the newest one may still be filling up.
+            window = {"recent": newest - 60 * minutes, "hour": newest - 3600, "until": newest}
+            received = self._execute(sql.QUALITY_RECEIVED, {**window, **scope.sql_params()})
+            since = {"since": newest - DAY_S, **scope.sql_params()}
+            last_seen = self._execute(sql.QUALITY_LAST_SEEN, since)
+        dead_newest, dead_count = self._execute(sql.DEAD_NEWEST)[0]
+        dead: list[tuple[Any, ...]] = []
+        if dead_count:
+            since = {"since": int(dead_newest) - 3600, "district_re": sql.DISTRICT_IN_RAW}
+            dead = self._execute(sql.QUALITY_DEAD, {**since, **scope.sql_params()})
+        return rows.quality(sources, received, last_seen, dead, minutes)
+
+    # Helpers.
+
+    def _area_params(self, scope: Scope, level: str, code: str) -> dict[str, Any]:
+        """Check the area is in scope (ScopeError, NotFound), then the SQL parameters."""
+        area = self.area(scope, level, code)
+        return {"level": level, "code": area.code, **scope.sql_params()}
+
+    def _newest_area_window(self, params: dict[str, Any]) -> int | None:
+        day = self._execute(sql.NEWEST_DAY)[0][0]
+        for since in (rows.day_start(day), 0):
+            found = self._execute(sql.AREA_NEWEST_WINDOW, {**params, "since": since})
+            newest, count = found[0]
+            if count:
+                return int(newest)
+        return None
 
     def _newest_window(self, level: str) -> int | None:
         """Epoch seconds of the newest window at ``level``: looked up in the newest day
         partition first, so the usual case reads one day, not the whole table."""
-        day = self._execute(_NEWEST_DAY_SQL)[0][0]
-        for since in (_day_start(day), 0):
-            newest, rows = self._execute(_NEWEST_WINDOW_SQL, {"level": level, "since": since})[0]
-            if rows:
+        day = self._execute(sql.NEWEST_DAY)[0][0]
+        for since in (rows.day_start(day), 0):
+            newest, count = self._execute(sql.NEWEST_WINDOW, {"level": level, "since": since})[0]
+            if count:
                 return int(newest)
         return None
 
-    def _execute(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def _execute(self, text: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         try:
             with self._client() as client:
-                rows = client.execute(sql, params, settings=_QUERY_SETTINGS)
+                found = client.execute(text, params, settings=_QUERY_SETTINGS)
         except (DriverError, OSError, EOFError) as exc:
             raise QueryError(describe_error(exc)) from exc
-        return list(rows)
+        return list(found)
 
     @contextmanager
     def _client(self) -> Iterator[Client]:
@@ -208,117 +403,3 @@ class ClickHouseQueries:
                 self._idle.append(client)
         if not keep:
             client.disconnect()
-
-
-def describe_error(exc: BaseException, limit: int = 300) -> str:
-    """One short line for an operator: the server's message without its stack trace."""
-    text = str(exc).split("Stack trace:")[0]
-    line = " ".join(text.split()).rstrip(".") or type(exc).__name__
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _window_params(level: str, newest: int, minutes: int) -> dict[str, Any]:
-    return {"level": level, "since": newest - 60 * (max(minutes, 1) - 1), "until": newest}
-
-
-def _day_start(yyyymmdd: int) -> int:
-    """Epoch seconds of a day partition's midnight UTC (0 when there is no partition)."""
-    if not yyyymmdd:
-        return 0
-    day = datetime.strptime(str(yyyymmdd), "%Y%m%d").replace(tzinfo=UTC)
-    return int(day.timestamp())
-
-
-def _utc(epoch_s: int) -> datetime:
-    return datetime.fromtimestamp(int(epoch_s), UTC)
-
-
-def _area(level: str, code: str, parent: str, name: str, name_zh: str, ring: str) -> Area:
-    return Area(level, code, parent, name, name_zh, parse_ring(ring))
-
-
-def parse_ring(text: str) -> Ring:
-    """A ring from its JSON text ``[[lon, lat], ...]``; empty when the text is not one."""
-    try:
-        points = json.loads(text)
-        return tuple((float(lon), float(lat)) for lon, lat in points)
-    except (ValueError, TypeError):
-        return ()
-
-
-def _district_rollup(
-    key: str, metric: str, ts: int, cnt: int, total: float, low: float, high: float
-) -> DistrictRollup:
-    mean = total / cnt if cnt else float("nan")
-    return DistrictRollup(key, metric, _utc(ts), int(cnt), mean, float(low), float(high))
-
-
-def _square(lon: float, lat: float, size: float) -> Ring:
-    return ((lon, lat), (lon + size, lat), (lon + size, lat + size), (lon, lat + size), (lon, lat))
-
-
-_FAKE_T0 = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
-
-
-def _fake_shapes() -> CityShapes:
-    city = Area("city", "CB", "", "Citybrain", "城脑市", _square(120.0, 30.0, 0.2))
-    corners = ((120.0, 30.0), (120.1, 30.0), (120.0, 30.1), (120.1, 30.1))
-    districts = tuple(
-        Area("district", f"D{i}", "CB", f"District {i}", f"第{i}区", _square(lon, lat, 0.1))
-        for i, (lon, lat) in enumerate(corners, 1)
-    )
-    return CityShapes(city, districts)
-
-
-def _fake_rollups() -> list[DistrictRollup]:
-    t = _FAKE_T0 + timedelta(minutes=29)
-    return [
-        DistrictRollup("D1", "pm25", t, 120, 35.0, 12.0, 80.0),
-        DistrictRollup("D2", "pm25", t, 100, 75.5, 30.0, 160.0),
-        DistrictRollup("D3", "pm25", t - timedelta(minutes=2), 90, 20.0, 5.0, 41.0),
-        DistrictRollup("D1", "water_level", t, 60, 3.4, 3.1, 3.9),
-    ]
-
-
-def _fake_rates() -> list[RatePoint]:
-    return [RatePoint(_FAKE_T0 + timedelta(minutes=m), 6000 + 30 * m) for m in range(30)]
-
-
-def _fake_dead_letters() -> DeadLetterCounts:
-    return DeadLetterCounts(7, (("out_of_range", 4), ("bad_json", 2), ("unknown_source", 1)))
-
-
-@dataclass
-class FakeQueries:
-    """Canned answers for tests and demos; ``error`` makes every method raise it."""
-
-    shapes: CityShapes = field(default_factory=_fake_shapes)
-    rollups: Sequence[DistrictRollup] = field(default_factory=_fake_rollups)
-    rates: Sequence[RatePoint] = field(default_factory=_fake_rates)
-    dead_letters: DeadLetterCounts = field(default_factory=_fake_dead_letters)
-    error: Exception | None = None
-
-    @classmethod
-    def empty(cls) -> FakeQueries:
-        """A data source that answers but holds nothing yet."""
-        return cls(CityShapes(None, ()), [], [], DeadLetterCounts(0, ()))
-
-    def district_shapes(self) -> CityShapes:
-        self._fail()
-        return self.shapes
-
-    def latest_district_rollups(self, minutes: int = 10) -> list[DistrictRollup]:
-        self._fail()
-        return list(self.rollups)
-
-    def event_rate(self, minutes: int = 30) -> list[RatePoint]:
-        self._fail()
-        return list(self.rates)
-
-    def dead_letter_counts(self) -> DeadLetterCounts:
-        self._fail()
-        return self.dead_letters
-
-    def _fail(self) -> None:
-        if self.error is not None:
-            raise self.error

@@ -131,6 +131,22 @@ def table_ddl(database: str, features: ServerFeatures, retention_days: int) -> l
             raw String, worker String
         ) ENGINE = ReplacingMergeTree()
         PARTITION BY toYYYYMM(kafka_ts) ORDER BY (src_topic, src_partition, src_offset)""",
+        # Replays of this (live) namespace, written by citybrain-replay: one row per change of
+        # a replay's status, the highest version wins. from_ms/to_ms: the replayed range.
+        f"""CREATE TABLE IF NOT EXISTS {db}.replays (
+            name String, status String, source String, from_ms UInt64, to_ms UInt64,
+            districts Array(String), families Array(String), speed String,
+            config_file String, detector_config String, events UInt64, bytes UInt64,
+            database String, topic_prefix String, created_at DateTime('UTC'),
+            finished_at Nullable(DateTime('UTC')), worker_pid UInt32, message String,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY name""",
+        # Command-center users (dashboard/users.py): one row per change, the newest wins.
+        # The password is only ever stored as a salted hash.
+        f"""CREATE TABLE IF NOT EXISTS {db}.users (
+            username String, password_hash String, role {d}, district String,
+            disabled UInt8, updated_at DateTime('UTC')
+        ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY username""",
     ]
 
 

@@ -47,7 +47,13 @@ def ensure_topics(settings: CommonSettings, names: list[str] | None = None) -> l
         for name in missing:
             try:
                 admin.create_topics(
-                    [NewTopic(name, num_partitions=partitions_for(settings, name), replication_factor=1)]
+                    [
+                        NewTopic(
+                            name,
+                            num_partitions=partitions_for(settings, name),
+                            replication_factor=1,
+                        )
+                    ]
                 )
                 created.append(name)
             except TopicAlreadyExistsError:

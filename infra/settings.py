@@ -52,6 +52,8 @@ class WorkerSettings(CommonSettings):
     worker_window_retention_s: int = Field(900, ge=60)
     worker_commit_interval_s: float = Field(1.0, gt=0, le=60)
     worker_input: Literal["families", "merged"] = "families"
+    worker_model_dir: str = ".local/models"
+    worker_snapshot_interval_s: float = Field(5.0, gt=0, le=300)
 
 
 class SimSettings(CommonSettings):
@@ -67,6 +69,20 @@ class DashboardSettings(CommonSettings):
     dashboard_port: int = Field(8050, ge=1, le=65535)
     dashboard_metrics_port: int = Field(9103, ge=0, le=65535)
     dashboard_refresh_ms: int = Field(2000, ge=500, le=600_000)
+    dashboard_secret_key: SecretStr = Field(
+        SecretStr(""), description="signs session cookies; empty: a random key per start"
+    )
+    dashboard_session_minutes: int = Field(
+        480, ge=1, le=7 * 24 * 60, description="a login expires after this many minutes"
+    )
+    dashboard_language: Literal["en", "zh"] = Field(
+        "en", description="the language a browser starts in (en or zh)"
+    )
+    dashboard_tile_url: str = Field(
+        "",
+        description="optional raster tile server, e.g. http://tiles.local/{z}/{x}/{y}.png; "
+        "empty: maps drawn from the city model's own geometry only",
+    )
 
 
 class NotifierSettings(CommonSettings):
@@ -84,6 +100,19 @@ class NotifierSettings(CommonSettings):
     )
     notifier_drain_s: float = Field(
         5.0, ge=0, le=300, description="on shutdown, how long queued messages may still go out"
+    )
+
+
+class ReplaySettings(CommonSettings):
+    """The replay and backtest command (replay/); the CLICKHOUSE_DATABASE and
+    KAFKA_TOPIC_PREFIX it reads name the live namespace that is replayed from."""
+
+    replay_dir: str = Field(".local/replay", description="each replay's worker log and data")
+    replay_chunk_rows: int = Field(
+        10_000, ge=100, le=1_000_000, description="rows per block read from the raw archive"
+    )
+    replay_stall_timeout_s: float = Field(
+        120.0, gt=0, description="a replay fails when nothing is stored for this long"
     )
 
 

@@ -16,11 +16,13 @@ from dashboard.queries import (
     DistrictRollup,
     RatePoint,
 )
+from dashboard.scope import Role, Scope
 from detectors.city import Area
 from infra.clickhouse import connect
 from infra.settings import CommonSettings
 
 pytestmark = pytest.mark.integration
+COMMANDER = Scope(Role.CITY_COMMANDER, "", "commander")
 
 Row = tuple[Any, ...]
 T = datetime(2025, 11, 26, 10, 5, tzinfo=UTC)
@@ -125,7 +127,7 @@ def city(isolated: CommonSettings) -> CommonSettings:
 
 
 def test_district_shapes_are_the_newest_city_and_district_rows(city: CommonSettings) -> None:
-    shapes = _queries(city).district_shapes()
+    shapes = _queries(city).district_shapes(COMMANDER)
     ring = tuple((lon, lat) for lon, lat in _square(120.0, 30.0))
     assert shapes.city == Area("city", "CB", "", "Citybrain", "Citybrain区", ring)
     assert shapes.districts == (
@@ -136,42 +138,45 @@ def test_district_shapes_are_the_newest_city_and_district_rows(city: CommonSetti
 
 
 def test_latest_district_rollups_sum_the_final_rows_over_partitions(city: CommonSettings) -> None:
-    assert _queries(city).latest_district_rollups() == [
+    assert _queries(city).latest_district_rollups(COMMANDER) == [
         DistrictRollup("D1", "pm25", T, 4, 35.0 / 4, 3.0, 20.0),
         DistrictRollup("D2", "pm25", _minutes(-2), 5, 90.0 / 5, 9.0, 50.0),
     ]
 
 
 def test_latest_district_rollups_look_back_only_the_given_minutes(city: CommonSettings) -> None:
-    assert _queries(city).latest_district_rollups(minutes=1) == [
+    assert _queries(city).latest_district_rollups(COMMANDER, minutes=1) == [
         DistrictRollup("D1", "pm25", T, 4, 35.0 / 4, 3.0, 20.0)
     ]
-    assert len(_queries(city).latest_district_rollups(minutes=11)) == 3
+    assert len(_queries(city).latest_district_rollups(COMMANDER, minutes=11)) == 3
 
 
 def test_event_rate_is_the_city_count_per_minute_newest_last(city: CommonSettings) -> None:
-    assert _queries(city).event_rate() == [
+    assert _queries(city).event_rate(COMMANDER) == [
         RatePoint(_minutes(-3), 50),
         RatePoint(_minutes(-1), 75),
         RatePoint(T, 32),
     ]
-    assert _queries(city).event_rate(minutes=2) == [RatePoint(_minutes(-1), 75), RatePoint(T, 32)]
-    assert _queries(city).event_rate()[-1].per_second == pytest.approx(32 / 60)
+    assert _queries(city).event_rate(COMMANDER, minutes=2) == [
+        RatePoint(_minutes(-1), 75),
+        RatePoint(T, 32),
+    ]
+    assert _queries(city).event_rate(COMMANDER)[-1].per_second == pytest.approx(32 / 60)
 
 
 def test_dead_letters_count_each_message_once(city: CommonSettings) -> None:
-    assert _queries(city).dead_letter_counts() == DeadLetterCounts(
+    assert _queries(city).dead_letter_counts(COMMANDER) == DeadLetterCounts(
         3, (("bad_json", 2), ("out_of_range", 1))
     )
 
 
 def test_an_empty_database_answers_with_nothing(isolated: CommonSettings) -> None:
     queries = _queries(isolated)
-    assert queries.district_shapes().districts == ()
-    assert queries.district_shapes().city is None
-    assert queries.latest_district_rollups() == []
-    assert queries.event_rate() == []
-    assert queries.dead_letter_counts() == DeadLetterCounts(0, ())
+    assert queries.district_shapes(COMMANDER).districts == ()
+    assert queries.district_shapes(COMMANDER).city is None
+    assert queries.latest_district_rollups(COMMANDER) == []
+    assert queries.event_rate(COMMANDER) == []
+    assert queries.dead_letter_counts(COMMANDER) == DeadLetterCounts(0, ())
 
 
 def test_the_newest_window_is_found_when_the_newest_day_lacks_the_level(
@@ -183,10 +188,10 @@ def test_the_newest_window_is_found_when_the_newest_day_lacks_the_level(
         _rollup("city", "CB", "pm25", 0, 0, 6, 0.0, 0.0, 0.0, version=1),
     ])  # fmt: skip
     queries = _queries(isolated)
-    assert queries.latest_district_rollups() == [
+    assert queries.latest_district_rollups(COMMANDER) == [
         DistrictRollup("D1", "pm25", _minutes(-24 * 60), 2, 4.0, 3.0, 5.0)
     ]
-    assert queries.event_rate() == [RatePoint(T, 6)]
+    assert queries.event_rate(COMMANDER) == [RatePoint(T, 6)]
 
 
 def test_the_pool_serves_many_queries_on_one_connection(city: CommonSettings) -> None:
@@ -198,5 +203,5 @@ def test_the_pool_serves_many_queries_on_one_connection(city: CommonSettings) ->
 
     queries = ClickHouseQueries(factory)
     for _ in range(5):
-        queries.event_rate()
+        queries.event_rate(COMMANDER)
     assert len(made) == 1

@@ -1,4 +1,5 @@
-"""The overview's callback, called directly with FakeQueries, and once through Dash."""
+"""The overview's callback, called directly with FakeQueries, and once through Dash (logged
+in: every callback needs a session and its CSRF token)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,23 @@ import dash
 import plotly.graph_objects as go
 import pytest
 from dash import no_update
+from flask.testing import FlaskClient
 from prometheus_client import CollectorRegistry
 
 from dashboard import callbacks, ids
 from dashboard.app import create_app
 from dashboard.metrics import DashboardMetrics, InstrumentedQueries
 from dashboard.queries import FakeQueries, QueryError
+from dashboard.scope import Role, Scope
+from dashboard.sender import RecordingSender
+from dashboard.users import demo_store
 from infra.settings import DashboardSettings, load
+
+COMMANDER = Scope(Role.CITY_COMMANDER, "", "commander")
 
 
 def test_refresh_renders_every_panel_from_the_queries() -> None:
-    overview = callbacks.refresh_overview(FakeQueries(), "pm25")
+    overview = callbacks.refresh_overview(FakeQueries(), COMMANDER, "pm25")
     assert overview.city_name == "Citybrain 城脑市"
     assert isinstance(overview.city_map, go.Figure)
     assert "pm25" in overview.city_map.layout.title.text
@@ -33,18 +40,27 @@ def test_refresh_renders_every_panel_from_the_queries() -> None:
 
 
 def test_refresh_follows_the_metric_selector() -> None:
-    overview = callbacks.refresh_overview(FakeQueries(), "water_level")
+    overview = callbacks.refresh_overview(FakeQueries(), COMMANDER, "water_level")
     assert "water_level (m)" in overview.city_map.layout.title.text
     assert overview.district_table.children[0].children == "water_level (m)"
 
 
+def test_refresh_speaks_chinese() -> None:
+    overview = callbacks.refresh_overview(FakeQueries(), COMMANDER, "pm25", "zh")
+    assert overview.city_map.layout.title.text == "pm25 (ug/m3)：最新1分钟均值"
+    assert overview.event_rate.layout.title.text == "每秒事件数（全市，按分钟）"
+    assert overview.district_table.children[1].children.children[2].children == "时间窗（UTC）"
+    failing = callbacks.refresh_overview(FakeQueries(error=QueryError("x")), COMMANDER, None, "zh")
+    assert failing.status[0].children == "数据源不可用：x"
+
+
 def test_refresh_without_a_metric_uses_the_default() -> None:
-    overview = callbacks.refresh_overview(FakeQueries(), None)
+    overview = callbacks.refresh_overview(FakeQueries(), COMMANDER, None)
     assert "pm25" in overview.city_map.layout.title.text
 
 
 def test_refresh_of_an_empty_database_says_no_data_yet() -> None:
-    overview = callbacks.refresh_overview(FakeQueries.empty(), "pm25")
+    overview = callbacks.refresh_overview(FakeQueries.empty(), COMMANDER, "pm25")
     assert overview.city_map.layout.annotations[0].text == "no district map yet"
     assert overview.event_rate.layout.annotations[0].text == "no data yet"
     assert overview.dead_letters.layout.annotations[0].text == "no dead letters"
@@ -58,7 +74,7 @@ def test_refresh_of_an_empty_database_says_no_data_yet() -> None:
 
 def test_refresh_when_the_data_source_fails_keeps_the_page_and_says_so() -> None:
     overview = callbacks.refresh_overview(
-        FakeQueries(error=QueryError("connection refused")), "pm25"
+        FakeQueries(error=QueryError("connection refused")), COMMANDER, "pm25"
     )
     (banner,) = overview.status
     assert banner.children == "data source unavailable: connection refused"
@@ -67,16 +83,16 @@ def test_refresh_when_the_data_source_fails_keeps_the_page_and_says_so() -> None
 
 def test_a_bug_is_not_dressed_up_as_an_unavailable_source() -> None:
     with pytest.raises(ZeroDivisionError):
-        callbacks.refresh_overview(FakeQueries(error=ZeroDivisionError()), "pm25")
+        callbacks.refresh_overview(FakeQueries(error=ZeroDivisionError()), COMMANDER, "pm25")
 
 
 def test_instrumented_queries_time_every_query_and_count_failures() -> None:
     registry = CollectorRegistry()
     metrics = DashboardMetrics(registry)
-    InstrumentedQueries(FakeQueries(), metrics).event_rate()
+    InstrumentedQueries(FakeQueries(), metrics).event_rate(COMMANDER)
     failing = InstrumentedQueries(FakeQueries(error=QueryError("down")), metrics)
     with pytest.raises(QueryError):
-        failing.dead_letter_counts()
+        failing.dead_letter_counts(COMMANDER)
     sample = registry.get_sample_value
     assert sample("citybrain_dashboard_query_seconds_count", {"query": "event_rate"}) == 1
     assert sample("citybrain_dashboard_query_seconds_count", {"query": "dead_letter_counts"}) == 1
@@ -84,10 +100,25 @@ def test_instrumented_queries_time_every_query_and_count_failures() -> None:
     assert sample("citybrain_dashboard_query_errors_total", {"query": "event_rate"}) is None
 
 
+def _app(queries: FakeQueries | None = None, **kwargs: object) -> dash.Dash:
+    """The app with the demo users in memory and actions kept, not sent."""
+    settings = load(DashboardSettings, dashboard_secret_key="test-secret", **kwargs)
+    return create_app(
+        settings, queries, CollectorRegistry(), users=demo_store(), sender=RecordingSender()
+    )
+
+
+def _logged_in(app: dash.Dash) -> FlaskClient:
+    """A test client logged in as the demo city commander."""
+    client = app.server.test_client()
+    client.post("/login", data={"username": "commander", "password": "commander-demo"})
+    return client
+
+
 def _update(app: dash.Dash, metric: str) -> dict[str, object]:
     """POST one refresh to Dash as the browser would, and return the outputs by id."""
     outputs = [{"id": o.component_id, "property": o.component_property} for o in callbacks.OUTPUTS]
-    (callback_key,) = app.callback_map
+    (callback_key,) = [key for key in app.callback_map if f"{ids.CITY_NAME}.children" in key]
     body = {
         "output": callback_key,
         "outputs": outputs,
@@ -95,15 +126,21 @@ def _update(app: dash.Dash, metric: str) -> dict[str, object]:
             {"id": ids.REFRESH, "property": "n_intervals", "value": 1},
             {"id": ids.METRIC, "property": "value", "value": metric},
         ],
+        "state": [{"id": ids.LANG, "property": "data", "value": "en"}],
         "changedPropIds": [f"{ids.REFRESH}.n_intervals"],
     }
-    response = app.server.test_client().post("/_dash-update-component", json=body)
+    client = _logged_in(app)
+    token = client.get_cookie("_csrf_token")
+    assert token is not None
+    response = client.post(
+        "/_dash-update-component", json=body, headers={"X-CSRFToken": token.value}
+    )
     assert response.status_code == 200, response.data
     return json.loads(response.data)["response"]  # type: ignore[no-any-return]
 
 
 def test_the_registered_callback_serves_the_overview_through_dash() -> None:
-    app = create_app(load(DashboardSettings), FakeQueries(), CollectorRegistry())
+    app = _app(FakeQueries())
     response = _update(app, "pm25")
     assert response[ids.CITY_NAME] == {"children": "Citybrain 城脑市"}
     assert response[ids.KPI_DEAD_LETTERS] == {"children": "7"}
@@ -112,7 +149,14 @@ def test_the_registered_callback_serves_the_overview_through_dash() -> None:
 
 def test_a_failing_data_source_shows_in_the_page_and_is_counted() -> None:
     registry = CollectorRegistry()
-    app = create_app(load(DashboardSettings), FakeQueries(error=QueryError("down")), registry)
+    settings = load(DashboardSettings, dashboard_secret_key="test-secret")
+    app = create_app(
+        settings,
+        FakeQueries(error=QueryError("down")),
+        registry,
+        users=demo_store(),
+        sender=RecordingSender(),
+    )
     response = _update(app, "pm25")
     assert set(response) == {ids.STATUS}
     assert "data source unavailable: down" in json.dumps(response[ids.STATUS])
@@ -123,8 +167,8 @@ def test_a_failing_data_source_shows_in_the_page_and_is_counted() -> None:
 
 
 def test_the_page_is_served_with_local_assets() -> None:
-    app = create_app(load(DashboardSettings), FakeQueries.empty(), CollectorRegistry())
-    client = app.server.test_client()
+    app = _app(FakeQueries.empty())
+    client = _logged_in(app)
     page = client.get("/")
     assert page.status_code == 200
     assert b"unpkg.com" not in page.data and b"cdn" not in page.data.lower()
@@ -136,7 +180,8 @@ def test_an_unreachable_clickhouse_shows_as_unavailable_not_as_a_crash() -> None
         sock.bind(("127.0.0.1", 0))
         closed_port = int(sock.getsockname()[1])
     registry = CollectorRegistry()
-    app = create_app(load(DashboardSettings, clickhouse_port=closed_port), registry=registry)
+    settings = load(DashboardSettings, clickhouse_port=closed_port, dashboard_secret_key="s")
+    app = create_app(settings, registry=registry, users=demo_store(), sender=RecordingSender())
     response = _update(app, "pm25")
     assert "data source unavailable: " in json.dumps(response[ids.STATUS])
     assert "Connection refused" in json.dumps(response[ids.STATUS])

@@ -16,8 +16,11 @@ from dashboard.queries import (
     describe_error,
     parse_ring,
 )
+from dashboard.scope import Role, Scope
 from infra.clickhouse import connect
 from infra.settings import DashboardSettings, load
+
+COMMANDER = Scope(Role.CITY_COMMANDER, "", "commander")
 
 
 def test_parse_ring_reads_json_lon_lat_pairs() -> None:
@@ -43,7 +46,7 @@ def test_an_unreachable_server_raises_query_error() -> None:
     settings = load(DashboardSettings, clickhouse_port=_closed_port())
     queries = ClickHouseQueries(lambda: connect(settings))
     with pytest.raises(QueryError, match="Connection refused"):
-        queries.dead_letter_counts()
+        queries.dead_letter_counts(COMMANDER)
 
 
 class _RecordingClient:
@@ -70,22 +73,22 @@ def test_the_pool_reuses_a_client_and_drops_a_broken_one() -> None:
         return made[-1]
 
     queries = ClickHouseQueries(factory)
-    assert queries.dead_letter_counts().by_reason == (("bad_json", 2),)
-    assert queries.dead_letter_counts().total == 2
+    assert queries.dead_letter_counts(COMMANDER).by_reason == (("bad_json", 2),)
+    assert queries.dead_letter_counts(COMMANDER).total == 2
     assert len(made) == 1
     made[0].answer = EOFError("Unexpected EOF while reading bytes")
     with pytest.raises(QueryError, match="Unexpected EOF"):
-        queries.dead_letter_counts()
+        queries.dead_letter_counts(COMMANDER)
     assert made[0].disconnected
-    queries.dead_letter_counts()
+    queries.dead_letter_counts(COMMANDER)
     assert len(made) == 2
 
 
 def test_fake_queries_answer_and_fail_on_demand() -> None:
-    assert FakeQueries.empty().event_rate() == []
-    assert len(FakeQueries().district_shapes().districts) == 4
+    assert FakeQueries.empty().event_rate(COMMANDER) == []
+    assert len(FakeQueries().district_shapes(COMMANDER).districts) == 4
     with pytest.raises(QueryError):
-        FakeQueries(error=QueryError("down")).latest_district_rollups()
+        FakeQueries(error=QueryError("down")).latest_district_rollups(COMMANDER)
 
 
 def test_an_error_is_described_in_one_line_without_the_stack_trace() -> None:

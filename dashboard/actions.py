@@ -1,0 +1,169 @@
+"""Operator actions on alerts, as the messages the dashboard sends to Kafka.
+
+The dashboard never writes operational tables: an action is a JSON message on
+``infra.topics.alert_actions_topic(prefix)``, keyed by the alert id, that the worker applies
+(one write path, so every alert's audit trail is complete). This module is the contract:
+plain Python with no imports from the rest of citybrain, so the worker can mirror it.
+
+Message (schema_version 1)::
+
+    {"action_id": "<uuid4>", "schema_version": 1, "ts": <epoch ms>,
+     "action": "acknowledge" | "assign" | "comment" | "escalate" | "resolve",
+     "alert_id": "<id>", "actor": "<username>", "role": "<role>",
+     "district": "<the actor's district, '' for the whole city>",
+     "assignee": "<username>",          # assign only
+     "comment": "<text>"}               # required for comment; optional otherwise
+
+>>> actor = Actor("li", "district_operator", "D2")
+>>> msg = build_action("assign", "a-1", actor, assignee="wang", now_ms=5, action_id="x")
+>>> msg["action"], msg["assignee"], msg["district"]
+('assign', 'wang', 'D2')
+>>> build_action("resolve", "a-1", Actor("tv", "wall_screen", ""), now_ms=5, action_id="x")
+Traceback (most recent call last):
+...
+dashboard.actions.ActionError: role wall_screen may not resolve alerts
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA_VERSION = 1
+ACTIONS: tuple[str, ...] = ("acknowledge", "assign", "comment", "escalate", "resolve")
+
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    "city_commander": frozenset(ACTIONS),
+    "district_operator": frozenset(ACTIONS),
+    # Emergency staff take and work alerts; dispatching them to others is a command task.
+    "emergency_staff": frozenset({"acknowledge", "comment", "escalate", "resolve"}),
+    "engineer": frozenset({"comment"}),
+    "wall_screen": frozenset(),
+}
+"""Which role may do what."""
+
+MAX_COMMENT = 2000
+_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+_ALERT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+_STATUS_AFTER = {"acknowledge": "acknowledged", "resolve": "resolved"}
+
+
+class ActionError(ValueError):
+    """An action that must not be sent; the message tells the operator why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: their username, role and district ('' = the whole city)."""
+
+    username: str
+    role: str
+    district: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What the dashboard knows of an alert before acting on it (alerts_current, FINAL)."""
+
+    alert_id: str
+    status: str
+    district: str
+    acknowledged_by: str = ""
+
+
+def allowed_actions(role: str) -> tuple[str, ...]:
+    """The actions a role may take, in display order."""
+    permitted = ROLE_ACTIONS.get(role, frozenset())
+    return tuple(a for a in ACTIONS if a in permitted)
+
+
+def build_action(
+    action: str,
+    alert_id: str,
+    actor: Actor,
+    *,
+    assignee: str = "",
+    comment: str = "",
+    now_ms: int,
+    action_id: str,
+) -> dict[str, Any]:
+    """The message for ``action``, or ActionError saying what is wrong with it."""
+    message: dict[str, Any] = {
+        "action_id": action_id,
+        "schema_version": SCHEMA_VERSION,
+        "ts": int(now_ms),
+        "action": action,
+        "alert_id": (alert_id or "").strip(),
+        "actor": actor.username,
+        "role": actor.role,
+        "district": actor.district,
+        "comment": (comment or "").strip(),
+    }
+    if action == "assign":
+        message["assignee"] = (assignee or "").strip()
+    return validate_action(message)
+
+
+def validate_action(message: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a message as the worker must before applying it; returns a clean copy."""
+    action = message.get("action")
+    if action not in ACTIONS:
+        raise ActionError(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
+    if message.get("schema_version") != SCHEMA_VERSION:
+        raise ActionError(f"unsupported schema_version {message.get('schema_version')!r}")
+    for name in ("action_id", "alert_id", "actor", "role"):
+        if not isinstance(message.get(name), str) or not message[name]:
+            raise ActionError(f"{name} is required")
+    if not _ALERT_ID.match(message["alert_id"]):
+        raise ActionError(f"bad alert id {message['alert_id'][:80]!r}")
+    if not isinstance(message.get("ts"), int) or message["ts"] <= 0:
+        raise ActionError("ts must be epoch milliseconds")
+    if action not in ROLE_ACTIONS.get(message["role"], frozenset()):
+        raise ActionError(f"role {message['role']} may not {action} alerts")
+    _check_texts(message)
+    keep = ("action_id", "schema_version", "ts", "action", "alert_id", "actor", "role")
+    clean = {k: message[k] for k in keep}
+    clean["district"] = str(message.get("district") or "")
+    clean["comment"] = str(message.get("comment") or "")
+    if action == "assign":
+        clean["assignee"] = message["assignee"]
+    return clean
+
+
+def _check_texts(message: Mapping[str, Any]) -> None:
+    comment = message.get("comment") or ""
+    if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
+        raise ActionError(f"a comment is text of at most {MAX_COMMENT} characters")
+    if message["action"] == "comment" and not comment.strip():
+        raise ActionError("a comment needs text")
+    if message["action"] == "assign":
+        assignee = message.get("assignee")
+        if not isinstance(assignee, str) or not _NAME.match(assignee):
+            raise ActionError("assign needs an assignee (a username: letters, digits, ._@-)")
+
+
+def check_target(message: Mapping[str, Any], target: Target | None) -> None:
+    """Refuse an action on an alert that is unknown, outside the actor's district,
+    already resolved, or (for acknowledge) already acknowledged."""
+    alert_id = message["alert_id"]
+    if target is None:
+        raise ActionError(f"unknown alert {alert_id} (or not in your scope): nothing sent")
+    district = message.get("district") or ""
+    if district and target.district != district:
+        raise ActionError(
+            f"alert {alert_id} is in district {target.district}, outside your scope "
+            f"(district {district}): nothing sent"
+        )
+    if target.status == "resolved":
+        raise ActionError(f"alert {alert_id} is already resolved: nothing sent")
+    if message["action"] == "acknowledge" and target.status == "acknowledged":
+        by = f" by {target.acknowledged_by}" if target.acknowledged_by else ""
+        raise ActionError(f"alert {alert_id} is already acknowledged{by}: nothing sent")
+
+
+def status_after(action: str, status: str) -> str:
+    """The alert's status once the worker applied ``action`` (acknowledge and resolve
+    change it; assign, comment and escalate keep it)."""
+    return _STATUS_AFTER.get(action, status)

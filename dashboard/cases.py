@@ -1,0 +1,121 @@
+"""The lifecycle of a grid-management case and its time limits.
+
+A case is filed, then dispatched, handled, verified, closed and evaluated. Each step must
+follow the one before within a limit (minutes); a category that is a danger to people may
+tighten them. A step not reached in time makes the case overdue.
+
+>>> limits_for("manhole_cover")["dispatched"], limits_for("garbage")["dispatched"]
+(10, 30)
+>>> steps = {"filed": 0, "dispatched": 20 * MINUTE_MS}
+>>> [s.state for s in timeline("garbage", steps, now_ms=5 * 60 * MINUTE_MS)][:3]
+['done', 'done', 'overdue']
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from detectors.events import CASE_STATUSES
+
+MINUTE_MS = 60_000
+
+STEP_LIMITS_MIN: dict[str, int] = {
+    "dispatched": 30,  # from filing
+    "handled": 4 * 60,  # from dispatch
+    "verified": 60,  # from handling
+    "closed": 60,  # from verification
+    "evaluated": 24 * 60,  # from closing
+}
+"""Minutes a step may take after the step before it."""
+
+CATEGORY_LIMITS_MIN: dict[str, dict[str, int]] = {
+    # A missing manhole cover or a flooded road can hurt someone: faster.
+    "manhole_cover": {"dispatched": 10, "handled": 60},
+    "waterlogging": {"dispatched": 15, "handled": 120},
+    "street_light": {"handled": 12 * 60},
+}
+"""Tighter limits of some categories (never looser than the default)."""
+
+DONE, LATE, PENDING, OVERDUE, WAITING = "done", "late", "pending", "overdue", "waiting"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a case: when it happened (or not), by when it had to, and its state:
+    done, late (done after its limit), pending (due, not yet late), overdue (due and past
+    its limit), waiting (an earlier step is not done yet)."""
+
+    status: str
+    at_ms: int | None
+    due_ms: int | None
+    limit_min: int | None
+    state: str
+
+
+def limits_for(category: str) -> dict[str, int]:
+    """The limits of a category: the defaults, tightened where the category says so."""
+    tighter = CATEGORY_LIMITS_MIN.get(category, {})
+    return {s: min(m, tighter.get(s, m)) for s, m in STEP_LIMITS_MIN.items()}
+
+
+def timeline(category: str, steps: Mapping[str, int], now_ms: int) -> list[Step]:
+    """Every step of a case, in lifecycle order, judged at ``now_ms`` (event time)."""
+    limits = limits_for(category)
+    result: list[Step] = []
+    previous: int | None = None
+    for status in CASE_STATUSES:
+        at = steps.get(status)
+        limit = limits.get(status)
+        due = previous + limit * MINUTE_MS if previous is not None and limit else None
+        result.append(Step(status, at, due, limit, _state(at, due, previous, now_ms, status)))
+        previous = at
+    return result
+
+
+def _state(at: int | None, due: int | None, previous: int | None, now: int, status: str) -> str:
+    if at is not None:
+        return LATE if due is not None and at > due else DONE
+    if previous is None:
+        return WAITING if status != "filed" else PENDING
+    return OVERDUE if due is not None and now > due else PENDING
+
+
+def is_overdue(category: str, steps: Mapping[str, int], now_ms: int) -> bool:
+    """Whether a step the case has not reached is past its limit: the same judgement as
+    :func:`timeline`'s 'overdue', without building the steps (a tier page judges
+    thousands of cases on every refresh)."""
+    limits = _limits(category)
+    previous: int | None = None
+    for status in CASE_STATUSES:
+        at = steps.get(status)
+        limit = limits.get(status)
+        if at is None and previous is not None and limit and now_ms > previous + limit * MINUTE_MS:
+            return True
+        previous = at
+    return False
+
+
+@functools.lru_cache(maxsize=64)
+def _limits(category: str) -> dict[str, int]:
+    return limits_for(category)
+
+
+def is_open(last_status: str) -> bool:
+    """A case is open until it has been evaluated."""
+    return last_status != CASE_STATUSES[-1]
+
+
+def current_step(steps: Mapping[str, int]) -> str:
+    """The furthest step a case has reached."""
+    reached = [s for s in CASE_STATUSES if s in steps]
+    return reached[-1] if reached else ""
+
+
+def due_next(category: str, steps: Mapping[str, int]) -> tuple[str, int] | None:
+    """The next step and its deadline, or None when the case is through."""
+    for step in timeline(category, steps, 0):
+        if step.at_ms is None:
+            return (step.status, step.due_ms) if step.due_ms is not None else None
+    return None

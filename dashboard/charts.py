@@ -1,0 +1,141 @@
+"""Charts of a tier and a sensor: pure functions of query results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import plotly.graph_objects as go
+
+from dashboard.components import LEVEL_COLOUR
+from dashboard.figures import BACKGROUND, empty_figure, fill_minutes, metric_label
+from dashboard.i18n import t
+from dashboard.model import AlertRow, RatePoint, SeriesPoint
+from detectors.levels import WarningLevel
+from detectors.limits import Band, default_bands
+
+GRID = "#374151"
+
+
+def _layout(title: str, wall: bool = False) -> dict[str, object]:
+    return {
+        "title": {"text": title, "x": 0.01},
+        # The dark look set directly (a named template is deep-copied into every figure).
+        "font": {"color": "#e5e7eb", "size": 16 if wall else 12},
+        "xaxis": {"gridcolor": GRID, "zerolinecolor": GRID},
+        "yaxis": {"gridcolor": GRID, "zerolinecolor": GRID},
+        "paper_bgcolor": BACKGROUND,
+        "plot_bgcolor": BACKGROUND,
+        "margin": {"l": 50, "r": 20, "t": 40, "b": 30},
+        "uirevision": title,
+    }
+
+
+def _time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def activity_chart(points: Sequence[RatePoint], lang: str, wall: bool = False) -> go.Figure:
+    """Events per minute of an area, one point per minute of event time (gaps as zero)."""
+    title = t("activity", lang)
+    if not points:
+        return empty_figure(t("no_data", lang), title)
+    filled = fill_minutes(points)
+    fig = go.Figure(layout=_layout(title, wall))
+    fig.add_trace(
+        go.Scatter(
+            x=[p.window_start for p in filled],
+            y=[p.count for p in filled],
+            mode="lines",
+            line={"color": "#38bdf8", "width": 2},
+            fill="tozeroy",
+            name=t("events_per_min", lang),
+            hovertemplate="%{x|%H:%M} UTC: %{y}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def sensor_chart(
+    source_id: str,
+    metric: str,
+    series: Sequence[SeriesPoint],
+    alerts: Sequence[AlertRow],
+    lang: str,
+    bands: Sequence[Band] | None = None,
+) -> go.Figure:
+    """One metric of a sensor: its readings, its alerts as shaded spans coloured by level,
+    the static limits as lines, and forecasts (from the alerts' evidence) as diamonds."""
+    title = f"{source_id} · {metric_label(metric)}"
+    points = [p for p in series if p.metric == metric]
+    if not points:
+        return empty_figure(t("no_data", lang), title)
+    fig = go.Figure(layout=_layout(title))
+    fig.add_trace(
+        go.Scatter(
+            x=[_time(p.ts_ms) for p in points],
+            y=[p.value for p in points],
+            mode="lines+markers",
+            marker={"size": 4},
+            line={"color": "#38bdf8", "width": 2},
+            name=t("series", lang),
+        )
+    )
+    last_ms = points[-1].ts_ms
+    mine = [a for a in alerts if a.metric == metric]
+    for alert in mine:
+        _add_alert_span(fig, alert, last_ms)
+    for band in bands if bands is not None else (default_bands(metric, {}) or []):
+        _add_band(fig, band, lang)
+    _add_forecasts(fig, mine, lang)
+    fig.update_layout(legend={"orientation": "h", "y": -0.15})
+    return fig
+
+
+def _add_alert_span(fig: go.Figure, alert: AlertRow, last_ms: int) -> None:
+    end = last_ms if alert.active else alert.updated_ms
+    rank = int(alert.level) if alert.level else 0
+    fig.add_vrect(
+        x0=_time(alert.opened_ms),
+        x1=_time(max(end, alert.opened_ms + 1000)),
+        fillcolor=LEVEL_COLOUR[rank],
+        opacity=0.25,
+        line_width=0,
+        layer="below",
+        annotation_text=f"{alert.level.roman if alert.level else ''} {alert.status}",
+        annotation_position="top left",
+    )
+
+
+def _add_band(fig: go.Figure, band: Band, lang: str) -> None:
+    level = WarningLevel(band.level)
+    for limit in (band.low, band.high):
+        if limit is not None:
+            fig.add_hline(
+                y=limit,
+                line_dash="dot",
+                line_color=LEVEL_COLOUR[band.level],
+                opacity=0.8,
+                annotation_text=f"{t('limits', lang)} {level.roman}",
+                annotation_position="bottom right",
+            )
+
+
+def _add_forecasts(fig: go.Figure, alerts: Sequence[AlertRow], lang: str) -> None:
+    found = [
+        (int(a.evidence["forecast_ts_ms"]), float(a.evidence["expected"]))
+        for a in alerts
+        if isinstance(a.evidence.get("forecast_ts_ms"), int | float)
+        and isinstance(a.evidence.get("expected"), int | float)
+    ]
+    if found:
+        fig.add_trace(
+            go.Scatter(
+                x=[_time(ts) for ts, _ in found],
+                y=[v for _, v in found],
+                mode="markers",
+                marker={"symbol": "diamond", "size": 12, "color": "#f472b6"},
+                name=t("forecast", lang),
+            )
+        )

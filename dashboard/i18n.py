@@ -1,0 +1,238 @@
+"""Every label of the command center in English and Chinese.
+
+>>> t("alerts", "zh"), t("alerts", "en")
+('预警', 'alerts')
+>>> t("stage_n", "zh", n=3)
+'3级'
+"""
+
+from __future__ import annotations
+
+LANGUAGES: tuple[str, ...] = ("en", "zh")
+
+LABELS: dict[str, tuple[str, str]] = {
+    # Shell and navigation.
+    "app_title": ("citybrain command center", "城市大脑指挥中心"),
+    "city": ("city", "全市"),
+    "district": ("district", "区"),
+    "street": ("street", "街道"),
+    "grid": ("grid cell", "网格"),
+    "sensor": ("sensor", "传感器"),
+    "alerts": ("alerts", "预警"),
+    "alert": ("alert", "预警"),
+    "alert_console": ("alert console", "预警处置台"),
+    "cases": ("cases", "案件"),
+    "case": ("case", "案件"),
+    "quality": ("data quality", "数据质量"),
+    "overview": ("overview", "总览"),
+    "logout": ("log out", "退出"),
+    "sound": ("sound", "声音"),
+    "wall_mode": ("wall screen", "大屏模式"),
+    "full_screen": ("full screen", "全屏"),
+    "signed_in_as": (
+        "signed in as {user} ({role}{district})",
+        "当前用户 {user}（{role}{district}）",
+    ),
+    "live": ("live", "实时"),
+    "refused": ("not permitted", "无权访问"),
+    "not_found": ("not found", "未找到"),
+    "bad_address": ("bad address", "地址无效"),
+    "outside_scope": (
+        "{subject} is outside your scope (district {district})",
+        "{subject}不在您的权限范围内（{district}）",
+    ),
+    "no_such": ("no {subject}", "不存在：{subject}"),
+    "role_may_not": ("the role {role} may not open this page", "{role}无权打开此页面"),
+    "go_home": ("go to your view", "返回我的视图"),
+    "data_unavailable": ("data source unavailable: {error}", "数据源不可用：{error}"),
+    "alarm_banner": (
+        "{n} unacknowledged orange/red alert(s): open the console",
+        "{n} 条橙色/红色预警未确认：打开处置台",
+    ),
+    "no_data": ("no data yet", "暂无数据"),
+    "none": ("none", "无"),
+    # Roles.
+    "role_city_commander": ("city commander", "市级指挥长"),
+    "role_district_operator": ("district operator", "区级值班员"),
+    "role_emergency_staff": ("emergency staff", "应急处置人员"),
+    "role_engineer": ("engineer", "工程师"),
+    "role_wall_screen": ("wall screen", "大屏"),
+    # Tier pages.
+    "stage": ("stage", "等级"),
+    "stage_n": ("stage {n}", "{n}级"),
+    "stage_history": ("stage history", "等级变化记录"),
+    "stage_derived": ("derived from active alerts", "由活动预警推算"),
+    "active_alerts": ("active alerts", "活动预警"),
+    "unacknowledged": ("unacknowledged", "未确认"),
+    "open_cases": ("open cases", "未结案件"),
+    "overdue_cases": ("overdue cases", "超时案件"),
+    "sensors": ("sensors", "传感器"),
+    "events_per_min": ("events/min", "事件/分钟"),
+    "below": ("below: {level}", "下辖{level}"),
+    "map_title": ("warning level by area", "各区域预警等级"),
+    "map_legend_sensors": ("sensors per cell", "每网格传感器数"),
+    "worst_level": ("highest level", "最高等级"),
+    "name": ("name", "名称"),
+    "code": ("code", "编码"),
+    "time": ("time (UTC)", "时间（UTC）"),
+    "previous": ("previous", "之前"),
+    "reason": ("reason", "原因"),
+    "level": ("level", "等级"),
+    "status": ("status", "状态"),
+    "family": ("family", "类别"),
+    "kind": ("kind", "类型"),
+    "metrics": ("metrics", "指标"),
+    "metric": ("metric", "指标"),
+    "where": ("where", "位置"),
+    "opened": ("opened", "发生时间"),
+    "updated": ("updated", "更新时间"),
+    "assignee": ("assignee", "处置人"),
+    "acknowledged_by": ("acknowledged by", "确认人"),
+    "subject": ("subject", "对象"),
+    "evidence": ("evidence", "依据"),
+    "no_alerts": ("no active alerts", "无活动预警"),
+    "no_stage_changes": ("no stage changes yet", "暂无等级变化"),
+    "activity": ("events/min (last 30 min)", "事件/分钟（近30分钟）"),
+    # Alert console.
+    "show": ("show", "显示"),
+    "filter_open": ("open (active, acknowledged)", "未关闭（活动、已确认）"),
+    "filter_all": ("all (incl. cleared, resolved)", "全部（含已解除、已处置）"),
+    "select_alert": ("select an alert in the list", "请在列表中选择预警"),
+    "audit_trail": ("audit trail", "处置记录"),
+    "actor": ("actor", "操作人"),
+    "comment": ("comment", "备注"),
+    "kind_event": ("event", "事件"),
+    "act": ("act on this alert", "处置此预警"),
+    "action": ("action", "操作"),
+    "send": ("send", "提交"),
+    "read_only": ("read-only: this role does not act on alerts", "只读：此角色不能处置预警"),
+    "action_acknowledge": ("acknowledge", "确认"),
+    "action_assign": ("assign", "指派"),
+    "action_comment": ("comment", "备注"),
+    "action_escalate": ("escalate", "升级"),
+    "action_resolve": ("resolve", "处置完成"),
+    "action_sent": (
+        "sent: {action} on {alert}; the worker records it (action {id})",
+        "已提交：{alert} {action}；由后台写入记录（操作 {id}）",
+    ),
+    "event_raised": ("raised", "发布"),
+    "event_level_changed": ("level changed", "等级变化"),
+    "event_cleared": ("cleared", "解除"),
+    "event_escalated": ("escalated", "升级"),
+    "event_grouped": ("grouped", "归并"),
+    "event_acknowledged": ("acknowledged", "已确认"),
+    "event_incident_opened": ("incident opened", "事件开启"),
+    "event_incident_widened": ("incident widened", "事件扩大"),
+    "event_incident_escalated": ("incident escalated", "事件升级"),
+    "event_incident_closed": ("incident closed", "事件关闭"),
+    "status_active": ("active", "活动"),
+    "status_acknowledged": ("acknowledged", "已确认"),
+    "status_cleared": ("cleared", "已解除"),
+    "status_resolved": ("resolved", "已处置"),
+    # Cases.
+    "category": ("category", "类别"),
+    "step": ("step", "环节"),
+    "due": ("due", "时限"),
+    "limit": ("limit", "时限（分钟）"),
+    "state": ("state", "状态"),
+    "filter_overdue": ("overdue only", "仅超时"),
+    "filter_open_cases": ("open", "未结"),
+    "filter_all_cases": ("all", "全部"),
+    "lifecycle": ("lifecycle", "处置流程"),
+    "case_text": ("report", "上报内容"),
+    "no_cases": ("no cases", "无案件"),
+    "limits_note": (
+        "limits per step (minutes after the step before); some categories are tighter",
+        "各环节时限（距上一环节的分钟数）；部分类别更严格",
+    ),
+    "step_filed": ("filed", "立案"),
+    "step_dispatched": ("dispatched", "派遣"),
+    "step_handled": ("handled", "处置"),
+    "step_verified": ("verified", "核查"),
+    "step_closed": ("closed", "结案"),
+    "step_evaluated": ("evaluated", "评价"),
+    "state_done": ("done", "完成"),
+    "state_late": ("late", "超时完成"),
+    "state_pending": ("pending", "进行中"),
+    "state_overdue": ("overdue", "已超时"),
+    "state_waiting": ("waiting", "待办"),
+    "cases_clock": ("case clock (newest case event): {t}", "案件时钟（最新案件事件）：{t}"),
+    # Sensor.
+    "series": ("readings", "读数"),
+    "limits": ("static limits", "静态限值"),
+    "forecast": ("forecast", "预测"),
+    "sensor_alerts": ("alerts of this sensor", "此传感器的预警"),
+    "cadence": ("cadence (s)", "采样周期（秒）"),
+    "location": ("location", "位置"),
+    # Data quality.
+    "freshness": ("freshness", "时效"),
+    "completeness": ("completeness", "完整率"),
+    "dead_letter_rate": ("dead-letter rate (1 h)", "死信率（1小时）"),
+    "expected_per_min": ("expected/min", "应收/分钟"),
+    "received_per_min": ("received/min", "实收/分钟"),
+    "last_data": ("last data", "最新数据"),
+    "quality_note": (
+        "freshness against the wall clock; completeness over the last {m} full minutes "
+        "against each source's cadence; dead letters of the last hour",
+        "时效以当前时间计；完整率为近{m}个完整分钟实收与按采样周期应收之比；死信为近1小时",
+    ),
+    "unattributed": ("(not attributable)", "（无法归属）"),
+    # The city overview (/overview).
+    "ov_subtitle": ("city overview · live", "城市总览 · 实时"),
+    "ov_rate_title": ("events/s (whole city, per minute)", "每秒事件数（全市，按分钟）"),
+    "ov_dead_title": ("dead letters by reason", "死信（按原因）"),
+    "ov_dead_total": ("dead letters by reason (total {n})", "死信（按原因，共 {n} 条）"),
+    "ov_kpi_rate": ("events/s (last full minute)", "每秒事件数（上一完整分钟）"),
+    "ov_kpi_dead": ("dead letters (total)", "死信（合计）"),
+    "ov_kpi_last": ("last data (event time)", "最新数据（事件时间）"),
+    "ov_table_title": ("districts: latest 1-minute roll-up", "各区：最新1分钟汇总"),
+    "ov_window": ("window (UTC)", "时间窗（UTC）"),
+    "ov_count": ("count", "计数"),
+    "ov_mean": ("mean", "均值"),
+    "ov_min": ("min", "最小值"),
+    "ov_max": ("max", "最大值"),
+    "ov_map_title": ("{metric}: latest 1-minute mean", "{metric}：最新1分钟均值"),
+    "ov_map_empty": ("{metric}: no data yet", "{metric}：暂无数据"),
+    "ov_no_map": ("no district map yet", "暂无区划地图"),
+    "ov_no_dead": ("no dead letters", "无死信"),
+    "ov_no_value": ("no data", "无数据"),
+    # Login.
+    "login": ("log in", "登录"),
+    "username": ("username", "用户名"),
+    "password": ("password", "密码"),
+    "login_failed": ("wrong username or password", "用户名或密码错误"),
+    "session_expired": ("your session expired: log in again", "会话已过期，请重新登录"),
+}
+
+
+def t(key: str, lang: str = "en", **values: object) -> str:
+    """The label ``key`` in ``lang`` ('en' or 'zh'), with ``{name}`` fields filled in."""
+    en, zh = LABELS[key]
+    text = zh if lang == "zh" else en
+    return text.format(**values) if values else text
+
+
+def event_kind(kind: str, lang: str) -> str:
+    """An audit-trail event's kind (the worker's or an operator action) in ``lang``."""
+    for key in (f"event_{kind}", f"action_{kind}"):
+        if key in LABELS:
+            return t(key, lang)
+    return kind
+
+
+def explain(exc: Exception, lang: str) -> str:
+    """A refusal (ScopeError) or an unknown subject (NotFound) in the viewer's language;
+    any other error as its own message."""
+    level = getattr(exc, "level", None) or getattr(exc, "kind", None)
+    code = getattr(exc, "code", "")
+    if not isinstance(level, str) or level not in LABELS:
+        return str(exc)
+    subject = f"{t(level, lang)} {code}".strip()
+    if hasattr(exc, "district"):
+        return t("outside_scope", lang, subject=subject, district=getattr(exc, "district", ""))
+    return t("no_such", lang, subject=subject)
+
+
+def normalise(lang: object) -> str:
+    """A language the page can show: 'zh' or 'en'."""
+    return "zh" if lang == "zh" else "en"

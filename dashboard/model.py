@@ -1,0 +1,285 @@
+"""What the queries answer: plain frozen records, free of SQL and Dash.
+
+The overview's records (CityShapes, DistrictRollup, RatePoint, DeadLetterCounts) come
+first; then the city tree, alerts, stages, sensors, cases and data quality.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from detectors.city import Area
+from detectors.levels import WarningLevel
+
+ACTIVE_STATUSES: tuple[str, ...] = ("active", "acknowledged")
+"""Alert statuses that still count for a stage: the situation is not over."""
+ALERT_STATUSES: tuple[str, ...] = ("active", "acknowledged", "cleared", "resolved")
+
+
+class QueryError(RuntimeError):
+    """The data source did not answer a query; the page shows it instead of crashing."""
+
+
+class NotFound(LookupError):
+    """An area, sensor, case or alert that does not exist (or, for sensors, cases and
+    alerts, is not in the viewer's scope): ``kind`` and ``code`` name it."""
+
+    def __init__(self, kind: str, code: str) -> None:
+        self.kind, self.code = kind, code
+        super().__init__(f"no {kind} {code}".strip())
+
+
+@dataclass(frozen=True, slots=True)
+class CityShapes:
+    """The city outline and its districts' geometry, for the map."""
+
+    city: Area | None
+    districts: tuple[Area, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictRollup:
+    """One district's newest 1-minute roll-up of one metric, summed over source partitions."""
+
+    district: str
+    metric: str
+    window_start: datetime
+    count: int
+    mean: float
+    minimum: float
+    maximum: float
+
+
+@dataclass(frozen=True, slots=True)
+class RatePoint:
+    """How many valid events an area produced in one minute (event time)."""
+
+    window_start: datetime
+    count: int
+
+    @property
+    def per_second(self) -> float:
+        return self.count / 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterCounts:
+    """Messages that could not be used: the total and the count per reason, largest first."""
+
+    total: int
+    by_reason: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class AreaTree:
+    """The areas a viewer may see (city -> district -> street -> grid cell), by code."""
+
+    areas: tuple[Area, ...]
+    _index: dict[str, Area] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {a.code: a for a in self.areas})
+
+    def get(self, code: str) -> Area | None:
+        return self._index.get(code)
+
+    def of_level(self, level: str) -> tuple[Area, ...]:
+        return tuple(a for a in self.areas if a.level == level)
+
+    def children(self, code: str) -> tuple[Area, ...]:
+        return tuple(a for a in self.areas if a.parent == code)
+
+    def ancestors(self, code: str) -> tuple[Area, ...]:
+        """The chain from the city down to the area itself."""
+        chain: list[Area] = []
+        area = self.get(code)
+        while area is not None and len(chain) < 8:
+            chain.insert(0, area)
+            area = self.get(area.parent) if area.parent else None
+        return tuple(chain)
+
+    def district_of(self, code: str) -> str:
+        """The district an area lies in ('' for the city)."""
+        return next((a.code for a in self.ancestors(code) if a.level == "district"), "")
+
+    def descendants(self, code: str, level: str) -> tuple[Area, ...]:
+        """Every area of ``level`` under ``code`` (or the area itself if it is that level)."""
+        return tuple(
+            a for a in self.of_level(level) if any(u.code == code for u in self.ancestors(a.code))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """The codes of every level a thing sits in."""
+
+    city: str = ""
+    district: str = ""
+    street: str = ""
+    grid: str = ""
+
+    def code(self, level: str) -> str:
+        return str(getattr(self, level)) if level in ("city", "district", "street", "grid") else ""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """The current state of one alert or incident (alerts_current, FINAL)."""
+
+    alert_id: str
+    subject: str
+    incident_id: str
+    key: str
+    category: str
+    level: WarningLevel | None
+    tier: str
+    status: str
+    opened_ms: int
+    updated_ms: int
+    version: int
+    acknowledged_by: str
+    assignee: str
+    reason: str
+    place: Place
+    scope: str
+    source_id: str
+    metric: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def alarming(self) -> bool:
+        """An orange or red alert nobody has acknowledged yet: sound and highlight."""
+        return self.status == "active" and self.level is not None and self.level >= 3
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEventRow:
+    """One line of an alert's audit trail (alert_events)."""
+
+    event_id: str
+    ts_ms: int
+    kind: str
+    alert_id: str
+    incident_id: str
+    level: str
+    tier: str
+    reason: str
+    actor: str
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class StageChange:
+    """An area's operational stage changed (stage_changes, written by the worker)."""
+
+    level: str
+    code: str
+    ts_ms: int
+    stage: int
+    previous: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SensorCell:
+    """The sensors of one grid cell, counted on the server: the map draws cells, not
+    10,000 points."""
+
+    grid: str
+    lon: float
+    lat: float
+    sensors: int
+    by_family: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SensorInfo:
+    """A registered source: what it measures and where it sits."""
+
+    source_id: str
+    family: str
+    kind: str
+    metrics: tuple[str, ...]
+    place: Place
+    lon: float
+    lat: float
+    cadence_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    """One raw reading of a sensor's metric."""
+
+    metric: str
+    ts_ms: int
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """A grid-management case: its category, where, and when it reached each step."""
+
+    case_id: str
+    category: str
+    place: Place
+    steps: dict[str, int]
+    last_status: str
+    last_ms: int
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseList:
+    """Cases of a scope and the newest case event time (the clock their limits run on)."""
+
+    now_ms: int
+    cases: tuple[CaseRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QualityRow:
+    """Data quality of one source family in one district."""
+
+    family: str
+    district: str
+    sources: int
+    expected_per_min: float
+    received_per_min: float
+    last_ms: int
+    valid_1h: int
+    dead_1h: int
+
+    @property
+    def completeness(self) -> float | None:
+        if self.expected_per_min <= 0:
+            return None
+        return self.received_per_min / self.expected_per_min
+
+    @property
+    def dead_letter_rate(self) -> float | None:
+        total = self.valid_1h + self.dead_1h
+        return self.dead_1h / total if total else None
+
+
+def parse_evidence(text: str) -> dict[str, Any]:
+    """An alert's evidence from its JSON text; empty when it is not an object."""
+    try:
+        value = json.loads(text)
+    except (ValueError, TypeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def level_of(roman: str) -> WarningLevel | None:
+    """A level from its roman numeral as stored ('I'..'IV'), None for ''."""
+    try:
+        return WarningLevel[roman] if roman else None
+    except KeyError:
+        return None

@@ -1,0 +1,138 @@
+"""Grid-management cases: the list of the viewer's scope with where each case stands in
+its lifecycle and its next deadline (overdue ones stand out), and one case's lifecycle
+step by step against its time limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import dcc, html
+
+from dashboard import ids
+from dashboard.cases import (
+    CATEGORY_LIMITS_MIN,
+    OVERDUE,
+    STEP_LIMITS_MIN,
+    current_step,
+    due_next,
+    is_overdue,
+    timeline,
+)
+from dashboard.components import NO_VALUE, ago, link, panel, table, when
+from dashboard.i18n import t
+from dashboard.model import CaseList, CaseRow
+from dashboard.routes import Route, area_href, href
+from dashboard.scope import Page
+
+
+def list_layout(lang: str, refresh_ms: int) -> html.Div:
+    filters = [
+        {"label": t("filter_open_cases", lang), "value": "open"},
+        {"label": t("filter_overdue", lang), "value": "overdue"},
+        {"label": t("filter_all_cases", lang), "value": "all"},
+    ]
+    return html.Div(
+        [
+            dcc.Interval(id=ids.CASES_REFRESH, interval=refresh_ms, n_intervals=0),
+            html.H2(t("cases", lang)),
+            html.Div(id=ids.CASES_STATUS),
+            dcc.RadioItems(
+                id=ids.CASES_FILTER, options=filters, value="open", inline=True, className="filter"
+            ),
+            panel(html.Div(id=ids.CASES_LIST), class_name="scroll-panel tall"),
+            panel(limits_table(lang), t("limits_note", lang)),
+        ],
+        className="cases-page",
+    )
+
+
+def case_list(cases: CaseList, show: str, lang: str, limit: int = 300) -> list[Any]:
+    """Overdue cases first, then the newest; ``show`` is open, overdue or all."""
+    flagged = [(c, is_overdue(c.category, c.steps, cases.now_ms)) for c in cases.cases]
+    if show == "overdue":
+        flagged = [(c, late) for c, late in flagged if late]
+    flagged.sort(key=lambda pair: (not pair[1], -pair[0].last_ms))
+    rows, classes = [], []
+    for case, late in flagged[:limit]:
+        step = current_step(case.steps)
+        nxt = due_next(case.category, case.steps)
+        rows.append(
+            [
+                link(case.case_id, href(Route(Page.CASE, code=case.case_id)), "case-link"),
+                case.category,
+                t(f"step_{step}", lang) if step else NO_VALUE,
+                link(case.place.grid, area_href("grid", case.place.grid))
+                if case.place.grid
+                else NO_VALUE,
+                when(case.steps.get("filed")),
+                f"{t(f'step_{nxt[0]}', lang)} {when(nxt[1])}" if nxt else NO_VALUE,
+                ago(case.last_ms, cases.now_ms, lang),
+            ]
+        )
+        classes.append("overdue" if late else "")
+    headers = [
+        t("case", lang),
+        t("category", lang),
+        t("step", lang),
+        t("grid", lang),
+        t("step_filed", lang),
+        t("due", lang),
+        t("updated", lang),
+    ]
+    clock = html.Div(t("cases_clock", lang, t=when(cases.now_ms)), className="muted")
+    return [clock, table(headers, rows, classes, t("no_cases", lang), "cases-table")]
+
+
+def limits_table(lang: str) -> html.Table | html.P:
+    """The time limits per step, and the categories that tighten them."""
+    steps = list(STEP_LIMITS_MIN)
+    rows = [[t("filter_all_cases", lang), *[str(STEP_LIMITS_MIN[s]) for s in steps]]]
+    rows += [
+        [category, *[str(tighter.get(s, NO_VALUE)) for s in steps]]
+        for category, tighter in CATEGORY_LIMITS_MIN.items()
+    ]
+    return table([t("category", lang), *[t(f"step_{s}", lang) for s in steps]], rows)
+
+
+def case_layout(case_id: str, lang: str, refresh_ms: int) -> html.Div:
+    return html.Div(
+        [
+            dcc.Interval(id=ids.CASE_REFRESH, interval=refresh_ms, n_intervals=0),
+            dcc.Link(f"‹ {t('cases', lang)}", href=href(Route(Page.CASES))),
+            html.H2(f"{t('case', lang)} {case_id}"),
+            panel(html.Div(id=ids.CASE_TIMELINE), t("lifecycle", lang)),
+        ],
+        className="case-page",
+    )
+
+
+def case_timeline(case: CaseRow, now_ms: int, lang: str) -> list[Any]:
+    steps = timeline(case.category, case.steps, now_ms)
+    rows = [
+        [
+            t(f"step_{s.status}", lang),
+            when(s.at_ms),
+            when(s.due_ms),
+            str(s.limit_min) if s.limit_min else NO_VALUE,
+            t(f"state_{s.state}", lang),
+        ]
+        for s in steps
+    ]
+    classes = [f"step-{s.state}" + (" overdue" if s.state == OVERDUE else "") for s in steps]
+    facts = html.Dl(
+        [
+            html.Dt(t("category", lang)),
+            html.Dd(case.category),
+            html.Dt(t("where", lang)),
+            html.Dd(link(case.place.grid, area_href("grid", case.place.grid))),
+            html.Dt(t("case_text", lang)),
+            html.Dd(case.text or NO_VALUE),
+        ],
+        className="facts",
+    )
+    headers = [t("step", lang), t("time", lang), t("due", lang), t("limit", lang), t("state", lang)]
+    return [
+        facts,
+        table(headers, rows, classes, NO_VALUE, "timeline-table"),
+        html.Div(t("cases_clock", lang, t=when(now_ms)), className="muted"),
+    ]

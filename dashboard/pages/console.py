@@ -1,0 +1,208 @@
+"""The alert console: the live list of the viewer's scope, most severe and newest first;
+the selected alert's evidence and audit trail; and the actions the viewer's role may take.
+An orange or red alert nobody has acknowledged stays highlighted."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from dash import dcc, html
+
+from dashboard import ids
+from dashboard.actions import allowed_actions
+from dashboard.components import NO_VALUE, level_badge, link, panel, table, when
+from dashboard.i18n import event_kind, t
+from dashboard.model import AlertEventRow, AlertRow
+from dashboard.routes import Route, area_href, href
+from dashboard.scope import Page, Scope
+from dashboard.stages import hazard
+
+
+def layout(scope: Scope, lang: str, refresh_ms: int, wall: bool) -> html.Div:
+    filters = [
+        {"label": t("filter_open", lang), "value": "open"},
+        {"label": t("filter_all", lang), "value": "all"},
+    ]
+    return html.Div(
+        [
+            dcc.Location(id=ids.CONSOLE_URL, refresh="callback-nav"),
+            dcc.Interval(id=ids.CONSOLE_REFRESH, interval=refresh_ms, n_intervals=0),
+            html.H2(t("alert_console", lang)),
+            html.Div(id=ids.CONSOLE_STATUS),
+            dcc.RadioItems(
+                id=ids.CONSOLE_FILTER,
+                options=filters,
+                value="open",
+                inline=True,
+                className="filter",
+            ),
+            html.Div(
+                [
+                    panel(
+                        html.Div(id=ids.CONSOLE_LIST),
+                        t("alerts", lang),
+                        class_name="scroll-panel tall",
+                    ),
+                    html.Div(
+                        [
+                            panel(html.Div(id=ids.CONSOLE_DETAIL), t("evidence", lang)),
+                            panel(_action_form(scope, lang, wall), t("act", lang)),
+                            panel(
+                                html.Div(id=ids.CONSOLE_TRAIL),
+                                t("audit_trail", lang),
+                                class_name="scroll-panel",
+                            ),
+                        ],
+                        className="stack",
+                    ),
+                ],
+                className="row-2 console-row",
+            ),
+        ],
+        className="console-page",
+    )
+
+
+def _action_form(scope: Scope, lang: str, wall: bool) -> html.Div:
+    actions = allowed_actions(scope.role.value)
+    if not actions or wall:
+        return html.Div(
+            [html.P(t("read_only", lang), className="muted"), html.Div(id=ids.ACTION_RESULT)]
+        )
+    options = [{"label": t(f"action_{a}", lang), "value": a} for a in actions]
+    return html.Div(
+        [
+            dcc.Dropdown(
+                id=ids.ACTION_KIND,
+                options=options,
+                value=actions[0],
+                clearable=False,
+                className="dropdown",
+            ),
+            dcc.Input(
+                id=ids.ACTION_ASSIGNEE,
+                type="text",
+                placeholder=t("assignee", lang),
+                debounce=False,
+                className="text-input",
+            ),
+            dcc.Textarea(
+                id=ids.ACTION_COMMENT, placeholder=t("comment", lang), className="text-area"
+            ),
+            html.Button(t("send", lang), id=ids.ACTION_SUBMIT, n_clicks=0, className="primary"),
+            html.Div(id=ids.ACTION_RESULT, className="action-result", role="status"),
+        ],
+        className="action-form",
+    )
+
+
+def alert_list(
+    alerts: Sequence[AlertRow], selected: str, lang: str, wall: bool
+) -> html.Table | html.P:
+    """Rows link to ``?alert=<id>``; unacknowledged orange/red rows carry 'alarm'."""
+    rows = [
+        [
+            level_badge(a.level, lang),
+            t(f"status_{a.status}", lang),
+            link(
+                f"{hazard(a, lang)} · {a.metric or a.category}",
+                href(Route(Page.ALERTS, alert=a.alert_id, wall=wall)),
+                "alert-link",
+            ),
+            a.reason,
+            a.place.grid or a.place.street or a.place.district or a.place.city,
+            when(a.opened_ms),
+            a.assignee or NO_VALUE,
+        ]
+        for a in alerts
+    ]
+    classes = [
+        " ".join(
+            c
+            for c in (
+                "alarm" if a.alarming else "",
+                "selected" if a.alert_id == selected else "",
+                f"status-{a.status}",
+            )
+            if c
+        )
+        for a in alerts
+    ]
+    headers = [
+        t("level", lang),
+        t("status", lang),
+        t("alerts", lang),
+        t("reason", lang),
+        t("where", lang),
+        t("opened", lang),
+        t("assignee", lang),
+    ]
+    return table(headers, rows, classes, t("no_alerts", lang), "console-table")
+
+
+def detail(alert: AlertRow | None, lang: str, message: str = "") -> list[Any]:
+    """The selected alert: what, where, since when, why."""
+    if alert is None:
+        return [html.P(message or t("select_alert", lang), className="muted", id="detail-empty")]
+    where = alert.place
+    facts: list[tuple[str, Any]] = [
+        (t("alerts", lang), html.Code(alert.alert_id, id="detail-alert-id")),
+        (t("subject", lang), alert.subject),
+        (t("level", lang), level_badge(alert.level, lang)),
+        (t("status", lang), html.Span(t(f"status_{alert.status}", lang), id="detail-status")),
+        (t("reason", lang), alert.reason),
+        (
+            t("where", lang),
+            html.Span(
+                [
+                    link(where.district, area_href("district", where.district))
+                    if where.district
+                    else "",
+                    " › " if where.grid else "",
+                    link(where.grid, area_href("grid", where.grid)) if where.grid else "",
+                ]
+            ),
+        ),
+        (
+            t("sensor", lang),
+            link(alert.source_id, href(Route(Page.SENSOR, code=alert.source_id)))
+            if alert.source_id
+            else NO_VALUE,
+        ),
+        (t("opened", lang), when(alert.opened_ms)),
+        (t("updated", lang), when(alert.updated_ms)),
+        (t("acknowledged_by", lang), alert.acknowledged_by or NO_VALUE),
+        (t("assignee", lang), alert.assignee or NO_VALUE),
+        (
+            t("evidence", lang),
+            html.Pre(
+                json.dumps(alert.evidence, ensure_ascii=False, indent=1), className="evidence"
+            ),
+        ),
+    ]
+    return [
+        html.Dl([item for k, v in facts for item in (html.Dt(k), html.Dd(v))], className="facts")
+    ]
+
+
+def trail(events: Sequence[AlertEventRow], lang: str) -> html.Table | html.P:
+    rows = [
+        [
+            when(e.ts_ms),
+            event_kind(e.kind, lang),
+            e.level or NO_VALUE,
+            e.actor or NO_VALUE,
+            e.comment or e.reason,
+        ]
+        for e in events
+    ]
+    headers = [
+        t("time", lang),
+        t("kind_event", lang),
+        t("level", lang),
+        t("actor", lang),
+        t("comment", lang),
+    ]
+    return table(headers, rows, None, NO_VALUE, "trail-table")

@@ -1,0 +1,92 @@
+"""The command center's addresses: every view has its own URL, so browser back/forward
+and a shared link open the same view.
+
+>>> parse("/district/D2", "?wall=1")
+Route(page=<Page.TIER: 'tier'>, level='district', code='D2', wall=True, alert='', error='')
+>>> href(Route(Page.TIER, "grid", "D1-S1-G03"))
+'/grid/D1-S1-G03'
+>>> parse("/district/D2;DROP", "").error
+'bad address: /district/D2;DROP'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qs, quote
+
+from dashboard.scope import Page
+
+TIER_LEVELS: tuple[str, ...] = ("city", "district", "street", "grid")
+"""The tiers, coarsest first."""
+
+_CODE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_ALERT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What an address asks for. ``code`` is an area, sensor or case id; ``error`` is set
+    when the address means nothing."""
+
+    page: Page
+    level: str = ""
+    code: str = ""
+    wall: bool = False
+    alert: str = ""
+    error: str = ""
+
+
+HOME = Route(Page.TIER, "city")
+
+
+def parse(pathname: str | None, search: str | None = "") -> Route:
+    """The route of a pathname and query string (``?wall=1``, ``?alert=<id>``)."""
+    path = (pathname or "/").rstrip("/") or "/"
+    query = parse_qs((search or "").lstrip("?"))
+    wall = query.get("wall", [""])[0] in ("1", "true", "yes")
+    alert = query.get("alert", [""])[0]
+    route = _parse_path(path)
+    if alert and not _ALERT_ID.match(alert):
+        return replace(route, error=f"bad alert id: {alert[:80]}", wall=wall)
+    return replace(route, wall=wall, alert=alert)
+
+
+def _parse_path(path: str) -> Route:
+    parts = path.strip("/").split("/") if path != "/" else []
+    bad = Route(Page.TIER, error=f"bad address: {path[:120]}")
+    if not parts:
+        return Route(Page.TIER, "")  # the viewer's home, decided by role
+    head, rest = parts[0], parts[1:]
+    if head == "city" and not rest:
+        return HOME
+    if head in TIER_LEVELS[1:] and len(rest) == 1:
+        return Route(Page.TIER, head, rest[0]) if _CODE.match(rest[0]) else bad
+    if head in ("sensor", "case") and len(rest) == 1:
+        return Route(Page(head), code=rest[0]) if _CODE.match(rest[0]) else bad
+    if head in ("alerts", "cases", "quality", "overview") and not rest:
+        return Route(Page(head))
+    return bad
+
+
+def href(route: Route) -> str:
+    """The address of a route (the inverse of :func:`parse`)."""
+    if route.page is Page.TIER:
+        path = "/city" if route.level == "city" else f"/{route.level}/{quote(route.code)}"
+    elif route.page in (Page.SENSOR, Page.CASE):
+        path = f"/{route.page.value}/{quote(route.code)}"
+    else:
+        path = f"/{route.page.value}"
+    query = [f"alert={quote(route.alert)}"] if route.alert else []
+    query += ["wall=1"] if route.wall else []
+    return path + ("?" + "&".join(query) if query else "")
+
+
+def area_href(level: str, code: str, wall: bool = False) -> str:
+    return href(Route(Page.TIER, level, code, wall=wall))
+
+
+def child_level(level: str) -> str:
+    """The tier below ``level`` ('' below the grid cell: its sensors)."""
+    index = TIER_LEVELS.index(level)
+    return TIER_LEVELS[index + 1] if index + 1 < len(TIER_LEVELS) else ""

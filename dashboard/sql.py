@@ -1,0 +1,279 @@
+"""The SQL of the command center's views. Every value is a parameter (``%(name)s``, filled
+by clickhouse-driver); every statement that reads operational data carries the scope
+filter, so a viewer limited to one district gets only that district's rows.
+
+Tables written as one row per change are read with FINAL: conditions on columns that do
+not change between versions of a row (ids, location codes) are safe in WHERE; the
+integration tests check the ones on status and level against several versions too.
+"""
+
+from __future__ import annotations
+
+from dashboard.scope import SCOPE_FILTER
+
+DISTRICT_IN_RAW = r'"district"\s*:\s*"([^"]*)"'
+"""Where a dead letter's original bytes name its district (a parameter, so the server gets
+the pattern unescaped); '' when they are not JSON enough to tell."""
+
+AREA_FILTER = """(
+    (%(level)s = 'city' AND city = %(code)s)
+    OR (%(level)s = 'district' AND district = %(code)s)
+    OR (%(level)s = 'street' AND street = %(code)s)
+    OR (%(level)s = 'grid' AND grid = %(code)s))"""
+"""Rows located in the area (level, code): every table carries all four codes."""
+
+AREA_TREE = f"""
+SELECT level, code, parent, name, name_zh, ring
+FROM areas FINAL
+WHERE level IN ('city', 'district', 'street', 'grid')
+  AND (level = 'city' OR {SCOPE_FILTER})
+ORDER BY level, code
+"""
+
+AREA_DISTRICT = """
+SELECT district FROM areas FINAL WHERE level = %(level)s AND code = %(code)s LIMIT 1
+"""
+
+ALERT_COLUMNS = """alert_id, subject, incident_id, key, category, level, tier, status,
+    opened_ms, updated_ms, version, acknowledged_by, assignee, reason,
+    city, district, street, grid, scope, source_id, metric, evidence"""
+
+AREA_ALERTS = f"""
+SELECT {ALERT_COLUMNS}
+FROM alerts_current FINAL
+WHERE {SCOPE_FILTER} AND {AREA_FILTER}
+  AND subject IN %(subjects)s AND status IN %(statuses)s
+ORDER BY level_rank DESC, opened_ms DESC, alert_id
+LIMIT %(limit)s
+"""
+
+CONSOLE_ALERTS = f"""
+SELECT {ALERT_COLUMNS}
+FROM alerts_current FINAL
+WHERE {SCOPE_FILTER} AND status IN %(statuses)s
+ORDER BY level_rank DESC, opened_ms DESC, alert_id
+LIMIT %(limit)s
+"""
+
+ALARMS = f"""
+SELECT {ALERT_COLUMNS}
+FROM alerts_current FINAL
+WHERE {SCOPE_FILTER} AND status = 'active' AND level_rank >= 3
+ORDER BY level_rank DESC, opened_ms DESC, alert_id
+LIMIT 200
+"""
+
+ONE_ALERT = f"""
+SELECT {ALERT_COLUMNS}
+FROM alerts_current FINAL
+WHERE {SCOPE_FILTER} AND alert_id = %(alert_id)s
+"""
+
+ALERT_TRAIL = f"""
+SELECT event_id, ts_ms, kind, alert_id, incident_id, level, tier, reason, actor, comment
+FROM alert_events FINAL
+WHERE ts >= toDateTime(%(since)s) AND {SCOPE_FILTER}
+  AND (alert_id = %(alert_id)s OR (alert_id = '' AND incident_id = %(alert_id)s))
+ORDER BY ts_ms, event_id
+LIMIT 1000
+"""
+
+SENSOR_ALERTS = f"""
+SELECT {ALERT_COLUMNS}
+FROM alerts_current FINAL
+WHERE {SCOPE_FILTER} AND source_id = %(source_id)s AND subject = 'alert'
+  AND (status IN ('active', 'acknowledged') OR updated_ms >= %(since_ms)s)
+ORDER BY opened_ms
+LIMIT 500
+"""
+
+STAGE_HISTORY = """
+SELECT level, code, ts_ms, stage, previous, reason
+FROM stage_changes FINAL
+WHERE level = %(level)s AND code = %(code)s
+ORDER BY ts_ms DESC
+LIMIT %(limit)s
+"""
+
+LATEST_STAGES = """
+SELECT level, code, max(ts_ms), argMax(stage, ts_ms), argMax(previous, ts_ms),
+       argMax(reason, ts_ms)
+FROM stage_changes FINAL
+WHERE level = %(level)s AND code IN %(codes)s
+GROUP BY level, code
+"""
+
+SENSOR_CELLS = f"""
+SELECT grid, family, count()
+FROM sources FINAL
+WHERE family != 'case' AND {SCOPE_FILTER} AND {AREA_FILTER}
+GROUP BY grid, family
+ORDER BY grid, family
+"""
+
+SOURCE_COLUMNS = (
+    "source_id, family, kind, metrics, city, district, street, grid, lon, lat, cadence_s"
+)
+
+CELL_SENSORS = f"""
+SELECT {SOURCE_COLUMNS}
+FROM sources FINAL
+WHERE family != 'case' AND {SCOPE_FILTER} AND grid = %(grid)s
+ORDER BY source_id
+LIMIT 2000
+"""
+
+ONE_SENSOR = f"""
+SELECT {SOURCE_COLUMNS}
+FROM sources FINAL
+WHERE {SCOPE_FILTER} AND source_id = %(source_id)s
+"""
+
+SENSOR_NEWEST = f"""
+SELECT toUInt64(max(ts_ms)), count()
+FROM events_raw
+WHERE family = %(family)s AND source_id = %(source_id)s AND {SCOPE_FILTER}
+"""
+
+SENSOR_SERIES = f"""
+SELECT metric, ts_ms, value
+FROM events_raw FINAL
+WHERE family = %(family)s AND source_id = %(source_id)s AND {SCOPE_FILTER}
+  AND ts >= toDateTime(%(since)s)
+ORDER BY metric, ts_ms
+LIMIT 20000
+"""
+
+AREA_NEWEST_WINDOW = """
+SELECT toUInt32(max(window_start)), count()
+FROM rollups_1m
+WHERE level = %(level)s AND key = %(code)s AND window_start >= toDateTime(%(since)s)
+"""
+
+AREA_RATE = """
+SELECT toUInt32(window_start), sum(cnt)
+FROM rollups_1m FINAL
+WHERE level = %(level)s AND key = %(code)s
+  AND window_start >= toDateTime(%(since)s) AND window_start <= toDateTime(%(until)s)
+GROUP BY window_start
+ORDER BY window_start
+"""
+
+CASES_NEWEST = f"""
+SELECT toUInt64(max(ts_ms)) FROM cases_raw WHERE {SCOPE_FILTER}
+"""
+
+# No FINAL: a re-delivered lifecycle event repeats a (status, time) pair, which the steps
+# (the earliest time of each status) and the newest status absorb.
+AREA_CASES = f"""
+SELECT case_id, any(category), any(city), any(district), any(street), any(grid),
+       groupArray(status), groupArray(ts_ms), argMax(status, ts_ms) AS last_status,
+       max(ts_ms) AS last_ms, argMin(text, ts_ms)
+FROM cases_raw
+WHERE ts >= toDateTime(%(since)s) AND {SCOPE_FILTER} AND {AREA_FILTER}
+GROUP BY case_id
+HAVING last_status IN %(statuses)s
+ORDER BY last_ms DESC, case_id
+LIMIT %(limit)s
+"""
+
+CASE_EVENTS = f"""
+SELECT case_id, category, city, district, street, grid, status, ts_ms, text
+FROM cases_raw FINAL
+WHERE case_id = %(case_id)s AND {SCOPE_FILTER}
+ORDER BY ts_ms
+"""
+
+QUALITY_SOURCES = f"""
+SELECT family, district, count(), sum(length(metrics) * 60.0 / greatest(cadence_s, 1))
+FROM sources FINAL
+WHERE family != 'case' AND {SCOPE_FILTER}
+GROUP BY family, district
+"""
+
+QUALITY_RECEIVED = """
+SELECT key, family,
+       sumIf(cnt, window_start >= toDateTime(%(recent)s)), sum(cnt),
+       toUInt32(max(window_start))
+FROM rollups_1m FINAL
+WHERE level = 'district' AND window_start >= toDateTime(%(hour)s)
+  AND window_start < toDateTime(%(until)s)
+  AND (%(scope_all)s = 1 OR key = %(scope_district)s)
+GROUP BY key, family
+"""
+
+QUALITY_LAST_SEEN = """
+SELECT key, family, toUInt32(max(window_start))
+FROM rollups_1m
+WHERE level = 'district' AND window_start >= toDateTime(%(since)s)
+  AND (%(scope_all)s = 1 OR key = %(scope_district)s)
+GROUP BY key, family
+"""
+
+DEAD_NEWEST = "SELECT toUInt32(max(kafka_ts)), count() FROM dead_letters"
+
+QUALITY_DEAD = """
+SELECT family, extract(raw, %(district_re)s) AS raw_district, count()
+FROM dead_letters FINAL
+WHERE kafka_ts >= toDateTime(%(since)s)
+  AND (%(scope_all)s = 1 OR extract(raw, %(district_re)s) = %(scope_district)s)
+GROUP BY family, raw_district
+"""
+
+# The city overview.
+
+SHAPES = f"""
+SELECT level, code, parent, name, name_zh, ring
+FROM areas FINAL
+WHERE level IN %(levels)s AND (level = 'city' OR {SCOPE_FILTER})
+ORDER BY level, code
+"""
+
+NEWEST_DAY = """
+SELECT max(toUInt32OrZero(partition))
+FROM system.parts
+WHERE database = currentDatabase() AND table = 'rollups_1m' AND active
+"""
+
+NEWEST_WINDOW = """
+SELECT toUInt32(max(window_start)), count()
+FROM rollups_1m
+WHERE level = %(level)s AND window_start >= toDateTime(%(since)s)
+"""
+
+# FINAL keeps the newest version of each partition's row; the roll-up of a minute is then
+# the sum over source partitions. The outer query keeps each key's newest minute.
+LATEST_ROLLUPS = """
+SELECT key, metric, toUInt32(max(window_start)),
+       argMax(total_cnt, window_start), argMax(total_sum, window_start),
+       argMax(lowest, window_start), argMax(highest, window_start)
+FROM (
+    SELECT key, metric, window_start,
+           sum(cnt) AS total_cnt, sum(sum) AS total_sum,
+           min(min) AS lowest, max(max) AS highest
+    FROM rollups_1m FINAL
+    WHERE level = %(level)s
+      AND window_start >= toDateTime(%(since)s) AND window_start <= toDateTime(%(until)s)
+      AND (%(scope_all)s = 1 OR key = %(scope_district)s)
+    GROUP BY key, metric, window_start
+)
+GROUP BY key, metric
+ORDER BY key, metric
+"""
+
+EVENT_RATE = """
+SELECT toUInt32(window_start), sum(cnt)
+FROM rollups_1m FINAL
+WHERE level = %(level)s AND (%(key)s = '' OR key = %(key)s)
+  AND window_start >= toDateTime(%(since)s) AND window_start <= toDateTime(%(until)s)
+GROUP BY window_start
+ORDER BY window_start
+"""
+
+DEAD_LETTERS = """
+SELECT reason, count() AS n
+FROM dead_letters FINAL
+WHERE %(scope_all)s = 1 OR extract(raw, %(district_re)s) = %(scope_district)s
+GROUP BY reason
+ORDER BY n DESC, reason
+"""

@@ -1,0 +1,279 @@
+"""What each page's refresh shows: plain functions of a query provider, the viewer's scope
+and the page's inputs, so tests call them with FakeQueries. :mod:`dashboard.callbacks`
+only wires them to the page.
+
+A failing data source keeps what the page shows and says so; a request outside the scope
+(a forged address or callback) or for something unknown is answered with a clear message
+and no data.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, TypeVar
+
+from dash import html, no_update
+
+from dashboard import charts, maps, routes
+from dashboard.actions import ActionError, Actor, Target, build_action, check_target
+from dashboard.components import status_line
+from dashboard.i18n import explain, t
+from dashboard.model import ACTIVE_STATUSES, ALERT_STATUSES, AlertRow, NotFound, QueryError
+from dashboard.pages import cases as cases_page
+from dashboard.pages import console, quality, tier
+from dashboard.pages import sensor as sensor_page
+from dashboard.queries import Queries
+from dashboard.routes import Route
+from dashboard.scope import Page, Role, Scope, ScopeError
+from dashboard.sender import ActionSender, SendError
+from dashboard.shell import alarm_banner, resolve
+
+HOUR_MS = 3_600_000
+
+
+class TierView(NamedTuple):
+    status: Any
+    stage: Any
+    kpis: Any
+    map: Any
+    children: Any
+    alerts: Any
+    history: Any
+    activity: Any
+
+
+class ConsoleView(NamedTuple):
+    status: Any
+    alerts: Any
+    detail: Any
+    trail: Any
+
+
+class SensorView(NamedTuple):
+    status: Any
+    chart: Any
+    alerts: Any
+
+
+V = TypeVar("V", TierView, ConsoleView, SensorView)
+
+
+def _unchanged(view: type[V], status: Any) -> V:
+    return view(status, *[no_update] * (len(view._fields) - 1))
+
+
+def _emptied(view: type[V], status: Any) -> V:
+    return view(status, *[[]] * (len(view._fields) - 1))
+
+
+def message(exc: Exception, lang: str) -> list[Any]:
+    """The banner for a failure: the data source is down, or the request was refused."""
+    if isinstance(exc, QueryError):
+        return status_line(t("data_unavailable", lang, error=exc))
+    return status_line(explain(exc, lang))
+
+
+def _failure(view: type[V], exc: Exception, lang: str) -> V:
+    """A data source failure keeps the page; a refusal or an unknown subject clears it."""
+    if isinstance(exc, QueryError):
+        return _unchanged(view, message(exc, lang))
+    return _emptied(view, message(exc, lang))
+
+
+def is_wall(route: Route, scope: Scope) -> bool:
+    return route.wall or scope.role is Role.WALL_SCREEN
+
+
+def refresh_tier(
+    queries: Queries,
+    scope: Scope,
+    pathname: str | None,
+    search: str | None,
+    lang: str,
+    tile_url: str = "",
+) -> TierView:
+    route = resolve(routes.parse(pathname, search), scope)
+    level = route.level or "city"
+    try:
+        area = queries.area(scope, level, route.code)
+        tree = queries.area_tree(scope)
+        alerts = queries.area_alerts(scope, level, area.code)
+        cells = queries.sensor_cells(scope, level, area.code)
+        sensors = queries.cell_sensors(scope, area.code) if level == "grid" else []
+        history = queries.stage_history(scope, level, area.code)
+        below = routes.child_level(level)
+        codes = [c.code for c in tree.children(area.code)]
+        stages = queries.latest_stages(scope, below, codes) if below and codes else {}
+        cases = queries.area_cases(scope, level, area.code)
+        rate = queries.area_rate(scope, level, area.code)
+    except (QueryError, ScopeError, NotFound) as exc:
+        return _failure(TierView, exc, lang)
+    wall = is_wall(route, scope)
+    stage, reason, derived = tier.current_stage(
+        alerts, history, tier.area_title(level, area, lang), lang
+    )
+    overdue = tier.overdue_cases(cases)
+    children = (
+        tier.sensors_table(sensors, alerts, lang, wall)
+        if level == "grid"
+        else tier.children_table(
+            level, area, tree, alerts, cells, cases, overdue, stages, lang, wall
+        )
+    )
+    return TierView(
+        status=[],
+        stage=tier.stage_view(stage, reason, derived, lang),
+        kpis=tier.kpis(alerts, cases, overdue, sum(c.sensors for c in cells), rate, lang),
+        map=maps.tier_map(level, area, tree, alerts, cells, sensors, lang, tile_url, wall),
+        children=children,
+        alerts=tier.alerts_table(alerts, lang, wall),
+        history=tier.stage_history_table(history, lang),
+        activity=charts.activity_chart(rate, lang, wall),
+    )
+
+
+def refresh_console(
+    queries: Queries, scope: Scope, search: str | None, show: str | None, lang: str
+) -> ConsoleView:
+    route = routes.parse("/alerts", search)
+    statuses = ALERT_STATUSES if show == "all" else ACTIVE_STATUSES
+    try:
+        if route.error:
+            return _emptied(ConsoleView, status_line(route.error))
+        alerts = queries.console_alerts(scope, statuses)
+        selected = queries.alert(scope, route.alert) if route.alert else None
+        events = queries.alert_trail(scope, route.alert) if selected else []
+    except (QueryError, ScopeError, NotFound) as exc:
+        return _failure(ConsoleView, exc, lang)
+    missing = route.alert and not selected
+    unknown = explain(NotFound("alert", route.alert), lang) if missing else ""
+    return ConsoleView(
+        status=[],
+        alerts=console.alert_list(alerts, route.alert, lang, is_wall(route, scope)),
+        detail=console.detail(selected, lang, unknown),
+        trail=console.trail(events, lang) if selected else [],
+    )
+
+
+def refresh_alarm(queries: Queries, scope: Scope, lang: str) -> tuple[Any, Any]:
+    """The ids of unacknowledged orange/red alerts (the page beeps for new ones) and the
+    banner that stays until they are acknowledged."""
+    try:
+        alarms = queries.alarms(scope)
+    except QueryError:
+        return no_update, no_update
+    return [a.alert_id for a in alarms], alarm_banner(alarms, lang)
+
+
+def refresh_cases(queries: Queries, scope: Scope, show: str | None, lang: str) -> tuple[Any, Any]:
+    level, code = ("city", "") if scope.city_wide else ("district", scope.district)
+    try:
+        found = queries.area_cases(scope, level, code, open_only=show != "all")
+    except (QueryError, ScopeError, NotFound) as exc:
+        return message(exc, lang), no_update if isinstance(exc, QueryError) else []
+    return [], cases_page.case_list(found, show or "open", lang)
+
+
+def refresh_case(queries: Queries, scope: Scope, pathname: str | None, lang: str) -> Any:
+    route = routes.parse(pathname, "")
+    try:
+        found = queries.case(scope, route.code)
+        now_ms = queries.case_clock(scope)
+    except (QueryError, ScopeError, NotFound) as exc:
+        return message(exc, lang)
+    if found is None:
+        return status_line(explain(NotFound("case", route.code), lang))
+    return cases_page.case_timeline(found, max(now_ms, found.last_ms), lang)
+
+
+def refresh_sensor(
+    queries: Queries, scope: Scope, pathname: str | None, metric: str | None, lang: str
+) -> SensorView:
+    route = routes.parse(pathname, "")
+    try:
+        info = queries.sensor(scope, route.code)
+        if info is None:
+            raise NotFound("sensor", route.code)
+        series = queries.sensor_series(scope, route.code)
+        since = series[0].ts_ms if series else 0
+        alerts = queries.sensor_alerts(scope, route.code, since)
+    except (QueryError, ScopeError, NotFound) as exc:
+        return _failure(SensorView, exc, lang)
+    chosen = metric if metric in info.metrics else (info.metrics[0] if info.metrics else "")
+    return SensorView(
+        status=[],
+        chart=charts.sensor_chart(info.source_id, chosen, series, alerts, lang),
+        alerts=sensor_page.alerts_table(alerts, lang),
+    )
+
+
+def refresh_quality(
+    queries: Queries, scope: Scope, lang: str, now_ms: int, minutes: int = 10
+) -> tuple[Any, Any]:
+    try:
+        found = queries.data_quality(scope, minutes)
+    except (QueryError, ScopeError, NotFound) as exc:
+        return message(exc, lang), no_update
+    return [], quality.quality_table(found, now_ms, lang)
+
+
+def drill_target(click: dict[str, Any] | None) -> str | None:
+    """The address a click on the map asks for (a marker's customdata), if it is one of
+    ours; None for a click on anything else."""
+    points = (click or {}).get("points") or []
+    target = points[0].get("customdata") if points and isinstance(points[0], dict) else None
+    if not isinstance(target, str) or not target.startswith("/"):
+        return None
+    route = routes.parse(*target.split("?", 1)) if "?" in target else routes.parse(target)
+    return None if route.error or route.page not in (Page.TIER, Page.SENSOR) else target
+
+
+def submit_action(
+    queries: Queries,
+    sender: ActionSender,
+    scope: Scope,
+    search: str | None,
+    action: str | None,
+    assignee: str | None,
+    comment: str | None,
+    lang: str,
+    now_ms: int,
+    action_id: str,
+) -> list[Any]:
+    """Check an operator's action and send it to Kafka; the answer says what happened.
+    Nothing is sent when the action is not allowed, the alert is unknown or outside the
+    scope, or it is already resolved."""
+    route = routes.parse("/alerts", search)
+    actor = Actor(scope.username, scope.role.value, scope.district)
+    try:
+        if route.error:
+            raise ActionError(route.error)
+        if not route.alert:
+            raise ActionError(t("select_alert", lang))
+        msg = build_action(
+            action or "",
+            route.alert,
+            actor,
+            assignee=assignee or "",
+            comment=comment or "",
+            now_ms=now_ms,
+            action_id=action_id,
+        )
+        current = queries.alert(scope, route.alert)
+        check_target(msg, _target(current))
+        sender.send(msg)
+    except (ActionError, SendError, QueryError) as exc:
+        return [html.Div(str(exc), className="action-refused", role="alert", id="action-message")]
+    text = t(
+        "action_sent",
+        lang,
+        action=t(f"action_{msg['action']}", lang),
+        alert=route.alert,
+        id=action_id[:8],
+    )
+    return [html.Div(text, className="action-sent", id="action-message")]
+
+
+def _target(alert: AlertRow | None) -> Target | None:
+    if alert is None:
+        return None
+    return Target(alert.alert_id, alert.status, alert.place.district, alert.acknowledged_by)

@@ -1,0 +1,188 @@
+"""A real dashboard process on a spare port over a seeded, isolated ClickHouse database,
+driven by Debian's headless Chromium through chromedriver (selenium)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from infra.clickhouse import drop_database, ensure_schema
+from infra.kafka import delete_topics, ensure_topics
+from infra.settings import CommonSettings, load
+from infra.topics import alert_actions_topic
+from tests.browser.seed import Seeded, seed
+from tests.browser.worker_standin import WorkerStandIn
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / ".local" / "artifacts" / "screenshots"
+
+pytestmark = pytest.mark.browser
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not os.path.exists(CHROMIUM) or not os.path.exists(CHROMEDRIVER):
+        reason = (
+            f"browser tests need {CHROMIUM} and {CHROMEDRIVER} "
+            "(apt-get install chromium chromium-driver)"
+        )
+        for item in items:
+            if "tests/browser" in str(item.fspath):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _spare_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def world(services: CommonSettings) -> Iterator[tuple[CommonSettings, Seeded]]:
+    """A fresh database and topic prefix with the seeded data set, dropped after."""
+    tag = uuid.uuid4().hex[:10]
+    settings = load(
+        type(services), clickhouse_database=f"cbtest_{tag}", kafka_topic_prefix=f"cbtest-{tag}"
+    )
+    ensure_schema(settings)
+    ensure_topics(settings, [alert_actions_topic(settings.kafka_topic_prefix)])
+    now_ms = int(time.time() // 60 * 60_000)
+    yield settings, seed(settings, now_ms)
+    delete_topics(settings, [alert_actions_topic(settings.kafka_topic_prefix)])
+    if not os.environ.get("CITYBRAIN_KEEP_TEST_DATA"):
+        drop_database(settings, settings.clickhouse_database)
+
+
+def _env(settings: CommonSettings, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYBRAIN_")}
+    env.update(
+        CITYBRAIN_CLICKHOUSE_HOST=settings.clickhouse_host,
+        CITYBRAIN_CLICKHOUSE_PORT=str(settings.clickhouse_port),
+        CITYBRAIN_CLICKHOUSE_DATABASE=settings.clickhouse_database,
+        CITYBRAIN_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
+        CITYBRAIN_KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix,
+        CITYBRAIN_DASHBOARD_PORT=str(port),
+        CITYBRAIN_DASHBOARD_METRICS_PORT="0",
+        CITYBRAIN_DASHBOARD_REFRESH_MS="1000",
+        CITYBRAIN_DASHBOARD_SECRET_KEY=uuid.uuid4().hex,
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def dashboard(world: tuple[CommonSettings, Seeded]) -> Iterator[str]:
+    """The dashboard's base URL; its users made with the CLI (``users demo``)."""
+    settings, _ = world
+    port = _spare_port()
+    env = _env(settings, port)
+    made = subprocess.run(
+        [sys.executable, "-m", "dashboard", "users", "demo"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dashboard"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(url, process, log)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _wait_until_up(
+    url: str, process: subprocess.Popen[bytes], log: IO[bytes], timeout: float = 30
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.seek(0)
+            raise AssertionError("dashboard exited: " + log.read().decode()[-2000:])
+        try:
+            urllib.request.urlopen(url + "/login", timeout=2).close()
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise AssertionError(f"dashboard did not answer on {url} within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def worker(world: tuple[CommonSettings, Seeded]) -> Iterator[WorkerStandIn]:
+    """The tests' stand-in for the worker: applies operator actions (see its module)."""
+    standin = WorkerStandIn(world[0])
+    standin.start()
+    assert standin.ready.wait(30), "the stand-in consumer did not start"
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[Callable[[], object]]:
+    """Makes headless Chromium sessions, each with a fresh profile (its own cookies)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    made: list[tuple[object, str]] = []
+
+    def make() -> object:
+        profile = tempfile.mkdtemp(prefix="cb-chromium-")
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in (
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1600,1000",
+            "--autoplay-policy=no-user-gesture-required",
+            "--lang=en-US",
+            f"--user-data-dir={profile}",
+        ):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        made.append((driver, profile))
+        return driver
+
+    yield make
+    for driver, profile in made:
+        driver.quit()  # type: ignore[attr-defined]
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def screenshot(driver: object, name: str) -> Path:
+    """Save the page as ``.local/artifacts/screenshots/<name>.png`` and print the path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    driver.save_screenshot(str(path))  # type: ignore[attr-defined]
+    print(f"screenshot: {path}")
+    return path

@@ -1,0 +1,109 @@
+"""A STAND-IN FOR THE WORKER, for tests only: it applies operator actions from the
+alert-actions topic the way the real worker (streams/) will, so the browser test can see
+an acknowledged alert after a reload without depending on the worker being wired yet.
+
+For each action: a row in alert_events (kind = the action, actor, comment) and a new
+alerts_current row with a higher version (status, acknowledged_by, assignee). It is not
+the product's write path and must never move out of tests/.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from kafka import KafkaConsumer
+
+from dashboard.actions import status_after, validate_action
+from infra.clickhouse import connect
+from infra.settings import CommonSettings
+from infra.topics import alert_actions_topic
+from tests.browser.seed import ALERT_COLUMNS, EVENT_COLUMNS, insert
+
+
+def apply_action(settings: CommonSettings, raw: bytes) -> dict[str, Any] | None:
+    """Apply one action message; None when it is invalid or its alert is unknown."""
+    try:
+        action = validate_action(json.loads(raw))
+    except ValueError:
+        return None
+    client = connect(settings)
+    try:
+        found = client.execute(
+            f"SELECT {ALERT_COLUMNS} FROM alerts_current FINAL WHERE alert_id = %(id)s",
+            {"id": action["alert_id"]},
+        )
+    finally:
+        client.disconnect()
+    if not found:
+        return None
+    row = dict(zip([c.strip() for c in ALERT_COLUMNS.split(",")], found[0], strict=True))
+    row["status"] = status_after(action["action"], row["status"])
+    row["version"] += 1
+    row["updated_ms"] = action["ts"]
+    if action["action"] == "acknowledge":
+        row["acknowledged_by"] = action["actor"]
+    if action["action"] == "assign":
+        row["assignee"] = action["assignee"]
+    insert(settings, "alerts_current", ALERT_COLUMNS, [tuple(row.values())])
+    event = (
+        action["action_id"],
+        action["ts"] // 1000,
+        action["ts"],
+        action["action"],
+        row["alert_id"],
+        row["incident_id"],
+        row["key"],
+        row["category"],
+        row["level"],
+        row["level_rank"],
+        row["tier"],
+        0,
+        row["reason"],
+        row["city"],
+        row["district"],
+        row["street"],
+        row["grid"],
+        row["scope"],
+        row["evidence"],
+        action["actor"],
+        action["comment"],
+    )
+    insert(settings, "alert_events", EVENT_COLUMNS, [event])
+    return action
+
+
+class WorkerStandIn(threading.Thread):
+    """Consumes the namespace's alert-actions topic and applies each action."""
+
+    def __init__(self, settings: CommonSettings) -> None:
+        super().__init__(name="worker-stand-in", daemon=True)
+        self.settings = settings
+        self.applied: list[dict[str, Any]] = []
+        self.stopping = threading.Event()
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        consumer = KafkaConsumer(
+            alert_actions_topic(self.settings.kafka_topic_prefix),
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=f"{self.settings.kafka_topic_prefix}-standin",
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=200,
+        )
+        try:
+            while not self.stopping.is_set():
+                batch = consumer.poll(timeout_ms=200)
+                self.ready.set()
+                for records in batch.values():
+                    for record in records:
+                        applied = apply_action(self.settings, record.value)
+                        if applied:
+                            self.applied.append(applied)
+        finally:
+            consumer.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)
