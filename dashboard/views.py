@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, TypeVar
 from dash import html, no_update
 
 from dashboard import charts, maps, routes
-from dashboard.actions import ActionError, Actor, Target, build_action, check_target
+from detectors.actions import ActionError, Actor, Target, build_action, check_target
 from dashboard.components import status_line
 from dashboard.i18n import explain, t
 from dashboard.model import ACTIVE_STATUSES, ALERT_STATUSES, AlertRow, NotFound, QueryError

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from detectors.actions import ActionError, validate_action
 from detectors.alert_types import NAMESPACE, Alert, AlertEvent, Decision
 from detectors.alerting import AlertEngine
 from detectors.escalation import raise_tier
@@ -24,8 +25,6 @@ from detectors.events import Location
 from detectors.levels import WarningLevel
 from detectors.validation import Invalid
 
-ACTIONS = ("acknowledge", "assign", "comment", "escalate", "resolve")
-ACTING_ROLES = ("city_commander", "district_operator", "emergency_staff")
 ENDED = {"cleared", "resolved", "incident_closed"}
 RECENT_LIMIT = 5000
 
@@ -104,24 +103,19 @@ class AlertingStage:
         out.events += events
 
     def _check(self, action: Mapping[str, Any]) -> Invalid | None:
-        for name in ("action_id", "ts", "action", "alert_id", "actor", "role"):
-            if action.get(name) in (None, ""):
-                return Invalid("missing_field", f"action field {name!r} is missing")
-        if action["action"] not in ACTIONS:
-            return Invalid("unknown_action", f"action {str(action['action'])[:32]!r} is unknown")
+        try:
+            validate_action(action)  # the same contract the dashboard checks before sending
+        except ActionError as exc:
+            return Invalid("bad_action", str(exc))
         target = str(action["alert_id"])
         if target in self.ended:
             return Invalid("alert_ended", f"alert {target} is already {self.ended[target]}")
         where = self._location_of(target)
         if where is None:
             return Invalid("unknown_alert", f"no active alert or incident {target[:64]!r}")
-        if action["role"] not in ACTING_ROLES:
-            return Invalid("not_permitted", f"role {action['role']!r} cannot act on alerts")
         if action["role"] == "district_operator" and where.district not in ("", action.get(
                 "district")):  # fmt: skip
             return Invalid("not_permitted", f"alert {target} is outside the actor's district")
-        if action["action"] == "assign" and not action.get("assignee"):
-            return Invalid("missing_field", "assign needs an assignee")
         return None
 
     def _alert(self, alert_id: str) -> Alert | None:

@@ -11,7 +11,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.actions import allowed_actions
+from detectors.actions import allowed_actions
 from dashboard.components import NO_VALUE, level_badge, link, panel, table, when
 from dashboard.i18n import event_kind, t
 from dashboard.model import AlertEventRow, AlertRow

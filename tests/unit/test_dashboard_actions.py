@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from dashboard.actions import (
+from dashboard.scope import Role
+from dashboard.sender import encode
+from detectors.actions import (
     ACTIONS,
     ROLE_ACTIONS,
     ActionError,
@@ -19,8 +21,6 @@ from dashboard.actions import (
     status_after,
     validate_action,
 )
-from dashboard.scope import Role
-from dashboard.sender import encode
 
 OPERATOR = Actor("li", "district_operator", "D2")
 

@@ -1,6 +1,6 @@
-"""Operator actions on alerts, as the messages the dashboard sends to Kafka.
+"""Operator actions on alerts, as the messages the command center sends to Kafka.
 
-The dashboard never writes operational tables: an action is a JSON message on
+The command center never writes operational tables: an action is a JSON message on
 ``infra.topics.alert_actions_topic(prefix)``, keyed by the alert id, that the worker applies
 (one write path, so every alert's audit trail is complete). This module is the contract:
 plain Python with no imports from the rest of citybrain, so the worker can mirror it.
@@ -21,7 +21,7 @@ Message (schema_version 1)::
 >>> build_action("resolve", "a-1", Actor("tv", "wall_screen", ""), now_ms=5, action_id="x")
 Traceback (most recent call last):
 ...
-dashboard.actions.ActionError: role wall_screen may not resolve alerts
+command center.actions.ActionError: role wall_screen may not resolve alerts
 """
 
 from __future__ import annotations
