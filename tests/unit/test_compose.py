@@ -13,6 +13,7 @@ from infra.settings import (
     ENV_PREFIX,
     CommonSettings,
     DashboardSettings,
+    NotifierSettings,
     SimSettings,
     WorkerSettings,
     load,
@@ -21,7 +22,8 @@ from infra.settings import (
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
-APPS = {"worker": WorkerSettings, "simulator": SimSettings, "dashboard": DashboardSettings}
+APPS = {"worker": WorkerSettings, "simulator": SimSettings, "dashboard": DashboardSettings,
+        "notifier": NotifierSettings}  # fmt: skip
 
 
 def _env(service: str) -> dict[str, str]:
@@ -29,7 +31,8 @@ def _env(service: str) -> dict[str, str]:
 
 
 def test_every_service_is_there_with_a_healthcheck() -> None:
-    expected = {"kafka", "clickhouse", "worker", "simulator", "dashboard", "prometheus"}
+    expected = {"kafka", "clickhouse", "worker", "simulator", "dashboard", "notifier",
+                "prometheus"}  # fmt: skip
     assert set(SERVICES) == expected
     for name in expected:
         assert "healthcheck" in SERVICES[name], name
@@ -70,6 +73,7 @@ def test_prometheus_scrapes_each_metrics_port() -> None:
         "worker": _env("worker")["CITYBRAIN_WORKER_METRICS_PORT"],
         "simulator": _env("simulator")["CITYBRAIN_SIM_METRICS_PORT"],
         "dashboard": _env("dashboard")["CITYBRAIN_DASHBOARD_METRICS_PORT"],
+        "notifier": _env("notifier")["CITYBRAIN_NOTIFIER_METRICS_PORT"],
     }
     for service, port in ports.items():
         assert targets[f"citybrain-{service}"] == f"{service}:{port}"
