@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -62,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     from streams.app import create_app
 
     app = create_app(settings)
+    # Detector state is millions of long-lived small objects: a young-generation collection
+    # every 700 allocations would walk them over and over.
+    gc.set_threshold(100_000, 50, 100)
+    gc.freeze()
     worker = Worker(app, loglevel=args.loglevel, quiet=True)
     worker.execute_from_commandline()
     return 0
