@@ -7,6 +7,7 @@ COPY infra infra
 COPY streams streams
 COPY sensors_sim sensors_sim
 COPY dashboard dashboard
+COPY scenarios scenarios
 RUN pip install --no-cache-dir -c requirements.lock . && useradd --create-home citybrain \
     && mkdir -p /data && chown citybrain /data
 USER citybrain

@@ -3,6 +3,8 @@
 citybrain-sim run --seed 1 --rate 1000 --duration 60 --malformed 0.01
 citybrain-sim reference --seed 1
 citybrain-sim city --seed 1
+citybrain-sim scenario --name flood [--seed 7] [--speed max|1|60] [--start ISO|now]
+citybrain-sim scenario --list
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 import orjson
@@ -20,8 +23,8 @@ from clickhouse_driver.errors import Error as ClickHouseError
 from kafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, start_http_server
 
-from infra.settings import SettingsError, SimSettings, load
-from sensors_sim import cli
+from infra.settings import SettingsError, SimSettings, WorkerSettings, load
+from sensors_sim import cli, scenario_play
 from sensors_sim.city import CityModel, build_city
 from sensors_sim.generator import SimEvent, generate
 from sensors_sim.producer import (
@@ -34,6 +37,7 @@ from sensors_sim.producer import (
     pump,
 )
 from sensors_sim.reference import write_reference
+from sensors_sim.scenario import SCENARIOS_DIR, ScenarioError, describe, scenario_names
 from sensors_sim.summary import city_summary, city_text, run_summary
 
 SERVICE_ERRORS = (KafkaError, ClickHouseError, OSError)
@@ -45,8 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         command = cli.parse(argv)
         if command.name == "city":
             return _city_command(command, sys.stdout)
+        if command.name == "scenario":
+            return _scenario_command(command, sys.stdout, sys.stderr)
         settings = load(SimSettings)
-    except (cli.UsageError, SettingsError) as exc:
+    except (cli.UsageError, SettingsError, ScenarioError) as exc:
         print(f"{cli.PROG}: {exc}", file=sys.stderr)
         return 2
     except SystemExit as exc:  # --help
@@ -83,6 +89,35 @@ def _reference_command(command: cli.Command, settings: SimSettings, out: TextIO)
     line = {"database": written.database, "areas": written.areas, "sources": written.sources}
     out.write(orjson.dumps(line).decode() + "\n")
     return 0
+
+
+def _scenario_command(command: cli.Command, out: TextIO, err: TextIO) -> int:
+    """List the scenarios, or play one (ScenarioError: it cannot be played as asked)."""
+    args = command.scenario
+    assert args is not None
+    folder = Path(args.folder) if args.folder else SCENARIOS_DIR
+    if args.list_only:
+        for name in scenario_names(folder):
+            out.write(describe(name, folder) + "\n")
+        return 0
+    assert args.name is not None
+    settings = load(SimSettings)
+    worker = load(WorkerSettings)  # the bounds the worker applies, from the same environment
+    bounds = scenario_play.Bounds(
+        max_age_ms=worker.worker_max_age_s * 1000, max_future_ms=worker.worker_max_future_s * 1000
+    )
+    play = scenario_play.Play(
+        args.name, args.seed, args.speed, args.end_ms, args.skip_hours, args.reference, folder
+    )
+    stop = threading.Event()
+    try:
+        with _stop_on_signals(stop):
+            return scenario_play.run(
+                play, settings, bounds, lambda: make_city(command.city), stop, out, err
+            )
+    except SERVICE_ERRORS as exc:
+        err.write(f"{cli.PROG}: {type(exc).__name__}: {exc}\n")
+        return 1
 
 
 def _run_command(

@@ -47,6 +47,21 @@ class RunArgs:
 
 
 @dataclass(frozen=True, slots=True)
+class ScenarioArgs:
+    """What ``scenario`` plays: ``speed`` None is as fast as possible, ``end_ms`` None is
+    now; ``name`` None with ``list_only`` lists the scenarios."""
+
+    name: str | None
+    list_only: bool
+    seed: int
+    speed: float | None
+    end_ms: int | None
+    skip_hours: float
+    reference: bool
+    folder: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
     """A parsed command line."""
 
@@ -54,10 +69,11 @@ class Command:
     city: CityArgs
     run: RunArgs | None = None
     as_json: bool = False
+    scenario: ScenarioArgs | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with its subcommands run, reference and city."""
+    """The argument parser with its subcommands run, reference, city and scenario."""
     city = _Parser(add_help=False)
     group = city.add_argument_group("city")
     group.add_argument("--seed", type=int, default=1, help="city and event seed (default 1)")
@@ -76,7 +92,42 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("reference", parents=[city], help="only write the reference data")
     summary = commands.add_parser("city", parents=[city], help="print a summary of the city")
     summary.add_argument("--json", action="store_true", help="as one JSON line")
+    scenario = commands.add_parser(
+        "scenario", help="play a labelled scenario (scenarios/<name>.yaml) live"
+    )
+    _add_scenario_arguments(scenario)
     return parser
+
+
+def _add_scenario_arguments(scenario: argparse.ArgumentParser) -> None:
+    scenario.add_argument("--name", help="the scenario: a file name in scenarios/ without .yaml")
+    scenario.add_argument("--list", action="store_true", help="name the scenarios and stop")
+    scenario.add_argument(
+        "--seed", type=int, default=7,
+        help="synthesis seed (default 7, as 'python -m detectors evaluate')",
+    )  # fmt: skip
+    scenario.add_argument(
+        "--speed", default="max",
+        help="'max' (default): as fast as possible; N: event time runs N times faster than "
+        "real time (1: real time)",
+    )  # fmt: skip
+    scenario.add_argument(
+        "--start", help="where the scenario's end lands: ISO 8601 (UTC if no offset) or 'now' "
+        "(default); every event time is shifted by the same amount",
+    )  # fmt: skip
+    scenario.add_argument(
+        "--skip-hours", type=float, default=0.0,
+        help="leave out the first hours (warm-up) of the scenario; never a labelled window",
+    )  # fmt: skip
+    scenario.add_argument(
+        "--no-reference", action="store_true",
+        help="do not register the scenario's sources and areas (already done)",
+    )  # fmt: skip
+    scenario.add_argument(
+        "--city-seed", type=int, default=1,
+        help="seed of the city model written when the database has no areas (default 1)",
+    )  # fmt: skip
+    scenario.add_argument("--scenarios", help="folder of scenario files (default scenarios/)")
 
 
 def _add_run_arguments(run: argparse.ArgumentParser) -> None:
@@ -100,6 +151,9 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
 def parse(argv: list[str] | None) -> Command:
     """The checked command line; raises UsageError saying what is wrong."""
     args = build_parser().parse_args(argv)
+    if args.command == "scenario":
+        city = CityArgs(args.city_seed, 6, 4, 3, 4, 3.0)
+        return Command("scenario", city, scenario=_scenario_args(args))
     city = _city_args(args)
     if args.command == "run":
         return Command("run", city, run=_run_args(args))
@@ -139,6 +193,42 @@ def _run_args(args: argparse.Namespace) -> RunArgs:
         reference=not args.no_reference,
         metrics_port=args.metrics_port,
     )
+
+
+def _scenario_args(args: argparse.Namespace) -> ScenarioArgs:
+    if args.list and args.name:
+        raise UsageError("give --name or --list, not both")
+    if not args.list and not args.name:
+        raise UsageError("give --name NAME (or --list to name the scenarios)")
+    if not args.skip_hours >= 0:
+        raise UsageError(f"--skip-hours must not be negative, got {args.skip_hours:g}")
+    return ScenarioArgs(
+        name=args.name,
+        list_only=args.list,
+        seed=args.seed,
+        speed=parse_speed(args.speed),
+        end_ms=parse_start(args.start),
+        skip_hours=args.skip_hours,
+        reference=not args.no_reference,
+        folder=args.scenarios,
+    )
+
+
+def parse_speed(text: str) -> float | None:
+    """None for 'max', else a positive factor of real time.
+
+    >>> parse_speed("max"), parse_speed("60")
+    (None, 60.0)
+    """
+    if text.strip().lower() == "max":
+        return None
+    try:
+        speed = float(text)
+    except ValueError:
+        raise UsageError(f"--speed must be 'max' or a positive number, got {text!r}") from None
+    if not 0 < speed < float("inf"):
+        raise UsageError(f"--speed must be 'max' or a positive number, got {text!r}")
+    return speed
 
 
 def _count(count: int | None, duration: float | None, rate: float) -> int | None:

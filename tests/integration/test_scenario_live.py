@@ -1,0 +1,156 @@
+"""Labelled scenarios played live: ``citybrain-sim scenario`` -> Kafka -> the real worker ->
+ClickHouse. The worker must raise an incident where the scenario's label says one happens
+(and none elsewhere), and none on a scenario of sensor faults only (an expected failure for
+now: see KNOWN_GAP).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from detectors.events import Location
+from detectors.scenarios import in_area
+from infra.kafka import delete_topics, namespace_topics
+from infra.settings import CommonSettings
+from tests.integration.harness import ROOT, WorkerProcess, process_env, rows, scalar, wait_for
+
+pytestmark = pytest.mark.integration
+
+TOLERANCE_MS = 30 * 60_000
+"""An incident opened this long before a labelled window still counts (as in
+``detectors.evaluation``)."""
+
+
+@pytest.fixture
+def namespace(isolated: CommonSettings) -> Iterator[CommonSettings]:
+    yield isolated
+    prefix = isolated.kafka_topic_prefix
+    app_id = f"{prefix}-worker"
+    delete_topics(isolated, [*namespace_topics(prefix),
+                             f"{app_id}-detector_state-changelog",
+                             f"{app_id}-alert_engine-changelog",
+                             f"{app_id}-__assignor-__leader"])  # fmt: skip
+    shutil.rmtree(ROOT / ".local" / "test-worker" / prefix, ignore_errors=True)
+
+
+def _worker(settings: CommonSettings, name: str) -> WorkerProcess:
+    log = ROOT / ".local" / "test-logs" / f"{settings.kafka_topic_prefix}-{name}.log"
+    return WorkerProcess(process_env(settings), Path(log))
+
+
+def play(settings: CommonSettings, *args: str) -> dict[str, Any]:
+    """Run ``citybrain-sim scenario`` to the end; its JSON summary."""
+    cmd = [sys.executable, "-m", "sensors_sim", "scenario", *args]
+    done = subprocess.run(
+        cmd, cwd=ROOT, env=process_env(settings), capture_output=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
+    summary: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    return summary
+
+
+def _stored(settings: CommonSettings) -> int:
+    return int(
+        scalar(settings, "SELECT count() FROM events_raw FINAL")
+        + scalar(settings, "SELECT count() FROM cases_raw FINAL")
+    )
+
+
+def incidents(settings: CommonSettings) -> list[tuple[int, Location, str]]:
+    """(ts_ms, where, scope) of every incident the worker opened."""
+    return [
+        (int(ts), Location(city, district, street, grid), scope)
+        for ts, city, district, street, grid, scope in rows(
+            settings,
+            "SELECT ts_ms, city, district, street, grid, scope FROM alert_events FINAL "
+            "WHERE kind = 'incident_opened' ORDER BY ts_ms",
+        )
+    ]
+
+
+def matching(
+    found: list[tuple[int, Location, str]], label: dict[str, Any]
+) -> list[tuple[int, Location, str]]:
+    """Incidents opened in the label's window (or up to the tolerance before) in its area:
+    the match of ``detectors.evaluation``."""
+    return [
+        row
+        for row in found
+        if label["start_ms"] - TOLERANCE_MS <= row[0] <= label["end_ms"]
+        and in_area(row[1], label["area"])
+    ]
+
+
+def _settled(settings: CommonSettings, quiet_s: float = 6.0) -> None:
+    """Wait until alert_events stops growing for ``quiet_s`` (the engine has caught up)."""
+    last, since = -1, time.monotonic()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        count = int(scalar(settings, "SELECT count() FROM alert_events"))
+        if count != last:
+            last, since = count, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(1.0)
+
+
+def test_water_main_and_case_surge_raise_their_incidents(namespace: CommonSettings) -> None:
+    worker = _worker(namespace, "scenario")
+    worker.start()
+    try:
+        water = play(namespace, "--name", "water_main", "--seed", "7")
+        surge = play(namespace, "--name", "case_surge", "--seed", "7")
+        assert water["events"] == water["planned"] == 19_800 and water["send_errors"] == 0
+        assert surge["by_family"] == {"case": surge["events"]} and surge["events"] > 0
+        assert "D7-S1-G03" in surge["reference"]["annexed"]  # the default city has no D7
+        total = water["events"] + surge["events"]
+        wait_for(lambda: _stored(namespace) >= total, 180, f"all {total} events stored", worker)
+        _settled(namespace)
+        assert scalar(namespace, "SELECT count() FROM dead_letters") == 0
+        found = incidents(namespace)
+        labels = [water["labels"][0], surge["labels"][0]]
+        for label in labels:
+            assert matching(found, label), f"no incident for {label} in {found}"
+        # and no false incident: every one lies in a labelled window
+        assert all(any(matching([row], label) for label in labels) for row in found), found
+        opened = "SELECT count() FROM alerts_current FINAL WHERE subject = 'incident'"
+        assert scalar(namespace, opened) == len(found)
+    finally:
+        worker.stop()
+
+
+KNOWN_GAP = (
+    "the worker's sites have no neighbour group: the sources table carries neither a "
+    "scenario's group (D6-air) nor its limits, so ENV-24's drift among the three air stations "
+    "of street D6-S2 is raised as an incident; offline (python -m detectors evaluate) it is not"
+)
+
+
+def test_sensor_faults_raise_no_incident(namespace: CommonSettings) -> None:
+    worker = _worker(namespace, "faults")
+    worker.start()
+    try:
+        summary = play(namespace, "--name", "sensor_faults", "--seed", "7")
+        assert summary["events"] == summary["planned"] == 63_000
+        assert summary["send_errors"] == 0
+        wait_for(lambda: _stored(namespace) >= summary["events"], 240, "every event stored", worker)
+        _settled(namespace)
+        assert scalar(namespace, "SELECT count() FROM dead_letters") == 0
+        assert scalar(namespace, "SELECT count() FROM alert_events WHERE kind = 'raised'") > 0
+        found = incidents(namespace)
+    finally:
+        worker.stop()
+    if found:
+        # Only the known gap may show: incidents on ENV-24's cell during its drift.
+        drift = next(lb for lb in summary["labels"] if lb["sources"] == ["ENV-24"])
+        assert all(matching([row], drift) for row in found), found
+        pytest.xfail(KNOWN_GAP)
