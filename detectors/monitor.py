@@ -91,6 +91,18 @@ class Monitor:
         params = self.neighbour_params
         return {k: NeighbourGroup(**params) for k, n in members.items() if n >= 3}
 
+    def add_sites(self, sites: Iterable[Site]) -> int:
+        """Adopt sites registered since the monitor was built (a known site keeps its bank
+        and group); neighbour groups that now reach three members start. Returns how many
+        sites were new."""
+        new = [s for s in sites if s.source_id not in self.sites]
+        for site in new:
+            self.sites[site.source_id] = site
+        if new:
+            for key, group in self._build_groups().items():
+                self._groups.setdefault(key, group)
+        return len(new)
+
     def bank(self, source_id: str, metric: str) -> Bank:
         """The bank of a series, built on first use."""
         key = (source_id, metric)

@@ -73,6 +73,11 @@ def table_ddl(database: str, features: ServerFeatures, retention_days: int) -> l
             city String, district String, street String, grid String,
             lon Float64, lat Float64, cadence_s UInt32, updated_at DateTime('UTC')
         ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY source_id""",
+        # What detectors need to know of a source beyond the registry: its neighbour group
+        # ('' = its street) and reference limits as JSON (a river gauge's warning levels).
+        f"""CREATE TABLE IF NOT EXISTS {db}.source_profiles (
+            source_id String, group_name String, limits String, updated_at DateTime('UTC')
+        ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY source_id""",
         f"""CREATE TABLE IF NOT EXISTS {db}.events_raw (
             event_id String, ts DateTime('UTC'), ts_ms UInt64, family {d},
             source_id String, metric {d}, value Float64,

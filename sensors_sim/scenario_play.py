@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from detectors.events import Source
 from detectors.scenarios import Synthesis, synthesize
+from detectors.sites import Site
 from infra.clickhouse import connect, ensure_schema
 from infra.settings import CommonSettings
 from sensors_sim.city import CityModel
@@ -150,6 +151,15 @@ def source_rows(sources: Iterable[Source], updated_at: int) -> list[tuple[object
     ]  # fmt: skip
 
 
+def profile_rows(sites: Iterable[Site], updated_at: int) -> list[tuple[object, ...]]:
+    """source_profiles rows: the neighbour group and limits the detectors must know."""
+    return [
+        (s.source_id, s.group, orjson.dumps(dict(s.limits)).decode(), updated_at)
+        for s in sites
+        if s.group or s.limits
+    ]
+
+
 def register(
     settings: CommonSettings,
     prepared: Prepared,
@@ -186,6 +196,13 @@ def register(
         if rows:
             columns = ", ".join(SOURCE_COLUMNS)
             client.execute(f"INSERT INTO {database}.sources ({columns}) VALUES", rows)
+        profiles = profile_rows(prepared.synthesis.sites, int(clock()))
+        if profiles:
+            client.execute(
+                f"INSERT INTO {database}.source_profiles "
+                "(source_id, group_name, limits, updated_at) VALUES",
+                profiles,
+            )
         return plan
     finally:
         client.disconnect()

@@ -137,11 +137,16 @@ def create_app(
     if models:
         log.info("multivariate models loaded: %s", ", ".join(m.model_id for m in models.values()))
 
-    def detector(registry: Any) -> Detection:
+    adopted: list[Any] = [None]  # the registry the detectors last adopted
+
+    def detector() -> Detection:
+        registry, profiles = pipeline.registry, pipeline.profiles
         if not detection:
-            detection.append(Detection.for_registry(registry, models))
+            detection.append(Detection.for_registry(registry, models, profiles))
             detection[0].restore({k: v for k, v in detector_state.data.items() if v})
-        detection[0].add_sources(registry)
+        elif adopted[0] is not registry:
+            detection[0].add_sources(registry, profiles)
+        adopted[0] = registry
         return detection[0]
 
     checkpoint = Checkpoint(detector_state, settings.worker_snapshot_interval_s)
@@ -155,7 +160,7 @@ def create_app(
             messages = [to_message(e) for e in events]
             validated = await pipeline.process(messages)
             await send_dead(validated.dead)
-            detect = detector(pipeline.registry)
+            detect = detector()
             before = detect.redelivered
             decisions, ticks = detect.process(validated.ordered)
             if detect.redelivered > before:

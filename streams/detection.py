@@ -24,9 +24,19 @@ TICK_KEY = "__tick__"
 Item = Reading | CaseReport
 
 
-def sites_of(registry: Registry) -> list[Site]:
-    """A monitor site for every registered sensor (case reporters are not series)."""
-    return [Site.of(s) for s in registry.sources.values() if s.family.value != "case"]
+Profiles = Mapping[str, tuple[str, Mapping[str, float]]]
+
+
+def sites_of(registry: Registry, profiles: Profiles | None = None) -> list[Site]:
+    """A monitor site for every registered sensor (case reporters are not series), with its
+    neighbour group and limits where it has a profile."""
+    profiles = profiles or {}
+    sites = []
+    for source in registry.sources.values():
+        if source.family.value != "case":
+            group, limits = profiles.get(source.source_id, ("", {}))
+            sites.append(Site.of(source, group, limits))
+    return sites
 
 
 class Detection:
@@ -39,14 +49,16 @@ class Detection:
 
     @classmethod
     def for_registry(
-        cls, registry: Registry, models: Mapping[str, TrainedModel] | None = None
+        cls,
+        registry: Registry,
+        models: Mapping[str, TrainedModel] | None = None,
+        profiles: Profiles | None = None,
     ) -> Detection:
-        return cls(Monitor(sites_of(registry), models=models))
+        return cls(Monitor(sites_of(registry, profiles), models=models))
 
-    def add_sources(self, registry: Registry) -> None:
-        """Sensors registered since the monitor was built get their sites."""
-        for site in sites_of(registry):
-            self.monitor.sites.setdefault(site.source_id, site)
+    def add_sources(self, registry: Registry, profiles: Profiles | None = None) -> None:
+        """Sensors registered since the monitor was built get their sites and groups."""
+        self.monitor.add_sites(sites_of(registry, profiles))
 
     def _series(self, item: Item) -> tuple[int, str, str, float]:
         if isinstance(item, Reading):

@@ -59,6 +59,7 @@ class Pipeline:
         self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="clickhouse")
         self._states: dict[TP, PartitionRollups] = {}
         self._registry = Registry(sources={}, grids={})
+        self._profiles: dict[str, tuple[str, dict[str, float]]] = {}
         self._registry_at = float("-inf")
 
     def forget_partitions(self) -> None:
@@ -98,6 +99,7 @@ class Pipeline:
     async def refresh_registry(self) -> None:
         """Reload the known sources and grid cells."""
         self._registry = await self._call("registry", self._sink.load_registry)
+        self._profiles = await self._call("source_profiles", self._sink.load_profiles)
         self._registry_at = self._clock()
 
     def _bounds(self) -> TimeBounds:
@@ -138,6 +140,11 @@ class Pipeline:
     def registry(self) -> Registry:
         """The known sources as last loaded."""
         return self._registry
+
+    @property
+    def profiles(self) -> dict[str, tuple[str, dict[str, float]]]:
+        """Neighbour groups and limits of sources, as last loaded."""
+        return self._profiles
 
     async def call(self, table: str, fn: Callable[..., T], *args: object) -> T:
         """A sink call off the loop, retried until it succeeds (for the other stages)."""

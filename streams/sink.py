@@ -76,6 +76,12 @@ class ClickHouseSink:
             for w, level, key, metric, family, cnt, total, low, high, version in result
         ]  # fmt: skip
 
+    def load_profiles(self) -> dict[str, tuple[str, dict[str, float]]]:
+        """Neighbour groups and limits of the sources that have them."""
+        return parse_profiles(
+            self.client.execute("SELECT source_id, group_name, limits FROM source_profiles FINAL")
+        )
+
     def load_registry(self) -> Registry:
         """Known sources and grid cells from the reference tables."""
         sources = {}
@@ -97,6 +103,19 @@ class ClickHouseSink:
             )
         }
         return Registry(sources=sources, grids=grids)
+
+
+def parse_profiles(rows: Iterable[tuple[str, str, str]]) -> dict[str, tuple[str, dict[str, float]]]:
+    """source id -> (neighbour group, limits) from source_profiles rows; bad JSON is skipped."""
+    profiles = {}
+    for source_id, group, limits in rows:
+        try:
+            parsed = orjson.loads(limits) if limits else {}
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(parsed, dict):
+            profiles[source_id] = (group, {str(k): float(v) for k, v in parsed.items()})
+    return profiles
 
 
 def dead_letter_headers(

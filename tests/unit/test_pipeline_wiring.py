@@ -50,6 +50,9 @@ class MemorySink:
     def load_registry(self) -> Registry:
         return REGISTRY
 
+    def load_profiles(self) -> dict[str, tuple[str, dict[str, float]]]:
+        return {}
+
     def reset(self) -> None:
         pass
 
