@@ -40,17 +40,23 @@ END_MS = 1_795_000_000_000  # 2026-11-18T11:06:40Z: a fixed end for the plays be
 NAMES = scenario_names()
 
 
+PROFILE_COLUMNS = ("source_id", "group_name", "limits", "updated_at")
+
+
 class TablesStandIn:
     """The areas and sources tables as a clickhouse-driver Client answers the queries the
     simulator and the worker send (SELECT columns ... FROM t FINAL [WHERE ...]); the last
     row written for a key wins, as ReplacingMergeTree(updated_at) makes it."""
 
     def __init__(self) -> None:
-        self.tables: dict[str, dict[str, dict[str, Any]]] = {"areas": {}, "sources": {}}
+        self.tables: dict[str, dict[str, dict[str, Any]]] = {
+            "areas": {}, "sources": {}, "source_profiles": {},
+        }  # fmt: skip
         self.inserts: list[tuple[str, int]] = []
 
     def write(self, table: str, rows: Sequence[Sequence[object]]) -> None:
-        columns = AREA_COLUMNS if table == "areas" else SOURCE_COLUMNS
+        columns = {"areas": AREA_COLUMNS, "sources": SOURCE_COLUMNS,
+                   "source_profiles": PROFILE_COLUMNS}[table]  # fmt: skip
         key = "code" if table == "areas" else "source_id"
         for row in rows:
             record = dict(zip(columns, row, strict=True))

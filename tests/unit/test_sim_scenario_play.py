@@ -153,17 +153,23 @@ def _register(tables: TablesStandIn, prepared: Prepared, write: bool) -> tuple[A
     return plan, err.getvalue()
 
 
+def _without_profiles(inserts: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    return [i for i in inserts if i[0] != "source_profiles"]
+
+
 def test_register_writes_the_city_then_the_annex_and_the_sources(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("sensors_sim.scenario_play.ensure_schema", lambda _s: None)
     tables = TablesStandIn()
     plan, err = _register(tables, prepare(_play("case_surge"), END_MS, Bounds()), True)
-    assert tables.inserts == [("areas", 319 + 9)]  # case streams are not sources
+    assert _without_profiles(tables.inserts) == [("areas", 319 + 9)]  # cases are not sources
     assert "D7-S1-G03" in tables.tables["areas"] and plan.sources == ()
     assert err == ""
     plan, err = _register(tables, prepare(_play("water_main"), END_MS, Bounds()), True)
-    assert tables.inserts[1:] == [("sources", 5)]  # D5-S1 is in the city: no area to add
+    assert _without_profiles(tables.inserts)[1:] == [("sources", 5)]  # D5-S1: no new area
+    profiled = tables.tables["source_profiles"]
+    assert all(p["group_name"] or p["limits"] != "{}" for p in profiled.values())
     assert plan.area_rows == () and err == ""
 
 
