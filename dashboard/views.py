@@ -14,7 +14,6 @@ from typing import Any, NamedTuple, TypeVar
 from dash import html, no_update
 
 from dashboard import charts, maps, routes
-from detectors.actions import ActionError, Actor, Target, build_action, check_target
 from dashboard.components import status_line
 from dashboard.i18n import explain, t
 from dashboard.model import ACTIVE_STATUSES, ALERT_STATUSES, AlertRow, NotFound, QueryError
@@ -26,6 +25,7 @@ from dashboard.routes import Route
 from dashboard.scope import Page, Role, Scope, ScopeError
 from dashboard.sender import ActionSender, SendError
 from dashboard.shell import alarm_banner, resolve
+from detectors.actions import ActionError, Actor, Target, build_action, check_target
 
 HOUR_MS = 3_600_000
 

@@ -11,13 +11,13 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import ids
-from detectors.actions import allowed_actions
 from dashboard.components import NO_VALUE, level_badge, link, panel, table, when
 from dashboard.i18n import event_kind, t
 from dashboard.model import AlertEventRow, AlertRow
 from dashboard.routes import Route, area_href, href
 from dashboard.scope import Page, Scope
 from dashboard.stages import hazard
+from detectors.actions import allowed_actions
 
 
 def layout(scope: Scope, lang: str, refresh_ms: int, wall: bool) -> html.Div:
