@@ -258,7 +258,7 @@ def test_each_webhook_gets_exactly_its_events_in_its_format(
             ),
             timeout=90,
             what="every webhook's requests",
-            on_fail=lambda: (
+            watch=lambda: (
                 f"{[(s.endpoint, s.query) for s in server.seen]}\n{notifier.log_tail()}"
             ),
         )
