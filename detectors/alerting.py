@@ -97,14 +97,21 @@ class AlertEngine:
         the first decision passes first, so stale state never captures a new alert)."""
         batch = list(decisions)
         events = self.tick(min(d.ts_ms for d in batch)) if batch else []
-        for decision in batch:
+        return events + self.apply(batch) + self.tick(now_ms)
+
+    def apply(self, decisions: Iterable[Decision]) -> list[AlertEvent]:
+        """Apply decisions in order without moving the clock: time passes only by
+        :meth:`tick`, so a stream of decisions and ticks in one order gives the same events
+        however it is cut into batches (replays are deterministic at any speed)."""
+        events: list[AlertEvent] = []
+        for decision in decisions:
             alert = self._alerts.get(decision.key)
             if alert is None:
                 if decision.score >= LEVEL_FLOORS[WarningLevel.IV]:
                     events += self._raise(decision)
             else:
                 events += self._update(alert, decision)
-        return events + self.tick(now_ms)
+        return events
 
     def tick(self, now_ms: int) -> list[AlertEvent]:
         """Stale alerts clear, quiet incidents close, unacknowledged ones escalate."""

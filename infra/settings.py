@@ -54,6 +54,7 @@ class WorkerSettings(CommonSettings):
     worker_input: Literal["families", "merged"] = "families"
     worker_model_dir: str = ".local/models"
     worker_snapshot_interval_s: float = Field(5.0, gt=0, le=300)
+    detector_config: str = ""
 
 
 class SimSettings(CommonSettings):

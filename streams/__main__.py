@@ -61,8 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     from faust.worker import Worker
 
     from streams.app import create_app
+    from streams.detector_config import ConfigError
 
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:
+        print(f"citybrain-worker: {exc}", file=sys.stderr)
+        return 2
     # Detector state is millions of long-lived small objects: a young-generation collection
     # every 700 allocations would walk them over and over.
     gc.set_threshold(100_000, 50, 100)

@@ -9,8 +9,10 @@ in ``alert_events`` is complete and ``alerts_current`` always holds the latest s
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import uuid
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +34,31 @@ RECENT_LIMIT = 5000
 def decision_to_json(decision: Decision) -> bytes:
     """A decision as it travels on the alerting topic."""
     return orjson.dumps({"type": "decision", **dataclasses.asdict(decision)})
+
+
+CHUNK_BYTES = 256 * 1024
+"""Table values stay far below Kafka's 1 MB message limit, however many alerts are open."""
+
+
+def pack_snapshot(key: str, snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """Table entries for a snapshot: compressed, cut into chunks under ``key/i``, with a
+    manifest under ``key``."""
+    blob = zlib.compress(orjson.dumps(snapshot), 6)
+    chunks = [blob[i : i + CHUNK_BYTES] for i in range(0, len(blob), CHUNK_BYTES)] or [b""]
+    entries: dict[str, Any] = {key: {"chunks": len(chunks), "bytes": len(blob)}}
+    for i, chunk in enumerate(chunks):
+        entries[f"{key}/{i}"] = base64.b64encode(chunk).decode()
+    return entries
+
+
+def unpack_snapshot(key: str, entries: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The snapshot :func:`pack_snapshot` stored, or None when there is none (yet)."""
+    manifest = entries.get(key)
+    if not manifest:
+        return None
+    blob = b"".join(base64.b64decode(entries[f"{key}/{i}"]) for i in range(manifest["chunks"]))
+    loaded: dict[str, Any] = orjson.loads(zlib.decompress(blob))
+    return loaded
 
 
 def tick_to_json(ts_ms: int) -> bytes:
@@ -79,10 +106,6 @@ class AlertingStage:
         stage.stages, stage.version = dict(snap["stages"]), int(snap["version"])
         stage.offsets = {k: int(v) for k, v in snap["offsets"].items()}
         return stage
-
-    def decide(self, decisions: list[Decision], now_ms: int, out: StageOutput) -> None:
-        """Apply decisions (in order) up to event time ``now_ms``."""
-        out.events += self.engine.step(decisions, now_ms)
 
     def act(self, index: int, action: Mapping[str, Any], out: StageOutput) -> None:
         """Apply one operator action, or reject it with a reason (nothing changes)."""

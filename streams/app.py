@@ -25,6 +25,7 @@ from typing import Any
 import faust
 import orjson
 
+from detectors.alerting import AlertEngine
 from detectors.events import Family
 from infra.clickhouse import connect
 from infra.settings import WorkerSettings
@@ -37,9 +38,16 @@ from infra.topics import (
     merged_topic,
 )
 from streams import alert_rows
-from streams.alerting import AlertingStage, decision_to_json, tick_to_json
+from streams.alerting import (
+    AlertingStage,
+    decision_to_json,
+    pack_snapshot,
+    tick_to_json,
+    unpack_snapshot,
+)
 from streams.batch import Message
 from streams.detection import Detection
+from streams.detector_config import load as load_detector_config
 from streams.intake import AlertIntake
 from streams.metrics import WorkerMetrics
 from streams.pipeline import Pipeline
@@ -82,7 +90,9 @@ def create_app(
     metrics: WorkerMetrics | None = None,
     sink: ClickHouseSink | None = None,
 ) -> faust.App:
-    """Build the worker app; nothing connects until it starts."""
+    """Build the worker app; nothing connects until it starts. A bad detector
+    configuration raises ConfigError."""
+    config = load_detector_config(settings.detector_config)
     metrics = metrics or WorkerMetrics.create()
     sink = sink or ClickHouseSink(lambda: connect(settings))
     prefix = settings.kafka_topic_prefix
@@ -142,7 +152,9 @@ def create_app(
     def detector() -> Detection:
         registry, profiles = pipeline.registry, pipeline.profiles
         if not detection:
-            detection.append(Detection.for_registry(registry, models, profiles))
+            detection.append(Detection.for_registry(
+                registry, models, profiles, config.neighbours, config.monitor.get("cool_after"),
+            ))  # fmt: skip
             detection[0].restore({k: v for k, v in detector_state.data.items() if v})
         elif adopted[0] is not registry:
             detection[0].add_sources(registry, profiles)
@@ -162,13 +174,14 @@ def create_app(
             await send_dead(validated.dead)
             detect = detector()
             before = detect.redelivered
-            decisions, ticks = detect.process(validated.ordered)
+            steps = detect.process(validated.ordered)
             if detect.redelivered > before:
                 log.info("skipped %d re-delivered readings the detectors had learnt",
                          detect.redelivered - before)  # fmt: skip
-            for payload in [*map(decision_to_json, decisions), *map(tick_to_json, ticks)]:
+            for step in steps:
+                payload = tick_to_json(step) if isinstance(step, int) else decision_to_json(step)
                 await alerting_out.send(key=ENGINE_KEY.encode(), value=payload)
-            metrics.decisions.inc(len(decisions))
+            metrics.decisions.inc(sum(1 for step in steps if not isinstance(step, int)))
             checkpoint.processed(events, validated, detect)
             if checkpoint.due(20 * settings.worker_batch_size):
                 await checkpoint.commit(app)
@@ -186,13 +199,12 @@ def create_app(
         stage: list[AlertingStage] = []
         async for events in stream.take_events(2000, within=0.5):  # type: ignore[attr-defined]
             if not stage:
-                snap = engine_state.data.get(ENGINE_KEY)
-                stage.append(AlertingStage.restore(snap) if snap else AlertingStage())
+                snap = unpack_snapshot(ENGINE_KEY, engine_state.data)
+                fresh = AlertingStage(AlertEngine(config.policy()))
+                stage.append(AlertingStage.restore(snap) if snap else fresh)
             messages = [to_message(e) for e in events]
-            out, rejected, now_ms = intake.apply(stage[0], messages)
-            if now_ms is None and not rejected:
-                continue
-            await write_alerts(stage[0], out, now_ms)
+            out, rejected, stages = intake.apply(stage[0], messages)
+            await write_alerts(stage[0], out, stages)
             if rejected:
                 dead = intake.dead_rows(rejected, worker_name())
                 await pipeline.call("dead_letters", sink.write_dead_letters, dead)
@@ -201,17 +213,17 @@ def create_app(
                 await alerts_out.send(key=(event.alert_id or event.incident_id).encode(),
                                       value=orjson.dumps(event.record()))  # fmt: skip
                 metrics.alert_events.labels(event.kind).inc()
-            snap = stage[0].snapshot()
-            engine_state.data[ENGINE_KEY] = snap
-            engine_state.send_changelog(0, ENGINE_KEY, snap)
+            for key, value in pack_snapshot(ENGINE_KEY, stage[0].snapshot()).items():
+                engine_state.data[key] = value
+                engine_state.send_changelog(0, key, value)
             await app.producer.flush()
 
-    async def write_alerts(stage: AlertingStage, out: Any, now_ms: int | None) -> None:
+    async def write_alerts(stage: AlertingStage, out: Any, stages: list[Any]) -> None:
         stage.remember_ended(out.events)
         rows = {
             "alert_events": alert_rows.event_rows(out),
             "alerts_current": alert_rows.current_rows(stage, out.events),
-            "stage_changes": alert_rows.stage_rows(stage, now_ms) if now_ms else [],
+            "stage_changes": stages,
         }
         columns = {"alert_events": alert_rows.EVENT_COLUMNS,
                    "alerts_current": alert_rows.CURRENT_COLUMNS,

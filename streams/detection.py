@@ -53,8 +53,13 @@ class Detection:
         registry: Registry,
         models: Mapping[str, TrainedModel] | None = None,
         profiles: Profiles | None = None,
+        neighbour_params: Mapping[str, Any] | None = None,
+        cool_after: int | None = None,
     ) -> Detection:
-        return cls(Monitor(sites_of(registry, profiles), models=models))
+        extra: dict[str, Any] = {} if cool_after is None else {"cool_after": cool_after}
+        monitor = Monitor(sites_of(registry, profiles), models=models,
+                          neighbour_params=neighbour_params, **extra)  # fmt: skip
+        return cls(monitor)
 
     def add_sources(self, registry: Registry, profiles: Profiles | None = None) -> None:
         """Sensors registered since the monitor was built get their sites and groups."""
@@ -80,27 +85,25 @@ class Detection:
             fresh.append(reading)
         return fresh
 
-    def process(self, items: Iterable[Item]) -> tuple[list[Decision], list[int]]:
-        """Score and learn a batch in consumption order, then run the event-time minute
-        ticks it crossed; returns the decisions and the tick times (for the alert engine's
-        clock)."""
-        readings = self._fresh(items)
-        decisions = self.monitor.process(readings)
-        ticks: list[int] = []
-        if readings:
-            ticks = self._tick_times(max(r[0] for r in readings))
-            for tick_ms in ticks:
-                decisions += self.monitor.tick(tick_ms)
-        return decisions, ticks
-
-    def _tick_times(self, newest_ms: int) -> list[int]:
-        if self.next_tick_ms is None:
-            self.next_tick_ms = newest_ms - newest_ms % MINUTE_MS + MINUTE_MS
-        times = []
-        while self.next_tick_ms <= newest_ms:
-            times.append(self.next_tick_ms)
-            self.next_tick_ms += MINUTE_MS
-        return times
+    def process(self, items: Iterable[Item]) -> list[Decision | int]:
+        """Score and learn a batch in consumption order. Returns decisions with the
+        event-time minute ticks interleaved where they fall (an int is a tick time): the
+        silence checks of a tick run before the first reading at or after it, so the output
+        does not depend on where batches are cut."""
+        out: list[Decision | int] = []
+        chunk: list[tuple[int, str, str, float]] = []
+        for reading in self._fresh(items):
+            if self.next_tick_ms is None:
+                self.next_tick_ms = reading[0] - reading[0] % MINUTE_MS + MINUTE_MS
+            while reading[0] >= self.next_tick_ms:
+                out += self.monitor.process(chunk)
+                chunk = []
+                out += self.monitor.tick(self.next_tick_ms)
+                out.append(self.next_tick_ms)
+                self.next_tick_ms += MINUTE_MS
+            chunk.append(reading)
+        out += self.monitor.process(chunk)
+        return out
 
     def snapshot(self) -> dict[str, Any]:
         """Changed entries since the last snapshot, for the table."""

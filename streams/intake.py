@@ -4,11 +4,11 @@ operators; parsed, de-duplicated by offset and applied in order to the alerting 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
 
 from detectors.validation import Invalid
+from streams.alert_rows import stage_rows
 from streams.alerting import AlertingStage, StageOutput, decision_from
 from streams.batch import Message
 
@@ -24,12 +24,12 @@ class AlertIntake:
 
     def apply(
         self, stage: AlertingStage, messages: Sequence[Message]
-    ) -> tuple[StageOutput, Rejected, int | None]:
-        """Apply the batch; returns the output, rejected messages and the event time
-        reached (None when nothing new arrived)."""
+    ) -> tuple[StageOutput, Rejected, list[tuple[object, ...]]]:
+        """Apply the batch in order: decisions without moving the clock, ticks (event time,
+        from the ingest stage) moving it, actions at their own time. Returns the output,
+        the rejected messages and the stage-change rows (taken at each tick)."""
         out, rejected = StageOutput(), []
-        pending: list[Any] = []
-        now_ms: int | None = None
+        stages: list[tuple[object, ...]] = []
         for message in messages:
             if message.offset <= stage.offsets.get(message.topic, -1):
                 continue  # applied before a restart: the snapshot already has it
@@ -42,24 +42,17 @@ class AlertIntake:
                 rejected.append((message, Invalid("malformed_json", str(exc)[:200])))
                 continue
             if message.topic == self.actions_topic:
-                if pending:
-                    stage.decide(pending, max(d.ts_ms for d in pending), out)
-                    pending = []
                 before = len(out.rejected)
                 stage.act(len(rejected), doc, out)
                 if len(out.rejected) > before:
                     rejected.append((message, out.rejected[-1][1]))
-                elif isinstance(doc.get("ts"), int):
-                    now_ms = max(now_ms or 0, int(doc["ts"]))
             elif doc.get("type") == "tick":
-                now_ms = max(now_ms or 0, int(doc["ts_ms"]))
+                tick_ms = int(doc["ts_ms"])
+                out.events += stage.engine.tick(tick_ms)
+                stages += stage_rows(stage, tick_ms)
             else:
-                decision = decision_from(doc)
-                pending.append(decision)
-                now_ms = max(now_ms or 0, decision.ts_ms)
-        if pending or now_ms is not None:
-            stage.decide(pending, now_ms or max(d.ts_ms for d in pending), out)
-        return out, rejected, now_ms
+                out.events += stage.engine.apply([decision_from(doc)])
+        return out, rejected, stages
 
     @staticmethod
     def dead_rows(rejected: Rejected, worker: str) -> list[tuple[object, ...]]:

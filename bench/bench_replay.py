@@ -1,0 +1,140 @@
+"""Replay throughput: a recorded range replayed as fast as possible through the real worker.
+
+    .venv/bin/python bench/bench_replay.py --events 100000 [--source clickhouse|kafka]
+
+A namespace of its own plays the live pipeline: the simulator and a worker record
+``--events`` events into it. Then ``citybrain-replay run --speed max`` replays the whole
+range, and the bench prints the replay's produce rate, its end-to-end rate (first message
+sent to last row stored, the worker's start included) and the worker's sustained rate
+(first to last stored row of the replay). Everything is deleted at the end. Needs
+scripts/services start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+from kafka import KafkaAdminClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from infra.clickhouse import drop_database, ensure_schema  # noqa: E402
+from infra.kafka import delete_topics, namespace_topics  # noqa: E402
+from infra.settings import CommonSettings, load  # noqa: E402
+from replay.namespace import namespace  # noqa: E402
+from replay.store import drop_namespace  # noqa: E402
+from tests.integration.harness import (  # noqa: E402
+    ROOT,
+    WorkerProcess,
+    process_env,
+    rows,
+    run_sim,
+    stored_counts,
+    wait_for,
+)
+
+
+def iso(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=(ms % 1000) * 1000)
+    return moment.isoformat(timespec="milliseconds")
+
+
+def record(live: CommonSettings, events: int, batch_size: int) -> tuple[float, int, int]:
+    """Simulator and worker fill the live namespace; (seconds, first, last event time)."""
+    env = process_env(live, CITYBRAIN_WORKER_BATCH_SIZE=str(batch_size))
+    worker = WorkerProcess(env, ROOT / ".local" / "bench" / f"{live.kafka_topic_prefix}.log")
+    started = time.perf_counter()
+    worker.start()
+    try:
+        run_sim(env, "--seed", "5", "--rate", "10000", "--count", str(events),
+                "--malformed", "0.01", "--max-speed")  # fmt: skip
+        wait_for(lambda: sum(stored_counts(live).values()) >= events, 600,
+                 "the recording", worker.log_tail)  # fmt: skip
+    finally:
+        worker.stop()
+    first, last = rows(live, "SELECT min(t), max(t) FROM (SELECT ts_ms AS t FROM events_raw "
+                             "UNION ALL SELECT ts_ms AS t FROM cases_raw)")[0]  # fmt: skip
+    return time.perf_counter() - started, int(first), int(last)
+
+
+def replay(live: CommonSettings, name: str, source: str, first: int, last: int,
+           wall: tuple[int, int]) -> dict[str, object]:  # fmt: skip
+    window = (first, last + 1) if source == "clickhouse" else wall
+    env = process_env(live, CITYBRAIN_REPLAY_DIR=str(ROOT / ".local" / "bench" / "replay"))
+    command = [sys.executable, "-m", "replay", "run", "--name", name, "--from", iso(window[0]),
+               "--to", iso(window[1]), "--source", source, "--speed", "max", "--json"]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise SystemExit(f"replay failed:\n{done.stderr[-3000:]}")
+    return dict(orjson.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def sustained(live: CommonSettings, database: str) -> float:
+    """Events per second between the first and the last stored row (1 s resolution)."""
+    spans = [
+        rows(live, f"SELECT count(), min(toUInt32(ingested_at)), max(toUInt32(ingested_at)) "
+                   f"FROM {database}.{table}")[0]
+        for table in ("events_raw", "cases_raw")
+    ]  # fmt: skip
+    low = min(s[1] for s in spans if s[0])
+    high = max(s[2] for s in spans if s[0])
+    return sum(s[0] for s in spans) / max(1, high - low)
+
+
+def forget_live_topics(live: CommonSettings) -> None:
+    """The recording's topics, its worker's own (Faust's) and its consumer group."""
+    prefix = live.kafka_topic_prefix
+    admin = KafkaAdminClient(bootstrap_servers=live.kafka_bootstrap)
+    try:
+        workers = [t for t in admin.list_topics() if t.startswith(f"{prefix}-worker-")]
+        admin.delete_groups([f"{prefix}-worker"])  # errors come back, are not raised
+    finally:
+        admin.close()
+    delete_topics(live, namespace_topics(prefix) + workers)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--source", choices=["clickhouse", "kafka"], default="clickhouse")
+    args = parser.parse_args()
+    tag = uuid.uuid4().hex[:8]
+    live = load(CommonSettings, clickhouse_database=f"cbbench_{tag}",
+                kafka_topic_prefix=f"cbbench-{tag}")  # fmt: skip
+    name = f"bench_{tag}"
+    ensure_schema(live)
+    try:
+        wall_from = int(time.time() * 1000)
+        seconds, first, last = record(live, args.events, args.batch_size)
+        wall = (wall_from, int(time.time() * 1000))
+        print(f"recorded {args.events} events in {seconds:.1f} s "
+              f"({(last - first) / 1000:.0f} s of event time)")  # fmt: skip
+        summary = replay(live, name, args.source, first, last, wall)
+        print(f"replay from {args.source}, speed max: {summary['events']} events, "
+              f"{summary['raw_rows']} raw rows, {summary['rollup_rows']} roll-up rows, "
+              f"{summary['dead_letters']} dead letters")  # fmt: skip
+        print(f"produce rate: {summary['produce_events_per_s']:,.0f} events/s "
+              f"({summary['produce_seconds']:.1f} s)")  # fmt: skip
+        print(f"end to end (first sent to last stored, worker start included): "
+              f"{summary['events_per_s']:,.0f} events/s ({summary['seconds']:.1f} s)")  # fmt: skip
+        print(f"worker sustained (first to last stored row): "
+              f"{sustained(live, namespace(name).database):,.0f} events/s")  # fmt: skip
+    finally:
+        drop_namespace(live, namespace(name))
+        shutil.rmtree(ROOT / ".local" / "bench" / "replay" / name, ignore_errors=True)
+        drop_database(live, live.clickhouse_database)
+        forget_live_topics(live)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Replay and backtest: recorded history through the same worker, in a namespace of its own."""

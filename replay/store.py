@@ -1,0 +1,127 @@
+"""A replay's namespace on the services: create it (schema, reference data, topics), read
+what the worker stored there, drop it with everything in it."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+
+from infra.clickhouse import connect, drop_database, ensure_schema
+from infra.kafka import ensure_topics
+from infra.settings import CommonSettings
+from replay.namespace import Namespace
+
+REFERENCE = {
+    "areas": "level, code, parent, city, district, street, name, name_zh, ring, lon, lat, "
+    "updated_at",
+    "sources": "source_id, family, kind, metrics, city, district, street, grid, lon, lat, "
+    "cadence_s, updated_at",
+    "source_profiles": "source_id, group_name, limits, updated_at",
+}
+"""The reference tables a replay's worker reads, copied from the live database (FINAL)."""
+
+
+def replay_settings(settings: CommonSettings, ns: Namespace) -> CommonSettings:
+    """``settings`` pointed at the replay's database and topics (one partition each)."""
+    return settings.model_copy(
+        update={
+            "clickhouse_database": ns.database,
+            "kafka_topic_prefix": ns.topic_prefix,
+            "kafka_partitions": 1,
+        }
+    )
+
+
+def create_namespace(settings: CommonSettings, ns: Namespace) -> None:
+    """The replay's database with every table and the live reference data, and its topics."""
+    inside = replay_settings(settings, ns)
+    ensure_schema(inside)
+    client = connect(settings, database="")
+    try:
+        for table, columns in REFERENCE.items():
+            client.execute(
+                f"INSERT INTO {ns.database}.{table} ({columns}) "
+                f"SELECT {columns} FROM {settings.clickhouse_database}.{table} FINAL"
+            )
+    finally:
+        client.disconnect()
+    ensure_topics(inside)
+
+
+def owned_topics(settings: CommonSettings, ns: Namespace) -> list[str]:
+    """Every topic on the broker that belongs to the replay."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    try:
+        return sorted(t for t in admin.list_topics() if ns.owns_topic(t))
+    finally:
+        admin.close()
+
+
+def drop_namespace(settings: CommonSettings, ns: Namespace) -> list[str]:
+    """Drop the replay's database, topics and consumer group; returns the topics deleted."""
+    drop_database(settings, ns.database)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    try:
+        doomed = sorted(t for t in admin.list_topics() if ns.owns_topic(t))
+        if doomed:
+            admin.delete_topics(doomed)
+        with contextlib.suppress(KafkaError):  # no group if the worker never joined
+            admin.delete_groups([ns.app_id])
+        return doomed
+    finally:
+        admin.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What a replay's worker has stored (FINAL counts, or raw row counts for progress)."""
+
+    raw: int
+    cases: int
+    dead: int
+    rollup_city: int = 0
+
+    @property
+    def messages(self) -> int:
+        """Messages accounted for: every one is a raw event, a case event or a dead letter."""
+        return self.raw + self.cases + self.dead
+
+
+def stored(settings: CommonSettings, database: str, final: bool) -> Stored:
+    """Row counts of the replay's tables; ``final`` collapses re-delivered rows and adds the
+    city-level roll-up total (each valid event counts once there)."""
+    mod = "FINAL" if final else ""
+    client = connect(settings, database="")
+    try:
+        counts = [
+            int(client.execute(f"SELECT count() FROM {database}.{table} {mod}")[0][0])
+            for table in ("events_raw", "cases_raw", "dead_letters")
+        ]
+        city = 0
+        if final:
+            city = int(client.execute(
+                f"SELECT sum(cnt) FROM {database}.rollups_1m FINAL WHERE level = 'city'"
+            )[0][0] or 0)  # fmt: skip
+        raw, cases, dead = counts
+        return Stored(raw, cases, dead, rollup_city=city)
+    finally:
+        client.disconnect()
+
+
+def table_counts(settings: CommonSettings, database: str) -> dict[str, int]:
+    """FINAL row counts of the tables a summary reports."""
+    client = connect(settings, database="")
+    try:
+        counts = {
+            table: int(client.execute(f"SELECT count() FROM {database}.{table} FINAL")[0][0])
+            for table in ("events_raw", "cases_raw", "rollups_1m", "dead_letters", "alert_events")
+        }
+        counts["alerts_raised"] = int(client.execute(
+            f"SELECT count() FROM {database}.alert_events FINAL WHERE kind = 'raised'"
+        )[0][0])  # fmt: skip
+        return counts
+    finally:
+        client.disconnect()
