@@ -13,6 +13,7 @@ from dashboard import callbacks, shell
 from dashboard.auth import Auth
 from dashboard.metrics import DashboardMetrics, InstrumentedQueries
 from dashboard.queries import ClickHouseQueries, Queries
+from dashboard.replay_queries import ReplayQueries
 from dashboard.router import PageSettings
 from dashboard.sender import ActionSender, KafkaActionSender
 from dashboard.users import ClickHouseUserStore, UserStore
@@ -51,6 +52,7 @@ def create_app(
         pages=PageSettings(refresh_ms=settings.dashboard_refresh_ms),
         tile_url=settings.dashboard_tile_url,
         clock=clock,
+        replays=ReplayQueries(lambda: connect(settings)),
     )
     callbacks.register(app, instrumented, wiring)
     return app

@@ -19,7 +19,9 @@ from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 
 from dashboard import figures, ids, layout, router, views
 from dashboard.i18n import normalise, t
+from dashboard.pages import replay as replay_page
 from dashboard.queries import Queries, QueryError
+from dashboard.replay_queries import ReplayQueries
 from dashboard.scope import Scope
 from dashboard.sender import ActionSender
 
@@ -89,6 +91,7 @@ class Wiring:
     tile_url: str = ""
     clock: Callable[[], float] = time.time
     new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+    replays: ReplayQueries | None = None
 
 
 def register(app: dash.Dash, queries: Queries, wiring: Wiring) -> None:
@@ -98,6 +101,7 @@ def register(app: dash.Dash, queries: Queries, wiring: Wiring) -> None:
     _register_tier(app, queries, wiring)
     _register_console(app, queries, wiring)
     _register_other_pages(app, queries, wiring)
+    _register_replay(app, wiring)
 
 
 def _register_overview(app: dash.Dash, queries: Queries, wiring: Wiring) -> None:
@@ -297,3 +301,55 @@ def _register_other_pages(app: dash.Dash, queries: Queries, wiring: Wiring) -> N
         return views.refresh_quality(
             queries, wiring.scope_of(), normalise(lang), now_ms, wiring.pages.quality_minutes
         )
+
+
+def _register_replay(app: dash.Dash, wiring: Wiring) -> None:
+    @app.callback(
+        Output(ids.REPLAY_LIST, "children"),
+        Input(ids.REPLAY_LIST_LOAD, "data"),
+        State(ids.LANG, "data"),
+    )
+    def replay_list(_load: Any, lang: str | None) -> Any:
+        return replay_page.list_view(wiring.replays, wiring.scope_of(), normalise(lang))
+
+    @app.callback(
+        Output(ids.REPLAY_SLIDER, "min"),
+        Output(ids.REPLAY_SLIDER, "max"),
+        Output(ids.REPLAY_SLIDER, "value"),
+        Output(ids.REPLAY_STATUS, "children"),
+        Input(ids.REPLAY_NAME, "data"),
+        State(ids.LANG, "data"),
+    )
+    def replay_setup(name: str | None, lang: str | None) -> tuple[Any, ...]:
+        return replay_page.setup(wiring.replays, wiring.scope_of(), name, normalise(lang))
+
+    @app.callback(
+        Output(ids.REPLAY_SLIDER, "value", allow_duplicate=True),
+        Output(ids.REPLAY_TICK, "disabled"),
+        Input(ids.REPLAY_PLAY, "n_clicks"),
+        Input(ids.REPLAY_PAUSE, "n_clicks"),
+        Input(ids.REPLAY_TICK, "n_intervals"),
+        State(ids.REPLAY_SLIDER, "value"),
+        State(ids.REPLAY_SLIDER, "min"),
+        State(ids.REPLAY_SLIDER, "max"),
+        prevent_initial_call=True,
+    )
+    def replay_play(
+        _play: int | None, _pause: int | None, _tick: int | None,
+        value: int | None, low: int | None, high: int | None,
+    ) -> tuple[Any, bool]:  # fmt: skip
+        trigger = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
+        moved, stopped = replay_page.play(trigger, value, int(low or 0), int(high or 1))
+        return (no_update if moved is None else moved), stopped
+
+    @app.callback(
+        Output(ids.REPLAY_MAP, "figure"),
+        Output(ids.REPLAY_ALERTS, "children"),
+        Output(ids.REPLAY_STAGES, "children"),
+        Output(ids.REPLAY_MOMENT, "children"),
+        Input(ids.REPLAY_SLIDER, "value"),
+        State(ids.REPLAY_NAME, "data"),
+        State(ids.LANG, "data"),
+    )
+    def replay_moment(value: int | None, name: str | None, lang: str | None) -> tuple[Any, ...]:
+        return replay_page.moment(wiring.replays, wiring.scope_of(), name, value, normalise(lang))

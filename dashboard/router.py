@@ -15,6 +15,7 @@ from dashboard.i18n import explain, t
 from dashboard.model import NotFound, QueryError
 from dashboard.pages import cases as cases_page
 from dashboard.pages import console, quality, tier
+from dashboard.pages import replay as replay_page
 from dashboard.pages import sensor as sensor_page
 from dashboard.queries import Queries
 from dashboard.routes import Route
@@ -76,6 +77,10 @@ def _page(queries: Queries, scope: Scope, route: Route, lang: str, settings: Pag
         if info is None:
             raise NotFound("sensor", route.code)
         return sensor_page.layout(info, lang, refresh, wall)
+    if route.page is Page.REPLAY:
+        if route.code:
+            return replay_page.replay_layout(route.code, lang)
+        return replay_page.list_layout(lang)
     if route.page is Page.QUALITY:
         return quality.layout(lang, refresh, settings.quality_minutes)
     return overview_layout.build_layout(refresh, lang=lang)

@@ -64,6 +64,10 @@ def _parse_path(path: str) -> Route:
         return Route(Page.TIER, head, rest[0]) if _CODE.match(rest[0]) else bad
     if head in ("sensor", "case") and len(rest) == 1:
         return Route(Page(head), code=rest[0]) if _CODE.match(rest[0]) else bad
+    if head == "replay" and not rest:
+        return Route(Page.REPLAY)
+    if head == "replay" and len(rest) == 1:
+        return Route(Page.REPLAY, code=rest[0]) if _CODE.match(rest[0]) else bad
     if head in ("alerts", "cases", "quality", "overview") and not rest:
         return Route(Page(head))
     return bad
@@ -73,7 +77,7 @@ def href(route: Route) -> str:
     """The address of a route (the inverse of :func:`parse`)."""
     if route.page is Page.TIER:
         path = "/city" if route.level == "city" else f"/{route.level}/{quote(route.code)}"
-    elif route.page in (Page.SENSOR, Page.CASE):
+    elif route.page in (Page.SENSOR, Page.CASE) or (route.page is Page.REPLAY and route.code):
         path = f"/{route.page.value}/{quote(route.code)}"
     else:
         path = f"/{route.page.value}"

@@ -39,12 +39,14 @@ class Page(StrEnum):
     CASE = "case"
     QUALITY = "quality"
     OVERVIEW = "overview"
+    REPLAY = "replay"
 
 
 _ALL_PAGES = frozenset(Page)
 ROLE_PAGES: dict[Role, frozenset[Page]] = {
     Role.CITY_COMMANDER: _ALL_PAGES,
-    Role.DISTRICT_OPERATOR: _ALL_PAGES,
+    # Replays are of the whole city: for the city commander and engineers only.
+    Role.DISTRICT_OPERATOR: _ALL_PAGES - {Page.REPLAY},
     Role.EMERGENCY_STAFF: frozenset({Page.ALERTS, Page.TIER, Page.SENSOR}),
     # Engineers look at the data, replays and quality; they act on no alert.
     Role.ENGINEER: _ALL_PAGES,

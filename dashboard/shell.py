@@ -88,6 +88,7 @@ def header(scope: Scope, route: Route, lang: str) -> list[html.Span | dcc.Link |
         (t("cases", lang), Route(Page.CASES)),
         (t("quality", lang), Route(Page.QUALITY)),
         (t("overview", lang), Route(Page.OVERVIEW)),
+        (t("replays", lang), Route(Page.REPLAY)),
     ]
     items: list[html.Span | dcc.Link | html.A] = [
         dcc.Link(

@@ -232,7 +232,10 @@ def test_refusals_are_explained_in_both_languages() -> None:
 @pytest.mark.parametrize(
     ("role", "links"),
     [
-        (Role.CITY_COMMANDER, ["city", "alert console", "cases", "data quality", "overview"]),
+        (
+            Role.CITY_COMMANDER,
+            ["city", "alert console", "cases", "data quality", "overview", "replays"],
+        ),
         (Role.EMERGENCY_STAFF, ["city", "alert console"]),
         (Role.WALL_SCREEN, ["city", "alert console", "overview"]),
     ],
