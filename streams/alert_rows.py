@@ -47,7 +47,7 @@ def current_rows(stage: AlertingStage, events: Sequence[AlertEvent]) -> list[tup
     for e in events:
         subject_id = e.alert_id or e.incident_id
         subject = "alert" if e.alert_id else "incident"
-        meta = stage.meta.setdefault(subject_id, {"acknowledged_by": "", "assignee": ""})
+        meta = stage.meta_of(subject_id)
         meta.setdefault("opened_ms", e.ts_ms)
         status = STATUS.get(e.kind, "acknowledged" if meta.get("acknowledged_by") else "active")
         if status == "acknowledged" and not meta.get("acknowledged_by"):

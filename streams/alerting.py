@@ -78,7 +78,6 @@ class StageOutput:
 
     events: list[AlertEvent] = field(default_factory=list)
     actors: dict[str, tuple[str, str]] = field(default_factory=dict)  # event id -> actor, note
-    rejected: list[tuple[int, Invalid]] = field(default_factory=list)  # action index, why
 
 
 class AlertingStage:
@@ -107,23 +106,23 @@ class AlertingStage:
         stage.offsets = {k: int(v) for k, v in snap["offsets"].items()}
         return stage
 
-    def act(self, index: int, action: Mapping[str, Any], out: StageOutput) -> None:
-        """Apply one operator action, or reject it with a reason (nothing changes)."""
+    def act(self, action: Mapping[str, Any], out: StageOutput) -> Invalid | None:
+        """Apply one operator action; or return why it is refused (nothing changes)."""
         problem = self._check(action)
         if problem is not None:
-            out.rejected.append((index, problem))
-            return
+            return problem
         kind, target = str(action["action"]), str(action["alert_id"])
         ts, actor = int(action["ts"]), str(action["actor"])
         note = str(action.get("comment") or "")
         if kind == "acknowledge":
             events = self.engine.acknowledge(target, ts, by=actor)
-            self._meta(target)["acknowledged_by"] = actor
+            self.meta_of(target)["acknowledged_by"] = actor
         else:
             events = [self._action_event(kind, target, action)]
         for event in events:
             out.actors[event.event_id] = (actor, note)
         out.events += events
+        return None
 
     def _check(self, action: Mapping[str, Any]) -> Invalid | None:
         try:
@@ -151,7 +150,8 @@ class AlertingStage:
         incident = self.engine.incidents.get(target)
         return incident.scope_location() if incident is not None else None
 
-    def _meta(self, target: str) -> dict[str, Any]:
+    def meta_of(self, target: str) -> dict[str, Any]:
+        """The table fields kept for an alert or incident beyond the engine's state."""
         return self.meta.setdefault(target, {"acknowledged_by": "", "assignee": ""})
 
     def _action_event(self, kind: str, target: str, action: Mapping[str, Any]) -> AlertEvent:
@@ -166,7 +166,7 @@ class AlertingStage:
             elif incident is not None:
                 incident.tier = tier
         elif kind == "assign":
-            self._meta(target)["assignee"] = str(action["assignee"])
+            self.meta_of(target)["assignee"] = str(action["assignee"])
         elif kind == "resolve":
             self._forget(target)
         return AlertEvent(

@@ -42,10 +42,9 @@ class AlertIntake:
                 rejected.append((message, Invalid("malformed_json", str(exc)[:200])))
                 continue
             if message.topic == self.actions_topic:
-                before = len(out.rejected)
-                stage.act(len(rejected), doc, out)
-                if len(out.rejected) > before:
-                    rejected.append((message, out.rejected[-1][1]))
+                refused = stage.act(doc, out)
+                if refused is not None:
+                    rejected.append((message, refused))
             elif doc.get("type") == "tick":
                 tick_ms = int(doc["ts_ms"])
                 out.events += stage.engine.tick(tick_ms)

@@ -66,7 +66,7 @@ class Pipeline:
         """Drop in-memory roll-up state (on rebalance): it is reloaded from the store."""
         self._states.clear()
 
-    async def _call(self, table: str, fn: Callable[..., T], *args: object) -> T:
+    async def call(self, table: str, fn: Callable[..., T], *args: object) -> T:
         """Run a blocking sink call off the loop, retrying with backoff until it succeeds."""
         loop = asyncio.get_running_loop()
         attempt = 0
@@ -92,14 +92,14 @@ class Pipeline:
     ) -> None:
         if not rows:
             return
-        await self._call(table, fn, rows)
+        await self.call(table, fn, rows)
         self._metrics.rows_written.labels(table).inc(len(rows))
         self._metrics.sink_batch_rows.labels(table).observe(len(rows))
 
     async def refresh_registry(self) -> None:
         """Reload the known sources and grid cells."""
-        self._registry = await self._call("registry", self._sink.load_registry)
-        self._profiles = await self._call("source_profiles", self._sink.load_profiles)
+        self._registry = await self.call("registry", self._sink.load_registry)
+        self._profiles = await self.call("source_profiles", self._sink.load_profiles)
         self._registry_at = self._clock()
 
     def _bounds(self) -> TimeBounds:
@@ -125,7 +125,7 @@ class Pipeline:
             state = self._states.setdefault(tp, PartitionRollups(*tp))
             missing = state.missing(windows)
             if missing:
-                rows = await self._call("rollups_load", self._sink.load_rollups, *tp, missing)
+                rows = await self.call("rollups_load", self._sink.load_rollups, *tp, missing)
                 state.install(missing, rows)
 
     def _evict(self, validated: batch.Validated) -> None:
@@ -145,10 +145,6 @@ class Pipeline:
     def profiles(self) -> dict[str, tuple[str, dict[str, float]]]:
         """Neighbour groups and limits of sources, as last loaded."""
         return self._profiles
-
-    async def call(self, table: str, fn: Callable[..., T], *args: object) -> T:
-        """A sink call off the loop, retried until it succeeds (for the other stages)."""
-        return await self._call(table, fn, *args)
 
     async def process(self, messages: Sequence[Message]) -> batch.Validated:
         """Store one batch completely; returns it validated (dead letters included)."""
