@@ -54,6 +54,13 @@ class WorkerSettings(CommonSettings):
     worker_input: Literal["families", "merged"] = "families"
     worker_model_dir: str = ".local/models"
     worker_snapshot_interval_s: float = Field(5.0, gt=0, le=300)
+    worker_partition_idle_s: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="a partition read to its end holds back detection this long (event-time"
+        " order across partitions; see streams.event_time)",
+    )
     detector_config: str = ""
 
 

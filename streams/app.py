@@ -26,7 +26,7 @@ import faust
 import orjson
 
 from detectors.alerting import AlertEngine
-from detectors.events import Family
+from detectors.events import Family, Reading
 from infra.clickhouse import connect
 from infra.settings import WorkerSettings
 from infra.topics import (
@@ -46,8 +46,9 @@ from streams.alerting import (
     unpack_snapshot,
 )
 from streams.batch import Message
-from streams.detection import Detection
+from streams.detection import Detection, Item
 from streams.detector_config import load as load_detector_config
+from streams.event_time import EventTimeMerge
 from streams.intake import AlertIntake
 from streams.metrics import WorkerMetrics
 from streams.pipeline import Pipeline
@@ -162,6 +163,46 @@ def create_app(
         return detection[0]
 
     checkpoint = Checkpoint(detector_state, settings.worker_snapshot_interval_s)
+    merge: EventTimeMerge[tuple[Any, Item]] = EventTimeMerge(settings.worker_partition_idle_s)
+    read_to: dict[Any, int] = {}  # the last offset read of each partition
+    detecting = asyncio.Lock()  # the agent and the idle timer both release readings
+
+    def note_lag() -> None:
+        for tp, offset in read_to.items():
+            try:
+                highwater = app.consumer.highwater(tp)
+            except Exception:  # rebalancing: what we knew still holds
+                continue
+            if highwater is not None and highwater >= 0:
+                merge.read_to(tp, highwater - offset - 1)
+
+    def queue(events: Sequence[Any], messages: Sequence[Message], validated: Any) -> list[Any]:
+        """Queue the batch's valid events for detection; the events with nothing to detect."""
+        by_offset = {(m.topic, m.partition, m.offset): e
+                     for m, e in zip(messages, events, strict=True)}  # fmt: skip
+        for message, item in validated.ordered:
+            event = by_offset.pop((message.topic, message.partition, message.offset))
+            merge.add(event.message.tp, item.ts_ms, (event, item))
+        for event in events:
+            read_to[event.message.tp] = event.message.offset
+        note_lag()
+        return list(by_offset.values())
+
+    async def detect(done: list[Any]) -> None:
+        """Release what event-time order allows, detect on it, send the decisions and
+        ticks; ``done`` are events with nothing to detect (acked with the released)."""
+        released = merge.release()
+        det = detector()
+        before = det.redelivered
+        steps = det.process([item for _, item in released])
+        if det.redelivered > before:
+            log.info("skipped %d re-delivered readings the detectors had learnt",
+                     det.redelivered - before)  # fmt: skip
+        for step in steps:
+            payload = tick_to_json(step) if isinstance(step, int) else decision_to_json(step)
+            await alerting_out.send(key=ENGINE_KEY.encode(), value=payload)
+        metrics.decisions.inc(sum(1 for step in steps if not isinstance(step, int)))
+        checkpoint.processed([*done, *(event for event, _ in released)], released, det)
 
     @app.agent(source)
     async def ingest(stream: faust.StreamT[bytes]) -> None:
@@ -172,20 +213,19 @@ def create_app(
             messages = [to_message(e) for e in events]
             validated = await pipeline.process(messages)
             await send_dead(validated.dead)
-            detect = detector()
-            before = detect.redelivered
-            steps = detect.process(validated.ordered)
-            if detect.redelivered > before:
-                log.info("skipped %d re-delivered readings the detectors had learnt",
-                         detect.redelivered - before)  # fmt: skip
-            for step in steps:
-                payload = tick_to_json(step) if isinstance(step, int) else decision_to_json(step)
-                await alerting_out.send(key=ENGINE_KEY.encode(), value=payload)
-            metrics.decisions.inc(sum(1 for step in steps if not isinstance(step, int)))
-            checkpoint.processed(events, validated, detect)
+            async with detecting:
+                await detect(queue(events, messages, validated))
             if checkpoint.due(20 * settings.worker_batch_size):
                 await checkpoint.commit(app)
             _observe_lag(app, events, metrics)
+
+    @app.timer(interval=max(0.2, settings.worker_partition_idle_s / 2))  # type: ignore[untyped-decorator]
+    async def release_when_idle() -> None:
+        if not merge.pending():
+            return
+        async with detecting:
+            note_lag()
+            await detect([])
 
     @app.timer(interval=settings.worker_snapshot_interval_s)  # type: ignore[untyped-decorator]
     async def checkpoint_when_idle() -> None:
@@ -237,6 +277,8 @@ def create_app(
         # Another worker may own these partitions now; its writes would make ours stale.
         pipeline.forget_partitions()
         detection.clear()
+        merge.clear()  # never acked: the new owner reads them again
+        read_to.clear()
 
     return app
 
@@ -258,9 +300,14 @@ class Checkpoint:
         self.partitions: dict[str, int] = {}
         self.at = time.monotonic()
 
-    def processed(self, events: Sequence[Any], validated: Any, detection: Detection) -> None:
+    def processed(
+        self, events: Sequence[Any], learnt: Sequence[tuple[Any, Item]], detection: Detection
+    ) -> None:
         self.unacked.extend(events)
-        self.partitions.update({r.source_id: m.partition for m, r in validated.readings})
+        self.partitions.update(
+            {item.source_id: event.message.partition for event, item in learnt
+             if isinstance(item, Reading)}
+        )  # fmt: skip
         self.detection = detection
 
     def due(self, max_unacked: int) -> bool:

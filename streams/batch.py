@@ -38,7 +38,8 @@ class Validated:
     cases: list[tuple[Message, CaseReport]] = field(default_factory=list)
     dead: list[tuple[Message, Invalid]] = field(default_factory=list)
 
-    ordered: list[Reading | CaseReport] = field(default_factory=list)
+    ordered: list[tuple[Message, Reading | CaseReport]] = field(default_factory=list)
+    """Every valid event with its message, in consumption order (what detection reads)."""
 
     def events(self) -> list[tuple[Message, Reading | CaseReport]]:
         """Every valid event, readings and case reports alike."""
@@ -57,10 +58,10 @@ def validate_batch(
         verdict = validate(message.value, family_of_topic[message.topic], registry, bounds)
         if isinstance(verdict, Reading):
             out.readings.append((message, verdict))
-            out.ordered.append(verdict)
+            out.ordered.append((message, verdict))
         elif isinstance(verdict, CaseReport):
             out.cases.append((message, verdict))
-            out.ordered.append(verdict)
+            out.ordered.append((message, verdict))
         else:
             out.dead.append((message, verdict))
     return out

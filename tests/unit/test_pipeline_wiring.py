@@ -80,7 +80,7 @@ def test_batch_is_split_into_tables() -> None:
     validated = asyncio.run(_pipeline(sink, registry).process(_messages()))
     dead = validated.dead
     assert [inv.reason for _, inv in dead] == ["malformed_json", "out_of_range"]
-    assert [type(e).__name__ for e in validated.ordered] == ["Reading", "CaseReport"]
+    assert [type(e).__name__ for _, e in validated.ordered] == ["Reading", "CaseReport"]
     assert len(sink.tables["events_raw"]) == 1
     assert len(sink.tables["cases_raw"]) == 1
     assert [row[7] for row in sink.tables["dead_letters"]] == [b"{oops", dead[1][0].value]
