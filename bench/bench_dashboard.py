@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import callbacks, router, views  # noqa: E402
 from dashboard.queries import ClickHouseQueries  # noqa: E402
 from dashboard.scope import Role, Scope  # noqa: E402
-from detectors.events import CASE_CATEGORIES, CASE_STATUSES  # noqa: E402
-from detectors.levels import WarningLevel  # noqa: E402
+from detectors.contract.events import CASE_CATEGORIES, CASE_STATUSES  # noqa: E402
+from detectors.contract.levels import WarningLevel  # noqa: E402
 from infra.clickhouse import connect, drop_database, ensure_schema  # noqa: E402
 from infra.settings import CommonSettings, load  # noqa: E402
 from sensors_sim.city import CityModel, build_city  # noqa: E402

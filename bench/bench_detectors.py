@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from detectors.alerting import AlertEngine
-from detectors.bank import Bank, Pending, score_pending
-from detectors.base import restore
-from detectors.events import Location
-from detectors.monitor import Monitor, Site, fingerprint
-from detectors.multivariate import IsolationForestDetector, TrainedModel, train
-from detectors.profiles import bank_for
+from detectors.alerting.engine import AlertEngine
+from detectors.contract.events import Location
+from detectors.scoring.bank import Bank, Pending, score_pending
+from detectors.scoring.base import restore
+from detectors.scoring.monitor import Monitor, Site, fingerprint
+from detectors.scoring.multivariate import IsolationForestDetector, TrainedModel, train
+from detectors.scoring.profiles import bank_for
 
 MIN, DAY = 60_000, 86_400_000
 DEFAULT_GC = gc.get_threshold()

@@ -17,7 +17,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from detectors.events import CASE_STATUSES
+from detectors.contract.events import CASE_STATUSES
 
 MINUTE_MS = 60_000
 

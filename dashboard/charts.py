@@ -11,8 +11,8 @@ from dashboard.components import LEVEL_COLOUR
 from dashboard.figures import BACKGROUND, empty_figure, fill_minutes, metric_label
 from dashboard.i18n import t
 from dashboard.model import AlertRow, RatePoint, SeriesPoint
-from detectors.levels import WarningLevel
-from detectors.limits import Band, default_bands
+from detectors.contract.levels import WarningLevel
+from detectors.scoring.limits import Band, default_bands
 
 GRID = "#374151"
 

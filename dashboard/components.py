@@ -9,7 +9,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard.i18n import t
-from detectors.levels import WarningLevel
+from detectors.contract.levels import WarningLevel
 
 LEVEL_COLOUR: dict[int, str] = {
     0: "#374151",

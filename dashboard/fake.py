@@ -28,8 +28,8 @@ from dashboard.model import (
     StageChange,
 )
 from dashboard.scope import Scope, ScopeError
-from detectors.city import Area, Ring
-from detectors.levels import WarningLevel
+from detectors.contract.city import Area, Ring
+from detectors.contract.levels import WarningLevel
 
 FAKE_T0 = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
 T0_MS = int(FAKE_T0.timestamp() * 1000)

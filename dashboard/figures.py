@@ -16,8 +16,8 @@ from plotly.colors import sample_colorscale
 
 from dashboard.i18n import t
 from dashboard.model import CityShapes, DeadLetterCounts, DistrictRollup, RatePoint
-from detectors.city import Area
-from detectors.events import METRICS
+from detectors.contract.city import Area
+from detectors.contract.events import METRICS
 
 TEMPLATE = "plotly_dark"
 BACKGROUND = "#111827"

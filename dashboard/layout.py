@@ -14,7 +14,7 @@ from dash import dcc, html
 from dashboard import figures, ids
 from dashboard.i18n import t
 from dashboard.queries import CityShapes, DistrictRollup, RatePoint
-from detectors.events import METRICS
+from detectors.contract.events import METRICS
 
 DEFAULT_METRIC = "pm25"
 TEXT = "#f9fafb"

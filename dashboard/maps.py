@@ -23,7 +23,7 @@ from dashboard.i18n import t
 from dashboard.model import AlertRow, AreaTree, SensorCell, SensorInfo
 from dashboard.routes import Route, area_href, child_level, href
 from dashboard.scope import Page
-from detectors.city import Area
+from detectors.contract.city import Area
 
 FAMILY_COLOUR = {
     "environment": "#22c55e",

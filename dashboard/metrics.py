@@ -28,7 +28,7 @@ from dashboard.model import (
 )
 from dashboard.queries import Queries
 from dashboard.scope import Scope, ScopeError
-from detectors.city import Area
+from detectors.contract.city import Area
 
 T = TypeVar("T")
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from detectors.city import Area
-from detectors.levels import WarningLevel
+from detectors.contract.city import Area
+from detectors.contract.levels import WarningLevel
 
 ACTIVE_STATUSES: tuple[str, ...] = ("active", "acknowledged")
 """Alert statuses that still count for a stage: the situation is not over."""

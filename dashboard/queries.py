@@ -45,7 +45,7 @@ from dashboard.model import (
 )
 from dashboard.rows import describe_error, parse_ring
 from dashboard.scope import Scope, ScopeError
-from detectors.city import Area
+from detectors.contract.city import Area
 
 __all__ = [
     "CityShapes",

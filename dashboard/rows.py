@@ -22,7 +22,7 @@ from dashboard.model import (
     level_of,
     parse_evidence,
 )
-from detectors.city import Area, Ring
+from detectors.contract.city import Area, Ring
 
 Row = Sequence[Any]
 

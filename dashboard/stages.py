@@ -32,8 +32,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from dashboard.model import AlertRow
-from detectors.events import METRICS, Family
-from detectors.levels import WarningLevel
+from detectors.contract.events import METRICS, Family
+from detectors.contract.levels import WarningLevel
 
 STAGE_OF_LEVEL: dict[WarningLevel, int] = {
     WarningLevel.IV: 2,

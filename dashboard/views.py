@@ -25,7 +25,7 @@ from dashboard.routes import Route
 from dashboard.scope import Page, Role, Scope, ScopeError
 from dashboard.sender import ActionSender, SendError
 from dashboard.shell import alarm_banner, resolve
-from detectors.actions import ActionError, Actor, Target, build_action, check_target
+from detectors.contract.actions import ActionError, Actor, Target, build_action, check_target
 
 HOUR_MS = 3_600_000
 

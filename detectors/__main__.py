@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from detectors import cli_io
-from detectors.bank import Bank, Pending, score_pending
-from detectors.base import detector_class, names
-from detectors.evaluation import evaluate, train_models
-from detectors.multivariate import TrainedModel, train
-from detectors.profiles import bank_for, default_bank
-from detectors.report import scenario_table, targets, targets_table
-from detectors.scenarios import synthesize
+from detectors.evaluation.evaluate import evaluate, train_models
+from detectors.evaluation.report import scenario_table, targets, targets_table
+from detectors.evaluation.scenarios import synthesize
+from detectors.scoring.bank import Bank, Pending, score_pending
+from detectors.scoring.base import detector_class, names
+from detectors.scoring.multivariate import TrainedModel, train
+from detectors.scoring.profiles import bank_for, default_bank
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 NOT_STANDALONE = {"bank": "the combination: use 'default'", "guarded": "a wrapper"}

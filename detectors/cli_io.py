@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from detectors.multivariate import TrainedModel, dumps, loads
+from detectors.scoring.multivariate import TrainedModel, dumps, loads
 
 
 class InputError(ValueError):

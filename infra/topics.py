@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from detectors.events import Family
+from detectors.contract.events import Family
 
 
 def family_topic(prefix: str, family: Family) -> str:

@@ -21,9 +21,9 @@ from typing import Any
 
 import orjson
 
-from detectors.alert_types import FAULT
-from detectors.events import Location
-from detectors.limits import default_bands
+from detectors.alerting.types import FAULT
+from detectors.contract.events import Location
+from detectors.scoring.limits import default_bands
 
 LIMIT_DETECTORS = ("static", "rainstorm")
 

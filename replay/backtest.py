@@ -34,7 +34,9 @@ from replay.runner import Refused, execute, plan
 def load_scenario(path: Path, end_ms: int | None = None) -> tuple[ScenarioInfo, int, int]:
     """A scenario's labels, sensor limits and its range [start, end) in epoch ms; with
     ``end_ms``, as played to end then."""
-    from detectors.scenarios import synthesize  # NumPy and the detectors: only when asked
+    from detectors.evaluation.scenarios import (
+        synthesize,  # NumPy and the detectors: only when asked
+    )
 
     try:
         doc = yaml.safe_load(path.read_text())

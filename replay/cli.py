@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
-from detectors.events import Family
+from detectors.contract.events import Family
 from replay.namespace import BadName, check_name
 
 PROG = "citybrain-replay"

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from detectors.events import Family
+from detectors.contract.events import Family
 from infra.topics import family_topic
 from replay.cli import Selection
 from replay.sources import Extent

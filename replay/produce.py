@@ -16,7 +16,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from detectors.events import Family
+from detectors.contract.events import Family
 from replay.pacing import EventPacer
 from replay.wire import Outgoing
 

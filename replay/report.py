@@ -2,7 +2,7 @@
 labelled incidents of a scenario each one caught or missed. Pure: data in, Markdown out.
 
 An alert catches a labelled window as in the offline evaluation
-(:func:`detectors.evaluation.match`): it is raised inside the window, or at most the
+(:func:`detectors.evaluation.evaluate.match`): it is raised inside the window, or at most the
 tolerance before it, somewhere in the window's area.
 """
 
@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from detectors.evaluation import Detection, match
-from detectors.levels import WarningLevel
-from detectors.scenarios import Label
+from detectors.contract.levels import WarningLevel
+from detectors.evaluation.evaluate import Detection, match
+from detectors.evaluation.scenarios import Label
 from replay.alerts import AlertSpan, Diff, Lead, diff
 
 

@@ -15,7 +15,7 @@ from typing import TextIO
 
 import yaml
 
-from detectors.events import Family
+from detectors.contract.events import Family
 from infra.clickhouse import connect, ensure_schema
 from infra.settings import ReplaySettings
 from infra.topics import merged_topic

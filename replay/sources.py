@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from clickhouse_driver import Client
 
-from detectors.events import SENSOR_FAMILIES, Family
+from detectors.contract.events import SENSOR_FAMILIES, Family
 from replay.cli import Selection
 from replay.wire import CASE_COLUMNS, READING_COLUMNS, Outgoing, case_message, reading_message
 

@@ -1,4 +1,4 @@
-"""Stored rows back into the exact wire JSON of :mod:`detectors.events`: pure.
+"""Stored rows back into the exact wire JSON of :mod:`detectors.contract.events`: pure.
 
 >>> row = ("5b0c1d2e-0000-5000-8000-000000000001", 1764115200000, "water", "WAT-0007",
 ...        "water_level", 3.42, "CB", "D1", "D1-S2", "D1-S2-G03")
@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from detectors.events import SCHEMA_VERSION, Family
+from detectors.contract.events import SCHEMA_VERSION, Family
 
 READING_COLUMNS = "event_id, ts_ms, family, source_id, metric, value, city, district, street, grid"
 CASE_COLUMNS = (

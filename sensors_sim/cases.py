@@ -8,8 +8,8 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from detectors.city import Area
-from detectors.events import (
+from detectors.contract.city import Area
+from detectors.contract.events import (
     CASE_CATEGORIES,
     CASE_STATUSES,
     SCHEMA_VERSION,
@@ -123,7 +123,7 @@ class CaseDesk:
 def case_document(
     case: Case, event_id: str, ts_ms: int, text: str, photo_ref: str
 ) -> dict[str, object]:
-    """A case event in the wire format of :mod:`detectors.events`."""
+    """A case event in the wire format of :mod:`detectors.contract.events`."""
     return {
         "event_id": event_id,
         "schema_version": SCHEMA_VERSION,

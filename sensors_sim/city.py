@@ -12,9 +12,9 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from detectors.city import Area
-from detectors.events import Location, Source
-from detectors.validation import Registry
+from detectors.contract.city import Area
+from detectors.contract.events import Location, Source
+from detectors.contract.validation import Registry
 from sensors_sim import geometry, names
 from sensors_sim.geometry import Node
 from sensors_sim.sources import CellSite, place_sources

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 
 import orjson
 
-from detectors.events import METRICS, SENSOR_FAMILIES, Location
-from detectors.validation import Reason
+from detectors.contract.events import METRICS, SENSOR_FAMILIES, Location
+from detectors.contract.validation import Reason
 
 Document = dict[str, object]
 Corruption = Callable[[Document, random.Random, Sequence[Location]], bytes]

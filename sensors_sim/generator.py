@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from detectors.events import SCHEMA_VERSION, SENSOR_FAMILIES, Family, Location, Source
+from detectors.contract.events import SCHEMA_VERSION, SENSOR_FAMILIES, Family, Location, Source
 from sensors_sim import signals
 from sensors_sim.cases import CaseDesk
 from sensors_sim.city import CityModel
@@ -31,7 +31,7 @@ _NAMESPACE_BYTES = EVENT_NAMESPACE.bytes
 @dataclass(frozen=True, slots=True)
 class SimEvent:
     """One message to produce: its family (topic), key, bytes and the verdict it must get
-    (None for a valid event, else a :class:`detectors.validation.Reason` code)."""
+    (None for a valid event, else a :class:`detectors.contract.validation.Reason` code)."""
 
     family: Family
     key: bytes
@@ -85,7 +85,7 @@ def run_tag(seed: int, start_ms: int) -> str:
 
 
 def reading_document(stream: Stream, event_id: str, ts_ms: int, rng: random.Random) -> Document:
-    """A sensor reading in the wire format of :mod:`detectors.events`."""
+    """A sensor reading in the wire format of :mod:`detectors.contract.events`."""
     location = stream.source.location
     return {
         "event_id": event_id,

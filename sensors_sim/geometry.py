@@ -12,7 +12,7 @@ import math
 import random
 from collections.abc import Iterable
 
-from detectors.city import Ring
+from detectors.contract.city import Ring
 
 Point = tuple[float, float]
 Node = tuple[int, int]

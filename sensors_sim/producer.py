@@ -21,7 +21,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as PromCounter
 
-from detectors.events import Family
+from detectors.contract.events import Family
 from infra.settings import CommonSettings
 from infra.topics import all_family_topics, family_topic
 from sensors_sim.generator import SimEvent

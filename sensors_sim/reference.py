@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import orjson
 from clickhouse_driver import Client
 
-from detectors.city import Area
-from detectors.events import Source
+from detectors.contract.city import Area
+from detectors.contract.events import Source
 from infra.clickhouse import connect, ensure_schema
 from infra.settings import CommonSettings
 from sensors_sim.city import CityModel

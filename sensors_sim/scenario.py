@@ -1,7 +1,7 @@
 """Scenarios played live: a labelled scenario (``scenarios/<name>.yaml``) synthesized by
-:func:`detectors.scenarios.synthesize`, shifted in time so that it ends at a chosen moment,
-turned into valid wire events for the scenario's own sites, and the reference rows that
-make the worker accept every one of them.
+:func:`detectors.evaluation.scenarios.synthesize`, shifted in time so that it ends at a
+chosen moment, turned into valid wire events for the scenario's own sites, and the
+reference rows that make the worker accept every one of them.
 
 Pure: no Kafka, no ClickHouse, no clock (``sensors_sim.scenario_play`` does the I/O). The
 same (scenario, seed, end time, known areas) give the same events, byte for byte.
@@ -29,10 +29,10 @@ from typing import Any
 import orjson
 import yaml
 
-from detectors.city import Area, Ring
-from detectors.events import CASE_METRIC, METRICS, SCHEMA_VERSION, Family, Location, Source
-from detectors.scenarios import HOUR_MS, Label, Synthesis
-from detectors.sites import Site
+from detectors.contract.city import Area, Ring
+from detectors.contract.events import CASE_METRIC, METRICS, SCHEMA_VERSION, Family, Location, Source
+from detectors.evaluation.scenarios import HOUR_MS, Label, Synthesis
+from detectors.scoring.sites import Site
 from sensors_sim import geometry
 from sensors_sim.cases import CATEGORY_TEXT, HOTLINE
 from sensors_sim.city import CENTRE, CityModel
@@ -498,7 +498,7 @@ def scenario_events(
 def reading(
     site: Site, family: Family, eid: str, ts_ms: int, metric: str, value: float
 ) -> dict[str, object]:
-    """A sensor reading in the wire format of :mod:`detectors.events`."""
+    """A sensor reading in the wire format of :mod:`detectors.contract.events`."""
     where = site.location
     return {
         "event_id": eid, "schema_version": SCHEMA_VERSION, "ts": ts_ms,

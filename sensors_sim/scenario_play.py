@@ -1,6 +1,6 @@
 """``citybrain-sim scenario``: play a labelled scenario live, through Kafka into the worker.
 
-Synthesize (:func:`detectors.scenarios.synthesize`, the same readings as the offline
+Synthesize (:func:`detectors.evaluation.scenarios.synthesize`, the same readings as the offline
 evaluation for the same seed), shift so the scenario ends at ``--start`` (default now),
 register its sites and any missing areas in ClickHouse, then produce every reading as a
 valid event, as fast as possible or paced ``--speed`` times faster than real time. The run
@@ -20,9 +20,9 @@ import orjson
 from clickhouse_driver import Client
 from prometheus_client import CollectorRegistry
 
-from detectors.events import Source
-from detectors.scenarios import Synthesis, synthesize
-from detectors.sites import Site
+from detectors.contract.events import Source
+from detectors.evaluation.scenarios import Synthesis, synthesize
+from detectors.scoring.sites import Site
 from infra.clickhouse import connect, ensure_schema
 from infra.settings import CommonSettings
 from sensors_sim.city import CityModel

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Callable
 from functools import lru_cache
 
-from detectors.events import METRICS, Source
+from detectors.contract.events import METRICS, Source
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

@@ -10,8 +10,8 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from detectors.city import Ring
-from detectors.events import CASE_METRIC, Family, Location, Source
+from detectors.contract.city import Ring
+from detectors.contract.events import CASE_METRIC, Family, Location, Source
 from sensors_sim.geometry import point_in_quad
 
 MetricSet = tuple[str, ...]

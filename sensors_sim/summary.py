@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from detectors.events import LEVELS, Family
+from detectors.contract.events import LEVELS, Family
 from sensors_sim.city import CityModel
 from sensors_sim.generator import sensor_streams
 from sensors_sim.producer import Tally

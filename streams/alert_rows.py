@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import orjson
 
-from detectors.alert_types import AlertEvent
-from detectors.events import LEVELS, Location
+from detectors.alerting.types import AlertEvent
+from detectors.contract.events import LEVELS, Location
 from streams.alerting import AlertingStage, StageOutput
 
 EVENT_COLUMNS = (

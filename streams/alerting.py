@@ -19,13 +19,13 @@ from typing import Any
 
 import orjson
 
-from detectors.actions import ActionError, validate_action
-from detectors.alert_types import NAMESPACE, Alert, AlertEvent, Decision
-from detectors.alerting import AlertEngine
-from detectors.escalation import raise_tier
-from detectors.events import Location
-from detectors.levels import WarningLevel
-from detectors.validation import Invalid
+from detectors.alerting.engine import AlertEngine
+from detectors.alerting.escalation import raise_tier
+from detectors.alerting.types import NAMESPACE, Alert, AlertEvent, Decision
+from detectors.contract.actions import ActionError, validate_action
+from detectors.contract.events import Location
+from detectors.contract.levels import WarningLevel
+from detectors.contract.validation import Invalid
 
 ENDED = {"cleared", "resolved", "incident_closed"}
 RECENT_LIMIT = 5000

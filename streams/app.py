@@ -25,8 +25,8 @@ from typing import Any
 import faust
 import orjson
 
-from detectors.alerting import AlertEngine
-from detectors.events import Family, Reading
+from detectors.alerting.engine import AlertEngine
+from detectors.contract.events import Family, Reading
 from infra.clickhouse import connect
 from infra.settings import WorkerSettings
 from infra.topics import (

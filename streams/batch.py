@@ -10,9 +10,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from detectors.aggregation import window_start_ms
-from detectors.events import CASE_METRIC, CaseReport, Family, Reading
-from detectors.validation import Invalid, Registry, TimeBounds, validate
+from detectors.contract.events import CASE_METRIC, CaseReport, Family, Reading
+from detectors.contract.validation import Invalid, Registry, TimeBounds, validate
+from detectors.rollup.aggregation import window_start_ms
 from streams.rollup import PartitionRollups, StoredRow
 
 TP = tuple[str, int]

@@ -1,7 +1,7 @@
 """The worker's detection step: validated events in, detector decisions out, driven by event
 time only, so a replay gives the same decisions at any speed.
 
-State is the pure :class:`detectors.monitor.Monitor`; after each batch the changed series
+State is the pure :class:`detectors.scoring.monitor.Monitor`; after each batch the changed series
 are snapshotted as plain data for the worker's Faust table, and restored from it on start.
 A re-delivered reading (its time not after the series' last one) is not learnt twice.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from detectors.alert_types import Decision
-from detectors.events import CaseReport, Reading
-from detectors.monitor import Monitor, Site, case_stream
-from detectors.multivariate import TrainedModel
-from detectors.validation import Registry
+from detectors.alerting.types import Decision
+from detectors.contract.events import CaseReport, Reading
+from detectors.contract.validation import Registry
+from detectors.scoring.monitor import Monitor, Site, case_stream
+from detectors.scoring.multivariate import TrainedModel
 
 MINUTE_MS = 60_000
 TICK_KEY = "__tick__"

@@ -1,9 +1,9 @@
 """A detector configuration file (``CITYBRAIN_DETECTOR_CONFIG``): the knobs a backtest
 compares, checked at start so a typo stops the worker instead of being ignored.
 
-    alert_policy: {clear_after: 5, stale_ms: 3600000}   # detectors.alerting.AlertPolicy
+    alert_policy: {clear_after: 5, stale_ms: 3600000}   # detectors.alerting.engine.AlertPolicy
     monitor: {cool_after: 10}                            # low decisions after a high one
-    neighbours: {quorum: 3, vote_floor: 0.5}             # detectors.neighbours.NeighbourGroup
+    neighbours: {quorum: 3, vote_floor: 0.5}   # detectors.scoring.neighbours.NeighbourGroup
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from detectors.alerting import AlertPolicy
-from detectors.neighbours import NeighbourGroup
+from detectors.alerting.engine import AlertPolicy
+from detectors.scoring.neighbours import NeighbourGroup
 
 
 class ConfigError(ValueError):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from detectors.validation import Invalid
+from detectors.contract.validation import Invalid
 from streams.alert_rows import stage_rows
 from streams.alerting import AlertingStage, StageOutput, decision_from
 from streams.batch import Message

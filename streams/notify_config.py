@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from detectors.levels import WarningLevel, parse_level
+from detectors.contract.levels import WarningLevel, parse_level
 from streams.notify_format import KIND_TEXT, level_of
 
 NOTIFIABLE_KINDS: tuple[str, ...] = (

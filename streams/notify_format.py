@@ -28,9 +28,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote_plus
 
-from detectors.escalation import TIERS
-from detectors.events import METRICS
-from detectors.levels import WarningLevel, parse_level
+from detectors.alerting.escalation import TIERS
+from detectors.contract.events import METRICS
+from detectors.contract.levels import WarningLevel, parse_level
 
 CHINA_TIME = timezone(timedelta(hours=8), "UTC+8")
 WECOM_MAX_BYTES = 4096  # a WeCom robot rejects longer markdown content

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
 
-from detectors.events import Family
-from detectors.validation import Reason, Registry, TimeBounds
+from detectors.contract.events import Family
+from detectors.contract.validation import Reason, Registry, TimeBounds
 from streams import batch
 from streams.batch import TP, Message
 from streams.metrics import WorkerMetrics

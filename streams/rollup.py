@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from detectors.aggregation import Summary, SummaryState, window_start_ms
-from detectors.events import LEVELS, Location
+from detectors.contract.events import LEVELS, Location
+from detectors.rollup.aggregation import Summary, SummaryState, window_start_ms
 
 RowKey = tuple[str, str, str]
 """(level, area code, metric)"""

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 import orjson
 from clickhouse_driver import Client
 
-from detectors.aggregation import SummaryState
-from detectors.events import Family, Location, Source
-from detectors.validation import Registry
+from detectors.contract.events import Family, Location, Source
+from detectors.contract.validation import Registry
+from detectors.rollup.aggregation import SummaryState
 from streams import batch
 from streams.rollup import StoredRow
 

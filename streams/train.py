@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from clickhouse_driver import Client
 
-from detectors.evaluation import NO_MODEL
-from detectors.events import METRICS
-from detectors.multivariate import TrainedModel, dumps, loads, train
+from detectors.contract.events import METRICS
+from detectors.evaluation.evaluate import NO_MODEL
+from detectors.scoring.multivariate import TrainedModel, dumps, loads, train
 from infra.clickhouse import connect
 from infra.settings import SettingsError, WorkerSettings, load
 

@@ -17,7 +17,7 @@ from dashboard.model import AlertEventRow, AlertRow
 from dashboard.routes import Route, area_href, href
 from dashboard.scope import Page, Scope
 from dashboard.stages import hazard
-from detectors.actions import allowed_actions
+from detectors.contract.actions import allowed_actions
 
 
 def layout(scope: Scope, lang: str, refresh_ms: int, wall: bool) -> html.Div:

@@ -25,7 +25,7 @@ from dashboard.replay_state import (
 )
 from dashboard.routes import Route, href
 from dashboard.scope import Page, Scope, can_open
-from detectors.levels import WarningLevel
+from detectors.contract.levels import WarningLevel
 
 TICK_MS = 1000
 

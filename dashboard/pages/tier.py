@@ -27,8 +27,8 @@ from dashboard.routes import Route, area_href, child_level, href
 from dashboard.scope import Page, Scope
 from dashboard.shell import breadcrumb
 from dashboard.stages import hazard, stage_of
-from detectors.city import Area
-from detectors.levels import WarningLevel
+from detectors.contract.city import Area
+from detectors.contract.levels import WarningLevel
 
 
 def area_name(area: Area, lang: str) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.levels import WarningLevel
+from detectors.contract.levels import WarningLevel
 from infra.clickhouse import connect
 from infra.settings import CommonSettings
 from sensors_sim.city import CityModel, build_city

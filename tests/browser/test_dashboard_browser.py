@@ -18,7 +18,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard import ids
-from detectors.levels import WarningLevel
+from detectors.contract.levels import WarningLevel
 from infra.settings import CommonSettings
 from tests.browser.conftest import screenshot
 from tests.browser.seed import ALERT_COLUMNS, Seeded, alert_row, insert

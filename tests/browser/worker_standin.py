@@ -15,7 +15,7 @@ from typing import Any
 
 from kafka import KafkaConsumer
 
-from detectors.actions import status_after, validate_action
+from detectors.contract.actions import status_after, validate_action
 from infra.clickhouse import connect
 from infra.settings import CommonSettings
 from infra.topics import alert_actions_topic

@@ -13,9 +13,9 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from detectors.actions import Actor, build_action
-from detectors.alert_types import Decision
-from detectors.events import Location
+from detectors.alerting.types import Decision
+from detectors.contract.actions import Actor, build_action
+from detectors.contract.events import Location
 from infra.kafka import delete_topics, ensure_topics, namespace_topics
 from infra.settings import CommonSettings
 from infra.topics import alert_actions_topic, alerting_topic

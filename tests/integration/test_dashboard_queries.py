@@ -17,7 +17,7 @@ from dashboard.queries import (
     RatePoint,
 )
 from dashboard.scope import Role, Scope
-from detectors.city import Area
+from detectors.contract.city import Area
 from infra.clickhouse import connect
 from infra.settings import CommonSettings
 

@@ -21,7 +21,7 @@ from dashboard.queries import ClickHouseQueries
 from dashboard.scope import Role, Scope, ScopeError
 from dashboard.sender import KafkaActionSender
 from dashboard.users import ClickHouseUserStore, authenticate, make_user
-from detectors.levels import WarningLevel
+from detectors.contract.levels import WarningLevel
 from infra.clickhouse import connect, drop_database, ensure_schema
 from infra.kafka import delete_topics
 from infra.settings import CommonSettings, load

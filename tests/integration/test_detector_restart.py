@@ -13,7 +13,7 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from detectors.monitor import Monitor
+from detectors.scoring.monitor import Monitor
 from infra.clickhouse import connect
 from infra.kafka import delete_topics, namespace_topics
 from infra.settings import CommonSettings

@@ -258,9 +258,7 @@ def test_each_webhook_gets_exactly_its_events_in_its_format(
             ),
             timeout=90,
             what="every webhook's requests",
-            watch=lambda: (
-                f"{[(s.endpoint, s.query) for s in server.seen]}\n{notifier.log_tail()}"
-            ),
+            watch=lambda: f"{[(s.endpoint, s.query) for s in server.seen]}\n{notifier.log_tail()}",
         )
         for result, count in {"routed": 3, "unrouted": 3, "duplicate": 1, "invalid": 1}.items():
             assert notifier.metric("citybrain_notify_events_total", result=result) == count

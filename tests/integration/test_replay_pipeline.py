@@ -19,7 +19,7 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from detectors.events import SCHEMA_VERSION
+from detectors.contract.events import SCHEMA_VERSION
 from infra.settings import CommonSettings
 from replay.namespace import namespace
 from tests.integration.harness import (

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from detectors.events import Location
-from detectors.scenarios import in_area
+from detectors.contract.events import Location
+from detectors.evaluation.scenarios import in_area
 from infra.kafka import delete_topics, namespace_topics
 from infra.settings import CommonSettings
 from tests.integration.harness import ROOT, WorkerProcess, process_env, rows, scalar, wait_for
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 TOLERANCE_MS = 30 * 60_000
 """An incident opened this long before a labelled window still counts (as in
-``detectors.evaluation``)."""
+``detectors.evaluation.evaluate``)."""
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def matching(
     found: list[tuple[int, Location, str]], label: dict[str, Any]
 ) -> list[tuple[int, Location, str]]:
     """Incidents opened in the label's window (or up to the tolerance before) in its area:
-    the match of ``detectors.evaluation``."""
+    the match of ``detectors.evaluation.evaluate``."""
     return [
         row
         for row in found

@@ -18,8 +18,8 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from detectors.events import Family
-from detectors.validation import Invalid, TimeBounds, validate
+from detectors.contract.events import Family
+from detectors.contract.validation import Invalid, TimeBounds, validate
 from infra.clickhouse import connect
 from infra.settings import CommonSettings
 from infra.topics import all_family_topics

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from detectors.alert_types import AREA, CONDITION, FAULT, AlertEvent, Decision
-from detectors.alerting import AlertEngine, AlertPolicy
-from detectors.events import Location
-from detectors.levels import WarningLevel
+from detectors.alerting.engine import AlertEngine, AlertPolicy
+from detectors.alerting.types import AREA, CONDITION, FAULT, AlertEvent, Decision
+from detectors.contract.events import Location
+from detectors.contract.levels import WarningLevel
 
 MIN = 60_000
 STREET_A = Location("CB", "D1", "D1-S1", "D1-S1-G01")

@@ -9,7 +9,7 @@ import pytest
 
 from dashboard.scope import Role
 from dashboard.sender import encode
-from detectors.actions import (
+from detectors.contract.actions import (
     ACTIONS,
     ROLE_ACTIONS,
     ActionError,

@@ -10,7 +10,7 @@ from dash import html
 
 from dashboard import ids, layout
 from dashboard.queries import CityShapes, DistrictRollup, FakeQueries, RatePoint
-from detectors.events import METRICS
+from detectors.contract.events import METRICS
 
 T0 = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
 

@@ -22,7 +22,7 @@ from dashboard.pages import console, quality, tier
 from dashboard.pages import sensor as sensor_page
 from dashboard.routes import Route
 from dashboard.scope import Page, Role, Scope, ScopeError
-from detectors.limits import Band
+from detectors.scoring.limits import Band
 
 COMMANDER = Scope(Role.CITY_COMMANDER, "", "wang")
 FAKE = FakeQueries()

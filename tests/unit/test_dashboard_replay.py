@@ -23,7 +23,7 @@ from dashboard.replay_state import (
 )
 from dashboard.routes import Route
 from dashboard.scope import Page, Role, Scope
-from detectors.city import Area
+from detectors.contract.city import Area
 
 EVENTS = [
     ReplayEvent(1000, "raised", "a1", level_rank=2, category="flood", district="D1", grid="G1"),

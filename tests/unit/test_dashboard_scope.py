@@ -9,7 +9,7 @@ import pytest
 from dashboard import cases, i18n, routes, scope, stages
 from dashboard.routes import Route, href, parse
 from dashboard.scope import Page, Role, Scope, ScopeError, can_open, check_assignment, parse_role
-from detectors import actions
+from detectors.contract import actions
 
 
 @pytest.mark.parametrize("module", [scope, routes, actions, stages, cases, i18n])

@@ -17,7 +17,7 @@ from dashboard.cases import (
 )
 from dashboard.model import AlertRow, Place
 from dashboard.stages import STAGE_OF_LEVEL, hazard, stage_of
-from detectors.levels import WarningLevel
+from detectors.contract.levels import WarningLevel
 
 I, II, III, IV = WarningLevel.I, WarningLevel.II, WarningLevel.III, WarningLevel.IV  # noqa: E741
 

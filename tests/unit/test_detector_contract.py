@@ -14,19 +14,19 @@ from functools import cache
 import numpy as np
 import pytest
 
-from detectors.base import BaseDetector, names, restore
-from detectors.bursts import CaseBurst
-from detectors.control import Cusum, EwmaChart
-from detectors.forecast import ForecastWarning
-from detectors.health import SilentSensor, StuckSensor
-from detectors.limits import aqi_bands, flood_bands
-from detectors.multivariate import IsolationForestDetector, TrainedModel, train
-from detectors.neighbours import NeighbourGroup
-from detectors.profiles import bank_for
-from detectors.robust import RobustZScore
-from detectors.seasonal import SeasonalBaseline
-from detectors.static import RainstormWarning, StaticLimit
-from detectors.wrappers import GuardedLearning
+from detectors.scoring.base import BaseDetector, names, restore
+from detectors.scoring.bursts import CaseBurst
+from detectors.scoring.control import Cusum, EwmaChart
+from detectors.scoring.forecast import ForecastWarning
+from detectors.scoring.health import SilentSensor, StuckSensor
+from detectors.scoring.limits import aqi_bands, flood_bands
+from detectors.scoring.multivariate import IsolationForestDetector, TrainedModel, train
+from detectors.scoring.neighbours import NeighbourGroup
+from detectors.scoring.profiles import bank_for
+from detectors.scoring.robust import RobustZScore
+from detectors.scoring.seasonal import SeasonalBaseline
+from detectors.scoring.static import RainstormWarning, StaticLimit
+from detectors.scoring.wrappers import GuardedLearning
 
 MIN = 60_000
 DAY = 86_400_000

@@ -12,7 +12,7 @@ import detectors
 
 MODULES = sorted(
     m.name
-    for m in pkgutil.iter_modules(detectors.__path__, "detectors.")
+    for m in pkgutil.walk_packages(detectors.__path__, "detectors.")
     if m.name != "detectors.__main__"
 )
 

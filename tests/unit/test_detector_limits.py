@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from detectors.levels import WarningLevel, level_for, parse_level
-from detectors.limits import (
+from detectors.contract.levels import WarningLevel, level_for, parse_level
+from detectors.scoring.limits import (
     aqi_bands,
     default_bands,
     flood_bands,
@@ -13,7 +13,7 @@ from detectors.limits import (
     iaqi,
     voltage_bands,
 )
-from detectors.static import RainstormWarning, StaticLimit
+from detectors.scoring.static import RainstormWarning, StaticLimit
 
 MIN = 60_000
 

@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 
-from detectors.alert_types import AREA, CONDITION, FAULT
-from detectors.alerting import AlertEngine
-from detectors.events import Location
-from detectors.monitor import Monitor, Site, case_stream
+from detectors.alerting.engine import AlertEngine
+from detectors.alerting.types import AREA, CONDITION, FAULT
+from detectors.contract.events import Location
+from detectors.scoring.monitor import Monitor, Site, case_stream
 
 MIN = 60_000
 

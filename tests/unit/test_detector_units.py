@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from sklearn.ensemble import IsolationForest
 
-from detectors.bank import Bank
-from detectors.health import StuckSensor
-from detectors.limits import aqi_bands
-from detectors.multivariate import MODEL_VERSION, CompiledForest, dumps, loads, train
-from detectors.profiles import bank_for, default_bank, member
-from detectors.robust import RobustZScore
-from detectors.seasonal import SeasonalBaseline
-from detectors.static import StaticLimit
+from detectors.scoring.bank import Bank
+from detectors.scoring.health import StuckSensor
+from detectors.scoring.limits import aqi_bands
+from detectors.scoring.multivariate import MODEL_VERSION, CompiledForest, dumps, loads, train
+from detectors.scoring.profiles import bank_for, default_bank, member
+from detectors.scoring.robust import RobustZScore
+from detectors.scoring.seasonal import SeasonalBaseline
+from detectors.scoring.static import StaticLimit
 
 MIN, DAY = 60_000, 86_400_000
 

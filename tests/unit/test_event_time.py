@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from detectors.alert_types import AlertEvent
-from detectors.alerting import AlertEngine
-from detectors.events import Family, Reading
-from detectors.monitor import Monitor
-from detectors.scenarios import Synthesis, synthesize
+from detectors.alerting.engine import AlertEngine
+from detectors.alerting.types import AlertEvent
+from detectors.contract.events import Family, Reading
+from detectors.evaluation.scenarios import Synthesis, synthesize
+from detectors.scoring.monitor import Monitor
 from sensors_sim.scenario import load_scenario
 from streams.detection import Detection
 from streams.event_time import EventTimeMerge

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from detectors.alert_types import Decision
-from detectors.alerting import AlertEngine
-from detectors.events import Location
+from detectors.alerting.engine import AlertEngine
+from detectors.alerting.types import Decision
+from detectors.contract.events import Location
 from streams.notify_config import (
     ConfigError,
     NotifyConfig,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from detectors.alert_types import AlertEvent
-from detectors.events import Location
-from detectors.levels import WarningLevel
+from detectors.alerting.types import AlertEvent
+from detectors.contract.events import Location
+from detectors.contract.levels import WarningLevel
 from streams.notify_format import (
     RecordError,
     clip_utf8,

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import orjson
 from prometheus_client import CollectorRegistry
 
-from detectors.events import Family
-from detectors.validation import Registry
+from detectors.contract.events import Family
+from detectors.contract.validation import Registry
 from streams.batch import Message
 from streams.metrics import WorkerMetrics
 from streams.pipeline import Pipeline

@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from detectors.events import Location
+from detectors.contract.events import Location
 from replay.alerts import AlertSpan, Lead, diff, lead_of, spans_of, threshold_of
 
 MIN = 60_000

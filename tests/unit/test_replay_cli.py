@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from detectors.events import Family
+from detectors.contract.events import Family
 from replay import cli
 from replay.__main__ import main
 

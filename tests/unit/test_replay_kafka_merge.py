@@ -10,7 +10,7 @@ import orjson
 import pytest
 from kafka import TopicPartition
 
-from detectors.events import Family
+from detectors.contract.events import Family
 from replay import kafka_source
 from replay.kafka_source import Span, _merged, district_of
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from detectors.events import Family
+from detectors.contract.events import Family
 from replay.pacing import EventPacer
 from replay.produce import ReplaySender, pump
 from replay.wire import Outgoing

@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 
 import replay
-from detectors.events import Family
+from detectors.contract.events import Family
 from replay.canonical import compare
 from replay.catalog import DELETED, FINISHED, RUNNING, new_record
 from replay.cli import RunArgs, Selection

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from detectors.events import Location
-from detectors.scenarios import Label
+from detectors.contract.events import Location
+from detectors.evaluation.scenarios import Label
 from replay.alerts import AlertSpan, Lead
 from replay.markdown import render
 from replay.report import Backtest, ScenarioInfo, Side, caught, false_alarms, outcomes

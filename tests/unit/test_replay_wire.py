@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import orjson
 
-from detectors.events import CaseReport, Family, Location, Reading, Source
-from detectors.validation import Registry, TimeBounds, validate
+from detectors.contract.events import CaseReport, Family, Location, Reading, Source
+from detectors.contract.validation import Registry, TimeBounds, validate
 from replay.wire import case_message, reading_message
 from replay.worker import OPEN_TIME_CHECK_S
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from detectors.aggregation import Summary, SummaryState, window_start_ms
-from detectors.events import Location
+from detectors.contract.events import Location
+from detectors.rollup.aggregation import Summary, SummaryState, window_start_ms
 from streams.rollup import PartitionRollups, StoredRow
 
 LOC = Location("CB", "D1", "D1-S1", "D1-S1-G01")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import yaml
 
-from detectors.events import METRICS
-from detectors.scenarios import in_area, location_of, synthesize
+from detectors.contract.events import METRICS
+from detectors.evaluation.scenarios import in_area, location_of, synthesize
 
 FOLDER = Path(__file__).resolve().parents[2] / "scenarios"
 SCENARIOS = {

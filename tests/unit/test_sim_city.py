@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from detectors.events import METRICS, Family
+from detectors.contract.events import METRICS, Family
 from sensors_sim.city import CityModel, build_city, registry
 from sensors_sim.geometry import contains, signed_area
 

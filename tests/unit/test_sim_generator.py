@@ -1,5 +1,5 @@
 """The event generator: deterministic bytes, the wire format, and the key contract test:
-every event gets exactly the verdict from detectors.validation that it was made for."""
+every event gets exactly the verdict from detectors.contract.validation that it was made for."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections import Counter, defaultdict
 import orjson
 import pytest
 
-from detectors.events import CASE_STATUSES, CaseReport, Family, Reading
-from detectors.validation import Invalid, Reason, TimeBounds, validate
+from detectors.contract.events import CASE_STATUSES, CaseReport, Family, Reading
+from detectors.contract.validation import Invalid, Reason, TimeBounds, validate
 from sensors_sim.city import CityModel, build_city, registry
 from sensors_sim.corruption import CORRUPTIONS
 from sensors_sim.generator import EVENT_NAMESPACE, SimEvent, event_id, generate

@@ -10,7 +10,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.future import Future
 from prometheus_client import CollectorRegistry
 
-from detectors.events import Family
+from detectors.contract.events import Family
 from sensors_sim.generator import SimEvent
 from sensors_sim.pacing import TokenBucket
 from sensors_sim.producer import Pace, Publisher, SimMetrics, Tally, pump

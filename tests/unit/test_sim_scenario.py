@@ -12,9 +12,9 @@ from typing import Any
 import orjson
 import pytest
 
-from detectors.events import CASE_METRIC, CaseReport, Family, Reading
-from detectors.scenarios import HOUR_MS, Synthesis, synthesize
-from detectors.validation import Registry, TimeBounds, validate
+from detectors.contract.events import CASE_METRIC, CaseReport, Family, Reading
+from detectors.contract.validation import Registry, TimeBounds, validate
+from detectors.evaluation.scenarios import HOUR_MS, Synthesis, synthesize
 from sensors_sim import geometry
 from sensors_sim.city import CityModel, build_city
 from sensors_sim.generator import SimEvent

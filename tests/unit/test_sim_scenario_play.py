@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from detectors.events import Family
+from detectors.contract.events import Family
 from infra.settings import CommonSettings, load
 from sensors_sim import cli
 from sensors_sim import scenario as scenario_module

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from detectors.events import METRICS, SENSOR_FAMILIES, Family, Location, Source
+from detectors.contract.events import METRICS, SENSOR_FAMILIES, Family, Location, Source
 from sensors_sim import signals
 
 WHERE = Location("CB", "D1", "D1-S1", "D1-S1-G01")

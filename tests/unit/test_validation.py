@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
-from detectors.events import CaseReport, Family, Location, Reading, Source
-from detectors.validation import Invalid, Reason, Registry, TimeBounds, validate
+from detectors.contract.events import CaseReport, Family, Location, Reading, Source
+from detectors.contract.validation import Invalid, Reason, Registry, TimeBounds, validate
 
 NOW = 1_764_115_200_000
 LOC = Location("CB", "D1", "D1-S1", "D1-S1-G01")

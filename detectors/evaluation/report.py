@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from detectors.evaluation import ScenarioReport, Score
+from detectors.evaluation.evaluate import ScenarioReport, Score
 
 F1_TARGET = 0.9
 LEAD_TARGET_MIN = 5.0

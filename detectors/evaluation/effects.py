@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from detectors.base import FloatArray
+from detectors.scoring.base import FloatArray
 
 HOUR_MS, MINUTE_MS = 3_600_000, 60_000
 IntArray = npt.NDArray[np.int64]

@@ -23,7 +23,7 @@ import numpy.typing as npt
 import sklearn
 from sklearn.ensemble import IsolationForest
 
-from detectors.base import BaseDetector, Evidence, FloatArray, register, z_scores
+from detectors.scoring.base import BaseDetector, Evidence, FloatArray, register, z_scores
 
 MODEL_FORMAT = "citybrain.iforest"
 MODEL_VERSION = 1

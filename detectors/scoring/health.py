@@ -13,8 +13,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from detectors.base import BaseDetector, Evidence, register
-from detectors.levels import WarningLevel
+from detectors.contract.levels import WarningLevel
+from detectors.scoring.base import BaseDetector, Evidence, register
 
 
 @register

@@ -2,7 +2,7 @@
 
 Every detector watches one series (one sensor's metric, or one grid cell's case reports):
 
->>> from detectors.robust import RobustZScore
+>>> from detectors.scoring.robust import RobustZScore
 >>> detector = RobustZScore(window=30)
 >>> for minute in range(60):
 ...     detector.learn_one(minute * 60_000, 10.0 + (minute % 3))
@@ -13,7 +13,7 @@ True
 True
 
 Scores lie in [0, 1], higher is more anomalous; 0.5 is where a detector would alarm on its
-own (see :mod:`detectors.levels`). A snapshot is a JSON-able dict with the detector's name,
+own (see :mod:`detectors.contract.levels`). A snapshot is a JSON-able dict with the detector's name,
 its parameters and its learned state, so a Faust table can hold it and any worker can
 :func:`restore` it.
 """

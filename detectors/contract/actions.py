@@ -21,7 +21,7 @@ Message (schema_version 1)::
 >>> build_action("resolve", "a-1", Actor("tv", "wall_screen", ""), now_ms=5, action_id="x")
 Traceback (most recent call last):
 ...
-detectors.actions.ActionError: role wall_screen may not resolve alerts
+detectors.contract.actions.ActionError: role wall_screen may not resolve alerts
 """
 
 from __future__ import annotations

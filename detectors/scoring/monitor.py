@@ -17,7 +17,7 @@ Operator actions arrive as ``engine.acknowledge(id, now_ms, by)``. Series state 
 kilobytes of lists per bank, so a worker with many banks should ``gc.freeze()`` after
 ``restore`` and raise the collector's first threshold (see ``bench/bench_detectors.py``).
 
->>> from detectors.events import Location
+>>> from detectors.contract.events import Location
 >>> site = Site("WAT-0001", "river_gauge", ("water_level",),
 ...             Location("CB", "D1", "D1-S1", "D1-S1-G01"), cadence_s=300,
 ...             limits={"warning": 4.0, "guaranteed": 5.0})
@@ -36,15 +36,15 @@ from typing import Any
 
 import orjson
 
-from detectors.alert_types import AREA, CONDITION, FAULT, Decision
-from detectors.bank import Bank, BankResult, Pending, Raw, score_pending
-from detectors.base import ALARM, Evidence
-from detectors.events import Location
-from detectors.levels import CLEAR_BELOW
-from detectors.multivariate import TrainedModel
-from detectors.neighbours import NeighbourGroup, Verdict
-from detectors.profiles import bank_for, default_bank
-from detectors.sites import Reading, Site, case_stream
+from detectors.alerting.types import AREA, CONDITION, FAULT, Decision
+from detectors.contract.events import Location
+from detectors.contract.levels import CLEAR_BELOW
+from detectors.scoring.bank import Bank, BankResult, Pending, Raw, score_pending
+from detectors.scoring.base import ALARM, Evidence
+from detectors.scoring.multivariate import TrainedModel
+from detectors.scoring.neighbours import NeighbourGroup, Verdict
+from detectors.scoring.profiles import bank_for, default_bank
+from detectors.scoring.sites import Reading, Site, case_stream
 
 Observer = Callable[[int, str, str, Bank, BankResult], None]
 NEIGHBOUR_METRICS = frozenset(

@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from detectors.base import FloatArray
-from detectors.events import CASE_METRIC, METRICS, Location
-from detectors.scenario_effects import apply_effect, case_times, envelope
-from detectors.sites import Reading, Site, case_stream
+from detectors.contract.events import CASE_METRIC, METRICS, Location
+from detectors.evaluation.effects import apply_effect, case_times, envelope
+from detectors.scoring.base import FloatArray
+from detectors.scoring.sites import Reading, Site, case_stream
 
 HOUR_MS = 3_600_000
 IntArray = npt.NDArray[np.int64]

@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from detectors.base import SNAPSHOT_VERSION, Snapshot
-from detectors.levels import WarningLevel
+from detectors.contract.levels import WarningLevel
+from detectors.scoring.base import SNAPSHOT_VERSION, Snapshot
 
 MINUTE_MS = 60_000
 

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors.events import Location
-from detectors.incidents import Incident
-from detectors.levels import WarningLevel
+from detectors.alerting.incidents import Incident
+from detectors.contract.events import Location
+from detectors.contract.levels import WarningLevel
 
 NAMESPACE = uuid.UUID("6f1c2a2e-3d4b-5c6d-8e9f-0a1b2c3d4e5f")
 

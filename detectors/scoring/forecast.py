@@ -5,7 +5,7 @@ Level and trend come from Holt's linear smoothing with irregular time steps. A c
 warned about only when the trend moves towards the limit by more than the series' own
 one-step noise over the horizon, so a flat noisy series never "forecasts" a crossing.
 
->>> from detectors.limits import flood_bands
+>>> from detectors.scoring.limits import flood_bands
 >>> rising = ForecastWarning(bands=flood_bands(4.0, 5.0), horizon_ms=3_600_000, alpha=0.5)
 >>> for minute in range(0, 120, 5):      # +0.5 m an hour, from 2.5 m
 ...     rising.learn_one(minute * 60_000, 2.5 + minute / 120)
@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from detectors.base import BaseDetector, Evidence, register
-from detectors.levels import WarningLevel
-from detectors.limits import Band
+from detectors.contract.levels import WarningLevel
+from detectors.scoring.base import BaseDetector, Evidence, register
+from detectors.scoring.limits import Band
 
 MINUTE_MS = 60_000
 

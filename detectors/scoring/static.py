@@ -1,6 +1,6 @@
 """Static rules from the standards: a limit band held for a duration, and rainstorm totals.
 
->>> from detectors.limits import aqi_bands
+>>> from detectors.scoring.limits import aqi_bands
 >>> rule = StaticLimit(bands=aqi_bands("pm25"), hold_ms=10 * 60_000)
 >>> for minute in range(12):
 ...     rule.learn_one(minute * 60_000, 120.0)   # above IAQI 150 (III) for 11 minutes
@@ -14,9 +14,9 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from detectors.base import BaseDetector, Evidence, register
-from detectors.levels import WarningLevel
-from detectors.limits import RAINSTORM, Band
+from detectors.contract.levels import WarningLevel
+from detectors.scoring.base import BaseDetector, Evidence, register
+from detectors.scoring.limits import RAINSTORM, Band
 
 HOUR_MS = 3_600_000
 

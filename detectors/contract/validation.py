@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from detectors.events import (
+from detectors.contract.events import (
     CASE_CATEGORIES,
     CASE_STATUSES,
     METRICS,

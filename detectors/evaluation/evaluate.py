@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from detectors.alert_types import AlertEvent
-from detectors.alerting import AlertEngine
-from detectors.bank import Bank, BankResult
-from detectors.events import Location
-from detectors.monitor import Monitor
-from detectors.multivariate import TrainedModel, train
-from detectors.profiles import NO_STATISTICS
-from detectors.scenarios import Label, Synthesis, in_area
+from detectors.alerting.engine import AlertEngine
+from detectors.alerting.types import AlertEvent
+from detectors.contract.events import Location
+from detectors.evaluation.scenarios import Label, Synthesis, in_area
+from detectors.scoring.bank import Bank, BankResult
+from detectors.scoring.monitor import Monitor
+from detectors.scoring.multivariate import TrainedModel, train
+from detectors.scoring.profiles import NO_STATISTICS
 
 DAY_MS = 86_400_000
 LIMIT_DETECTORS = ("static", "rainstorm")

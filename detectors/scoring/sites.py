@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from detectors.events import CASE_METRIC, Location, Source
+from detectors.contract.events import CASE_METRIC, Location, Source
 
 Reading = tuple[int, str, str, float]  # ts_ms, source_id, metric, value
 

@@ -1,6 +1,6 @@
 """Decisions as wrappers around any detector: here, "do not learn from anomalies".
 
->>> from detectors.robust import RobustZScore
+>>> from detectors.scoring.robust import RobustZScore
 >>> guarded = GuardedLearning(RobustZScore(window=10), threshold=0.5)
 >>> for i in range(10):
 ...     _ = guarded.score_one(i, 5.0 + i % 2)
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from detectors.base import ALARM, BaseDetector, Evidence, detector_class, register
+from detectors.scoring.base import ALARM, BaseDetector, Evidence, detector_class, register
 
 HOUR_MS = 3_600_000
 

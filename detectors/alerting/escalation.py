@@ -12,8 +12,8 @@ acknowledgement.
 
 from __future__ import annotations
 
-from detectors.events import LEVELS, Location
-from detectors.levels import WarningLevel
+from detectors.contract.events import LEVELS, Location
+from detectors.contract.levels import WarningLevel
 
 TIERS = LEVELS  # grid, street, district, city
 LEVEL_TIER: dict[WarningLevel, str] = {

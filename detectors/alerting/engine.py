@@ -3,11 +3,11 @@ escalated up the command tiers; every state change is an :class:`AlertEvent`.
 
 - one active alert per key: repeats while it is active change nothing;
 - it clears only after ``clear_after`` decisions in a row score below ``clear_below``;
-- condition and area alerts join an incident (see :mod:`detectors.incidents`), which
+- condition and area alerts join an incident (see :mod:`detectors.alerting.incidents`), which
   notifies for them; sensor-fault alerts stand alone and never make an area incident;
 - tiers rise with the level, the spread and time left unacknowledged.
 
->>> from detectors.events import Location
+>>> from detectors.contract.events import Location
 >>> where = Location("CB", "D1", "D1-S1", "D1-S1-G01")
 >>> def decision(ts, score):
 ...     return Decision("S1:pm25:condition", "condition", "S1", "pm25", where, "static",
@@ -27,7 +27,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from detectors.alert_types import (
+from detectors.alerting.escalation import LEVEL_TIER, higher, overdue, raise_tier, tier_for
+from detectors.alerting.incidents import Incident, incident_level, open_for
+from detectors.alerting.types import (
     FAULT,
     Alert,
     AlertEvent,
@@ -38,10 +40,8 @@ from detectors.alert_types import (
     incident_id,
     location_codes,
 )
-from detectors.escalation import LEVEL_TIER, higher, overdue, raise_tier, tier_for
-from detectors.events import Location
-from detectors.incidents import Incident, incident_level, open_for
-from detectors.levels import CLEAR_BELOW, LEVEL_FLOORS, WarningLevel, level_for
+from detectors.contract.events import Location
+from detectors.contract.levels import CLEAR_BELOW, LEVEL_FLOORS, WarningLevel, level_for
 
 MINUTE_MS = 60_000
 

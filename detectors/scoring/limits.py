@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from detectors.levels import WarningLevel
+from detectors.contract.levels import WarningLevel
 
 
 class Band(NamedTuple):

@@ -25,7 +25,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from detectors.base import BaseDetector, Evidence, register, z_score
+from detectors.scoring.base import BaseDetector, Evidence, register, z_score
 
 DAY_MS = 86_400_000
 _MEAN_ABS_TO_SIGMA = 1.2533

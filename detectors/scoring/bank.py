@@ -9,7 +9,7 @@ score is the highest health score. Members marked ``residual`` see the value min
 expectation in units of its usual spread (the rush hour and its larger swings removed) and
 wait until the seasonal profile is learnt.
 
->>> from detectors.profiles import bank_for
+>>> from detectors.scoring.profiles import bank_for
 >>> bank = bank_for("air_station", "pm25", cadence_s=60)
 >>> [m["label"] for m in bank.members]
 ['static', 'forecast', 'seasonal', 'robust_z', 'ewma', 'cusum', 'silent', 'stuck']
@@ -27,11 +27,11 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from detectors.base import BaseDetector, Evidence, FloatArray, register, restore
-from detectors.health import SilentSensor
-from detectors.multivariate import IsolationForestDetector, TrainedModel
-from detectors.seasonal import SeasonalBaseline
-from detectors.wrappers import GuardedLearning, build
+from detectors.scoring.base import BaseDetector, Evidence, FloatArray, register, restore
+from detectors.scoring.health import SilentSensor
+from detectors.scoring.multivariate import IsolationForestDetector, TrainedModel
+from detectors.scoring.seasonal import SeasonalBaseline
+from detectors.scoring.wrappers import GuardedLearning, build
 
 CONDITION_ROLES = ("limit", "forecast", "burst")
 EVIDENCE_FLOOR = 0.3

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from detectors.base import BaseDetector, Evidence, register, z_score
+from detectors.scoring.base import BaseDetector, Evidence, register, z_score
 
 MAD_TO_SIGMA = 1.4826
 

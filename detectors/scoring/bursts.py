@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from detectors.base import BaseDetector, Evidence, register, squash
+from detectors.scoring.base import BaseDetector, Evidence, register, squash
 
 DAY_MS = 86_400_000
 

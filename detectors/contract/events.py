@@ -8,7 +8,7 @@ A sensor reading on the wire is one JSON object::
 
 ``ts`` is the event time in epoch milliseconds (UTC). A grid-management case report
 carries ``case_id``, ``category``, ``status`` and the location codes instead of a metric
-and value. Validation lives in :mod:`detectors.validation`.
+and value. Validation lives in :mod:`detectors.contract.validation`.
 """
 
 from __future__ import annotations

@@ -15,19 +15,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from detectors.bank import Bank
-from detectors.base import BaseDetector
-from detectors.bursts import CaseBurst
-from detectors.control import Cusum, EwmaChart
-from detectors.events import CASE_METRIC, METRICS
-from detectors.forecast import ForecastWarning
-from detectors.health import SilentSensor, StuckSensor
-from detectors.limits import default_bands
-from detectors.multivariate import IsolationForestDetector, TrainedModel
-from detectors.robust import RobustZScore
-from detectors.seasonal import SeasonalBaseline
-from detectors.static import RainstormWarning, StaticLimit
-from detectors.wrappers import GuardedLearning, spec_of
+from detectors.contract.events import CASE_METRIC, METRICS
+from detectors.scoring.bank import Bank
+from detectors.scoring.base import BaseDetector
+from detectors.scoring.bursts import CaseBurst
+from detectors.scoring.control import Cusum, EwmaChart
+from detectors.scoring.forecast import ForecastWarning
+from detectors.scoring.health import SilentSensor, StuckSensor
+from detectors.scoring.limits import default_bands
+from detectors.scoring.multivariate import IsolationForestDetector, TrainedModel
+from detectors.scoring.robust import RobustZScore
+from detectors.scoring.seasonal import SeasonalBaseline
+from detectors.scoring.static import RainstormWarning, StaticLimit
+from detectors.scoring.wrappers import GuardedLearning, spec_of
 
 MINUTE_S = 60
 FLAGS = ("signal_fault", "breaker_open")

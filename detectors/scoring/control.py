@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from detectors.base import BaseDetector, Evidence, register, squash, z_score
+from detectors.scoring.base import BaseDetector, Evidence, register, squash, z_score
 
 
 class _Baseline:

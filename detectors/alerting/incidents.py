@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from detectors.escalation import TIERS, common_level, rank
-from detectors.events import Location
-from detectors.levels import WarningLevel
+from detectors.alerting.escalation import TIERS, common_level, rank
+from detectors.contract.events import Location
+from detectors.contract.levels import WarningLevel
 
 
 @dataclass(slots=True)

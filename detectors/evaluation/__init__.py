@@ -1,0 +1,1 @@
+"""Scenarios with labelled windows, and the offline evaluation of the detectors against them."""

@@ -1,0 +1,1 @@
+"""Roll-up aggregations over the city hierarchy, as pure folds."""
