@@ -11,24 +11,20 @@ the worker's sustained rate, not the producer's. Needs scripts/services start.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from infra.clickhouse import drop_database, ensure_schema  # noqa: E402
 from infra.kafka import delete_topics, ensure_topics, namespace_topics  # noqa: E402
+from infra.process import StreamWorker, namespace_env, run_json  # noqa: E402
 from infra.settings import CommonSettings, load  # noqa: E402
-from tests.integration.harness import (  # noqa: E402
-    ROOT,
-    WorkerProcess,
-    process_env,
-    run_sim,
-    scalar,
-    stored_counts,
-)
+from replay.store import stored  # noqa: E402
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -42,10 +38,12 @@ def peak_rss_mb(pid: int) -> float:
 def progress(settings: CommonSettings) -> int:
     """Rows stored so far; without FINAL, so polling costs the server little (no crash
     happens here, so there are no re-delivered duplicates to collapse)."""
-    return sum(
-        scalar(settings, f"SELECT count() FROM {table}")
-        for table in ("events_raw", "cases_raw", "dead_letters")
-    )
+    return stored(settings, settings.clickhouse_database, final=False).messages
+
+
+def run_sim(env: dict[str, str], *args: str) -> dict[str, object]:
+    """The simulator run to its end; its JSON summary."""
+    return dict(run_json("sensors_sim", ("run", *args), env, cwd=ROOT))
 
 
 def main() -> int:
@@ -59,8 +57,10 @@ def main() -> int:
                     kafka_topic_prefix=f"cbbench-{tag}")  # fmt: skip
     ensure_schema(settings)
     ensure_topics(settings)
-    env = process_env(settings, CITYBRAIN_WORKER_BATCH_SIZE=str(args.batch_size))
-    worker = WorkerProcess(env, ROOT / ".local" / "bench" / f"worker-{tag}.log")
+    data_dir = ROOT / ".local" / "test-worker" / settings.kafka_topic_prefix
+    env = namespace_env(os.environ, settings, data_dir,
+                        CITYBRAIN_WORKER_BATCH_SIZE=str(args.batch_size))  # fmt: skip
+    worker = StreamWorker(env, ROOT / ".local" / "bench" / f"worker-{tag}.log", cwd=ROOT)
     try:
         started = time.perf_counter()
         summary = run_sim(
@@ -88,8 +88,7 @@ def main() -> int:
             elif not worker.alive():
                 raise SystemExit("worker died:\n" + worker.log_tail())
             time.sleep(0.25)
-        assert worker.proc is not None
-        rss = peak_rss_mb(worker.proc.pid)
+        rss = peak_rss_mb(worker.pid)
         rate = (args.events - first_n) / (done - first) if done > first else float("nan")
         print(
             f"events: {args.events} ({summary['malformed']} malformed), batch size "
@@ -98,8 +97,8 @@ def main() -> int:
         print(f"simulator produce rate: {args.events / produce_s:,.0f} events/s")
         print(f"worker sustained rate (first to last stored row): {rate:,.0f} events/s")
         print(f"worker peak memory (VmHWM): {rss:,.0f} MB")
-        final = stored_counts(settings)
-        print(f"stored (FINAL): {final}")
+        final = stored(settings, settings.clickhouse_database, final=True)
+        print(f"stored (FINAL): raw {final.raw}, cases {final.cases}, dead {final.dead}")
     finally:
         worker.stop()
         drop_database(settings, settings.clickhouse_database)

@@ -13,33 +13,32 @@ scripts/services start.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
-import subprocess
 import sys
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import orjson
 from kafka import KafkaAdminClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from infra.clickhouse import drop_database, ensure_schema  # noqa: E402
+from infra.clickhouse import connect, drop_database, ensure_schema  # noqa: E402
 from infra.kafka import delete_topics, namespace_topics  # noqa: E402
+from infra.process import (  # noqa: E402
+    ChildFailed,
+    StreamWorker,
+    namespace_env,
+    run_json,
+    wait_until,
+)
 from infra.settings import CommonSettings, load  # noqa: E402
 from replay.namespace import namespace  # noqa: E402
-from replay.store import drop_namespace  # noqa: E402
-from tests.integration.harness import (  # noqa: E402
-    ROOT,
-    WorkerProcess,
-    process_env,
-    rows,
-    run_sim,
-    stored_counts,
-    wait_for,
-)
+from replay.store import drop_namespace, stored  # noqa: E402
 
 
 def iso(ms: int) -> str:
@@ -47,19 +46,30 @@ def iso(ms: int) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
+def process_env(live: CommonSettings, **extra: str) -> dict[str, str]:
+    """The environment of the bench's children, pointed at its live namespace."""
+    data_dir = ROOT / ".local" / "test-worker" / live.kafka_topic_prefix
+    return namespace_env(os.environ, live, data_dir, **extra)
+
+
+def rows(settings: CommonSettings, sql: str) -> list[tuple[Any, ...]]:
+    client = connect(settings)
+    try:
+        return list(client.execute(sql))
+    finally:
+        client.disconnect()
+
+
 def record(live: CommonSettings, events: int, batch_size: int) -> tuple[float, int, int]:
     """Simulator and worker fill the live namespace; (seconds, first, last event time)."""
     env = process_env(live, CITYBRAIN_WORKER_BATCH_SIZE=str(batch_size))
-    worker = WorkerProcess(env, ROOT / ".local" / "bench" / f"{live.kafka_topic_prefix}.log")
+    log = ROOT / ".local" / "bench" / f"{live.kafka_topic_prefix}.log"
     started = time.perf_counter()
-    worker.start()
-    try:
-        run_sim(env, "--seed", "5", "--rate", "10000", "--count", str(events),
-                "--malformed", "0.01", "--max-speed")  # fmt: skip
-        wait_for(lambda: sum(stored_counts(live).values()) >= events, 600,
-                 "the recording", worker.log_tail)  # fmt: skip
-    finally:
-        worker.stop()
+    with StreamWorker(env, log, cwd=ROOT) as worker:
+        run_json("sensors_sim", ("run", "--seed", "5", "--rate", "10000", "--count", str(events),
+                 "--malformed", "0.01", "--max-speed"), env, cwd=ROOT)  # fmt: skip
+        wait_until(lambda: stored(live, live.clickhouse_database, final=True).messages >= events,
+                   600, "the recording", worker.log_tail)  # fmt: skip
     first, last = rows(live, "SELECT min(t), max(t) FROM (SELECT ts_ms AS t FROM events_raw "
                              "UNION ALL SELECT ts_ms AS t FROM cases_raw)")[0]  # fmt: skip
     return time.perf_counter() - started, int(first), int(last)
@@ -69,12 +79,12 @@ def replay(live: CommonSettings, name: str, source: str, first: int, last: int,
            wall: tuple[int, int]) -> dict[str, object]:  # fmt: skip
     window = (first, last + 1) if source == "clickhouse" else wall
     env = process_env(live, CITYBRAIN_REPLAY_DIR=str(ROOT / ".local" / "bench" / "replay"))
-    command = [sys.executable, "-m", "replay", "run", "--name", name, "--from", iso(window[0]),
-               "--to", iso(window[1]), "--source", source, "--speed", "max", "--json"]  # fmt: skip
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        raise SystemExit(f"replay failed:\n{done.stderr[-3000:]}")
-    return dict(orjson.loads(done.stdout.strip().splitlines()[-1]))
+    command = ["run", "--name", name, "--from", iso(window[0]), "--to", iso(window[1]),
+               "--source", source, "--speed", "max", "--json"]  # fmt: skip
+    try:
+        return dict(run_json("replay", command, env, cwd=ROOT, timeout_s=900))
+    except ChildFailed as failed:
+        raise SystemExit(f"replay failed:\n{failed}") from None
 
 
 def sustained(live: CommonSettings, database: str) -> float:
@@ -86,7 +96,7 @@ def sustained(live: CommonSettings, database: str) -> float:
     ]  # fmt: skip
     low = min(s[1] for s in spans if s[0])
     high = max(s[2] for s in spans if s[0])
-    return sum(s[0] for s in spans) / max(1, high - low)
+    return float(sum(s[0] for s in spans) / max(1, high - low))
 
 
 def forget_live_topics(live: CommonSettings) -> None:

@@ -13,12 +13,11 @@ import contextlib
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from infra.process import StreamWorker
 from replay.namespace import Namespace
 
 OPEN_TIME_CHECK_S = 100 * 365 * 24 * 3600  # a century: any recorded event passes
@@ -61,42 +60,12 @@ def worker_env(
     return env
 
 
-class ReplayWorker:
+class ReplayWorker(StreamWorker):
     """One worker process with its log; its own session, so a Ctrl-C of the replay
     command reaches it only through :meth:`stop`."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streams", "--loglevel", "info"],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )  # fmt: skip
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """SIGTERM, then SIGKILL if it has not stopped within ``timeout_s``."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        super().__init__(env, log_path, own_session=True)
 
     def log_tail(self, lines: int = 30) -> str:
         """The first error the worker logged (why it stopped, usually) and its last lines."""

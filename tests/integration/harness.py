@@ -3,18 +3,23 @@ runs them, against the real services."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from infra.clickhouse import connect
+from infra.process import (
+    ChildProcess,
+    StreamWorker,
+    WaitFailed,
+    namespace_env,
+    run_json,
+    wait_until,
+)
 from infra.settings import CommonSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,96 +33,39 @@ def free_port() -> int:
 
 def process_env(settings: CommonSettings, **extra: str) -> dict[str, str]:
     """Environment for a child process pointed at the test's own namespace."""
-    env = dict(os.environ)
-    env.update(
-        CITYBRAIN_CLICKHOUSE_DATABASE=settings.clickhouse_database,
-        CITYBRAIN_KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix,
-        CITYBRAIN_WORKER_APP_ID=f"{settings.kafka_topic_prefix}-worker",
-        CITYBRAIN_WORKER_DATA_DIR=str(
-            ROOT / ".local" / "test-worker" / settings.kafka_topic_prefix
-        ),
-        CITYBRAIN_WORKER_METRICS_PORT="0",
-        CITYBRAIN_SIM_METRICS_PORT="0",
-        CITYBRAIN_DASHBOARD_METRICS_PORT="0",
-    )
-    env.update(extra)
-    return env
+    data_dir = ROOT / ".local" / "test-worker" / settings.kafka_topic_prefix
+    return namespace_env(os.environ, settings, data_dir, **extra)
 
 
-class WorkerProcess:
-    """``python -m streams`` in a child process, its log kept for failure messages."""
+class WorkerProcess(StreamWorker):
+    """``python -m streams`` run from the repository root, as a user runs it."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "--loglevel", "info"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_tail(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        super().__init__(env, log_path, cwd=ROOT)
 
 
 def run_sim(env: dict[str, str], *args: str, background: bool = False) -> Any:
     """Run the simulator CLI; returns its JSON summary, or the Popen when in background."""
-    cmd = [sys.executable, "-m", "sensors_sim", "run", *args]
-    if background:
+    if background:  # the caller reads its summary from the pipe when it has finished
         return subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, timeout=300)
-    assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
-    return json.loads(done.stdout.decode().strip().splitlines()[-1])
+            [sys.executable, "-m", "sensors_sim", "run", *args],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+    return run_json("sensors_sim", ("run", *args), env, cwd=ROOT)
 
 
 def wait_for(
     condition: Callable[[], bool],
     timeout: float,
     what: str,
-    watch: WorkerProcess | Callable[[], str] | None = None,
+    watch: ChildProcess | Callable[[], str] | None = None,
 ) -> None:
     """Poll ``condition`` until true; fail naming ``what`` after ``timeout`` seconds (with
-    ``watch``'s log tail), or at once if the watched worker died."""
-    deadline = time.monotonic() + timeout
-    worker = watch if isinstance(watch, WorkerProcess) else None
-    tail: Callable[[], str] = lambda: ""  # noqa: E731
-    if worker is not None:
-        tail = worker.log_tail
-    elif watch is not None and not isinstance(watch, WorkerProcess):
-        tail = watch
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        if worker is not None and not worker.alive():
-            raise AssertionError(f"worker died while waiting for {what}\n{tail()}")
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{tail()}")
+    ``watch``'s log tail), or at once if the watched process died."""
+    try:
+        wait_until(condition, timeout, what, watch)
+    except WaitFailed as failed:
+        raise AssertionError(str(failed)) from None
 
 
 def scalar(settings: CommonSettings, sql: str) -> Any:

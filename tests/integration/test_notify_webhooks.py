@@ -13,9 +13,6 @@ import base64
 import hashlib
 import hmac
 import json
-import signal
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +27,7 @@ from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from infra.kafka import delete_topics, ensure_topics, namespace_topics
+from infra.process import ChildProcess
 from infra.settings import CommonSettings
 from infra.topics import alerts_topic
 from streams.notify_format import dingtalk_body, generic_body, wecom_body
@@ -120,12 +118,12 @@ def _signed(query: dict[str, str]) -> bool:
 
 
 # -- the notifier process ----------------------------------------------------------------
-class NotifierProcess:
+class NotifierProcess(ChildProcess):
     """``python -m streams.notifier`` with its log kept for failure messages."""
 
     def __init__(self, settings: CommonSettings, config: Path, name: str) -> None:
         self.metrics_port = free_port()
-        self.env = process_env(
+        env = process_env(
             settings,
             CITYBRAIN_NOTIFY_CONFIG=str(config),
             CITYBRAIN_NOTIFIER_GROUP_ID=f"{settings.kafka_topic_prefix}-notifier",
@@ -133,28 +131,9 @@ class NotifierProcess:
             CITYBRAIN_NOTIFIER_METRICS_PORT=str(self.metrics_port),
             CITYBRAIN_NOTIFIER_DRAIN_S="1",
         )
-        self.log_path = ROOT / ".local" / "test-logs" / f"{settings.kafka_topic_prefix}-{name}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.notifier", "--loglevel", "info"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def stop(self) -> int:
-        """SIGTERM, and its exit code."""
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return int(self.proc.returncode)
+        log_path = ROOT / ".local" / "test-logs" / f"{settings.kafka_topic_prefix}-{name}.log"
+        super().__init__("streams.notifier", ("--loglevel", "info"), env=env,
+                         log_path=log_path, cwd=ROOT, name="notifier")  # fmt: skip
 
     def metric(self, name: str, **labels: str) -> float:
         """A sample from the process's /metrics (0 when absent or not up yet)."""
@@ -170,11 +149,6 @@ class NotifierProcess:
                 ):
                     return float(sample.value)
         return 0.0
-
-    def log_tail(self) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-40:])
 
 
 # -- fixtures ----------------------------------------------------------------------------
