@@ -42,6 +42,13 @@ from dashboard.queries import ClickHouseQueries  # noqa: E402
 from dashboard.scope import Role, Scope  # noqa: E402
 from detectors.contract.events import CASE_CATEGORIES, CASE_STATUSES  # noqa: E402
 from detectors.contract.levels import WarningLevel  # noqa: E402
+from detectors.contract.tables import (  # noqa: E402
+    ALERT_EVENTS,
+    ALERTS_CURRENT,
+    CASES_RAW,
+    DEAD_LETTERS,
+    STAGE_CHANGES,
+)
 from infra.clickhouse import connect, drop_database, ensure_schema  # noqa: E402
 from infra.settings import CommonSettings, load  # noqa: E402
 from sensors_sim.city import CityModel, build_city  # noqa: E402
@@ -51,15 +58,6 @@ MIN_S = 60
 DAY_S = 86_400
 COMMANDER = Scope(Role.CITY_COMMANDER, "", "bench")
 OPERATOR = Scope(Role.DISTRICT_OPERATOR, "D1", "bench-d1")
-ALERT_COLUMNS = (
-    "alert_id, subject, incident_id, key, category, level, level_rank, tier, status, "
-    "opened_ms, updated_ms, version, acknowledged_by, assignee, notify, reason, "
-    "city, district, street, grid, scope, source_id, metric, evidence"
-)
-EVENT_COLUMNS = (
-    "event_id, ts, ts_ms, kind, alert_id, incident_id, key, category, level, level_rank, "
-    "tier, notify, reason, city, district, street, grid, scope, evidence, actor, comment"
-)
 
 
 def _say(text: str) -> None:
@@ -239,8 +237,8 @@ class Filler:
                         "",
                     )
                 )
-        self.client.execute(f"INSERT INTO alerts_current ({ALERT_COLUMNS}) VALUES", current)
-        self.client.execute(f"INSERT INTO alert_events ({EVENT_COLUMNS}) VALUES", events)
+        self.client.execute(ALERTS_CURRENT.insert_sql(), current)
+        self.client.execute(ALERT_EVENTS.insert_sql(), events)
         return len(current), len(events)
 
     def _stages(self, days: int) -> int:
@@ -262,7 +260,7 @@ class Filler:
                 )
             )
         self.client.execute(
-            "INSERT INTO stage_changes (level, code, ts, ts_ms, stage, previous, reason) VALUES",
+            STAGE_CHANGES.insert_sql(),
             rows,
         )
         return len(rows)
@@ -297,8 +295,7 @@ class Filler:
                 )
                 ts += self.rng.randrange(5, 300) * 60_000
         self.client.execute(
-            "INSERT INTO cases_raw (event_id, ts, ts_ms, case_id, category, status, source_id, "
-            "city, district, street, grid, lon, lat, text, photo_ref, ingested_at) VALUES",
+            CASES_RAW.insert_sql(),
             rows,
         )
         return len(rows)
@@ -311,8 +308,7 @@ class Filler:
             raw = json.dumps({"district": district, "value": 1e9})
             rows.append(("bench.water", 0, n, at, "water", "out_of_range", "", raw, "bench"))
         self.client.execute(
-            "INSERT INTO dead_letters (src_topic, src_partition, src_offset, kafka_ts, family, "
-            "reason, detail, raw, worker) VALUES",
+            DEAD_LETTERS.insert_sql(),
             rows,
         )
         return len(rows)

@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 
 from dashboard import callbacks, shell
 from dashboard.auth import Auth
-from dashboard.metrics import DashboardMetrics, InstrumentedQueries
+from dashboard.metrics import DashboardMetrics, instrumented
 from dashboard.queries import ClickHouseQueries, Queries
 from dashboard.replay_queries import ReplayQueries
 from dashboard.router import PageSettings
@@ -33,7 +33,7 @@ def create_app(
     timed and its failures counted in ``registry``), ``users`` to its users table and
     ``sender`` to the alert-actions Kafka topic."""
     source = queries or ClickHouseQueries(lambda: connect(settings))
-    instrumented = InstrumentedQueries(source, DashboardMetrics(registry))
+    timed = instrumented(source, DashboardMetrics(registry))
     auth = Auth(users or ClickHouseUserStore(lambda: connect(settings)), settings, clock)
     # Command centers run on closed networks: the JS and CSS come from this server, and
     # the page title stays put instead of flashing "Updating..." on every refresh.
@@ -54,5 +54,5 @@ def create_app(
         clock=clock,
         replays=ReplayQueries(lambda: connect(settings)),
     )
-    callbacks.register(app, instrumented, wiring)
+    callbacks.register(app, timed, wiring)
     return app

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from detectors.contract.alerts import ACTIVE_STATUSES as ACTIVE_STATUSES
+from detectors.contract.alerts import AlertStatus
 from detectors.contract.city import Area
-from detectors.contract.levels import WarningLevel
+from detectors.contract.levels import ALARMING, WarningLevel
+from detectors.contract.places import AreaLevel, Location
 
-ACTIVE_STATUSES: tuple[str, ...] = ("active", "acknowledged")
-"""Alert statuses that still count for a stage: the situation is not over."""
-ALERT_STATUSES: tuple[str, ...] = ("active", "acknowledged", "cleared", "resolved")
+ALERT_STATUSES: tuple[AlertStatus, ...] = tuple(AlertStatus)
 
 
 class QueryError(RuntimeError):
@@ -103,26 +104,13 @@ class AreaTree:
 
     def district_of(self, code: str) -> str:
         """The district an area lies in ('' for the city)."""
-        return next((a.code for a in self.ancestors(code) if a.level == "district"), "")
+        return next((a.code for a in self.ancestors(code) if a.level == AreaLevel.DISTRICT), "")
 
     def descendants(self, code: str, level: str) -> tuple[Area, ...]:
         """Every area of ``level`` under ``code`` (or the area itself if it is that level)."""
         return tuple(
             a for a in self.of_level(level) if any(u.code == code for u in self.ancestors(a.code))
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """The codes of every level a thing sits in."""
-
-    city: str = ""
-    district: str = ""
-    street: str = ""
-    grid: str = ""
-
-    def code(self, level: str) -> str:
-        return str(getattr(self, level)) if level in ("city", "district", "street", "grid") else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +131,7 @@ class AlertRow:
     acknowledged_by: str
     assignee: str
     reason: str
-    place: Place
+    place: Location
     scope: str
     source_id: str
     metric: str
@@ -156,7 +144,8 @@ class AlertRow:
     @property
     def alarming(self) -> bool:
         """An orange or red alert nobody has acknowledged yet: sound and highlight."""
-        return self.status == "active" and self.level is not None and self.level >= 3
+        unacknowledged = self.status == AlertStatus.ACTIVE
+        return unacknowledged and self.level is not None and self.level >= ALARMING
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +196,7 @@ class SensorInfo:
     family: str
     kind: str
     metrics: tuple[str, ...]
-    place: Place
+    place: Location
     lon: float
     lat: float
     cadence_s: int
@@ -228,7 +217,7 @@ class CaseRow:
 
     case_id: str
     category: str
-    place: Place
+    place: Location
     steps: dict[str, int]
     last_status: str
     last_ms: int

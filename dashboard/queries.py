@@ -1,36 +1,31 @@
-"""What the command center reads from ClickHouse: one interface, the SQL, and a fake.
+"""What the command center reads from ClickHouse: the provider of :class:`Queries`.
 
-Every method takes the viewer's :class:`~dashboard.scope.Scope` and filters in SQL, and a
-method asked about an area outside the scope raises ScopeError instead of answering: the
+Every query takes the viewer's :class:`~dashboard.scope.Scope` and filters in SQL, and a
+query asked about an area outside the scope raises ScopeError instead of answering: the
 scope holds where the data is read, not only in the page. Every value reaches the server
 as a parameter, never spliced into the SQL text.
 
-Every method runs on every refresh, so each reads only the newest slice of a table: the
-roll-up queries find the newest window first (from the newest day partition), then read a
-few minutes before it by primary key. "Newest" is event time, never the wall clock, so a
-replay of past data shows as live.
+A query that is one SELECT is one line here (a :class:`~dashboard.selects.Select` of its
+SQL in :mod:`dashboard.sql` and its row mapper in :mod:`dashboard.rows`); the queries
+below it need several statements. Every query runs on every refresh, so each reads only
+the newest slice of a table: the roll-up queries find the newest window first (from the
+newest day partition), then read a few minutes before it by primary key. "Newest" is event
+time, never the wall clock, so a replay of past data shows as live.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from clickhouse_driver import Client
-from clickhouse_driver.errors import Error as DriverError
 
 from dashboard import rows, sql
-from dashboard.fake import FakeQueries
 from dashboard.model import (
-    ACTIVE_STATUSES,
     AlertEventRow,
-    AlertRow,
     AreaTree,
     CaseList,
-    CaseRow,
     CityShapes,
     DeadLetterCounts,
     DistrictRollup,
@@ -43,16 +38,21 @@ from dashboard.model import (
     SeriesPoint,
     StageChange,
 )
+from dashboard.pool import ClientPool
+from dashboard.query_protocol import QUERY_NAMES, Queries
 from dashboard.rows import describe_error, parse_ring
 from dashboard.scope import Scope, ScopeError
+from dashboard.selects import Row, Select, each, first, first_int
+from detectors.contract.alerts import Subject
 from detectors.contract.city import Area
+from detectors.contract.places import AreaLevel
 
 __all__ = [
+    "QUERY_NAMES",
     "CityShapes",
     "ClickHouseQueries",
     "DeadLetterCounts",
     "DistrictRollup",
-    "FakeQueries",
     "NotFound",
     "Queries",
     "QueryError",
@@ -63,80 +63,6 @@ __all__ = [
 
 OPEN_CASE_STATUSES = ("filed", "dispatched", "handled", "verified", "closed")
 DAY_S = 86_400
-
-
-class Queries(Protocol):
-    """The read side of the command center. Implementations raise QueryError when the
-    data source fails, ScopeError for an area outside the scope, NotFound for an unknown
-    area."""
-
-    def district_shapes(self, scope: Scope) -> CityShapes: ...
-
-    def latest_district_rollups(self, scope: Scope, minutes: int = 10) -> list[DistrictRollup]: ...
-
-    def event_rate(self, scope: Scope, minutes: int = 30) -> list[RatePoint]: ...
-
-    def dead_letter_counts(self, scope: Scope) -> DeadLetterCounts: ...
-
-    def area_tree(self, scope: Scope) -> AreaTree: ...
-
-    def area(self, scope: Scope, level: str, code: str) -> Area: ...
-
-    def area_alerts(
-        self,
-        scope: Scope,
-        level: str,
-        code: str,
-        statuses: Sequence[str] = ACTIVE_STATUSES,
-        limit: int = 5000,
-    ) -> list[AlertRow]: ...
-
-    def sensor_cells(self, scope: Scope, level: str, code: str) -> list[SensorCell]: ...
-
-    def cell_sensors(self, scope: Scope, grid: str) -> list[SensorInfo]: ...
-
-    def stage_history(
-        self, scope: Scope, level: str, code: str, limit: int = 20
-    ) -> list[StageChange]: ...
-
-    def latest_stages(
-        self, scope: Scope, level: str, codes: Sequence[str]
-    ) -> dict[str, StageChange]: ...
-
-    def area_rate(
-        self, scope: Scope, level: str, code: str, minutes: int = 30
-    ) -> list[RatePoint]: ...
-
-    def area_cases(
-        self, scope: Scope, level: str, code: str, open_only: bool = True, limit: int = 2000
-    ) -> CaseList: ...
-
-    def case(self, scope: Scope, case_id: str) -> CaseRow | None: ...
-
-    def case_clock(self, scope: Scope) -> int: ...
-
-    def console_alerts(
-        self, scope: Scope, statuses: Sequence[str], limit: int = 200
-    ) -> list[AlertRow]: ...
-
-    def alarms(self, scope: Scope) -> list[AlertRow]: ...
-
-    def alert(self, scope: Scope, alert_id: str) -> AlertRow | None: ...
-
-    def alert_trail(self, scope: Scope, alert_id: str) -> list[AlertEventRow]: ...
-
-    def sensor(self, scope: Scope, source_id: str) -> SensorInfo | None: ...
-
-    def sensor_series(
-        self, scope: Scope, source_id: str, hours: float = 3.0
-    ) -> list[SeriesPoint]: ...
-
-    def sensor_alerts(self, scope: Scope, source_id: str, since_ms: int) -> list[AlertRow]: ...
-
-    def data_quality(self, scope: Scope, minutes: int = 10) -> list[QualityRow]: ...
-
-
-_QUERY_SETTINGS = {"max_execution_time": 10}
 
 
 class ClickHouseQueries:
@@ -155,14 +81,28 @@ class ClickHouseQueries:
         self.pool_size = pool_size
         self.tree_ttl_s = tree_ttl_s
         self.clock = clock
-        self._idle: list[Client] = []
-        self._lock = threading.Lock()
+        self._pool = ClientPool(client_factory, pool_size)
         self._trees: dict[str, tuple[float, AreaTree]] = {}
+
+    # The queries that are one SELECT.
+
+    area_alerts = Select(
+        sql.AREA_ALERTS, each(rows.alert), in_area=True, fixed={"subjects": (Subject.ALERT.value,)}
+    )
+    # stage_changes has no district column: the area check is the scope filter.
+    stage_history = Select(sql.STAGE_HISTORY, each(rows.stage), in_area=True)
+    case = Select(sql.CASE_EVENTS, rows.case_of_events)
+    case_clock = Select(sql.CASES_NEWEST, first_int)
+    console_alerts = Select(sql.CONSOLE_ALERTS, each(rows.alert))
+    alarms = Select(sql.ALARMS, each(rows.alert))
+    alert = Select(sql.ONE_ALERT, first(rows.alert))
+    sensor = Select(sql.ONE_SENSOR, first(rows.sensor))
+    sensor_alerts = Select(sql.SENSOR_ALERTS, each(rows.alert))
 
     # The city overview.
 
     def district_shapes(self, scope: Scope) -> CityShapes:
-        params = {"levels": ("city", "district"), **scope.sql_params()}
+        params = {"levels": (AreaLevel.CITY.value, AreaLevel.DISTRICT.value), **scope.sql_params()}
         areas = [rows.area(*row) for row in self._execute(sql.SHAPES, params)]
         city = next((a for a in areas if a.level == "city"), None)
         return CityShapes(city, tuple(a for a in areas if a.level == "district"))
@@ -217,18 +157,6 @@ class ClickHouseQueries:
             scope.require_district(str(found[0][0]), level, code)
         raise NotFound(level, code)
 
-    def area_alerts(
-        self,
-        scope: Scope,
-        level: str,
-        code: str,
-        statuses: Sequence[str] = ACTIVE_STATUSES,
-        limit: int = 5000,
-    ) -> list[AlertRow]:
-        params = self._area_params(scope, level, code)
-        params.update(statuses=tuple(statuses), subjects=("alert",), limit=int(limit))
-        return [rows.alert(*row) for row in self._execute(sql.AREA_ALERTS, params)]
-
     def sensor_cells(self, scope: Scope, level: str, code: str) -> list[SensorCell]:
         params = self._area_params(scope, level, code)
         tree = self.area_tree(scope)
@@ -238,14 +166,6 @@ class ClickHouseQueries:
         params = self._area_params(scope, "grid", grid)
         params["grid"] = grid
         return [rows.sensor(*row) for row in self._execute(sql.CELL_SENSORS, params)]
-
-    def stage_history(
-        self, scope: Scope, level: str, code: str, limit: int = 20
-    ) -> list[StageChange]:
-        # stage_changes has no district column: the area check is the scope filter.
-        params = self._area_params(scope, level, code)
-        params["limit"] = int(limit)
-        return [rows.stage(*row) for row in self._execute(sql.STAGE_HISTORY, params)]
 
     def latest_stages(
         self, scope: Scope, level: str, codes: Sequence[str]
@@ -277,29 +197,7 @@ class ClickHouseQueries:
         found = self._execute(sql.AREA_CASES, params)
         return CaseList(newest, tuple(rows.case(*row) for row in found))
 
-    def case(self, scope: Scope, case_id: str) -> CaseRow | None:
-        found = self._execute(sql.CASE_EVENTS, {"case_id": case_id, **scope.sql_params()})
-        return rows.case_of_events(found)
-
-    def case_clock(self, scope: Scope) -> int:
-        """Epoch ms of the newest case event in scope: the clock case limits run on (event
-        time, so a replay shows its cases as they were); 0 without cases."""
-        return int(self._execute(sql.CASES_NEWEST, scope.sql_params())[0][0] or 0)
-
-    # The alert console.
-
-    def console_alerts(
-        self, scope: Scope, statuses: Sequence[str], limit: int = 200
-    ) -> list[AlertRow]:
-        params = {"statuses": tuple(statuses), "limit": int(limit), **scope.sql_params()}
-        return [rows.alert(*row) for row in self._execute(sql.CONSOLE_ALERTS, params)]
-
-    def alarms(self, scope: Scope) -> list[AlertRow]:
-        return [rows.alert(*row) for row in self._execute(sql.ALARMS, scope.sql_params())]
-
-    def alert(self, scope: Scope, alert_id: str) -> AlertRow | None:
-        found = self._execute(sql.ONE_ALERT, {"alert_id": alert_id, **scope.sql_params()})
-        return rows.alert(*found[0]) if found else None
+    # The alert console and a sensor.
 
     def alert_trail(self, scope: Scope, alert_id: str) -> list[AlertEventRow]:
         current = self.alert(scope, alert_id)
@@ -308,12 +206,6 @@ class ClickHouseQueries:
         since = max(current.opened_ms // 1000 - DAY_S, 0)
         params = {"alert_id": alert_id, "since": since, **scope.sql_params()}
         return [rows.alert_event(*row) for row in self._execute(sql.ALERT_TRAIL, params)]
-
-    # A sensor.
-
-    def sensor(self, scope: Scope, source_id: str) -> SensorInfo | None:
-        found = self._execute(sql.ONE_SENSOR, {"source_id": source_id, **scope.sql_params()})
-        return rows.sensor(*found[0]) if found else None
 
     def sensor_series(self, scope: Scope, source_id: str, hours: float = 3.0) -> list[SeriesPoint]:
         info = self.sensor(scope, source_id)
@@ -327,17 +219,13 @@ class ClickHouseQueries:
         found = self._execute(sql.SENSOR_SERIES, params)
         return [SeriesPoint(str(m), int(ts), float(v)) for m, ts, v in found]
 
-    def sensor_alerts(self, scope: Scope, source_id: str, since_ms: int) -> list[AlertRow]:
-        params = {"source_id": source_id, "since_ms": int(since_ms), **scope.sql_params()}
-        return [rows.alert(*row) for row in self._execute(sql.SENSOR_ALERTS, params)]
-
     # Data quality.
 
     def data_quality(self, scope: Scope, minutes: int = 10) -> list[QualityRow]:
         sources = self._execute(sql.QUALITY_SOURCES, scope.sql_params())
         newest = self._newest_window("district")
-        received: list[tuple[Any, ...]] = []
-        last_seen: list[tuple[Any, ...]] = []
+        received: list[Row] = []
+        last_seen: list[Row] = []
         if newest is not None:
             # Only full minutes: the newest one may still be filling up.
             window = {"recent": newest - 60 * minutes, "hour": newest - 3600, "until": newest}
@@ -345,7 +233,7 @@ class ClickHouseQueries:
             since = {"since": newest - DAY_S, **scope.sql_params()}
             last_seen = self._execute(sql.QUALITY_LAST_SEEN, since)
         dead_newest, dead_count = self._execute(sql.DEAD_NEWEST)[0]
-        dead: list[tuple[Any, ...]] = []
+        dead: list[Row] = []
         if dead_count:
             since = {"since": int(dead_newest) - 3600, "district_re": sql.DISTRICT_IN_RAW}
             dead = self._execute(sql.QUALITY_DEAD, {**since, **scope.sql_params()})
@@ -377,29 +265,5 @@ class ClickHouseQueries:
                 return int(newest)
         return None
 
-    def _execute(self, text: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        try:
-            with self._client() as client:
-                found = client.execute(text, params, settings=_QUERY_SETTINGS)
-        except (DriverError, OSError, EOFError) as exc:
-            raise QueryError(describe_error(exc)) from exc
-        return list(found)
-
-    @contextmanager
-    def _client(self) -> Iterator[Client]:
-        """A client of the idle pool: one connection serves one query at a time, and Dash
-        runs callbacks in several threads."""
-        with self._lock:
-            client = self._idle.pop() if self._idle else None
-        client = client or self.client_factory()
-        try:
-            yield client
-        except BaseException:
-            client.disconnect()
-            raise
-        with self._lock:
-            keep = len(self._idle) < self.pool_size
-            if keep:
-                self._idle.append(client)
-        if not keep:
-            client.disconnect()
+    def _execute(self, text: str, params: dict[str, Any] | None = None) -> list[Row]:
+        return self._pool.execute(text, params)

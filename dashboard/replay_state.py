@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-ENDING_KINDS = frozenset({"cleared", "resolved"})
+from detectors.contract.alerts import ENDING_KINDS, AlertKind
+
 STEPS = 200
 """A play tick advances the moment by 1/STEPS of the replayed range."""
 
@@ -84,7 +85,7 @@ def active_at(events: Iterable[ReplayEvent], t_ms: int) -> list[ActiveAlert]:
         key = e.subject_id
         if not key:
             continue
-        if e.kind == "raised":
+        if e.kind == AlertKind.RAISED:
             active[key] = ActiveAlert(
                 key, e.level_rank, e.category, e.district, e.street, e.grid, e.ts_ms, e.reason
             )

@@ -16,8 +16,10 @@ from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, quote
 
 from dashboard.scope import Page
+from detectors.contract.places import AREA_LEVELS, AreaLevel
+from detectors.contract.places import child_level as child_level  # the tier below a tier
 
-TIER_LEVELS: tuple[str, ...] = ("city", "district", "street", "grid")
+TIER_LEVELS = AREA_LEVELS
 """The tiers, coarsest first."""
 
 _CODE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -37,7 +39,7 @@ class Route:
     error: str = ""
 
 
-HOME = Route(Page.TIER, "city")
+HOME = Route(Page.TIER, AreaLevel.CITY)
 
 
 def parse(pathname: str | None, search: str | None = "") -> Route:
@@ -58,7 +60,7 @@ def _parse_path(path: str) -> Route:
     if not parts:
         return Route(Page.TIER, "")  # the viewer's home, decided by role
     head, rest = parts[0], parts[1:]
-    if head == "city" and not rest:
+    if head == AreaLevel.CITY and not rest:
         return HOME
     if head in TIER_LEVELS[1:] and len(rest) == 1:
         return Route(Page.TIER, head, rest[0]) if _CODE.match(rest[0]) else bad
@@ -76,7 +78,8 @@ def _parse_path(path: str) -> Route:
 def href(route: Route) -> str:
     """The address of a route (the inverse of :func:`parse`)."""
     if route.page is Page.TIER:
-        path = "/city" if route.level == "city" else f"/{route.level}/{quote(route.code)}"
+        city = route.level == AreaLevel.CITY
+        path = f"/{route.level}" if city else f"/{route.level}/{quote(route.code)}"
     elif route.page in (Page.SENSOR, Page.CASE) or (route.page is Page.REPLAY and route.code):
         path = f"/{route.page.value}/{quote(route.code)}"
     else:
@@ -88,9 +91,3 @@ def href(route: Route) -> str:
 
 def area_href(level: str, code: str, wall: bool = False) -> str:
     return href(Route(Page.TIER, level, code, wall=wall))
-
-
-def child_level(level: str) -> str:
-    """The tier below ``level`` ('' below the grid cell: its sensors)."""
-    index = TIER_LEVELS.index(level)
-    return TIER_LEVELS[index + 1] if index + 1 < len(TIER_LEVELS) else ""

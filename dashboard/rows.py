@@ -14,7 +14,6 @@ from dashboard.model import (
     AreaTree,
     CaseRow,
     DistrictRollup,
-    Place,
     QualityRow,
     SensorCell,
     SensorInfo,
@@ -23,6 +22,7 @@ from dashboard.model import (
     parse_evidence,
 )
 from detectors.contract.city import Area, Ring
+from detectors.contract.places import Location
 
 Row = Sequence[Any]
 
@@ -111,7 +111,7 @@ def alert(*row: Any) -> AlertRow:
         str(acknowledged_by),
         str(assignee),
         str(reason),
-        Place(str(city), str(district), str(street), str(grid)),
+        Location(str(city), str(district), str(street), str(grid)),
         str(scope),
         str(source_id),
         str(metric),
@@ -162,7 +162,7 @@ def sensor(*row: Any) -> SensorInfo:
         str(family),
         str(kind),
         tuple(str(m) for m in metrics),
-        Place(str(city), str(district), str(street), str(grid)),
+        Location(str(city), str(district), str(street), str(grid)),
         float(lon),
         float(lat),
         int(cadence_s),
@@ -187,7 +187,7 @@ def case(*row: Any) -> CaseRow:
     steps: dict[str, int] = {}
     for status, ts_ms in zip(statuses, stamps, strict=True):
         steps[str(status)] = min(int(ts_ms), steps.get(str(status), int(ts_ms)))
-    place = Place(str(city), str(district), str(street), str(grid))
+    place = Location(str(city), str(district), str(street), str(grid))
     return CaseRow(
         str(case_id), str(category), place, steps, str(last_status), int(last_ms), str(text)
     )

@@ -9,24 +9,38 @@ integration tests check the ones on status and level against several versions to
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from dashboard.scope import SCOPE_FILTER
+from detectors.contract.alerts import ACTIVE_STATUSES, AlertStatus, Subject
+from detectors.contract.levels import ALARMING
+from detectors.contract.places import AREA_LEVELS, AreaLevel
+from detectors.contract.tables import ALERTS_CURRENT, SOURCES
+
+
+def _listed(values: Iterable[str]) -> str:
+    """A SQL list of vocabulary values from the contract's enums (never user input)."""
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+CITY, DISTRICT = AreaLevel.CITY, AreaLevel.DISTRICT
 
 DISTRICT_IN_RAW = r'"district"\s*:\s*"([^"]*)"'
 """Where a dead letter's original bytes name its district (a parameter, so the server gets
 the pattern unescaped); '' when they are not JSON enough to tell."""
 
-AREA_FILTER = """(
-    (%(level)s = 'city' AND city = %(code)s)
-    OR (%(level)s = 'district' AND district = %(code)s)
-    OR (%(level)s = 'street' AND street = %(code)s)
-    OR (%(level)s = 'grid' AND grid = %(code)s))"""
+AREA_FILTER = (
+    "(\n    "
+    + "\n    OR ".join(f"(%(level)s = '{level}' AND {level} = %(code)s)" for level in AREA_LEVELS)
+    + ")"
+)
 """Rows located in the area (level, code): every table carries all four codes."""
 
 AREA_TREE = f"""
 SELECT level, code, parent, name, name_zh, ring
 FROM areas FINAL
-WHERE level IN ('city', 'district', 'street', 'grid')
-  AND (level = 'city' OR {SCOPE_FILTER})
+WHERE level IN {_listed(AREA_LEVELS)}
+  AND (level = '{CITY}' OR {SCOPE_FILTER})
 ORDER BY level, code
 """
 
@@ -34,9 +48,8 @@ AREA_DISTRICT = """
 SELECT district FROM areas FINAL WHERE level = %(level)s AND code = %(code)s LIMIT 1
 """
 
-ALERT_COLUMNS = """alert_id, subject, incident_id, key, category, level, tier, status,
-    opened_ms, updated_ms, version, acknowledged_by, assignee, reason,
-    city, district, street, grid, scope, source_id, metric, evidence"""
+ALERT_COLUMNS = ALERTS_CURRENT.select_without("level_rank", "notify")
+"""What the views show of an alert (dashboard.rows.alert reads it in this order)."""
 
 AREA_ALERTS = f"""
 SELECT {ALERT_COLUMNS}
@@ -58,7 +71,7 @@ LIMIT %(limit)s
 ALARMS = f"""
 SELECT {ALERT_COLUMNS}
 FROM alerts_current FINAL
-WHERE {SCOPE_FILTER} AND status = 'active' AND level_rank >= 3
+WHERE {SCOPE_FILTER} AND status = '{AlertStatus.ACTIVE}' AND level_rank >= {int(ALARMING)}
 ORDER BY level_rank DESC, opened_ms DESC, alert_id
 LIMIT 200
 """
@@ -81,8 +94,8 @@ LIMIT 1000
 SENSOR_ALERTS = f"""
 SELECT {ALERT_COLUMNS}
 FROM alerts_current FINAL
-WHERE {SCOPE_FILTER} AND source_id = %(source_id)s AND subject = 'alert'
-  AND (status IN ('active', 'acknowledged') OR updated_ms >= %(since_ms)s)
+WHERE {SCOPE_FILTER} AND source_id = %(source_id)s AND subject = '{Subject.ALERT}'
+  AND (status IN {_listed(ACTIVE_STATUSES)} OR updated_ms >= %(since_ms)s)
 ORDER BY opened_ms
 LIMIT 500
 """
@@ -111,9 +124,7 @@ GROUP BY grid, family
 ORDER BY grid, family
 """
 
-SOURCE_COLUMNS = (
-    "source_id, family, kind, metrics, city, district, street, grid, lon, lat, cadence_s"
-)
+SOURCE_COLUMNS = SOURCES.select_without("updated_at")
 
 CELL_SENSORS = f"""
 SELECT {SOURCE_COLUMNS}
@@ -191,21 +202,21 @@ WHERE family != 'case' AND {SCOPE_FILTER}
 GROUP BY family, district
 """
 
-QUALITY_RECEIVED = """
+QUALITY_RECEIVED = f"""
 SELECT key, family,
        sumIf(cnt, window_start >= toDateTime(%(recent)s)), sum(cnt),
        toUInt32(max(window_start))
 FROM rollups_1m FINAL
-WHERE level = 'district' AND window_start >= toDateTime(%(hour)s)
+WHERE level = '{DISTRICT}' AND window_start >= toDateTime(%(hour)s)
   AND window_start < toDateTime(%(until)s)
   AND (%(scope_all)s = 1 OR key = %(scope_district)s)
 GROUP BY key, family
 """
 
-QUALITY_LAST_SEEN = """
+QUALITY_LAST_SEEN = f"""
 SELECT key, family, toUInt32(max(window_start))
 FROM rollups_1m
-WHERE level = 'district' AND window_start >= toDateTime(%(since)s)
+WHERE level = '{DISTRICT}' AND window_start >= toDateTime(%(since)s)
   AND (%(scope_all)s = 1 OR key = %(scope_district)s)
 GROUP BY key, family
 """
@@ -225,7 +236,7 @@ GROUP BY family, raw_district
 SHAPES = f"""
 SELECT level, code, parent, name, name_zh, ring
 FROM areas FINAL
-WHERE level IN %(levels)s AND (level = 'city' OR {SCOPE_FILTER})
+WHERE level IN %(levels)s AND (level = '{CITY}' OR {SCOPE_FILTER})
 ORDER BY level, code
 """
 

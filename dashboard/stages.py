@@ -1,25 +1,17 @@
-"""The operational stage (1 to 5) of an area, derived from its active alerts.
+"""The operational stage (1 to 5) of an area as the command center shows it: the rule is
+:mod:`detectors.alerting.stages` (the worker's stage_changes rows follow the same one);
+this module words its reason in English or Chinese.
 
-The rule (the worker's stage_changes rows follow the same one):
+Only active alerts count (status 'active' or 'acknowledged': someone is on it, but the
+situation is not over); cleared and resolved ones do not, nor do sensor faults. The
+reason names the gravest level's alerts and their most common hazard:
 
-=====  ==============================================================
-stage  when
-=====  ==============================================================
-1      no active alert (status 'active' or 'acknowledged')
-2      only level IV (blue) alerts
-3      any level III (yellow) alert, none graver
-4      any level II (orange) alert, none graver
-5      any level I (red) alert
-=====  ==============================================================
-
-Acknowledged alerts still count: someone is on it, but the situation is not over.
-Cleared and resolved ones do not. The reason names the gravest level's alerts and their
-most common hazard:
-
->>> from dashboard.model import AlertRow, Place
+>>> from dashboard.model import AlertRow
+>>> from detectors.contract.levels import WarningLevel
+>>> from detectors.contract.places import Location
 >>> def alert(level, metric, status="active"):
 ...     return AlertRow("a", "alert", "", "k", "condition", level, "district", status,
-...                     0, 0, 1, "", "", "", Place(), "", "S", metric)
+...                     0, 0, 1, "", "", "", Location(), "", "S", metric)
 >>> stage_of([alert(WarningLevel.III, "water_level")] * 4, "district Riverside")
 (3, 'stage 3: 4 yellow flood alerts in district Riverside')
 >>> stage_of([alert(WarningLevel.I, "pm25", "resolved")], "D1")
@@ -32,15 +24,11 @@ from collections import Counter
 from collections.abc import Sequence
 
 from dashboard.model import AlertRow
+from detectors.alerting.stages import STAGE_OF_LEVEL as STAGE_OF_LEVEL
+from detectors.alerting.stages import StagedAlert, StageFacts, area_stage
+from detectors.contract.alerts import Category
 from detectors.contract.events import METRICS, Family
-from detectors.contract.levels import WarningLevel
 
-STAGE_OF_LEVEL: dict[WarningLevel, int] = {
-    WarningLevel.IV: 2,
-    WarningLevel.III: 3,
-    WarningLevel.II: 4,
-    WarningLevel.I: 5,
-}
 STAGE_COLOUR: dict[int, str] = {
     1: "#16a34a",
     2: "#2563eb",
@@ -64,12 +52,17 @@ _COLOUR_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "
 
 def hazard(alert: AlertRow, lang: str = "en") -> str:
     """What an alert is about, for people: flood, air quality, traffic, ..."""
-    if alert.category == "fault":
-        pair = _FAULT
-    elif alert.metric == "noise":
+    if alert.category == Category.FAULT:
+        return _FAULT[1] if lang == "zh" else _FAULT[0]
+    return hazard_of_metric(alert.metric, lang)
+
+
+def hazard_of_metric(metric: str, lang: str = "en") -> str:
+    """What an alert on ``metric`` is about (a fault aside): flood, air quality, ..."""
+    if metric == "noise":
         pair = _NOISE
-    elif alert.metric in METRICS:
-        pair = _HAZARD_OF_FAMILY[METRICS[alert.metric].family]
+    elif metric in METRICS:
+        pair = _HAZARD_OF_FAMILY[METRICS[metric].family]
     else:
         pair = _OTHER
     return pair[1] if lang == "zh" else pair[0]
@@ -80,19 +73,29 @@ def stage_of(
 ) -> tuple[int, str]:
     """The stage of an area from its alerts (those not active are ignored), with the
     reason in ``lang`` ('en' or 'zh')."""
-    active = [a for a in active_alerts if a.active and a.level is not None]
-    if not active:
-        return 1, (
-            f"1级：{area}无活动预警" if lang == "zh" else f"stage 1: no active alerts in {area}"
+    staged = [
+        StagedAlert(a.level, a.category, a.metric)
+        for a in active_alerts
+        if a.active and a.level is not None
+    ]
+    facts = area_stage(staged)
+    return facts.stage, reason(facts, area, lang)
+
+
+def reason(facts: StageFacts, area: str, lang: str = "en") -> str:
+    """Why an area is at its stage, in ``lang``: the gravest alerts' most common hazard."""
+    stage, gravest = facts.stage, facts.gravest
+    if gravest is None:
+        return (
+            f"{stage}级：{area}无活动预警"
+            if lang == "zh"
+            else f"stage {stage}: no active alerts in {area}"
         )
-    gravest = max(a.level for a in active if a.level is not None)
-    stage = STAGE_OF_LEVEL[gravest]
-    at_level = [a for a in active if a.level == gravest]
-    name, count = Counter(hazard(a, lang) for a in at_level).most_common(1)[0]
-    others = len(active) - count
+    name, count = Counter(hazard_of_metric(m, lang) for m in facts.at_gravest).most_common(1)[0]
+    others = facts.counted - count
     if lang == "zh":
         text = f"{stage}级：{area} {count} 条{_COLOUR_ZH[gravest.colour]}{name}预警"
-        return stage, text + (f"（另有 {others} 条）" if others else "")
+        return text + (f"（另有 {others} 条）" if others else "")
     plural = "s" if count > 1 else ""
     text = f"stage {stage}: {count} {gravest.colour} {name} alert{plural} in {area}"
-    return stage, text + (f" (+{others} more)" if others else "")
+    return text + (f" (+{others} more)" if others else "")

@@ -19,6 +19,7 @@ from clickhouse_driver import Client
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashboard.scope import Role, Scope, check_assignment, parse_role
+from detectors.contract.tables import USERS
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 DISTRICT = re.compile(r"^[A-Za-z0-9_.:-]{0,64}$")
@@ -111,13 +112,13 @@ def successor(old: User | None, new: User) -> User:
     return new
 
 
-_COLUMNS = "username, password_hash, role, district, disabled, updated_at"
+_COLUMNS = USERS.column_list.replace("updated_at", "toUInt32(updated_at)")
 _GET_SQL = f"""
-SELECT {_COLUMNS.replace("updated_at", "toUInt32(updated_at)")}
+SELECT {_COLUMNS}
 FROM users FINAL WHERE username = %(username)s
 """
 _ALL_SQL = f"""
-SELECT {_COLUMNS.replace("updated_at", "toUInt32(updated_at)")}
+SELECT {_COLUMNS}
 FROM users FINAL ORDER BY username
 """
 
@@ -147,7 +148,7 @@ class ClickHouseUserStore:
             int(user.disabled),
             user.updated_at,
         )
-        self._run(f"INSERT INTO users ({_COLUMNS}) VALUES", [row])
+        self._run(USERS.insert_sql(), [row])
 
     def all(self) -> list[User]:
         return [_user(*row) for row in self._run(_ALL_SQL, None)]

@@ -1,4 +1,5 @@
-"""The ClickHouse schema and connection: one place that knows the tables.
+"""The ClickHouse schema and connection: the tables of detectors.contract.tables, created
+with the features the connected server has.
 
 The SQL runs on Debian's 18.16 server and on a current ClickHouse. Features only a new
 server has (LowCardinality without an experimental flag, TTL) are used only where the
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from clickhouse_driver import Client
 
+from detectors.contract.tables import TABLES
 from infra.settings import CommonSettings, SettingsError, load
 
 
@@ -59,100 +61,8 @@ def detect_features(client: Client) -> ServerFeatures:
 
 def table_ddl(database: str, features: ServerFeatures, retention_days: int) -> list[str]:
     """CREATE statements for every table, in dependency order."""
-    d = features.dim()
-    db = database
-    raw_ttl = f"TTL ts + INTERVAL {int(retention_days)} DAY" if features.ttl else ""
-    return [
-        f"""CREATE TABLE IF NOT EXISTS {db}.areas (
-            level {d}, code String, parent String, city String, district String,
-            street String, name String, name_zh String, ring String,
-            lon Float64, lat Float64, updated_at DateTime('UTC')
-        ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (level, code)""",
-        f"""CREATE TABLE IF NOT EXISTS {db}.sources (
-            source_id String, family {d}, kind {d}, metrics Array(String),
-            city String, district String, street String, grid String,
-            lon Float64, lat Float64, cadence_s UInt32, updated_at DateTime('UTC')
-        ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY source_id""",
-        # What detectors need to know of a source beyond the registry: its neighbour group
-        # ('' = its street) and reference limits as JSON (a river gauge's warning levels).
-        f"""CREATE TABLE IF NOT EXISTS {db}.source_profiles (
-            source_id String, group_name String, limits String, updated_at DateTime('UTC')
-        ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY source_id""",
-        f"""CREATE TABLE IF NOT EXISTS {db}.events_raw (
-            event_id String, ts DateTime('UTC'), ts_ms UInt64, family {d},
-            source_id String, metric {d}, value Float64,
-            city {d}, district {d}, street String, grid String,
-            ingested_at DateTime('UTC')
-        ) ENGINE = ReplacingMergeTree()
-        PARTITION BY toYYYYMMDD(ts) ORDER BY (family, source_id, metric, ts, event_id)
-        {raw_ttl}""",
-        f"""CREATE TABLE IF NOT EXISTS {db}.cases_raw (
-            event_id String, ts DateTime('UTC'), ts_ms UInt64, case_id String,
-            category {d}, status {d}, source_id String,
-            city {d}, district {d}, street String, grid String,
-            lon Float64, lat Float64, text String, photo_ref String,
-            ingested_at DateTime('UTC')
-        ) ENGINE = ReplacingMergeTree()
-        PARTITION BY toYYYYMM(ts) ORDER BY (case_id, ts, event_id)""",
-        # One row per (area, metric, minute, source partition), carrying the cumulative
-        # aggregate of that partition's events up to Kafka offset `version`. A re-delivered
-        # message yields the same or a higher version of the same row, never a second one.
-        f"""CREATE TABLE IF NOT EXISTS {db}.rollups_1m (
-            level {d}, key String, metric {d}, family {d},
-            window_start DateTime('UTC'), src_topic {d}, src_partition UInt16,
-            cnt UInt64, sum Float64, min Float64, max Float64, version UInt64
-        ) ENGINE = ReplacingMergeTree(version)
-        PARTITION BY toYYYYMMDD(window_start)
-        ORDER BY (level, key, metric, window_start, src_topic, src_partition)""",
-        # Every alert and incident state change, and every operator action: the audit trail.
-        # level_rank: 1 = IV blue .. 4 = I red (0 for events without a level).
-        f"""CREATE TABLE IF NOT EXISTS {db}.alert_events (
-            event_id String, ts DateTime('UTC'), ts_ms UInt64, kind {d},
-            alert_id String, incident_id String, key String, category {d},
-            level {d}, level_rank UInt8, tier {d}, notify UInt8, reason String,
-            city {d}, district {d}, street String, grid String, scope {d},
-            evidence String, actor String, comment String
-        ) ENGINE = ReplacingMergeTree()
-        PARTITION BY toYYYYMM(ts) ORDER BY (ts, event_id)""",
-        # The current state of each alert and incident (subject = 'alert' | 'incident'):
-        # one row per change, the highest version wins.
-        f"""CREATE TABLE IF NOT EXISTS {db}.alerts_current (
-            alert_id String, subject {d}, incident_id String, key String, category {d},
-            level {d}, level_rank UInt8, tier {d}, status {d},
-            opened_ms UInt64, updated_ms UInt64, version UInt64,
-            acknowledged_by String, assignee String, notify UInt8, reason String,
-            city {d}, district {d}, street String, grid String, scope {d},
-            source_id String, metric {d}, evidence String
-        ) ENGINE = ReplacingMergeTree(version) ORDER BY alert_id""",
-        # Operational stage (1..5) of each area, one row per change.
-        f"""CREATE TABLE IF NOT EXISTS {db}.stage_changes (
-            level {d}, code String, ts DateTime('UTC'), ts_ms UInt64,
-            stage UInt8, previous UInt8, reason String
-        ) ENGINE = ReplacingMergeTree()
-        PARTITION BY toYYYYMM(ts) ORDER BY (level, code, ts_ms)""",
-        f"""CREATE TABLE IF NOT EXISTS {db}.dead_letters (
-            src_topic {d}, src_partition UInt16, src_offset UInt64,
-            kafka_ts DateTime('UTC'), family {d}, reason {d}, detail String,
-            raw String, worker String
-        ) ENGINE = ReplacingMergeTree()
-        PARTITION BY toYYYYMM(kafka_ts) ORDER BY (src_topic, src_partition, src_offset)""",
-        # Replays of this (live) namespace, written by citybrain-replay: one row per change of
-        # a replay's status, the highest version wins. from_ms/to_ms: the replayed range.
-        f"""CREATE TABLE IF NOT EXISTS {db}.replays (
-            name String, status String, source String, from_ms UInt64, to_ms UInt64,
-            districts Array(String), families Array(String), speed String,
-            config_file String, detector_config String, events UInt64, bytes UInt64,
-            database String, topic_prefix String, created_at DateTime('UTC'),
-            finished_at Nullable(DateTime('UTC')), worker_pid UInt32, message String,
-            version UInt64
-        ) ENGINE = ReplacingMergeTree(version) ORDER BY name""",
-        # Command-center users (dashboard/users.py): one row per change, the newest wins.
-        # The password is only ever stored as a salted hash.
-        f"""CREATE TABLE IF NOT EXISTS {db}.users (
-            username String, password_hash String, role {d}, district String,
-            disabled UInt8, updated_at DateTime('UTC')
-        ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY username""",
-    ]
+    ttl_days = int(retention_days) if features.ttl else None
+    return [spec.ddl(database, features.dim(), ttl_days) for spec in TABLES]
 
 
 def ensure_schema(settings: CommonSettings, database: str | None = None) -> ServerFeatures:

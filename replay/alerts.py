@@ -21,8 +21,9 @@ from typing import Any
 
 import orjson
 
-from detectors.alerting.types import FAULT
+from detectors.contract.alerts import AlertKind, Category
 from detectors.contract.events import Location
+from detectors.contract.tables import ALERT_EVENTS
 from detectors.scoring.limits import default_bands
 
 LIMIT_DETECTORS = ("static", "rainstorm")
@@ -51,9 +52,10 @@ class AlertSpan:
         return str(self.evidence.get("detector") or "")
 
 
-ALERT_COLUMNS = (
-    "kind, ts_ms, alert_id, key, category, level_rank, city, district, street, grid, evidence"
-)
+ALERT_COLUMNS = ALERT_EVENTS.select_list(
+    "kind", "ts_ms", "alert_id", "key", "category", "level_rank", "city", "district", "street",
+    "grid", "evidence",
+)  # fmt: skip
 
 
 def spans_of(rows: Iterable[Sequence[Any]]) -> list[AlertSpan]:
@@ -68,8 +70,8 @@ def spans_of(rows: Iterable[Sequence[Any]]) -> list[AlertSpan]:
 
 
 def _span(alert_id: str, rows: list[Sequence[Any]]) -> AlertSpan:
-    raised = next((r for r in rows if r[0] == "raised"), rows[0])
-    cleared = next((int(r[1]) for r in rows if r[0] == "cleared"), None)
+    raised = next((r for r in rows if r[0] == AlertKind.RAISED), rows[0])
+    cleared = next((int(r[1]) for r in rows if r[0] == AlertKind.CLEARED), None)
     kind, ts_ms, _id, key, category, rank, city, district, street, grid, evidence = raised
     limit_ms = next(
         (int(r[1]) for r in rows if _evidence(r[10]).get("detector") in LIMIT_DETECTORS), None
@@ -176,7 +178,7 @@ def lead_of(
     """The lead of ``span`` given when a reading of its series first crossed its threshold
     (:func:`threshold_of`) at or after it was raised (None: never in the range). A sensor
     fault warns of no limit: it has no lead."""
-    if span.category == FAULT:
+    if span.category == Category.FAULT:
         return Lead(None, "none")
     if span.limit_ms is not None:
         return Lead(max(0, span.limit_ms - span.opened_ms), "limit")

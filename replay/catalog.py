@@ -14,6 +14,7 @@ from typing import Any
 
 from clickhouse_driver import Client
 
+from detectors.contract.tables import REPLAYS
 from replay.cli import RunArgs
 from replay.namespace import namespace
 
@@ -22,7 +23,7 @@ RUNNING, FINISHED, FAILED, DELETED = "running", "finished", "failed", "deleted"
 
 @dataclass(frozen=True, slots=True)
 class ReplayRecord:
-    """A row of ``replays`` (field order = column order)."""
+    """A row of ``replays`` (field order = the spec's column order, checked by a test)."""
 
     name: str
     status: str
@@ -48,9 +49,6 @@ class ReplayRecord:
         """This record with ``changes`` and a higher version."""
         version = max(self.version + 1, int(clock() * 1000))
         return replace(self, version=version, **changes)
-
-
-COLUMNS = ", ".join(f.name for f in fields(ReplayRecord))
 
 
 def new_record(
@@ -100,7 +98,8 @@ class Catalog:
         if not self.exists():
             return []
         rows = self._execute(
-            f"SELECT {COLUMNS} FROM {self.database}.replays FINAL ORDER BY created_at DESC, name"
+            f"SELECT {REPLAYS.column_list} FROM {REPLAYS.qualified(self.database)} FINAL "
+            "ORDER BY created_at DESC, name"
         )
         found = [_record(row) for row in rows]
         return [r for r in found if include_deleted or r.status != DELETED]
@@ -112,8 +111,7 @@ class Catalog:
     def write(self, record: ReplayRecord) -> ReplayRecord:
         client = self._client_factory()
         try:
-            client.execute(f"INSERT INTO {self.database}.replays ({COLUMNS}) VALUES",
-                           [astuple(record)])  # fmt: skip
+            client.execute(REPLAYS.insert_sql(self.database), [astuple(record)])
         finally:
             client.disconnect()
         return record

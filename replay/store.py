@@ -9,18 +9,14 @@ from dataclasses import dataclass
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from detectors.contract.alerts import AlertKind
+from detectors.contract.tables import AREAS, SOURCE_PROFILES, SOURCES
 from infra.clickhouse import connect, drop_database, ensure_schema
 from infra.kafka import ensure_topics
 from infra.settings import CommonSettings
 from replay.namespace import Namespace
 
-REFERENCE = {
-    "areas": "level, code, parent, city, district, street, name, name_zh, ring, lon, lat, "
-    "updated_at",
-    "sources": "source_id, family, kind, metrics, city, district, street, grid, lon, lat, "
-    "cadence_s, updated_at",
-    "source_profiles": "source_id, group_name, limits, updated_at",
-}
+REFERENCE = (AREAS, SOURCES, SOURCE_PROFILES)
 """The reference tables a replay's worker reads, copied from the live database (FINAL)."""
 
 
@@ -41,10 +37,11 @@ def create_namespace(settings: CommonSettings, ns: Namespace) -> None:
     ensure_schema(inside)
     client = connect(settings, database="")
     try:
-        for table, columns in REFERENCE.items():
+        for table in REFERENCE:
             client.execute(
-                f"INSERT INTO {ns.database}.{table} ({columns}) "
-                f"SELECT {columns} FROM {settings.clickhouse_database}.{table} FINAL"
+                f"INSERT INTO {table.qualified(ns.database)} ({table.column_list}) "
+                f"SELECT {table.column_list} "
+                f"FROM {table.qualified(settings.clickhouse_database)} FINAL"
             )
     finally:
         client.disconnect()
@@ -120,7 +117,8 @@ def table_counts(settings: CommonSettings, database: str) -> dict[str, int]:
             for table in ("events_raw", "cases_raw", "rollups_1m", "dead_letters", "alert_events")
         }
         counts["alerts_raised"] = int(client.execute(
-            f"SELECT count() FROM {database}.alert_events FINAL WHERE kind = 'raised'"
+            f"SELECT count() FROM {database}.alert_events FINAL WHERE kind = %(kind)s",
+            {"kind": AlertKind.RAISED.value},
         )[0][0])  # fmt: skip
         return counts
     finally:

@@ -1,4 +1,4 @@
-"""Stored rows back into the exact wire JSON of :mod:`detectors.contract.events`: pure.
+"""Stored rows back into the exact wire bytes of :mod:`detectors.contract.wire`: pure.
 
 >>> row = ("5b0c1d2e-0000-5000-8000-000000000001", 1764115200000, "water", "WAT-0007",
 ...        "water_level", 3.42, "CB", "D1", "D1-S2", "D1-S2-G03")
@@ -15,15 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+from detectors.contract import wire
+from detectors.contract.events import CaseReport, Family, Location, Reading
+from detectors.contract.tables import CASES_RAW, EVENTS_RAW
 
-from detectors.contract.events import SCHEMA_VERSION, Family
-
-READING_COLUMNS = "event_id, ts_ms, family, source_id, metric, value, city, district, street, grid"
-CASE_COLUMNS = (
-    "event_id, ts_ms, case_id, category, status, source_id, city, district, street, grid, "
-    "lon, lat, text, photo_ref"
-)
+READING_COLUMNS = EVENTS_RAW.select_without("ts", "ingested_at")
+CASE_COLUMNS = CASES_RAW.select_without("ts", "ingested_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,42 +36,16 @@ class Outgoing:
 def reading_message(row: Sequence[Any]) -> Outgoing:
     """A sensor reading row (READING_COLUMNS order) as its wire message, keyed by source."""
     event_id, ts_ms, family, source_id, metric, value, city, district, street, grid = row
-    doc = {
-        "event_id": event_id,
-        "schema_version": SCHEMA_VERSION,
-        "ts": ts_ms,
-        "family": family,
-        "source_id": source_id,
-        "metric": metric,
-        "value": value,
-        "city": city,
-        "district": district,
-        "street": street,
-        "grid": grid,
-    }
-    return Outgoing(Family(family), str(source_id).encode(), orjson.dumps(doc), int(ts_ms))
+    where = Location(city, district, street, grid)
+    reading = Reading(event_id, ts_ms, Family(family), source_id, metric, value, where)
+    return Outgoing(reading.family, wire.key_of(reading), wire.encode_reading(reading), int(ts_ms))
 
 
 def case_message(row: Sequence[Any]) -> Outgoing:
     """A case row (CASE_COLUMNS order) as its wire message, keyed by case id."""
     (event_id, ts_ms, case_id, category, status, source_id, city, district, street, grid,
      lon, lat, text, photo_ref) = row  # fmt: skip
-    doc = {
-        "event_id": event_id,
-        "schema_version": SCHEMA_VERSION,
-        "ts": ts_ms,
-        "family": Family.CASE.value,
-        "source_id": source_id,
-        "case_id": case_id,
-        "category": category,
-        "status": status,
-        "city": city,
-        "district": district,
-        "street": street,
-        "grid": grid,
-        "lon": lon,
-        "lat": lat,
-        "text": text,
-        "photo_ref": photo_ref,
-    }
-    return Outgoing(Family.CASE, str(case_id).encode(), orjson.dumps(doc), int(ts_ms))
+    where = Location(city, district, street, grid)
+    case = CaseReport(event_id, ts_ms, case_id, category, status, source_id, where,
+                      lon, lat, text, photo_ref)  # fmt: skip
+    return Outgoing(Family.CASE, wire.key_of(case), wire.encode_case(case), int(ts_ms))

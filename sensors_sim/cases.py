@@ -12,8 +12,7 @@ from detectors.contract.city import Area
 from detectors.contract.events import (
     CASE_CATEGORIES,
     CASE_STATUSES,
-    SCHEMA_VERSION,
-    Family,
+    CaseReport,
     Location,
     Source,
 )
@@ -82,9 +81,7 @@ class CaseDesk:
         streets = {street: tuple(found) for street, found in by_street.items()}
         return cls(run_tag, tuple(workers), tuple(cells), streets, deque())
 
-    def next_event(
-        self, event_id: str, ts_ms: int, number: int, rng: random.Random
-    ) -> dict[str, object]:
+    def next_event(self, event_id: str, ts_ms: int, number: int, rng: random.Random) -> CaseReport:
         """The next case event: a lifecycle step of an open case or a newly filed one."""
         if self.open_cases and rng.random() < ADVANCE_PROBABILITY:
             case = self._advance(self.open_cases.popleft())
@@ -100,7 +97,7 @@ class CaseDesk:
             self.open_cases.append(case)
             if len(self.open_cases) > MAX_OPEN_CASES:
                 self.open_cases.popleft()
-        return case_document(case, event_id, ts_ms, text, photo)
+        return case_event(case, event_id, ts_ms, text, photo)
 
     def _advance(self, case: Case) -> Case:
         step = CASE_STATUSES.index(case.status) + 1
@@ -120,25 +117,10 @@ class CaseDesk:
         return Case(case_id, category, "filed", reporter, location, lon, lat)
 
 
-def case_document(
-    case: Case, event_id: str, ts_ms: int, text: str, photo_ref: str
-) -> dict[str, object]:
-    """A case event in the wire format of :mod:`detectors.contract.events`."""
-    return {
-        "event_id": event_id,
-        "schema_version": SCHEMA_VERSION,
-        "ts": ts_ms,
-        "family": Family.CASE.value,
-        "source_id": case.source_id,
-        "case_id": case.case_id,
-        "category": case.category,
-        "status": case.status,
-        "city": case.location.city,
-        "district": case.location.district,
-        "street": case.location.street,
-        "grid": case.location.grid,
-        "lon": case.lon,
-        "lat": case.lat,
-        "text": text,
-        "photo_ref": photo_ref,
-    }
+def case_event(case: Case, event_id: str, ts_ms: int, text: str, photo_ref: str) -> CaseReport:
+    """The event that reports ``case`` where it now is; its wire form is
+    :func:`detectors.contract.wire.encode_case`."""
+    return CaseReport(
+        event_id, ts_ms, case.case_id, case.category, case.status, case.source_id,
+        case.location, case.lon, case.lat, text, photo_ref,
+    )  # fmt: skip

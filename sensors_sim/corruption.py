@@ -1,8 +1,10 @@
 """Ways a sensor reading goes bad on the wire, each mapped to the dead-letter reason the
 worker must give it.
 
-Each corruption breaks exactly one thing of a valid reading, so that validation, which
-checks in a fixed order, stops at the intended reason and no earlier one.
+Each corruption starts from the wire document of a valid reading
+(:func:`detectors.contract.wire.reading_document`) and breaks exactly one thing of it, so
+that validation, which checks in a fixed order, stops at the intended reason and no
+earlier one.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import orjson
 
 from detectors.contract.events import METRICS, SENSOR_FAMILIES, Location
 from detectors.contract.validation import Reason
+from detectors.contract.wire import Document, encode_document
 
-Document = dict[str, object]
 Corruption = Callable[[Document, random.Random, Sequence[Location]], bytes]
 
 FUTURE_SHIFT_MS = 2 * 24 * 3600 * 1000
@@ -23,7 +25,7 @@ FUTURE_SHIFT_MS = 2 * 24 * 3600 * 1000
 
 def _truncated(doc: Document, rng: random.Random, grids: Sequence[Location]) -> bytes:
     # Any strict prefix of a JSON object lacks its closing brace.
-    raw = orjson.dumps(doc)
+    raw = encode_document(doc)
     return raw[: rng.randrange(1, len(raw))]
 
 
@@ -33,33 +35,33 @@ def _array(doc: Document, rng: random.Random, grids: Sequence[Location]) -> byte
 
 def _missing_field(doc: Document, rng: random.Random, grids: Sequence[Location]) -> bytes:
     gone = rng.choice(sorted(doc))
-    return orjson.dumps({name: field for name, field in doc.items() if name != gone})
+    return encode_document({name: field for name, field in doc.items() if name != gone})
 
 
 def _value_as_text(doc: Document, rng: random.Random, grids: Sequence[Location]) -> bytes:
-    return orjson.dumps({**doc, "value": str(doc["value"])})
+    return encode_document({**doc, "value": str(doc["value"])})
 
 
 def _future_schema(doc: Document, rng: random.Random, grids: Sequence[Location]) -> bytes:
-    return orjson.dumps({**doc, "schema_version": 99})
+    return encode_document({**doc, "schema_version": 99})
 
 
 def _out_of_range(doc: Document, rng: random.Random, grids: Sequence[Location]) -> bytes:
     spec = METRICS[str(doc["metric"])]
     overshoot = (spec.high - spec.low) * rng.uniform(0.1, 1.0)
     wild = spec.high + overshoot if rng.random() < 0.5 else spec.low - overshoot
-    return orjson.dumps({**doc, "value": round(wild, 3)})
+    return encode_document({**doc, "value": round(wild, 3)})
 
 
 def _unknown_source(doc: Document, rng: random.Random, grids: Sequence[Location]) -> bytes:
     # Registered ids never carry a suffix, so this one cannot be registered.
-    return orjson.dumps({**doc, "source_id": f"{doc['source_id']}-X{rng.randrange(100)}"})
+    return encode_document({**doc, "source_id": f"{doc['source_id']}-X{rng.randrange(100)}"})
 
 
 def _future_timestamp(doc: Document, rng: random.Random, grids: Sequence[Location]) -> bytes:
     ts = doc["ts"]
     assert isinstance(ts, int)
-    return orjson.dumps({**doc, "ts": ts + FUTURE_SHIFT_MS})
+    return encode_document({**doc, "ts": ts + FUTURE_SHIFT_MS})
 
 
 def _moved(doc: Document, rng: random.Random, grids: Sequence[Location]) -> bytes:
@@ -68,7 +70,7 @@ def _moved(doc: Document, rng: random.Random, grids: Sequence[Location]) -> byte
         elsewhere = [Location(str(doc["city"]), str(doc["district"]), str(doc["street"]), "G0")]
     where = rng.choice(elsewhere)
     moved = {"city": where.city, "district": where.district, "street": where.street}
-    return orjson.dumps({**doc, **moved, "grid": where.grid})
+    return encode_document({**doc, **moved, "grid": where.grid})
 
 
 def _foreign_metric(doc: Document, rng: random.Random, grids: Sequence[Location]) -> bytes:
@@ -80,7 +82,7 @@ def _foreign_metric(doc: Document, rng: random.Random, grids: Sequence[Location]
         for name, spec in METRICS.items()
         if spec.family in SENSOR_FAMILIES and spec.family != family
     )
-    return orjson.dumps({**doc, "metric": rng.choice(foreign)})
+    return encode_document({**doc, "metric": rng.choice(foreign)})
 
 
 CORRUPTIONS: tuple[tuple[str, Corruption], ...] = (

@@ -15,13 +15,12 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-import orjson
-
-from detectors.contract.events import SCHEMA_VERSION, SENSOR_FAMILIES, Family, Location, Source
+from detectors.contract import wire
+from detectors.contract.events import SENSOR_FAMILIES, Family, Location, Reading, Source
 from sensors_sim import signals
 from sensors_sim.cases import CaseDesk
 from sensors_sim.city import CityModel
-from sensors_sim.corruption import CORRUPTIONS, Document
+from sensors_sim.corruption import CORRUPTIONS
 
 EVENT_NAMESPACE = uuid.UUID("6f1c9a52-3f0e-5d7b-9c1e-2a4b8d0c7e31")
 """uuid5 namespace of simulated event ids."""
@@ -84,22 +83,13 @@ def run_tag(seed: int, start_ms: int) -> str:
     return hashlib.sha1(f"{seed}:{start_ms}".encode()).hexdigest()[:8]
 
 
-def reading_document(stream: Stream, event_id: str, ts_ms: int, rng: random.Random) -> Document:
-    """A sensor reading in the wire format of :mod:`detectors.contract.events`."""
-    location = stream.source.location
-    return {
-        "event_id": event_id,
-        "schema_version": SCHEMA_VERSION,
-        "ts": ts_ms,
-        "family": stream.source.family.value,
-        "source_id": stream.source.source_id,
-        "metric": stream.metric,
-        "value": signals.value(stream.source, stream.metric, ts_ms, rng),
-        "city": location.city,
-        "district": location.district,
-        "street": location.street,
-        "grid": location.grid,
-    }
+def stream_reading(stream: Stream, event_id: str, ts_ms: int, rng: random.Random) -> Reading:
+    """The next reading of ``stream``: its value drawn from the source's signal model."""
+    source = stream.source
+    value = signals.value(source, stream.metric, ts_ms, rng)
+    return Reading(
+        event_id, ts_ms, source.family, source.source_id, stream.metric, value, source.location
+    )
 
 
 def generate(
@@ -167,20 +157,17 @@ class _EventFactory:
         return stream
 
     def reading(self, eid: str, ts_ms: int) -> SimEvent:
-        stream = self._stream()
-        doc = reading_document(stream, eid, ts_ms, self.rng)
-        key = stream.source.source_id.encode()
-        return SimEvent(stream.source.family, key, orjson.dumps(doc), None)
+        reading = stream_reading(self._stream(), eid, ts_ms, self.rng)
+        return SimEvent(reading.family, wire.key_of(reading), wire.encode_reading(reading), None)
 
     def malformed(self, eid: str, ts_ms: int) -> SimEvent:
-        stream = self._stream()
-        doc = reading_document(stream, eid, ts_ms, self.rng)
+        reading = stream_reading(self._stream(), eid, ts_ms, self.rng)
         reason, corrupt = CORRUPTIONS[self.corrupted % len(CORRUPTIONS)]
         self.corrupted += 1
-        raw = corrupt(doc, self.rng, self.grids)
-        return SimEvent(stream.source.family, stream.source.source_id.encode(), raw, reason)
+        raw = corrupt(wire.reading_document(reading), self.rng, self.grids)
+        return SimEvent(reading.family, wire.key_of(reading), raw, reason)
 
     def case(self, eid: str, ts_ms: int) -> SimEvent:
         self.cases += 1
-        doc = self.desk.next_event(eid, ts_ms, self.cases, self.rng)
-        return SimEvent(Family.CASE, str(doc["case_id"]).encode(), orjson.dumps(doc), None)
+        case = self.desk.next_event(eid, ts_ms, self.cases, self.rng)
+        return SimEvent(Family.CASE, wire.key_of(case), wire.encode_case(case), None)

@@ -14,19 +14,10 @@ import orjson
 from clickhouse_driver import Client
 
 from detectors.contract.city import Area
-from detectors.contract.events import Source
+from detectors.contract.tables import AREAS, SOURCES, source_row
 from infra.clickhouse import connect, ensure_schema
 from infra.settings import CommonSettings
 from sensors_sim.city import CityModel
-
-AREA_COLUMNS = (
-    "level", "code", "parent", "city", "district", "street", "name", "name_zh", "ring",
-    "lon", "lat", "updated_at",
-)  # fmt: skip
-SOURCE_COLUMNS = (
-    "source_id", "family", "kind", "metrics", "city", "district", "street", "grid",
-    "lon", "lat", "cadence_s", "updated_at",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +30,8 @@ class ReferenceWritten:
 
 
 def area_rows(city: CityModel, updated_at: int) -> list[tuple[object, ...]]:
-    """One row per area, in AREA_COLUMNS order; each carries the codes of its ancestors."""
+    """One row per area, in the areas spec's column order; each carries the codes of its
+    ancestors."""
     parents = {area.code: area.parent for area in city.areas}
     return [_area_row(area, parents, updated_at) for area in city.areas]
 
@@ -63,17 +55,8 @@ def _ancestry(code: str, parents: dict[str, str]) -> list[str]:
 
 
 def source_rows(city: CityModel, updated_at: int) -> list[tuple[object, ...]]:
-    """One row per source, in SOURCE_COLUMNS order."""
-    return [_source_row(source, updated_at) for source in city.sources]
-
-
-def _source_row(source: Source, updated_at: int) -> tuple[object, ...]:
-    where = source.location
-    return (
-        source.source_id, source.family.value, source.kind, sorted(source.metrics),
-        where.city, where.district, where.street, where.grid,
-        source.lon, source.lat, source.cadence_s, updated_at,
-    )  # fmt: skip
+    """One row per source of the city."""
+    return [source_row(source, updated_at) for source in city.sources]
 
 
 def write_reference(
@@ -89,15 +72,9 @@ def write_reference(
     areas, sources = area_rows(city, updated_at), source_rows(city, updated_at)
     client = client_factory(settings)
     try:
-        _insert(client, f"{database}.areas", AREA_COLUMNS, areas)
-        _insert(client, f"{database}.sources", SOURCE_COLUMNS, sources)
+        # Rows always go as the data argument: literal VALUES hang the 18.16 server.
+        client.execute(AREAS.insert_sql(database), areas)
+        client.execute(SOURCES.insert_sql(database), sources)
     finally:
         client.disconnect()
     return ReferenceWritten(database, len(areas), len(sources))
-
-
-def _insert(
-    client: Client, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]
-) -> None:
-    # Rows always go as the data argument: literal VALUES hang the 18.16 server.
-    client.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES", rows)

@@ -29,8 +29,17 @@ from typing import Any
 import orjson
 import yaml
 
+from detectors.contract import wire
 from detectors.contract.city import Area, Ring
-from detectors.contract.events import CASE_METRIC, METRICS, SCHEMA_VERSION, Family, Location, Source
+from detectors.contract.events import (
+    CASE_METRIC,
+    METRICS,
+    CaseReport,
+    Family,
+    Reading,
+    Source,
+)
+from detectors.contract.places import AREA_LEVELS, AreaLevel, level_of, location_of
 from detectors.evaluation.scenarios import HOUR_MS, Label, Synthesis
 from detectors.scoring.sites import Site
 from sensors_sim import geometry
@@ -214,7 +223,7 @@ class KnownArea:
 @dataclass(frozen=True)
 class ReferencePlan:
     """What to write so the worker accepts every event of a scenario: area rows (in
-    ``reference.AREA_COLUMNS`` order), the sources, and the ring of every grid cell the
+    ``tables.AREAS`` column order), the sources, and the ring of every grid cell the
     scenario uses (for the position of case reports)."""
 
     area_rows: tuple[tuple[object, ...], ...]
@@ -241,42 +250,16 @@ def is_case_stream(site: Site) -> bool:
     return site.metrics == (CASE_METRIC,) and site.source_id.startswith("cases:")
 
 
-def level_of(code: str, city: str) -> str:
-    """The level of an area code: ``CB`` city, ``D1`` district, ``D1-S2`` street,
-    ``D1-S2-G03`` grid."""
-    if code == city:
-        return "city"
-    return ("district", "street", "grid")[min(code.count("-"), 2)]
-
-
-def area_location(code: str, city: str) -> Location:
-    """The location columns of an area row (empty below its own level)."""
-    if code == city:
-        return Location(city, "", "", "")
-    parts = code.split("-")
-    return Location(
-        city,
-        parts[0],
-        "-".join(parts[:2]) if len(parts) > 1 else "",
-        code if len(parts) > 2 else "",
-    )
-
-
 def needed_areas(synthesis: Synthesis, city: str) -> dict[str, str]:
     """Every area code the scenario's sites and labels lie in, with its level."""
     needed: dict[str, str] = {}
     for site in synthesis.sites:
         where = site.location
-        for level, code in zip(
-            ("city", "district", "street", "grid"),
-            (where.city, where.district, where.street, where.grid),
-            strict=True,
-        ):
+        for level, code in zip(AREA_LEVELS, where.codes(), strict=True):
             if code:
                 needed[code] = level
     for label in synthesis.labels:
-        location = area_location(label.area, city)
-        for code in (location.city, location.district, location.street, location.grid):
+        for code in location_of(label.area, city).codes():
             if code:
                 needed[code] = level_of(code, city)
     return needed
@@ -304,11 +287,13 @@ def plan_reference(
     annex = annex_areas(missing, city, [a.ring for a in known_by_code.values()])
     for area in annex:
         rows.append(_annex_row(area, city, updated_at))
-        where = area_location(area.code, city)
+        where = location_of(area.code, city)
         known_by_code[area.code] = KnownArea(
             area.level, area.code, where.city, where.district, where.street, area.ring
         )
-    cells = {code: known_by_code[code].ring for code, level in needed.items() if level == "grid"}
+    cells = {
+        code: known_by_code[code].ring for code, level in needed.items() if level == AreaLevel.GRID
+    }
     sources = tuple(
         _source(site, cells[site.location.grid])
         for site in synthesis.sites
@@ -321,10 +306,10 @@ def _model_areas(city_model: CityModel) -> list[KnownArea]:
     locations = city_model.grid_locations()
     found = []
     for area in city_model.areas:
-        if area.level == "grid":
+        if area.level == AreaLevel.GRID:
             where = locations[area.code]
         else:
-            where = area_location(area.code, city_model.level("city")[0].code)
+            where = location_of(area.code, city_model.level(AreaLevel.CITY)[0].code)
         found.append(
             KnownArea(area.level, area.code, where.city, where.district, where.street, area.ring)
         )
@@ -392,17 +377,20 @@ def annex_areas(missing: Mapping[str, str], city: str, known_rings: Sequence[Rin
             for code, number in sorted(cells.items()):
                 r, c = divmod(number - 1, ANNEX_COLS)
                 x, y = x0 + c * d_lon, y0 + r * d_lat
-                areas.append(_annex_area("grid", code, street, _rect(x, y, x + d_lon, y + d_lat)))
+                areas.append(
+                    _annex_area(AreaLevel.GRID, code, street, _rect(x, y, x + d_lon, y + d_lat))
+                )
             if street in missing:
-                areas.append(_annex_area("street", street, district, block))
+                areas.append(_annex_area(AreaLevel.STREET, street, district, block))
             row += rows
         if district in missing:
-            areas.append(_annex_area("district", district, city, _bounding(blocks[district])))
+            areas.append(
+                _annex_area(AreaLevel.DISTRICT, district, city, _bounding(blocks[district]))
+            )
     if city in missing:
         rings = [a.ring for a in areas] + list(known_rings)
-        areas.append(_annex_area("city", city, "", _bounding(rings)))
-    order = {"city": 0, "district": 1, "street": 2, "grid": 3}
-    return sorted(areas, key=lambda a: (order[a.level], _natural(a.code)))
+        areas.append(_annex_area(AreaLevel.CITY, city, "", _bounding(rings)))
+    return sorted(areas, key=lambda a: (AREA_LEVELS.index(AreaLevel(a.level)), _natural(a.code)))
 
 
 def _annex_units(missing: Mapping[str, str], city: str) -> dict[tuple[str, str], dict[str, int]]:
@@ -410,14 +398,14 @@ def _annex_units(missing: Mapping[str, str], city: str) -> dict[tuple[str, str],
     missing street or district that has no missing cells."""
     units: dict[tuple[str, str], dict[str, int]] = {}
     for code, level in missing.items():
-        where = area_location(code, city)
-        if level == "grid":
+        where = location_of(code, city)
+        if level == AreaLevel.GRID:
             match = _GRID_NUMBER.search(code)
             number = int(match.group(1)) if match else 1
             units.setdefault((where.district, where.street), {})[code] = max(1, number)
-        elif level == "street":
+        elif level == AreaLevel.STREET:
             units.setdefault((where.district, code), {})
-        elif level == "district":
+        elif level == AreaLevel.DISTRICT:
             units.setdefault((code, f"{code}-S1"), {})
     return units
 
@@ -427,7 +415,7 @@ def _annex_area(level: str, code: str, parent: str, ring: Ring) -> Area:
 
 
 def _annex_row(area: Area, city: str, updated_at: int) -> tuple[object, ...]:
-    where = area_location(area.code, city)
+    where = location_of(area.code, city)
     lon, lat = area.centroid
     ring = orjson.dumps([list(point) for point in area.ring]).decode()
     return (
@@ -467,8 +455,8 @@ def scenario_events(
     synthesis: Synthesis, seed: int, timeline: Timeline, cells: Mapping[str, Ring]
 ) -> Iterator[tuple[int, SimEvent]]:
     """(wall-clock ts, event) for every reading from ``timeline.skip_before_ms`` on, in
-    time order: sensor readings to their family's topic keyed by source id, case-stream
-    readings as case reports (status filed) keyed by the reporter."""
+    time order: sensor readings to their family's topic, case-stream readings as case
+    reports (status filed), each keyed by :func:`detectors.contract.wire.key_of`."""
     sites = {site.source_id: site for site in synthesis.sites}
     families = {sid: family_of(s) for sid, s in sites.items() if not is_case_stream(s)}
     tag = hex(zlib.crc32(f"{synthesis.name}:{seed}:{timeline.shift_ms}".encode()))[2:]
@@ -487,41 +475,30 @@ def scenario_events(
             cases += 1
             category = source_id.rsplit(":", 1)[1]
             case_id = f"SC-{tag:0>8}-{cases:06d}"
-            doc = case_report(site, eid, wall_ts, case_id, category, cells[site.location.grid])
-            yield wall_ts, SimEvent(Family.CASE, CASE_REPORTER.encode(), orjson.dumps(doc), None)
+            case = case_report(site, eid, wall_ts, case_id, category, cells[site.location.grid])
+            yield wall_ts, SimEvent(Family.CASE, wire.key_of(case), wire.encode_case(case), None)
         else:
-            family = families[source_id]
-            doc = reading(site, family, eid, wall_ts, metric, value)
-            yield wall_ts, SimEvent(family, source_id.encode(), orjson.dumps(doc), None)
+            event = reading(site, families[source_id], eid, wall_ts, metric, value)
+            yield (
+                wall_ts,
+                SimEvent(event.family, wire.key_of(event), wire.encode_reading(event), None),
+            )
 
 
-def reading(
-    site: Site, family: Family, eid: str, ts_ms: int, metric: str, value: float
-) -> dict[str, object]:
-    """A sensor reading in the wire format of :mod:`detectors.contract.events`."""
-    where = site.location
-    return {
-        "event_id": eid, "schema_version": SCHEMA_VERSION, "ts": ts_ms,
-        "family": family.value, "source_id": site.source_id, "metric": metric,
-        "value": value, "city": where.city, "district": where.district,
-        "street": where.street, "grid": where.grid,
-    }  # fmt: skip
+def reading(site: Site, family: Family, eid: str, ts_ms: int, metric: str, value: float) -> Reading:
+    """A sensor reading of ``site``, encoded by :mod:`detectors.contract.wire`."""
+    return Reading(eid, ts_ms, family, site.source_id, metric, value, site.location)
 
 
 def case_report(
     site: Site, eid: str, ts_ms: int, case_id: str, category: str, cell: Ring
-) -> dict[str, object]:
-    """A newly filed case report in the wire format, placed inside its grid cell."""
-    where = site.location
+) -> CaseReport:
+    """A newly filed case report, placed inside its grid cell."""
     lon, lat = _point_in(cell, *_unit_pair(case_id, 0.05, 0.95))
-    return {
-        "event_id": eid, "schema_version": SCHEMA_VERSION, "ts": ts_ms,
-        "family": Family.CASE.value, "source_id": CASE_REPORTER, "case_id": case_id,
-        "category": category, "status": "filed", "city": where.city,
-        "district": where.district, "street": where.street, "grid": where.grid,
-        "lon": lon, "lat": lat, "text": CATEGORY_TEXT.get(category, category),
-        "photo_ref": "",
-    }  # fmt: skip
+    text = CATEGORY_TEXT.get(category, category)
+    return CaseReport(
+        eid, ts_ms, case_id, category, "filed", CASE_REPORTER, site.location, lon, lat, text, ""
+    )
 
 
 def sent_range(synthesis: Synthesis, timeline: Timeline) -> tuple[int, int, int]:

@@ -21,6 +21,7 @@ from clickhouse_driver import Client
 from prometheus_client import CollectorRegistry
 
 from detectors.contract.events import Source
+from detectors.contract.tables import AREAS, SOURCE_PROFILES, SOURCES, source_row
 from detectors.evaluation.scenarios import Synthesis, synthesize
 from detectors.scoring.sites import Site
 from infra.clickhouse import connect, ensure_schema
@@ -28,7 +29,6 @@ from infra.settings import CommonSettings
 from sensors_sim.city import CityModel
 from sensors_sim.generator import SimEvent
 from sensors_sim.producer import Publisher, SimMetrics, Tally, ensure_topics, make_producer
-from sensors_sim.reference import AREA_COLUMNS, SOURCE_COLUMNS
 from sensors_sim.scenario import (
     Bounds,
     KnownArea,
@@ -142,17 +142,13 @@ def unregistered(client: Client, plan: ReferencePlan) -> list[str]:
 
 
 def source_rows(sources: Iterable[Source], updated_at: int) -> list[tuple[object, ...]]:
-    """Rows of the sources table, in SOURCE_COLUMNS order."""
-    return [
-        (s.source_id, s.family.value, s.kind, sorted(s.metrics), s.location.city,
-         s.location.district, s.location.street, s.location.grid, s.lon, s.lat, s.cadence_s,
-         updated_at)
-        for s in sources
-    ]  # fmt: skip
+    """Rows of the sources table."""
+    return [source_row(source, updated_at) for source in sources]
 
 
 def profile_rows(sites: Iterable[Site], updated_at: int) -> list[tuple[object, ...]]:
-    """source_profiles rows: the neighbour group and limits the detectors must know."""
+    """source_profiles rows (spec column order): the neighbour group and limits the detectors
+    must know."""
     return [
         (s.source_id, s.group, orjson.dumps(dict(s.limits)).decode(), updated_at)
         for s in sites
@@ -189,20 +185,14 @@ def register(
         for moved in registered_elsewhere(client, plan.sources):
             err.write(f"{PROG}: warning: source {moved} is re-registered\n")
         database = settings.clickhouse_database
-        columns = ", ".join(AREA_COLUMNS)
         if plan.area_rows:
-            client.execute(f"INSERT INTO {database}.areas ({columns}) VALUES", plan.area_rows)
+            client.execute(AREAS.insert_sql(database), plan.area_rows)
         rows = source_rows(plan.sources, int(clock()))
         if rows:
-            columns = ", ".join(SOURCE_COLUMNS)
-            client.execute(f"INSERT INTO {database}.sources ({columns}) VALUES", rows)
+            client.execute(SOURCES.insert_sql(database), rows)
         profiles = profile_rows(prepared.synthesis.sites, int(clock()))
         if profiles:
-            client.execute(
-                f"INSERT INTO {database}.source_profiles "
-                "(source_id, group_name, limits, updated_at) VALUES",
-                profiles,
-            )
+            client.execute(SOURCE_PROFILES.insert_sql(database), profiles)
         return plan
     finally:
         client.disconnect()

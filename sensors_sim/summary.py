@@ -17,7 +17,7 @@ def city_summary(city: CityModel, seed: int) -> dict[str, object]:
     kinds = Counter(source.kind for source in city.sources)
     return {
         "seed": seed,
-        "areas": {level: levels[level] for level in reversed(LEVELS)},
+        "areas": {str(level): levels[level] for level in reversed(LEVELS)},
         "sources": len(city.sources),
         "sources_by_family": {family.value: families[family.value] for family in Family},
         "sources_by_kind": dict(sorted(kinds.items())),

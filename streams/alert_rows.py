@@ -1,6 +1,7 @@
 """Rows of the alert tables from the alerting step's events: the audit trail
 (``alert_events``), the latest state of each alert and incident (``alerts_current``) and
-the operational stage of each area (``stage_changes``)."""
+the operational stage of each area (``stage_changes``). Each builds tuples in the column
+order of its spec in detectors.contract.tables (tests/unit/test_table_rows.py checks it)."""
 
 from __future__ import annotations
 
@@ -9,25 +10,16 @@ from collections.abc import Sequence
 
 import orjson
 
+from detectors.alerting.stages import NORMAL, StagedAlert, StageFacts, area_stage
 from detectors.alerting.types import AlertEvent
-from detectors.contract.events import LEVELS, Location
+from detectors.contract.alerts import AlertStatus, Subject, status_after_kind
+from detectors.contract.levels import WarningLevel
+from detectors.contract.places import LEVELS, Location
 from streams.alerting import AlertingStage, StageOutput
-
-EVENT_COLUMNS = (
-    "event_id, ts, ts_ms, kind, alert_id, incident_id, key, category, level, level_rank, "
-    "tier, notify, reason, city, district, street, grid, scope, evidence, actor, comment"
-)
-CURRENT_COLUMNS = (
-    "alert_id, subject, incident_id, key, category, level, level_rank, tier, status, "
-    "opened_ms, updated_ms, version, acknowledged_by, assignee, notify, reason, city, "
-    "district, street, grid, scope, source_id, metric, evidence"
-)
-STAGE_COLUMNS = "level, code, ts, ts_ms, stage, previous, reason"
-STATUS = {"cleared": "cleared", "incident_closed": "cleared", "resolved": "resolved",
-          "acknowledged": "acknowledged"}  # fmt: skip
 
 
 def event_rows(out: StageOutput) -> list[tuple[object, ...]]:
+    """Rows of ``alert_events`` (in the spec's column order), one per event."""
     rows: list[tuple[object, ...]] = []
     for e in out.events:
         actor, note = out.actors.get(e.event_id, ("", ""))
@@ -42,15 +34,16 @@ def event_rows(out: StageOutput) -> list[tuple[object, ...]]:
 
 
 def current_rows(stage: AlertingStage, events: Sequence[AlertEvent]) -> list[tuple[object, ...]]:
-    """One row per event, carrying the subject's state after it (highest version wins)."""
+    """Rows of ``alerts_current`` (in the spec's column order): one per event, carrying the
+    subject's state after it (highest version wins)."""
     rows: list[tuple[object, ...]] = []
     for e in events:
         subject_id = e.alert_id or e.incident_id
-        subject = "alert" if e.alert_id else "incident"
+        subject = Subject.ALERT if e.alert_id else Subject.INCIDENT
         meta = stage.meta_of(subject_id)
         meta.setdefault("opened_ms", e.ts_ms)
-        status = STATUS.get(e.kind, "acknowledged" if meta.get("acknowledged_by") else "active")
-        if status == "acknowledged" and not meta.get("acknowledged_by"):
+        status = status_after_kind(e.kind, acknowledged=bool(meta.get("acknowledged_by")))
+        if status == AlertStatus.ACKNOWLEDGED and not meta.get("acknowledged_by"):
             meta["acknowledged_by"] = e.reason.removeprefix("by ")
         stage.version += 1
         loc = e.location
@@ -66,34 +59,37 @@ def current_rows(stage: AlertingStage, events: Sequence[AlertEvent]) -> list[tup
 
 
 def area_stages(stage: AlertingStage) -> dict[str, tuple[int, str]]:
-    """Stage 1 (normal) to 5 of every area with an active condition or area alert:
-    2 = only blue (IV), 3 = yellow (III), 4 = orange (II), 5 = red (I)."""
-    worst: dict[str, list[tuple[int, str]]] = {}
+    """The stage (2 to 5, by :mod:`detectors.alerting.stages`) and its reason of every
+    area, by ``"level:code"``, where an active alert counts."""
+    found: dict[str, list[StagedAlert]] = {}
     for alert in stage.engine.active.values():
-        if alert.category == "fault":
-            continue  # a broken sensor is not a situation in the area
+        staged = StagedAlert(WarningLevel(alert.level), alert.category, alert.metric)
         where = Location(*alert.location)
         for level in LEVELS:
             if where.code(level):
-                worst.setdefault(f"{level}:{where.code(level)}", []).append(
-                    (alert.level, alert.metric)
-                )
-    stages = {}
-    for area, found in worst.items():
-        top = max(level for level, _ in found)
-        metric, n = Counter(m for lv, m in found if lv == top).most_common(1)[0]
-        name = area.split(":", 1)[1]
-        stages[area] = (1 + top, f"stage {1 + top}: {n} {metric} alert{'s' * (n > 1)} in {name}")
+                found.setdefault(f"{level}:{where.code(level)}", []).append(staged)
+    stages: dict[str, tuple[int, str]] = {}
+    for area, alerts in found.items():
+        facts = area_stage(alerts)
+        if facts.stage > NORMAL:
+            stages[area] = (facts.stage, stage_reason(facts, area.split(":", 1)[1]))
     return stages
 
 
+def stage_reason(facts: StageFacts, name: str) -> str:
+    """The worker's reason: the gravest level's most common metric, e.g.
+    ``'stage 3: 4 water_level alerts in D1'``."""
+    metric, n = Counter(facts.at_gravest).most_common(1)[0]
+    return f"stage {facts.stage}: {n} {metric} alert{'s' * (n > 1)} in {name}"
+
+
 def stage_rows(stage: AlertingStage, now_ms: int) -> list[tuple[object, ...]]:
-    """Rows for areas whose stage changed; remembers the new stages."""
+    """Rows of ``stage_changes`` for areas whose stage changed; remembers the new stages."""
     current = area_stages(stage)
     rows: list[tuple[object, ...]] = []
-    for area in sorted(set(current) | {a for a, s in stage.stages.items() if s > 1}):
-        new, reason = current.get(area, (1, "stage 1: no active alerts"))
-        old = stage.stages.get(area, 1)
+    for area in sorted(set(current) | {a for a, s in stage.stages.items() if s > NORMAL}):
+        new, reason = current.get(area, (NORMAL, f"stage {NORMAL}: no active alerts"))
+        old = stage.stages.get(area, NORMAL)
         if new != old:
             level, code = area.split(":", 1)
             rows.append((level, code, now_ms // 1000, now_ms, new, old, reason))

@@ -20,14 +20,13 @@ from typing import Any
 import orjson
 
 from detectors.alerting.engine import AlertEngine
-from detectors.alerting.escalation import raise_tier
-from detectors.alerting.types import NAMESPACE, Alert, AlertEvent, Decision
+from detectors.alerting.types import NAMESPACE, AlertEvent, Decision
 from detectors.contract.actions import ActionError, validate_action
-from detectors.contract.events import Location
+from detectors.contract.alerts import ENDING_KINDS, AlertKind, Category
 from detectors.contract.levels import WarningLevel
+from detectors.contract.places import AreaLevel, Location
 from detectors.contract.validation import Invalid
 
-ENDED = {"cleared", "resolved", "incident_closed"}
 RECENT_LIMIT = 5000
 
 
@@ -140,11 +139,8 @@ class AlertingStage:
             return Invalid("not_permitted", f"alert {target} is outside the actor's district")
         return None
 
-    def _alert(self, alert_id: str) -> Alert | None:
-        return next((a for a in self.engine.active.values() if a.alert_id == alert_id), None)
-
     def _location_of(self, target: str) -> Location | None:
-        alert = self._alert(target)
+        alert = self.engine.find(target)
         if alert is not None:
             return Location(*alert.location)
         incident = self.engine.incidents.get(target)
@@ -155,50 +151,39 @@ class AlertingStage:
         return self.meta.setdefault(target, {"acknowledged_by": "", "assignee": ""})
 
     def _action_event(self, kind: str, target: str, action: Mapping[str, Any]) -> AlertEvent:
-        alert, incident = self._alert(target), self.engine.incidents.get(target)
+        alert, incident = self.engine.find(target), self.engine.incidents.get(target)
         level = WarningLevel(alert.level if alert else incident.level if incident else 1)
-        tier = alert.tier if alert else incident.tier if incident else "grid"
-        where = self._location_of(target) or Location("", "", "", "")
+        tier = alert.tier if alert else incident.tier if incident else AreaLevel.GRID
+        where = self._location_of(target) or Location()
         if kind == "escalate":
-            tier = raise_tier(tier)
-            if alert is not None:
-                alert.tier = tier
-            elif incident is not None:
-                incident.tier = tier
+            tier = self.engine.escalate(target) or tier
         elif kind == "assign":
             self.meta_of(target)["assignee"] = str(action["assignee"])
         elif kind == "resolve":
-            self._forget(target)
+            self.engine.resolve(target)
         return AlertEvent(
             event_id=str(uuid.uuid5(NAMESPACE, f"action|{action['action_id']}")),
             kind=_PAST[kind], ts_ms=int(action["ts"]),
             alert_id=target if alert is not None or incident is None else "",
             incident_id=target if incident is not None else (alert.incident_id if alert else ""),
-            key=alert.key if alert else "", category=alert.category if alert else "incident",
+            key=alert.key if alert else "",
+            category=alert.category if alert else Category.INCIDENT,
             level=level, tier=tier, notify=kind == "escalate",
             reason=f"{_PAST[kind]} by {action['actor']}", location=where,
             evidence=dict(alert.evidence) if alert else {},
         )  # fmt: skip
 
-    def _forget(self, target: str) -> None:
-        alert = self._alert(target)
-        if alert is not None:
-            del self.engine.active[alert.key]
-            incident = self.engine.incidents.get(alert.incident_id)
-            if incident is not None and target in incident.alerts:
-                incident.alerts.remove(target)
-        else:
-            self.engine.incidents.pop(target, None)
-
     def remember_ended(self, events: Iterable[AlertEvent]) -> None:
         """Keep a bounded memory of ended alerts, to tell operators why an action fails."""
         for event in events:
-            if event.kind in ENDED:
+            if event.kind in ENDING_KINDS:
                 self.ended[event.alert_id or event.incident_id] = event.kind
                 self.meta.pop(event.alert_id or event.incident_id, None)
         while len(self.ended) > RECENT_LIMIT:
             self.ended.pop(next(iter(self.ended)))
 
 
-_PAST = {"acknowledge": "acknowledged", "assign": "assigned", "comment": "commented",
-         "escalate": "escalated", "resolve": "resolved"}  # fmt: skip
+_PAST = {"acknowledge": AlertKind.ACKNOWLEDGED, "assign": AlertKind.ASSIGNED,
+         "comment": AlertKind.COMMENTED, "escalate": AlertKind.ESCALATED,
+         "resolve": AlertKind.RESOLVED}  # fmt: skip
+"""The event kind each operator action records."""

@@ -27,6 +27,7 @@ import orjson
 
 from detectors.alerting.engine import AlertEngine
 from detectors.contract.events import Family, Reading
+from detectors.contract.tables import ALERT_EVENTS, ALERTS_CURRENT, STAGE_CHANGES
 from infra.clickhouse import connect
 from infra.settings import WorkerSettings
 from infra.topics import (
@@ -260,17 +261,14 @@ def create_app(
 
     async def write_alerts(stage: AlertingStage, out: Any, stages: list[Any]) -> None:
         stage.remember_ended(out.events)
-        rows = {
-            "alert_events": alert_rows.event_rows(out),
-            "alerts_current": alert_rows.current_rows(stage, out.events),
-            "stage_changes": stages,
-        }
-        columns = {"alert_events": alert_rows.EVENT_COLUMNS,
-                   "alerts_current": alert_rows.CURRENT_COLUMNS,
-                   "stage_changes": alert_rows.STAGE_COLUMNS}  # fmt: skip
-        for table, table_rows in rows.items():
+        rows = [
+            (ALERT_EVENTS, alert_rows.event_rows(out)),
+            (ALERTS_CURRENT, alert_rows.current_rows(stage, out.events)),
+            (STAGE_CHANGES, stages),
+        ]
+        for table, table_rows in rows:
             if table_rows:
-                await pipeline.call(table, sink.insert, table, columns[table], table_rows)
+                await pipeline.call(table.name, sink.insert, table, table_rows)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_state(sender: Any, revoked: Any = None, **kwargs: Any) -> None:

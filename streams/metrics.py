@@ -22,6 +22,7 @@ class WorkerMetrics:
     batch_seconds: Histogram
     consumer_lag: Gauge
     rollup_skipped: Counter
+    events_repeated: Counter
     decisions: Counter
     alert_events: Counter
 
@@ -62,6 +63,10 @@ class WorkerMetrics:
             ),
             rollup_skipped=Counter(
                 p + "rollup_redelivered", "Re-delivered events already in their roll-up",
+                registry=registry,
+            ),
+            events_repeated=Counter(
+                p + "events_repeated", "Second sendings of stored events, skipped", ["topic"],
                 registry=registry,
             ),
             decisions=Counter(

@@ -29,17 +29,19 @@ from pydantic import (
     model_validator,
 )
 
+from detectors.contract.alerts import AlertKind
 from detectors.contract.levels import WarningLevel, parse_level
+from detectors.contract.places import LEVELS, AreaLevel
 from streams.notify_format import KIND_TEXT, level_of
 
 NOTIFIABLE_KINDS: tuple[str, ...] = (
-    "raised",
-    "level_changed",  # the engine asks to notify only when the level rises
-    "escalated",
-    "incident_opened",
-    "incident_widened",
-    "incident_level_changed",  # likewise, only when rising
-    "incident_escalated",
+    AlertKind.RAISED,
+    AlertKind.LEVEL_CHANGED,  # the engine asks to notify only when the level rises
+    AlertKind.ESCALATED,
+    AlertKind.INCIDENT_OPENED,
+    AlertKind.INCIDENT_WIDENED,
+    AlertKind.INCIDENT_LEVEL_CHANGED,  # likewise, only when rising
+    AlertKind.INCIDENT_ESCALATED,
 )
 """Kinds a webhook takes unless it lists its own ``kinds``."""
 KNOWN_KINDS: tuple[str, ...] = tuple(KIND_TEXT)
@@ -59,8 +61,8 @@ def _level(value: Any) -> WarningLevel:
     return parse_level(value.strip())
 
 
-Tier = Literal["grid", "street", "district", "city"]
-ALL_TIERS: tuple[Tier, ...] = ("grid", "street", "district", "city")
+Tier = AreaLevel  # a command tier: grid, street, district or city
+ALL_TIERS: tuple[Tier, ...] = LEVELS
 Level = Annotated[WarningLevel, BeforeValidator(_level)]
 
 
@@ -123,7 +125,7 @@ def wants(hook: WebhookConfig, record: Mapping[str, Any]) -> bool:
         return False
     if record["tier"] not in hook.tiers or level_of(record) < hook.min_level:
         return False
-    if hook.districts is None or record.get("scope") == "city":
+    if hook.districts is None or record.get("scope") == AreaLevel.CITY:
         return True
     return record.get("district") in hook.districts
 

@@ -29,29 +29,33 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from detectors.alerting.escalation import TIERS
+from detectors.contract.alerts import AlertKind, Category
 from detectors.contract.events import METRICS
 from detectors.contract.levels import WarningLevel, parse_level
+from detectors.contract.places import AreaLevel
 
 CHINA_TIME = timezone(timedelta(hours=8), "UTC+8")
 WECOM_MAX_BYTES = 4096  # a WeCom robot rejects longer markdown content
 FORMATS = ("generic", "dingtalk", "wecom")
 
 COLOUR_ZH = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
-TIER_ZH = {"grid": "网格", "street": "街道", "district": "区", "city": "市"}
+TIER_ZH: dict[str, str] = {
+    AreaLevel.GRID: "网格", AreaLevel.STREET: "街道", AreaLevel.DISTRICT: "区", AreaLevel.CITY: "市"
+}  # fmt: skip
 KIND_TEXT: dict[str, tuple[str, str]] = {
-    "raised": ("新预警", "alert raised"),
-    "level_changed": ("预警等级变化", "alert level changed"),
-    "escalated": ("预警升级", "alert escalated"),
-    "cleared": ("预警解除", "alert cleared"),
-    "acknowledged": ("已确认", "acknowledged"),
-    "grouped": ("并入事件", "grouped into incident"),
-    "incident_opened": ("新事件", "incident opened"),
-    "incident_widened": ("事件范围扩大", "incident widened"),
-    "incident_level_changed": ("事件等级变化", "incident level changed"),
-    "incident_escalated": ("事件升级", "incident escalated"),
-    "incident_closed": ("事件结束", "incident closed"),
+    AlertKind.RAISED: ("新预警", "alert raised"),
+    AlertKind.LEVEL_CHANGED: ("预警等级变化", "alert level changed"),
+    AlertKind.ESCALATED: ("预警升级", "alert escalated"),
+    AlertKind.CLEARED: ("预警解除", "alert cleared"),
+    AlertKind.ACKNOWLEDGED: ("已确认", "acknowledged"),
+    AlertKind.GROUPED: ("并入事件", "grouped into incident"),
+    AlertKind.INCIDENT_OPENED: ("新事件", "incident opened"),
+    AlertKind.INCIDENT_WIDENED: ("事件范围扩大", "incident widened"),
+    AlertKind.INCIDENT_LEVEL_CHANGED: ("事件等级变化", "incident level changed"),
+    AlertKind.INCIDENT_ESCALATED: ("事件升级", "incident escalated"),
+    AlertKind.INCIDENT_CLOSED: ("事件结束", "incident closed"),
 }
-ALL_CLEAR = ("cleared", "incident_closed")
+ALL_CLEAR = (AlertKind.CLEARED, AlertKind.INCIDENT_CLOSED)
 # DingTalk renders an HTML colour; yellow is darkened to stay readable on white.
 DINGTALK_COLOUR = {"red": "#E02020", "orange": "#FA6400", "yellow": "#D4A000", "blue": "#1E6FD9"}
 # WeCom has three colours only: orange-red for the two gravest levels, grey for the others,
@@ -141,7 +145,7 @@ def number(value: Any) -> str:
 def what_text(record: Mapping[str, Any]) -> str:
     """The measurement behind an alert, or an incident's size."""
     evidence = record.get("evidence") or {}
-    if record.get("category") == "incident":
+    if record.get("category") == Category.INCIDENT:
         count = f"{evidence.get('alerts', 0)} 条预警 active alerts"
         metrics = ", ".join(str(m) for m in evidence.get("metrics", []))
         return f"{count}: {metrics}" if metrics else count

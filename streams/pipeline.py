@@ -17,10 +17,11 @@ from typing import TypeVar
 
 from detectors.contract.events import Family
 from detectors.contract.validation import Reason, Registry, TimeBounds
-from streams import batch
+from streams import batch, identity
 from streams.batch import TP, Message
+from streams.identity import PartitionLedger
 from streams.metrics import WorkerMetrics
-from streams.rollup import PartitionRollups
+from streams.rollup import PartitionRollups, StoredRow
 from streams.sink import ClickHouseSink
 
 log = logging.getLogger(__name__)
@@ -58,13 +59,16 @@ class Pipeline:
         self._clock = clock
         self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="clickhouse")
         self._states: dict[TP, PartitionRollups] = {}
+        self._ledgers: dict[TP, PartitionLedger] = {}
         self._registry = Registry(sources={}, grids={})
         self._profiles: dict[str, tuple[str, dict[str, float]]] = {}
         self._registry_at = float("-inf")
 
     def forget_partitions(self) -> None:
-        """Drop in-memory roll-up state (on rebalance): it is reloaded from the store."""
+        """Drop in-memory roll-up and identity state (on rebalance): it is reloaded from
+        the store."""
         self._states.clear()
+        self._ledgers.clear()
 
     async def call(self, table: str, fn: Callable[..., T], *args: object) -> T:
         """Run a blocking sink call off the loop, retrying with backoff until it succeeds."""
@@ -127,6 +131,11 @@ class Pipeline:
             if missing:
                 rows = await self.call("rollups_load", self._sink.load_rollups, *tp, missing)
                 state.install(missing, rows)
+            ledger = self._ledgers.setdefault(tp, PartitionLedger())
+            unknown = ledger.missing(windows)
+            if unknown:
+                stored = await self.call("identities_load", self._sink.load_identities, unknown)
+                ledger.install(unknown, stored)
 
     def _evict(self, validated: batch.Validated) -> None:
         newest: dict[TP, int] = {}
@@ -135,6 +144,7 @@ class Pipeline:
             newest[tp] = max(newest.get(tp, 0), event.ts_ms)
         for tp, ts_ms in newest.items():
             self._states[tp].evict(ts_ms - self._retention_ms)
+            self._ledgers[tp].evict(ts_ms - self._retention_ms)
 
     @property
     def registry(self) -> Registry:
@@ -147,19 +157,46 @@ class Pipeline:
         return self._profiles
 
     async def process(self, messages: Sequence[Message]) -> batch.Validated:
-        """Store one batch completely; returns it validated (dead letters included)."""
+        """Store one batch completely; returns what to detect and the dead letters (an id
+        re-used for other content among them); repeats of stored events are left out."""
         started = time.perf_counter()
         for topic, n in Counter(m.topic for m in messages).items():
             self._metrics.events_in.labels(topic).inc(n)
         validated = await self._validate(messages)
         await self._load_windows(validated)
+        validated = self._settle(validated)
         redelivered = sum(s.redelivered for s in self._states.values())
         changed = batch.fold_rollups(validated, messages, self._states)
         redelivered = sum(s.redelivered for s in self._states.values()) - redelivered
         if redelivered:
             self._metrics.rollup_skipped.inc(redelivered)
             log.info("skipped %d re-delivered events already in their roll-ups", redelivered)
+        await self._store(validated, changed)
+        self._evict(validated)
+        self._count(validated)
+        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        return validated
+
+    def _settle(self, validated: batch.Validated) -> batch.Validated:
+        settled = identity.settle(validated, self._ledgers, self._states)
+        for topic, n in Counter(m.topic for m, _ in settled.repeats).items():
+            self._metrics.events_repeated.labels(topic).inc(n)
+        for message, event in settled.repeats:
+            log.debug("skipped %s (%s/%d@%d): a repeat of a stored event", event.event_id,
+                      message.topic, message.partition, message.offset)  # fmt: skip
+        if settled.redelivered:
+            self._metrics.rollup_skipped.inc(settled.redelivered)
+            log.info("skipped %d re-delivered events already stored", settled.redelivered)
+        return settled.validated
+
+    async def _store(
+        self, validated: batch.Validated, changed: Sequence[tuple[TP, StoredRow]]
+    ) -> None:
+        # Roll-ups before raw rows: an event in the raw tables is then always in its
+        # roll-up too, so the identity ledger (filled from the raw tables after a crash)
+        # never skips an event the roll-ups are missing.
         now_s = int(self._clock())
+        await self._write("rollups_1m", self._sink.write_rollups, batch.rollup_rows(changed))
         await self._write("events_raw", self._sink.write_raw, batch.raw_rows(validated, now_s))
         await self._write("cases_raw", self._sink.write_cases, batch.case_rows(validated, now_s))
         await self._write(
@@ -167,11 +204,6 @@ class Pipeline:
             self._sink.write_dead_letters,
             batch.dead_rows(validated, self._family_of_topic, self._worker_name),
         )
-        await self._write("rollups_1m", self._sink.write_rollups, batch.rollup_rows(changed))
-        self._evict(validated)
-        self._count(validated)
-        self._metrics.batch_seconds.observe(time.perf_counter() - started)
-        return validated
 
     def _count(self, validated: batch.Validated) -> None:
         valid = Counter(m.topic for m, _ in validated.events())

@@ -82,6 +82,13 @@ class PartitionRollups:
             self.redelivered += 1
         return applied
 
+    def folded(self, offset: int, ts_ms: int, metric: str, location: Location) -> bool:
+        """Whether the message at ``offset`` is already in its grid cell's row: a
+        re-delivery of what this partition has seen, not a second sending."""
+        window = self.windows.get(window_start_ms(ts_ms), {})
+        cell = window.get((LEVELS[0], location.code(LEVELS[0]), metric))
+        return cell is not None and offset <= cell.version
+
     def drain(self, version: int) -> list[StoredRow]:
         """Rows changed since the last drain, stamped with ``version`` (the batch's last
         offset for this partition)."""

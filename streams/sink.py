@@ -8,14 +8,16 @@ thread-safe), never on the event loop. Rows always go as the data argument: the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import orjson
 from clickhouse_driver import Client
 
-from detectors.contract.events import Family, Location, Source
+from detectors.contract.events import CaseReport, Family, Location, Reading, Source
+from detectors.contract.table_spec import TableSpec
+from detectors.contract.tables import CASES_RAW, DEAD_LETTERS, EVENTS_RAW, ROLLUPS_1M, SOURCES
 from detectors.contract.validation import Registry
 from detectors.rollup.aggregation import SummaryState
-from streams import batch
 from streams.rollup import StoredRow
 
 
@@ -38,24 +40,24 @@ class ClickHouseSink:
             self._client.disconnect()
         self._client = None
 
-    def insert(self, table: str, columns: str, rows: Sequence[tuple[object, ...]]) -> int:
-        """Insert ``rows`` into ``table`` in one INSERT; returns the row count."""
+    def insert(self, table: TableSpec, rows: Sequence[tuple[object, ...]]) -> int:
+        """Insert ``rows`` (whole rows of ``table``) in one INSERT; returns the row count."""
         if not rows:
             return 0
-        self.client.execute(f"INSERT INTO {table} ({columns}) VALUES", rows, types_check=False)
+        self.client.execute(table.insert_sql(), rows, types_check=False)
         return len(rows)
 
     def write_raw(self, rows: Sequence[tuple[object, ...]]) -> int:
-        return self.insert("events_raw", batch.RAW_COLUMNS, rows)
+        return self.insert(EVENTS_RAW, rows)
 
     def write_cases(self, rows: Sequence[tuple[object, ...]]) -> int:
-        return self.insert("cases_raw", batch.CASE_COLUMNS, rows)
+        return self.insert(CASES_RAW, rows)
 
     def write_dead_letters(self, rows: Sequence[tuple[object, ...]]) -> int:
-        return self.insert("dead_letters", batch.DEAD_COLUMNS, rows)
+        return self.insert(DEAD_LETTERS, rows)
 
     def write_rollups(self, rows: Sequence[tuple[object, ...]]) -> int:
-        return self.insert("rollups_1m", batch.ROLLUP_COLUMNS, rows)
+        return self.insert(ROLLUPS_1M, rows)
 
     def load_rollups(
         self, topic: str, partition: int, windows_ms: Iterable[int]
@@ -76,6 +78,29 @@ class ClickHouseSink:
             for w, level, key, metric, family, cnt, total, low, high, version in result
         ]  # fmt: skip
 
+    def load_identities(self, windows_ms: Iterable[int]) -> list[Reading | CaseReport]:
+        """The events stored in these roll-up windows by any partition, for the identity
+        ledger. Without FINAL: a re-delivered row is the same event twice, harmless."""
+        minutes = sorted({w // 60_000 for w in windows_ms})
+        if not minutes:
+            return []
+        where = (
+            "WHERE ts >= toDateTime(%(lo)s) AND ts < toDateTime(%(hi)s) "
+            "AND intDiv(toUInt32(ts), 60) IN %(minutes)s"
+        )
+        params = {"lo": minutes[0] * 60, "hi": minutes[-1] * 60 + 60, "minutes": tuple(minutes)}
+        readings = self.client.execute(
+            "SELECT event_id, ts_ms, family, source_id, metric, value, city, district, street, "
+            f"grid FROM events_raw {where}",
+            params,
+        )
+        cases = self.client.execute(
+            "SELECT event_id, ts_ms, case_id, category, status, source_id, city, district, "
+            f"street, grid, lon, lat, text, photo_ref FROM cases_raw {where}",
+            params,
+        )
+        return [*_stored_readings(readings), *_stored_cases(cases)]
+
     def load_profiles(self) -> dict[str, tuple[str, dict[str, float]]]:
         """Neighbour groups and limits of the sources that have them."""
         return parse_profiles(
@@ -86,8 +111,7 @@ class ClickHouseSink:
         """Known sources and grid cells from the reference tables."""
         sources = {}
         for row in self.client.execute(
-            "SELECT source_id, family, kind, metrics, city, district, street, grid, lon, lat, "
-            "cadence_s FROM sources FINAL"
+            f"SELECT {SOURCES.select_without('updated_at')} FROM sources FINAL"
         ):
             source_id, family, kind, metrics, city, district, street, grid, lon, lat, cadence = row
             if family not in Family._value2member_map_:
@@ -103,6 +127,24 @@ class ClickHouseSink:
             )
         }
         return Registry(sources=sources, grids=grids)
+
+
+def _stored_readings(rows: Iterable[tuple[Any, ...]]) -> list[Reading]:
+    return [
+        Reading(event_id, int(ts_ms), Family(family), source_id, metric, float(value),
+                Location(city, district, street, grid))
+        for event_id, ts_ms, family, source_id, metric, value, city, district, street, grid
+        in rows if family in Family._value2member_map_
+    ]  # fmt: skip
+
+
+def _stored_cases(rows: Iterable[tuple[Any, ...]]) -> list[CaseReport]:
+    return [
+        CaseReport(event_id, int(ts_ms), case_id, category, status, source_id,
+                   Location(city, district, street, grid), float(lon), float(lat), text, photo)
+        for (event_id, ts_ms, case_id, category, status, source_id, city, district, street,
+             grid, lon, lat, text, photo) in rows
+    ]  # fmt: skip
 
 
 def parse_profiles(rows: Iterable[tuple[str, str, str]]) -> dict[str, tuple[str, dict[str, float]]]:

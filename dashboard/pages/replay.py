@@ -14,7 +14,7 @@ from dashboard.components import level_badge, link, panel, stage_badge, status_l
 from dashboard.figures import empty_figure
 from dashboard.i18n import t
 from dashboard.maps import tier_map
-from dashboard.model import AlertRow, AreaTree, Place, QueryError
+from dashboard.model import AlertRow, AreaTree, QueryError
 from dashboard.replay_queries import BadReplay, ReplayInfo, ReplayQueries
 from dashboard.replay_state import (
     ActiveAlert,
@@ -25,7 +25,9 @@ from dashboard.replay_state import (
 )
 from dashboard.routes import Route, href
 from dashboard.scope import Page, Scope, can_open
+from detectors.contract.alerts import AlertStatus, Subject
 from detectors.contract.levels import WarningLevel
+from detectors.contract.places import Location
 
 TICK_MS = 1000
 
@@ -178,10 +180,10 @@ def moment(
 def as_alert_rows(alerts: Sequence[ActiveAlert], city: str) -> list[AlertRow]:
     """The active alerts as the command center's alert rows, for its map."""
     return [
-        AlertRow(a.alert_id, "alert", "", "", a.category,
-                 WarningLevel(a.level_rank) if 1 <= a.level_rank <= 4 else None, "", "active",
-                 a.since_ms, a.since_ms, 0, "", "", a.reason,
-                 Place(city, a.district, a.street, a.grid), "", "", "")
+        AlertRow(a.alert_id, Subject.ALERT, "", "", a.category,
+                 WarningLevel(a.level_rank) if 1 <= a.level_rank <= 4 else None, "",
+                 AlertStatus.ACTIVE, a.since_ms, a.since_ms, 0, "", "", a.reason,
+                 Location(city, a.district, a.street, a.grid), "", "", "")
         for a in alerts
     ]  # fmt: skip
 

@@ -27,6 +27,7 @@ from dashboard.routes import Route, area_href, child_level, href
 from dashboard.scope import Page, Scope
 from dashboard.shell import breadcrumb
 from dashboard.stages import hazard, stage_of
+from detectors.contract.alerts import AlertStatus
 from detectors.contract.city import Area
 from detectors.contract.levels import WarningLevel
 
@@ -157,10 +158,11 @@ def kpis(
         for lv in reversed(WarningLevel)
     ]  # fmt: skip
     per_min = rate[-2].count if len(rate) > 1 else (rate[-1].count if rate else None)
+    unacknowledged = sum(1 for a in active if a.status == AlertStatus.ACTIVE)
     return [
         kpi(t("active_alerts", lang), [str(len(active)), html.Div(counts, className="kpi-levels")],
             "kpi-active-alerts"),
-        kpi(t("unacknowledged", lang), str(sum(1 for a in active if a.status == "active"))),
+        kpi(t("unacknowledged", lang), str(unacknowledged)),
         kpi(t("open_cases", lang), str(len(cases.cases))),
         kpi(t("overdue_cases", lang), str(len(overdue)), class_name="overdue" if overdue else ""),
         kpi(t("sensors", lang), f"{sensors:,}"),
@@ -193,7 +195,7 @@ def children_table(
         open_cases = [c for c in cases.cases if c.place.code(below) == child.code]
         late = sum(1 for c in open_cases if c.case_id in overdue)
         rank = worst.get(child.code, 0)
-        unacknowledged = sum(1 for a in mine if a.status == "active")
+        unacknowledged = sum(1 for a in mine if a.status == AlertStatus.ACTIVE)
         rows.append([
             link(area_name(child, lang), area_href(below, child.code, wall), "drill"),
             child.code, stage_badge(stage, lang),

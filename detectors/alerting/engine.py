@@ -7,17 +7,17 @@ escalated up the command tiers; every state change is an :class:`AlertEvent`.
   notifies for them; sensor-fault alerts stand alone and never make an area incident;
 - tiers rise with the level, the spread and time left unacknowledged.
 
->>> from detectors.contract.events import Location
+>>> from detectors.contract.places import Location
 >>> where = Location("CB", "D1", "D1-S1", "D1-S1-G01")
 >>> def decision(ts, score):
 ...     return Decision("S1:pm25:condition", "condition", "S1", "pm25", where, "static",
 ...                     score, 120.0, ts, threshold=115.0)
 >>> engine = AlertEngine()
->>> [e.kind for e in engine.step([decision(0, 0.78)], now_ms=0)]
+>>> [str(e.kind) for e in engine.step([decision(0, 0.78)], now_ms=0)]
 ['raised', 'incident_opened', 'grouped']
 >>> engine.step([decision(60_000, 0.78)], now_ms=60_000)   # no repeats
 []
->>> [e.kind for e in engine.step([decision(t, 0.1) for t in (1, 2, 3)], now_ms=3)]
+>>> [str(e.kind) for e in engine.step([decision(t, 0.1) for t in (1, 2, 3)], now_ms=3)]
 ['cleared']
 """
 
@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from types import MappingProxyType
 from typing import Any
 
 from detectors.alerting.escalation import LEVEL_TIER, higher, overdue, raise_tier, tier_for
 from detectors.alerting.incidents import Incident, incident_level, open_for
 from detectors.alerting.types import (
-    FAULT,
     Alert,
     AlertEvent,
     Decision,
@@ -38,10 +38,10 @@ from detectors.alerting.types import (
     alert_id,
     incident_event,
     incident_id,
-    location_codes,
 )
-from detectors.contract.events import Location
-from detectors.contract.levels import CLEAR_BELOW, LEVEL_FLOORS, WarningLevel, level_for
+from detectors.contract.alerts import AlertKind, Category
+from detectors.contract.levels import ALARM, CLEAR_BELOW, WarningLevel, level_for
+from detectors.contract.places import AreaLevel, Location
 
 MINUTE_MS = 60_000
 
@@ -53,7 +53,7 @@ class AlertPolicy:
     clear_below: float = CLEAR_BELOW
     clear_after: int = 3  # readings below clear_below before an alert clears
     lower_after: int = 3  # readings at a lower level before the level drops
-    group_level: str = "street"
+    group_level: str = AreaLevel.STREET
     gap_ms: int = 30 * MINUTE_MS  # how long a quiet incident still takes members
     stale_ms: int = 2 * 60 * MINUTE_MS  # an alert whose key stops reporting clears
 
@@ -82,14 +82,18 @@ class AlertEngine:
         return engine
 
     @property
-    def active(self) -> dict[str, Alert]:
-        """Active alerts by key (read-only use)."""
-        return self._alerts
+    def active(self) -> Mapping[str, Alert]:
+        """Active alerts by key, to read: every change goes through the engine's methods."""
+        return MappingProxyType(self._alerts)
 
     @property
-    def incidents(self) -> dict[str, Incident]:
-        """Open incidents by id (read-only use)."""
-        return self._incidents
+    def incidents(self) -> Mapping[str, Incident]:
+        """Open incidents by id, to read: every change goes through the engine's methods."""
+        return MappingProxyType(self._incidents)
+
+    def find(self, alert_id: str) -> Alert | None:
+        """The active alert with this id, to read (None when there is none)."""
+        return next((a for a in self._alerts.values() if a.alert_id == alert_id), None)
 
     # -- inputs ------------------------------------------------------------------------
     def step(self, decisions: Iterable[Decision], now_ms: int) -> list[AlertEvent]:
@@ -107,7 +111,7 @@ class AlertEngine:
         for decision in decisions:
             alert = self._alerts.get(decision.key)
             if alert is None:
-                if decision.score >= LEVEL_FLOORS[WarningLevel.IV]:
+                if decision.score >= ALARM:
                     events += self._raise(decision)
             else:
                 events += self._update(alert, decision)
@@ -125,24 +129,45 @@ class AlertEngine:
             if incident.quiet_since is not None:
                 if now_ms - incident.quiet_since > self.policy.gap_ms:
                     del self._incidents[incident.incident_id]
-                    events.append(incident_event(incident, "incident_closed", now_ms, ""))
+                    events.append(incident_event(incident, AlertKind.INCIDENT_CLOSED, now_ms, ""))
             else:
                 events += self._overdue_incident(incident, now_ms)
         return events
 
+    # -- operator actions --------------------------------------------------------------
     def acknowledge(self, target_id: str, now_ms: int, by: str = "") -> list[AlertEvent]:
         """An operator acknowledged an alert or an incident: time escalation stops."""
+        kind, reason = AlertKind.ACKNOWLEDGED, f"by {by}"
         incident = self._incidents.get(target_id)
         if incident is not None:
             incident.acked = True
-            return [incident_event(incident, "acknowledged", now_ms, f"by {by}", False)]
-        for alert in self._alerts.values():
-            if alert.alert_id == target_id:
-                alert.acked = True
-                return [
-                    alert_event(self._incidents, alert, "acknowledged", now_ms, f"by {by}", False)
-                ]
-        return []
+            return [incident_event(incident, kind, now_ms, reason, False)]
+        alert = self.find(target_id)
+        if alert is None:
+            return []
+        alert.acked = True
+        return [alert_event(self._incidents, alert, kind, now_ms, reason, False)]
+
+    def escalate(self, target_id: str) -> str | None:
+        """An operator raised an alert or an incident one tier: its new tier (None when
+        there is no such alert or incident). The time at the tier keeps running."""
+        subject = self.find(target_id) or self._incidents.get(target_id)
+        if subject is None:
+            return None
+        subject.tier = raise_tier(subject.tier)
+        return subject.tier
+
+    def resolve(self, target_id: str) -> None:
+        """An operator resolved an alert or an incident: the engine forgets it (no
+        ``cleared`` event: the operator's ``resolved`` says how it ended)."""
+        alert = self.find(target_id)
+        if alert is None:
+            self._incidents.pop(target_id, None)
+            return
+        del self._alerts[alert.key]
+        incident = self._incidents.get(alert.incident_id)
+        if incident is not None and target_id in incident.alerts:
+            incident.alerts.remove(target_id)
 
     # -- alerts ------------------------------------------------------------------------
     def _raise(self, decision: Decision) -> list[AlertEvent]:
@@ -152,7 +177,7 @@ class AlertEngine:
             key=decision.key,
             category=decision.category,
             metric=decision.metric,
-            location=location_codes(decision.location),
+            location=decision.location.codes(),
             opened_ms=decision.ts_ms,
             last_ms=decision.ts_ms,
             level=int(level),
@@ -161,9 +186,10 @@ class AlertEngine:
             evidence=decision.evidence(),
         )
         self._alerts[decision.key] = alert
-        grouped = [] if alert.category == FAULT else self._group(alert, decision.ts_ms)
+        # a broken sensor is not a situation in its area: it joins no incident
+        grouped = [] if alert.category == Category.FAULT else self._group(alert, decision.ts_ms)
         reason = f"{decision.detector} scored {decision.score:.2f}"
-        raised = alert_event(self._incidents, alert, "raised", decision.ts_ms, reason)
+        raised = alert_event(self._incidents, alert, AlertKind.RAISED, decision.ts_ms, reason)
         return [raised, *grouped]
 
     def _update(self, alert: Alert, decision: Decision) -> list[AlertEvent]:
@@ -189,7 +215,10 @@ class AlertEngine:
         rising = level > alert.level
         alert.level = level
         reason = f"level {'up' if rising else 'down'} to {WarningLevel(level).roman}"
-        events = [alert_event(self._incidents, alert, "level_changed", ts_ms, reason, rising)]
+        changed = alert_event(
+            self._incidents, alert, AlertKind.LEVEL_CHANGED, ts_ms, reason, rising
+        )
+        events = [changed]
         incident = self._incidents.get(alert.incident_id)
         if incident is not None:
             return events + self._incident_relevel(incident, ts_ms)
@@ -197,7 +226,7 @@ class AlertEngine:
 
     def _clear(self, alert: Alert, ts_ms: int, reason: str) -> list[AlertEvent]:
         del self._alerts[alert.key]
-        events = [alert_event(self._incidents, alert, "cleared", ts_ms, reason)]
+        events = [alert_event(self._incidents, alert, AlertKind.CLEARED, ts_ms, reason)]
         incident = self._incidents.get(alert.incident_id)
         if incident is not None:
             incident.alerts.remove(alert.alert_id)
@@ -212,7 +241,8 @@ class AlertEngine:
         if tier == alert.tier:
             return []
         alert.tier, alert.tier_since_ms = tier, ts_ms
-        return [alert_event(self._incidents, alert, "escalated", ts_ms, f"{why}: to {tier}")]
+        reason = f"{why}: to {tier}"
+        return [alert_event(self._incidents, alert, AlertKind.ESCALATED, ts_ms, reason)]
 
     def _overdue_alert(self, alert: Alert, now_ms: int) -> list[AlertEvent]:
         if not overdue(alert.tier, alert.acked, now_ms - alert.tier_since_ms):
@@ -220,7 +250,7 @@ class AlertEngine:
         waited = (now_ms - alert.tier_since_ms) // MINUTE_MS
         alert.tier, alert.tier_since_ms = raise_tier(alert.tier), now_ms
         reason = f"unacknowledged for {waited} min: to {alert.tier}"
-        return [alert_event(self._incidents, alert, "escalated", now_ms, reason)]
+        return [alert_event(self._incidents, alert, AlertKind.ESCALATED, now_ms, reason)]
 
     # -- incidents ---------------------------------------------------------------------
     def _group(self, alert: Alert, ts_ms: int) -> list[AlertEvent]:
@@ -235,12 +265,11 @@ class AlertEngine:
         incident.alerts.append(alert.alert_id)
         if alert.metric not in incident.metrics:
             incident.metrics.append(alert.metric)
-        events = [
-            alert_event(self._incidents, alert, "grouped", ts_ms, f"into {incident.incident_id}")
-        ]
+        into = f"into {incident.incident_id}"
+        events = [alert_event(self._incidents, alert, AlertKind.GROUPED, ts_ms, into)]
         if scope != incident.scope:
             incident.scope = scope
-            events.append(incident_event(incident, "incident_widened", ts_ms, scope))
+            events.append(incident_event(incident, AlertKind.INCIDENT_WIDENED, ts_ms, scope))
         return events + self._incident_relevel(incident, ts_ms, "spread")
 
     def _open(self, alert: Alert, ts_ms: int) -> list[AlertEvent]:
@@ -249,9 +278,9 @@ class AlertEngine:
             incident_id=incident_id(alert.alert_id),
             opened_ms=ts_ms,
             location=list(alert.location),
-            scope="grid",
+            scope=AreaLevel.GRID,
             level=alert.level,
-            tier=tier_for(level, "grid"),
+            tier=tier_for(level, AreaLevel.GRID),
             tier_since_ms=ts_ms,
             metrics=[alert.metric],
             alerts=[alert.alert_id],
@@ -259,9 +288,10 @@ class AlertEngine:
         self._incidents[incident.incident_id] = incident
         alert.incident_id = incident.incident_id
         reason = f"{alert.category} alert on {alert.metric}"
+        into = f"into {incident.incident_id}"
         return [
-            incident_event(incident, "incident_opened", ts_ms, reason),
-            alert_event(self._incidents, alert, "grouped", ts_ms, f"into {incident.incident_id}"),
+            incident_event(incident, AlertKind.INCIDENT_OPENED, ts_ms, reason),
+            alert_event(self._incidents, alert, AlertKind.GROUPED, ts_ms, into),
         ]
 
     def _incident_relevel(
@@ -274,13 +304,15 @@ class AlertEngine:
             rising = int(level) > incident.level
             incident.level = int(level)
             events.append(
-                incident_event(incident, "incident_level_changed", ts_ms, level.roman, rising)
+                incident_event(
+                    incident, AlertKind.INCIDENT_LEVEL_CHANGED, ts_ms, level.roman, rising
+                )
             )
         tier = higher(incident.tier, tier_for(level, incident.scope))
         if tier != incident.tier:
             incident.tier, incident.tier_since_ms = tier, ts_ms
             events.append(
-                incident_event(incident, "incident_escalated", ts_ms, f"{why}: to {tier}")
+                incident_event(incident, AlertKind.INCIDENT_ESCALATED, ts_ms, f"{why}: to {tier}")
             )
         return events
 
@@ -290,4 +322,4 @@ class AlertEngine:
         waited = (now_ms - incident.tier_since_ms) // MINUTE_MS
         incident.tier, incident.tier_since_ms = raise_tier(incident.tier), now_ms
         reason = f"unacknowledged for {waited} min: to {incident.tier}"
-        return [incident_event(incident, "incident_escalated", now_ms, reason)]
+        return [incident_event(incident, AlertKind.INCIDENT_ESCALATED, now_ms, reason)]

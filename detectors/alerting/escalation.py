@@ -2,31 +2,31 @@
 or incident: by its level, by how far it has spread, and by how long it has waited for an
 acknowledgement.
 
->>> tier_for(WarningLevel.III, spread="grid")
+>>> str(tier_for(WarningLevel.III, spread="grid"))
 'street'
->>> tier_for(WarningLevel.IV, spread="district")
+>>> str(tier_for(WarningLevel.IV, spread="district"))
 'district'
->>> raise_tier("district"), raise_tier("city")
+>>> str(raise_tier("district")), str(raise_tier("city"))
 ('city', 'city')
 """
 
 from __future__ import annotations
 
-from detectors.contract.events import LEVELS, Location
 from detectors.contract.levels import WarningLevel
+from detectors.contract.places import LEVELS, AreaLevel, Location
 
 TIERS = LEVELS  # grid, street, district, city
 LEVEL_TIER: dict[WarningLevel, str] = {
-    WarningLevel.IV: "grid",
-    WarningLevel.III: "street",
-    WarningLevel.II: "district",
-    WarningLevel.I: "city",
+    WarningLevel.IV: AreaLevel.GRID,
+    WarningLevel.III: AreaLevel.STREET,
+    WarningLevel.II: AreaLevel.DISTRICT,
+    WarningLevel.I: AreaLevel.CITY,
 }
 ACK_TIMEOUT_MS: dict[str, int] = {
-    "grid": 30 * 60_000,
-    "street": 20 * 60_000,
-    "district": 15 * 60_000,
-    "city": 0,  # nowhere higher to go
+    AreaLevel.GRID: 30 * 60_000,
+    AreaLevel.STREET: 20 * 60_000,
+    AreaLevel.DISTRICT: 15 * 60_000,
+    AreaLevel.CITY: 0,  # nowhere higher to go
 }
 
 
@@ -55,7 +55,7 @@ def common_level(a: Location, b: Location) -> str:
     for level in TIERS:
         if a.code(level) == b.code(level):
             return level
-    return "city"
+    return AreaLevel.CITY
 
 
 def overdue(tier: str, acknowledged: bool, waiting_ms: int) -> bool:

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from detectors.alerting.escalation import TIERS, common_level, rank
-from detectors.contract.events import Location
 from detectors.contract.levels import WarningLevel
+from detectors.contract.places import AreaLevel, Location
 
 
 @dataclass(slots=True)
@@ -40,8 +40,7 @@ class Incident:
 
     def scope_location(self) -> Location:
         """The incident's area: codes below its scope blanked."""
-        keep = len(TIERS) - rank(self.scope)  # city=1 .. grid=4 codes kept
-        return Location(*(self.location[:keep] + [""] * (4 - keep)))
+        return self.where.within(self.scope)
 
     def dump(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,7 +52,7 @@ def reaches(incident: Incident, where: Location, metric: str, group_level: str) 
     join = TIERS[max(rank(incident.scope), rank(group_level))]
     if where.code(join) == incident.where.code(join):
         return TIERS[max(rank(incident.scope), rank(common_level(where, incident.where)))]
-    if join == "city" or metric not in incident.metrics:
+    if join == AreaLevel.CITY or metric not in incident.metrics:
         return None
     parent = TIERS[rank(join) + 1]
     return parent if where.code(parent) == incident.where.code(parent) else None

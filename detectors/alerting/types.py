@@ -15,15 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.alerting.incidents import Incident
-from detectors.contract.events import Location
+from detectors.contract.alerts import AlertKind, Category
 from detectors.contract.levels import WarningLevel
+from detectors.contract.places import Location
 
 NAMESPACE = uuid.UUID("6f1c2a2e-3d4b-5c6d-8e9f-0a1b2c3d4e5f")
-
-CONDITION = "condition"  # a sensor's reading is abnormal (limit, forecast, statistics, burst)
-AREA = "area"  # neighbouring sensors agree that something happens in their area
-FAULT = "fault"  # the sensor itself is broken (silent, stuck, disagrees with neighbours)
-CATEGORIES = (CONDITION, AREA, FAULT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +27,7 @@ class Decision:
     """One detector verdict for one key at one time: what the engine consumes."""
 
     key: str  # one active alert per key, e.g. "ENV-0003:pm25:condition"
-    category: str
+    category: str  # a Category: condition, area or fault
     source_id: str
     metric: str
     location: Location
@@ -63,7 +59,7 @@ class AlertEvent:
     """An alert or incident state change, as the worker stores and sends it."""
 
     event_id: str
-    kind: str
+    kind: str  # an AlertKind
     ts_ms: int
     alert_id: str  # "" for events of an incident as a whole
     incident_id: str  # "" for an alert in no incident (a sensor fault)
@@ -136,20 +132,13 @@ def event_id(subject_id: str, seq: int) -> str:
     return str(uuid.uuid5(NAMESPACE, f"event|{subject_id}|{seq}"))
 
 
-def location_codes(location: Location) -> list[str]:
-    return [location.city, location.district, location.street, location.grid]
-
-
-def location_of(codes: list[str]) -> Location:
-    return Location(*codes)
-
-    # -- events ------------------------------------------------------------------------
+# -- events ----------------------------------------------------------------------------
 
 
 def alert_event(
     incidents: Mapping[str, Incident],
     alert: Alert,
-    kind: str,
+    kind: AlertKind,
     ts_ms: int,
     reason: str,
     notify: bool = True,
@@ -175,7 +164,7 @@ def alert_event(
 
 
 def incident_event(
-    incident: Incident, kind: str, ts_ms: int, reason: str, notify: bool = True
+    incident: Incident, kind: AlertKind, ts_ms: int, reason: str, notify: bool = True
 ) -> AlertEvent:
     """An event about an incident as a whole."""
     incident.seq += 1
@@ -186,7 +175,7 @@ def incident_event(
         alert_id="",
         incident_id=incident.incident_id,
         key="",
-        category="incident",
+        category=Category.INCIDENT,
         level=WarningLevel(incident.level),
         tier=incident.tier,
         notify=notify,

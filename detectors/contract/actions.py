@@ -3,7 +3,7 @@
 The command center never writes operational tables: an action is a JSON message on
 ``infra.topics.alert_actions_topic(prefix)``, keyed by the alert id, that the worker applies
 (one write path, so every alert's audit trail is complete). This module is the contract:
-plain Python with no imports from the rest of citybrain, so the worker can mirror it.
+plain Python that imports only the alert vocabulary, so the worker can mirror it.
 
 Message (schema_version 1)::
 
@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from detectors.contract.alerts import AlertStatus
+
 SCHEMA_VERSION = 1
 ACTIONS: tuple[str, ...] = ("acknowledge", "assign", "comment", "escalate", "resolve")
 
@@ -47,7 +49,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 MAX_COMMENT = 2000
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _ALERT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
-_STATUS_AFTER = {"acknowledge": "acknowledged", "resolve": "resolved"}
+_STATUS_AFTER = {"acknowledge": AlertStatus.ACKNOWLEDGED, "resolve": AlertStatus.RESOLVED}
 
 
 class ActionError(ValueError):
@@ -156,9 +158,9 @@ def check_target(message: Mapping[str, Any], target: Target | None) -> None:
             f"alert {alert_id} is in district {target.district}, outside your scope "
             f"(district {district}): nothing sent"
         )
-    if target.status == "resolved":
+    if target.status == AlertStatus.RESOLVED:
         raise ActionError(f"alert {alert_id} is already resolved: nothing sent")
-    if message["action"] == "acknowledge" and target.status == "acknowledged":
+    if message["action"] == "acknowledge" and target.status == AlertStatus.ACKNOWLEDGED:
         by = f" by {target.acknowledged_by}" if target.acknowledged_by else ""
         raise ActionError(f"alert {alert_id} is already acknowledged{by}: nothing sent")
 

@@ -8,13 +8,17 @@ A sensor reading on the wire is one JSON object::
 
 ``ts`` is the event time in epoch milliseconds (UTC). A grid-management case report
 carries ``case_id``, ``category``, ``status`` and the location codes instead of a metric
-and value. Validation lives in :mod:`detectors.contract.validation`.
+and value. The wire form (field names and types, encoders, decode) lives in
+:mod:`detectors.contract.wire`, validation in :mod:`detectors.contract.validation`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from detectors.contract.places import LEVELS as LEVELS  # re-exported: the place hierarchy
+from detectors.contract.places import Location as Location
 
 SCHEMA_VERSION = 1
 
@@ -35,9 +39,6 @@ SENSOR_FAMILIES: tuple[Family, ...] = (
     Family.WATER,
     Family.POWER,
 )
-
-LEVELS: tuple[str, ...] = ("grid", "street", "district", "city")
-"""Roll-up levels of the city hierarchy, finest first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,20 +104,6 @@ CASE_STATUSES: tuple[str, ...] = (
 
 CASE_METRIC = "case_reports"
 """Case reports roll up as a count under this metric name."""
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    """The codes of every level an event belongs to, so it rolls up without a lookup."""
-
-    city: str
-    district: str
-    street: str
-    grid: str
-
-    def code(self, level: str) -> str:
-        """The code of this location at a roll-up level (``grid`` ... ``city``)."""
-        return str(getattr(self, level))
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,8 +89,13 @@ LEVEL_SCORES: dict[WarningLevel, float] = {
     WarningLevel.II: 0.9,
     WarningLevel.I: 0.98,
 }
+ALARM = LEVEL_FLOORS[WarningLevel.IV]
+"""The score at which a detector alone would raise an alert (warning level IV)."""
 CLEAR_BELOW = 0.35
 """An active alert clears only after its score stays below this (hysteresis)."""
+ALARMING = WarningLevel.II
+"""The mildest level that sounds the command center's alarm (orange and red) while nobody
+has acknowledged the alert."""
 
 
 def level_for(score: float) -> WarningLevel | None:

@@ -6,12 +6,10 @@ bytes give the same verdict in the worker, in a replay and in a test.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import orjson
-
+from detectors.contract import wire
 from detectors.contract.events import (
     CASE_CATEGORIES,
     CASE_STATUSES,
@@ -23,18 +21,19 @@ from detectors.contract.events import (
     Reading,
     Source,
 )
+from detectors.contract.identity import canonical_event_id
 
 
 class Reason:
     """Dead-letter reasons: short, stable codes that metrics and tables are labelled by."""
 
-    MALFORMED_JSON = "malformed_json"
-    NOT_AN_OBJECT = "not_an_object"
-    MISSING_FIELD = "missing_field"
-    WRONG_TYPE = "wrong_type"
+    MALFORMED_JSON = wire.MALFORMED_JSON
+    NOT_AN_OBJECT = wire.NOT_AN_OBJECT
+    MISSING_FIELD = wire.MISSING_FIELD
+    WRONG_TYPE = wire.WRONG_TYPE
     BAD_SCHEMA_VERSION = "bad_schema_version"
     BAD_EVENT_ID = "bad_event_id"
-    WRONG_FAMILY = "wrong_family"
+    WRONG_FAMILY = wire.WRONG_FAMILY
     UNKNOWN_METRIC = "unknown_metric"
     OUT_OF_RANGE = "out_of_range"
     UNKNOWN_SOURCE = "unknown_source"
@@ -44,12 +43,14 @@ class Reason:
     UNKNOWN_CATEGORY = "unknown_category"
     UNKNOWN_STATUS = "unknown_status"
     UNKNOWN_GRID = "unknown_grid"
+    CONFLICTING_EVENT_ID = "conflicting_event_id"
+    """Set by the worker, not here: an id already stored with other content."""
 
     ALL: tuple[str, ...] = (
         MALFORMED_JSON, NOT_AN_OBJECT, MISSING_FIELD, WRONG_TYPE, BAD_SCHEMA_VERSION,
         BAD_EVENT_ID, WRONG_FAMILY, UNKNOWN_METRIC, OUT_OF_RANGE, UNKNOWN_SOURCE,
         LOCATION_MISMATCH, TIMESTAMP_IN_FUTURE, TIMESTAMP_TOO_OLD, UNKNOWN_CATEGORY,
-        UNKNOWN_STATUS, UNKNOWN_GRID,
+        UNKNOWN_STATUS, UNKNOWN_GRID, CONFLICTING_EVENT_ID,
     )  # fmt: skip
 
 
@@ -85,38 +86,6 @@ class _Reject(Exception):
         self.invalid = Invalid(reason, detail)
 
 
-_READING_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "event_id": str,
-    "schema_version": int,
-    "ts": int,
-    "family": str,
-    "source_id": str,
-    "metric": str,
-    "value": (int, float),
-    "city": str,
-    "district": str,
-    "street": str,
-    "grid": str,
-}
-
-_CASE_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "event_id": str,
-    "schema_version": int,
-    "ts": int,
-    "family": str,
-    "source_id": str,
-    "case_id": str,
-    "category": str,
-    "status": str,
-    "city": str,
-    "district": str,
-    "street": str,
-    "grid": str,
-    "lon": (int, float),
-    "lat": (int, float),
-}
-
-
 def validate(
     raw: bytes, family: Family | None, registry: Registry, bounds: TimeBounds
 ) -> Reading | CaseReport | Invalid:
@@ -129,65 +98,27 @@ def validate(
     'malformed_json'
     """
     try:
-        doc = _decode(raw)
-        if family is None:
-            family = _declared_family(doc)
+        family, doc = wire.decode(raw, family)
         if family is Family.CASE:
             return _case(doc, registry, bounds)
         return _reading(doc, family, registry, bounds)
+    except wire.WireError as bad:
+        return Invalid(bad.reason, bad.detail)
     except _Reject as rejected:
         return rejected.invalid
 
 
-def _decode(raw: bytes) -> dict[str, object]:
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise _Reject(Reason.MALFORMED_JSON, str(exc)[:200]) from None
-    if not isinstance(doc, dict):
-        raise _Reject(Reason.NOT_AN_OBJECT, f"expected a JSON object, got {type(doc).__name__}")
-    return doc
-
-
-def _declared_family(doc: dict[str, object]) -> Family:
-    declared = doc.get("family")
-    if declared is None:
-        raise _Reject(Reason.MISSING_FIELD, "field 'family' is missing")
-    if not isinstance(declared, str) or declared not in Family._value2member_map_:
-        raise _Reject(Reason.WRONG_FAMILY, f"family {str(declared)[:32]!r} is unknown")
-    return Family(declared)
-
-
-def _check_fields(doc: dict[str, object], fields: dict[str, type | tuple[type, ...]]) -> None:
-    for name, expected in fields.items():
-        if name not in doc or doc[name] is None:
-            raise _Reject(Reason.MISSING_FIELD, f"field {name!r} is missing")
-        value = doc[name]
-        # bool is an int subclass; a flag sent as true/false is still a wrong type.
-        if isinstance(value, bool) or not isinstance(value, expected):
-            raise _Reject(
-                Reason.WRONG_TYPE,
-                f"field {name!r} has type {type(value).__name__}, expected {_type_name(expected)}",
-            )
-
-
-def _type_name(expected: type | tuple[type, ...]) -> str:
-    if isinstance(expected, tuple):
-        return "number"
-    return {str: "string", int: "integer"}.get(expected, expected.__name__)
-
-
-def _common(doc: dict[str, object], family: Family, bounds: TimeBounds) -> None:
+def _common(doc: dict[str, object], family: Family, bounds: TimeBounds) -> str:
+    """Check what every event carries; returns its canonical event id."""
     if doc["schema_version"] != SCHEMA_VERSION:
         raise _Reject(
             Reason.BAD_SCHEMA_VERSION,
             f"schema_version {doc['schema_version']} is not supported (expected {SCHEMA_VERSION})",
         )
-    event_id = str(doc["event_id"])
-    try:
-        uuid.UUID(event_id)
-    except ValueError:
-        raise _Reject(Reason.BAD_EVENT_ID, f"event_id {event_id[:64]!r} is not a UUID") from None
+    event_id = canonical_event_id(str(doc["event_id"]))
+    if event_id is None:
+        spelling = str(doc["event_id"])[:64]
+        raise _Reject(Reason.BAD_EVENT_ID, f"event_id {spelling!r} is not an ASCII UUID")
     if doc["family"] != family.value:
         raise _Reject(
             Reason.WRONG_FAMILY,
@@ -200,6 +131,7 @@ def _common(doc: dict[str, object], family: Family, bounds: TimeBounds) -> None:
     if ts < bounds.now_ms - bounds.max_age_ms:
         age_h = (bounds.now_ms - ts) / 3_600_000
         raise _Reject(Reason.TIMESTAMP_TOO_OLD, f"ts is {age_h:.1f} h old")
+    return event_id
 
 
 def _location(doc: dict[str, object]) -> Location:
@@ -214,8 +146,7 @@ def _location(doc: dict[str, object]) -> Location:
 def _reading(
     doc: dict[str, object], family: Family, registry: Registry, bounds: TimeBounds
 ) -> Reading:
-    _check_fields(doc, _READING_FIELDS)
-    _common(doc, family, bounds)
+    event_id = _common(doc, family, bounds)
     metric = str(doc["metric"])
     spec = METRICS.get(metric)
     if spec is None or spec.family is not family:
@@ -240,7 +171,7 @@ def _reading(
             f"{location.grid[:32]!r}",
         )
     return Reading(
-        event_id=str(doc["event_id"]),
+        event_id=event_id,
         ts_ms=int(doc["ts"]),  # type: ignore[call-overload]
         family=family,
         source_id=source_id,
@@ -251,8 +182,7 @@ def _reading(
 
 
 def _case(doc: dict[str, object], registry: Registry, bounds: TimeBounds) -> CaseReport:
-    _check_fields(doc, _CASE_FIELDS)
-    _common(doc, Family.CASE, bounds)
+    event_id = _common(doc, Family.CASE, bounds)
     category, status = str(doc["category"]), str(doc["status"])
     if category not in CASE_CATEGORIES:
         raise _Reject(Reason.UNKNOWN_CATEGORY, f"case category {category[:32]!r} is unknown")
@@ -269,7 +199,7 @@ def _case(doc: dict[str, object], registry: Registry, bounds: TimeBounds) -> Cas
             f"{location.street[:32]!r}",
         )
     return CaseReport(
-        event_id=str(doc["event_id"]),
+        event_id=event_id,
         ts_ms=int(doc["ts"]),  # type: ignore[call-overload]
         case_id=str(doc["case_id"]),
         category=category,

@@ -18,6 +18,7 @@ import numpy as np
 
 from detectors.alerting.engine import AlertEngine
 from detectors.alerting.types import AlertEvent
+from detectors.contract.alerts import AlertKind
 from detectors.contract.events import Location
 from detectors.evaluation.scenarios import Label, Synthesis, in_area
 from detectors.scoring.bank import Bank, BankResult
@@ -236,12 +237,12 @@ def evaluate(
     incidents = [
         Detection(e.ts_ms, e.location, "")
         for e in result.events
-        if e.kind == "incident_opened" and e.ts_ms >= scored_from
+        if e.kind == AlertKind.INCIDENT_OPENED and e.ts_ms >= scored_from
     ]
     alerts = [
         Detection(e.ts_ms, e.location, str(e.evidence.get("source_id", "")))
         for e in result.events
-        if e.kind == "raised" and e.ts_ms >= scored_from
+        if e.kind == AlertKind.RAISED and e.ts_ms >= scored_from
     ]
     rows = [
         score("system: incidents", incidents, area, sensors, synthesis, area_first, tolerance_ms),

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from detectors.contract import places
 from detectors.contract.events import CASE_METRIC, METRICS, Location
 from detectors.evaluation.effects import apply_effect, case_times, envelope
 from detectors.scoring.base import FloatArray
@@ -102,8 +103,7 @@ def epoch_ms(text: str) -> int:
 
 def location_of(city: str, grid: str) -> Location:
     """The location of a grid code ``D1-S2-G03`` (district D1, street D1-S2)."""
-    parts = grid.split("-")
-    return Location(city, parts[0], "-".join(parts[:2]), grid)
+    return places.location_of(grid, city)
 
 
 def in_area(location: Location, area: str) -> bool:

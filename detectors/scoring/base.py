@@ -28,13 +28,13 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from detectors.contract.levels import ALARM
+
 Snapshot = dict[str, Any]
 Evidence = dict[str, float | int | str | None]
 FloatArray = npt.NDArray[np.float64]
 
 SNAPSHOT_VERSION = 1
-ALARM = 0.5
-"""The score at which a detector alone would raise an alert (warning level IV)."""
 STATISTICAL_CAP = 0.8
 """A statistical anomaly alone reaches level III at most: levels II and I come from the
 standards' limits, or from spread and time through escalation."""

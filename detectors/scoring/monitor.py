@@ -36,11 +36,12 @@ from typing import Any
 
 import orjson
 
-from detectors.alerting.types import AREA, CONDITION, FAULT, Decision
+from detectors.alerting.types import Decision
+from detectors.contract.alerts import Category
 from detectors.contract.events import Location
-from detectors.contract.levels import CLEAR_BELOW
+from detectors.contract.levels import ALARM, CLEAR_BELOW
 from detectors.scoring.bank import Bank, BankResult, Pending, Raw, score_pending
-from detectors.scoring.base import ALARM, Evidence
+from detectors.scoring.base import Evidence
 from detectors.scoring.multivariate import TrainedModel
 from detectors.scoring.neighbours import NeighbourGroup, Verdict
 from detectors.scoring.profiles import bank_for, default_bank
@@ -175,7 +176,7 @@ class Monitor:
             self._emit(
                 out,
                 area_key,
-                AREA,
+                Category.AREA,
                 group_key[0],
                 metric,
                 where,
@@ -188,8 +189,8 @@ class Monitor:
         base = f"{source_id}:{metric}:"
         self._emit(
             out,
-            base + CONDITION,
-            CONDITION,
+            base + Category.CONDITION,
+            Category.CONDITION,
             source_id,
             metric,
             where,
@@ -201,8 +202,8 @@ class Monitor:
         )
         self._emit(
             out,
-            base + FAULT,
-            FAULT,
+            base + Category.FAULT,
+            Category.FAULT,
             source_id,
             metric,
             where,
@@ -241,7 +242,7 @@ class Monitor:
         for (source_id, metric), bank in self._banks.items():
             site = self.sites.get(source_id)
             seen = self._seen.get((source_id, metric))
-            key = f"{source_id}:{metric}:{FAULT}"
+            key = f"{source_id}:{metric}:{Category.FAULT}"
             if seen is not None and now_ms <= seen + self.quiet_ms(site) and key not in self._hot:
                 continue  # heard from within its allowance: nothing to ask
             score, label = bank.tick(now_ms)
@@ -252,7 +253,7 @@ class Monitor:
                 self._emit(
                     out,
                     key,
-                    FAULT,
+                    Category.FAULT,
                     source_id,
                     metric,
                     where,
@@ -301,7 +302,8 @@ class Monitor:
                     "state": bank.state(),
                     "seen": self._seen.get((source_id, metric)),
                     "hot": self._hot_of(
-                        f"{source_id}:{metric}:{CONDITION}", f"{source_id}:{metric}:{FAULT}"
+                        f"{source_id}:{metric}:{Category.CONDITION}",
+                        f"{source_id}:{metric}:{Category.FAULT}",
                     ),
                 }
         return out

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from detectors.scoring.base import ALARM, BaseDetector, Evidence, detector_class, register
+from detectors.contract.levels import ALARM
+from detectors.scoring.base import BaseDetector, Evidence, detector_class, register
 
 HOUR_MS = 3_600_000
 

@@ -11,6 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.contract.levels import WarningLevel
+from detectors.contract.tables import (
+    ALERT_EVENTS,
+    ALERTS_CURRENT,
+    CASES_RAW,
+    DEAD_LETTERS,
+    EVENTS_RAW,
+    ROLLUPS_1M,
+    STAGE_CHANGES,
+)
 from infra.clickhouse import connect
 from infra.settings import CommonSettings
 from sensors_sim.city import CityModel, build_city
@@ -18,29 +27,13 @@ from sensors_sim.reference import write_reference
 
 MIN_MS = 60_000
 
-ALERT_COLUMNS = (
-    "alert_id, subject, incident_id, key, category, level, level_rank, tier, status, "
-    "opened_ms, updated_ms, version, acknowledged_by, assignee, notify, reason, "
-    "city, district, street, grid, scope, source_id, metric, evidence"
-)
-EVENT_COLUMNS = (
-    "event_id, ts, ts_ms, kind, alert_id, incident_id, key, category, level, level_rank, "
-    "tier, notify, reason, city, district, street, grid, scope, evidence, actor, comment"
-)
-STAGE_COLUMNS = "level, code, ts, ts_ms, stage, previous, reason"
-CASE_COLUMNS = (
-    "event_id, ts, ts_ms, case_id, category, status, source_id, city, district, street, "
-    "grid, lon, lat, text, photo_ref, ingested_at"
-)
-ROLLUP_COLUMNS = (
-    "level, key, metric, family, window_start, src_topic, src_partition, cnt, sum, min, max, "
-    "version"
-)
-RAW_COLUMNS = (
-    "event_id, ts, ts_ms, family, source_id, metric, value, city, district, street, grid, "
-    "ingested_at"
-)
-DEAD_COLUMNS = "src_topic, src_partition, src_offset, kafka_ts, family, reason, detail, raw, worker"
+ALERT_COLUMNS = ALERTS_CURRENT.column_list
+EVENT_COLUMNS = ALERT_EVENTS.column_list
+STAGE_COLUMNS = STAGE_CHANGES.column_list
+CASE_COLUMNS = CASES_RAW.column_list
+ROLLUP_COLUMNS = ROLLUPS_1M.column_list
+RAW_COLUMNS = EVENTS_RAW.column_list
+DEAD_COLUMNS = DEAD_LETTERS.column_list
 
 
 @dataclass(frozen=True)

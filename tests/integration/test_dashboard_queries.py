@@ -18,6 +18,7 @@ from dashboard.queries import (
 )
 from dashboard.scope import Role, Scope
 from detectors.contract.city import Area
+from detectors.contract.tables import AREAS, DEAD_LETTERS, ROLLUPS_1M
 from infra.clickhouse import connect
 from infra.settings import CommonSettings
 
@@ -28,16 +29,9 @@ Row = tuple[Any, ...]
 T = datetime(2025, 11, 26, 10, 5, tzinfo=UTC)
 """The newest district window of the data set, far in the past on purpose."""
 
-AREA_COLUMNS = (
-    "level, code, parent, city, district, street, name, name_zh, ring, lon, lat, updated_at"
-)
-ROLLUP_COLUMNS = (
-    "level, key, metric, family, window_start, src_topic, src_partition, cnt, sum, min, max, "
-    "version"
-)
-DEAD_LETTER_COLUMNS = (
-    "src_topic, src_partition, src_offset, kafka_ts, family, reason, detail, raw, worker"
-)
+AREA_COLUMNS = AREAS.column_list
+ROLLUP_COLUMNS = ROLLUPS_1M.column_list
+DEAD_LETTER_COLUMNS = DEAD_LETTERS.column_list
 
 
 def _minutes(n: int) -> datetime:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from detectors.alerting.engine import AlertEngine, AlertPolicy
-from detectors.alerting.types import AREA, CONDITION, FAULT, AlertEvent, Decision
+from detectors.alerting.types import AlertEvent, Decision
+from detectors.contract.alerts import Category
 from detectors.contract.events import Location
 from detectors.contract.levels import WarningLevel
 
@@ -17,7 +18,7 @@ OTHER_DISTRICT = Location("CB", "D2", "D2-S1", "D2-S1-G01")
 
 
 def decide(ts: int, score: float, source: str = "S1", where: Location = STREET_A,
-           metric: str = "pm25", category: str = CONDITION) -> Decision:  # fmt: skip
+           metric: str = "pm25", category: str = Category.CONDITION) -> Decision:  # fmt: skip
     return Decision(
         f"{source}:{metric}:{category}", category, source, metric, where, "static",
         score, 100.0, ts, threshold=75.0, forecast_ts_ms=None, expected=40.0,
@@ -104,7 +105,7 @@ def test_a_parent_incident_inhibits_its_childrens_notifications() -> None:
 
 def test_sensor_faults_stand_alone_and_never_make_an_incident() -> None:
     engine = AlertEngine()
-    events = engine.step([decide(0, 0.6, category=FAULT)], now_ms=0)
+    events = engine.step([decide(0, 0.6, category=Category.FAULT)], now_ms=0)
     assert kinds(events) == ["raised"]
     assert events[0].notify and events[0].incident_id == ""
     assert not engine.incidents
@@ -113,7 +114,7 @@ def test_sensor_faults_stand_alone_and_never_make_an_incident() -> None:
 def test_area_alerts_join_the_incident_of_their_area() -> None:
     engine = AlertEngine()
     events = engine.step(
-        [decide(0, 0.6, "S1"), decide(MIN, 0.6, "D1-S1", category=AREA)], now_ms=MIN
+        [decide(0, 0.6, "S1"), decide(MIN, 0.6, "D1-S1", category=Category.AREA)], now_ms=MIN
     )
     assert len({e.incident_id for e in events}) == 1
 
@@ -142,9 +143,9 @@ def test_escalation_by_time_unacknowledged_and_acknowledging_stops_it() -> None:
 
 def test_standalone_fault_alerts_escalate_by_time_too() -> None:
     engine = AlertEngine()
-    engine.step([decide(0, 0.6, category=FAULT)], now_ms=0)
+    engine.step([decide(0, 0.6, category=Category.FAULT)], now_ms=0)
     events = engine.step(
-        [decide(t * MIN, 0.6, category=FAULT) for t in range(1, 31)], now_ms=30 * MIN
+        [decide(t * MIN, 0.6, category=Category.FAULT) for t in range(1, 31)], now_ms=30 * MIN
     )
     assert [e.tier for e in events if e.kind == "escalated"] == ["street"]
 
@@ -162,7 +163,7 @@ def test_quiet_incidents_close_and_stale_alerts_clear() -> None:
 def test_every_event_carries_its_evidence_and_is_plain_data() -> None:
     engine = AlertEngine()
     decision = Decision(
-        "S1:load:condition", CONDITION, "S1", "load", STREET_A, "forecast", 0.62, 92.0, 0,
+        "S1:load:condition", Category.CONDITION, "S1", "load", STREET_A, "forecast", 0.62, 92.0, 0,
         threshold=100.0, forecast_ts_ms=40 * MIN, expected=None,
     )  # fmt: skip
     events = engine.step([decision], now_ms=0)

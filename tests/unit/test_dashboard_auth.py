@@ -13,11 +13,11 @@ from prometheus_client import CollectorRegistry
 
 from dashboard import ids, users_cli
 from dashboard.app import create_app
-from dashboard.fake import FakeQueries
 from dashboard.scope import Role
 from dashboard.sender import RecordingSender
 from dashboard.users import DEMO_USERS, MemoryUserStore, authenticate, demo_store
 from infra.settings import DashboardSettings, load
+from tests.dashboard_fake import FakeQueries
 
 
 class Clock:

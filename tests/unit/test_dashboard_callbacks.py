@@ -9,18 +9,19 @@ import socket
 import dash
 import plotly.graph_objects as go
 import pytest
-from dash import no_update
+from dash import ClientsideFunction, no_update
 from flask.testing import FlaskClient
 from prometheus_client import CollectorRegistry
 
 from dashboard import callbacks, ids
 from dashboard.app import create_app
 from dashboard.metrics import DashboardMetrics, InstrumentedQueries
-from dashboard.queries import FakeQueries, QueryError
+from dashboard.queries import QueryError
 from dashboard.scope import Role, Scope
 from dashboard.sender import RecordingSender
 from dashboard.users import demo_store
 from infra.settings import DashboardSettings, load
+from tests.dashboard_fake import FakeQueries
 
 COMMANDER = Scope(Role.CITY_COMMANDER, "", "commander")
 
@@ -191,3 +192,25 @@ def test_an_unreachable_clickhouse_shows_as_unavailable_not_as_a_crash() -> None
         )
         == 1
     )
+
+
+def test_every_row_of_the_callback_table_is_registered_once() -> None:
+    wiring = callbacks.Wiring(scope_of=lambda: COMMANDER, sender=RecordingSender())
+    rows = callbacks.table(FakeQueries(), wiring)
+    app = _app(FakeQueries())
+    assert len(app._callback_list) == len(app.callback_map) == len(rows)
+
+
+# These two read which button fired (dash.ctx): the browser tests drive them.
+_TRIGGERED = {ids.LANG, ids.REPLAY_TICK}
+
+
+def test_every_view_of_the_table_answers_each_output_it_writes() -> None:
+    wiring = callbacks.Wiring(scope_of=lambda: COMMANDER, sender=RecordingSender())
+    for row in callbacks.table(FakeQueries(), wiring):
+        written = {output.component_id for output in row.outputs}
+        if isinstance(row.view, ClientsideFunction) or written & _TRIGGERED:
+            continue
+        found = callbacks._answer(row)(*[None] * len(row.reads))
+        if len(row.outputs) > 1:
+            assert isinstance(found, tuple) and len(found) == len(row.outputs), written

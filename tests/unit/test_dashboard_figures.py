@@ -14,9 +14,9 @@ from dashboard.queries import (
     CityShapes,
     DeadLetterCounts,
     DistrictRollup,
-    FakeQueries,
     RatePoint,
 )
+from tests.dashboard_fake import FakeQueries
 
 T0 = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
 

@@ -9,8 +9,9 @@ from typing import Any
 from dash import html
 
 from dashboard import ids, layout
-from dashboard.queries import CityShapes, DistrictRollup, FakeQueries, RatePoint
+from dashboard.queries import CityShapes, DistrictRollup, RatePoint
 from detectors.contract.events import METRICS
+from tests.dashboard_fake import FakeQueries
 
 T0 = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
 

@@ -14,7 +14,6 @@ from dash import dcc, html
 from dashboard import charts, ids, maps, shell
 from dashboard import layout as overview_layout
 from dashboard.components import LEVEL_COLOUR
-from dashboard.fake import T0_MS, FakeQueries
 from dashboard.i18n import LABELS, explain, t
 from dashboard.model import AreaTree, CaseList, NotFound, SensorCell
 from dashboard.pages import cases as cases_page
@@ -23,6 +22,7 @@ from dashboard.pages import sensor as sensor_page
 from dashboard.routes import Route
 from dashboard.scope import Page, Role, Scope, ScopeError
 from detectors.scoring.limits import Band
+from tests.dashboard_fake import T0_MS, FakeQueries
 
 COMMANDER = Scope(Role.CITY_COMMANDER, "", "wang")
 FAKE = FakeQueries()

@@ -1,26 +1,33 @@
-"""ClickHouseQueries without a server: ring parsing, failures, and the connection pool.
-The SQL itself is checked against the real server in tests/integration."""
+"""ClickHouseQueries without a server: ring parsing, failures, the connection pool, and
+that every provider answers the queries the protocol declares. The SQL itself is checked
+against the real server in tests/integration."""
 
 from __future__ import annotations
 
+import inspect
 import socket
 from typing import Any
 
 import pytest
 from clickhouse_driver.errors import ServerException
+from prometheus_client import CollectorRegistry
 
+from dashboard.metrics import DashboardMetrics, InstrumentedQueries
 from dashboard.queries import (
+    QUERY_NAMES,
     ClickHouseQueries,
-    FakeQueries,
     QueryError,
     describe_error,
     parse_ring,
 )
+from dashboard.query_protocol import signature_of
 from dashboard.scope import Role, Scope
 from infra.clickhouse import connect
 from infra.settings import DashboardSettings, load
+from tests.dashboard_fake import FakeQueries
 
 COMMANDER = Scope(Role.CITY_COMMANDER, "", "commander")
+OPERATOR_D1 = Scope(Role.DISTRICT_OPERATOR, "D1", "li")
 
 
 def test_parse_ring_reads_json_lon_lat_pairs() -> None:
@@ -55,8 +62,10 @@ class _RecordingClient:
     def __init__(self, answer: list[tuple[Any, ...]] | Exception) -> None:
         self.answer = answer
         self.disconnected = False
+        self.params: list[object] = []
 
     def execute(self, sql: str, params: object = None, settings: object = None) -> Any:
+        self.params.append(params)
         if isinstance(self.answer, Exception):
             raise self.answer
         return self.answer
@@ -100,3 +109,30 @@ def test_an_error_is_described_in_one_line_without_the_stack_trace() -> None:
     )
     assert describe_error(EOFError()) == "EOFError"
     assert len(describe_error(OSError("x" * 1000))) == 300
+
+
+def _declared(name: str) -> inspect.Signature:
+    signature = signature_of(name)
+    return signature.replace(parameters=list(signature.parameters.values())[1:])
+
+
+@pytest.mark.parametrize("name", QUERY_NAMES)
+def test_every_provider_answers_each_declared_query_with_its_signature(name: str) -> None:
+    providers = [
+        ClickHouseQueries(lambda: _RecordingClient([])),
+        FakeQueries(),
+        InstrumentedQueries(FakeQueries(), DashboardMetrics(CollectorRegistry())),
+    ]
+    for provider in providers:
+        assert inspect.signature(getattr(provider, name)) == _declared(name), provider
+
+
+def test_a_select_passes_its_arguments_and_the_scope_as_parameters() -> None:
+    client = _RecordingClient([])
+    queries = ClickHouseQueries(lambda: client)
+    assert queries.console_alerts(OPERATOR_D1, ["active"], limit=5) == []
+    assert client.params == [
+        {"statuses": ("active",), "limit": 5, "scope_all": 0, "scope_district": "D1"}
+    ]
+    client.answer = [(1_700_000_000_000,)]
+    assert queries.case_clock(OPERATOR_D1) == 1_700_000_000_000

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from dashboard import ids, router, routes
-from dashboard.fake import FakeQueries
 from dashboard.model import AreaTree
 from dashboard.pages import replay as replay_page
 from dashboard.replay_queries import BadReplay, ReplayInfo, checked_database
@@ -24,6 +23,7 @@ from dashboard.replay_state import (
 from dashboard.routes import Route
 from dashboard.scope import Page, Role, Scope
 from detectors.contract.city import Area
+from tests.dashboard_fake import FakeQueries
 
 EVENTS = [
     ReplayEvent(1000, "raised", "a1", level_rank=2, category="flood", district="D1", grid="G1"),

@@ -15,9 +15,10 @@ from dashboard.cases import (
     limits_for,
     timeline,
 )
-from dashboard.model import AlertRow, Place
+from dashboard.model import AlertRow
 from dashboard.stages import STAGE_OF_LEVEL, hazard, stage_of
 from detectors.contract.levels import WarningLevel
+from detectors.contract.places import Location
 
 I, II, III, IV = WarningLevel.I, WarningLevel.II, WarningLevel.III, WarningLevel.IV  # noqa: E741
 
@@ -43,7 +44,7 @@ def _alert(
         "",
         "",
         "",
-        Place("CB", "D1"),
+        Location("CB", "D1"),
         "",
         "S",
         metric,
@@ -81,6 +82,15 @@ def test_the_reason_names_the_gravest_alerts_their_hazard_and_the_area() -> None
     assert stage_of([_alert(II, "load")], "D2")[1] == "stage 4: 1 orange power grid alert in D2"
     assert stage_of(alerts, "滨江区", "zh") == (3, "3级：滨江区 4 条黄色洪涝预警（另有 1 条）")
     assert stage_of([], "滨江区", "zh")[1] == "1级：滨江区无活动预警"
+
+
+def test_sensor_faults_do_not_raise_the_stage_on_the_page() -> None:
+    fault = _alert(I, "water_level", category="fault")
+    assert stage_of([fault], "D1") == (1, "stage 1: no active alerts in D1")
+    assert stage_of([fault, _alert(IV, "pm25")], "D1") == (
+        2,
+        "stage 2: 1 blue air quality alert in D1",
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,11 @@ import pytest
 from dash import no_update
 
 from dashboard import router, views
-from dashboard.fake import T0_MS, FakeQueries
 from dashboard.model import QueryError
 from dashboard.router import PageSettings
 from dashboard.scope import Role, Scope
 from dashboard.sender import RecordingSender
+from tests.dashboard_fake import T0_MS, FakeQueries
 
 COMMANDER = Scope(Role.CITY_COMMANDER, "", "wang")
 OPERATOR_D1 = Scope(Role.DISTRICT_OPERATOR, "D1", "li")

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from detectors.alerting.engine import AlertEngine
-from detectors.alerting.types import AREA, CONDITION, FAULT
+from detectors.contract.alerts import Category
 from detectors.contract.events import Location
 from detectors.scoring.monitor import Monitor, Site, case_stream
 
@@ -49,17 +49,17 @@ def play(monitor: Monitor, stream: list[tuple[int, str, str, float]], batch: int
 def test_one_drifting_sensor_is_a_fault_not_an_area_event() -> None:
     decisions = play(Monitor(stations()), readings(range(48 * 60), 1, {"ENV-2": 60.0}))
     high = [d for d in decisions if d.score >= 0.5]
-    assert any(d.category == FAULT and d.source_id == "ENV-2" for d in high)
-    assert not any(d.category in (CONDITION, AREA) for d in high)
+    assert any(d.category == Category.FAULT and d.source_id == "ENV-2" for d in high)
+    assert not any(d.category in (Category.CONDITION, Category.AREA) for d in high)
 
 
 def test_all_sensors_rising_together_is_an_area_event() -> None:
     bump = {f"ENV-{i}": 60.0 for i in range(5)}
     decisions = play(Monitor(stations()), readings(range(48 * 60), 1, bump))
     high = [d for d in decisions if d.score >= 0.5]
-    assert any(d.category == AREA for d in high)
-    assert {d.source_id for d in high if d.category == CONDITION} == set(bump)
-    assert not any(d.category == FAULT for d in high)
+    assert any(d.category == Category.AREA for d in high)
+    assert {d.source_id for d in high if d.category == Category.CONDITION} == set(bump)
+    assert not any(d.category == Category.FAULT for d in high)
 
 
 def test_snapshot_restore_continues_identically() -> None:
@@ -89,7 +89,7 @@ def test_silence_is_seen_by_tick_without_any_reading() -> None:
     monitor.process([(m * MIN, "ENV-0", "pm25", 40.0 + m % 3) for m in range(60)])
     assert monitor.tick(62 * MIN) == []
     late = monitor.tick(70 * MIN)
-    assert [(d.category, d.detector) for d in late] == [(FAULT, "silent")]
+    assert [(d.category, d.detector) for d in late] == [(Category.FAULT, "silent")]
 
 
 def test_case_reports_feed_a_burst_detector_per_cell_and_category() -> None:

@@ -47,6 +47,9 @@ class MemorySink:
     def load_rollups(self, topic: str, partition: int, windows: object) -> list[StoredRow]:
         return []
 
+    def load_identities(self, windows: object) -> list[object]:
+        return []
+
     def load_registry(self) -> Registry:
         return REGISTRY
 
@@ -98,7 +101,9 @@ def test_store_failure_is_retried_not_dropped() -> None:
     sink, registry = MemorySink(failures=2), CollectorRegistry()
     asyncio.run(_pipeline(sink, registry).process(_messages()))
     assert len(sink.tables["events_raw"]) == 1
+    assert len([r for r in sink.tables["rollups_1m"] if r[0] == "city"]) == 2
+    # roll-ups are written first (see Pipeline._store), so they meet the failures
     assert (
-        registry.get_sample_value("citybrain_worker_sink_errors_total", {"table": "events_raw"})
+        registry.get_sample_value("citybrain_worker_sink_errors_total", {"table": "rollups_1m"})
         == 2
     )

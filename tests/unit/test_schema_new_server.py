@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from detectors.contract.table_spec import DIM
+from detectors.contract.tables import TABLES
 from infra.clickhouse import detect_features, table_ddl
 
 chdb_session = pytest.importorskip("chdb.session")
@@ -46,3 +48,22 @@ def test_every_table_is_created_with_new_features(server: ChdbClient) -> None:
     ddl = server.execute("SELECT create_table_query FROM system.tables "
                          "WHERE database = 'cbnew' AND name = 'events_raw'")[0][0]  # fmt: skip
     assert "TTL" in ddl and "LowCardinality" in ddl
+
+
+def test_every_table_has_its_specs_columns(server: ChdbClient) -> None:
+    features = detect_features(server)  # type: ignore[arg-type]
+    server.execute("DROP DATABASE IF EXISTS cbcols")
+    server.execute("CREATE DATABASE cbcols")
+    for statement in table_ddl("cbcols", features, 30):
+        server.execute(statement)
+    found: dict[str, list[tuple[str, str]]] = {}
+    for table, name, kind in server.execute(
+        "SELECT table, name, type FROM system.columns WHERE database = 'cbcols' "
+        "ORDER BY table, position"
+    ):
+        # TabSeparated escapes quotes: DateTime(\'UTC\')
+        found.setdefault(str(table), []).append((str(name), str(kind).replace("\\'", "'")))
+    assert found == {
+        spec.name: [(c.name, features.dim() if c.type == DIM else c.type) for c in spec.columns]
+        for spec in TABLES
+    }

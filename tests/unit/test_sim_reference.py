@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import orjson
 
+from detectors.contract.tables import AREAS, SOURCES
 from sensors_sim.city import build_city
-from sensors_sim.reference import AREA_COLUMNS, SOURCE_COLUMNS, area_rows, source_rows
+from sensors_sim.reference import area_rows, source_rows
 
 
 def test_area_rows_carry_their_ancestry_and_ring() -> None:
     city = build_city(2)
-    rows = {row[1]: dict(zip(AREA_COLUMNS, row, strict=True)) for row in area_rows(city, 1000)}
+    rows = {row[1]: dict(zip(AREAS.names, row, strict=True)) for row in area_rows(city, 1000)}
     assert len(rows) == len(city.areas)
     grid = rows["D3-S2-G07"]
     assert (grid["level"], grid["parent"], grid["city"], grid["district"], grid["street"]) == (
@@ -25,7 +26,7 @@ def test_area_rows_carry_their_ancestry_and_ring() -> None:
 
 def test_source_rows_list_sorted_metrics() -> None:
     city = build_city(2)
-    rows = [dict(zip(SOURCE_COLUMNS, row, strict=True)) for row in source_rows(city, 5)]
+    rows = [dict(zip(SOURCES.names, row, strict=True)) for row in source_rows(city, 5)]
     assert len(rows) == len(city.sources)
     for row in rows:
         metrics = row["metrics"]

@@ -13,12 +13,13 @@ import orjson
 import pytest
 
 from detectors.contract.events import CASE_METRIC, CaseReport, Family, Reading
+from detectors.contract.tables import AREAS, SOURCE_PROFILES, SOURCES
 from detectors.contract.validation import Registry, TimeBounds, validate
 from detectors.evaluation.scenarios import HOUR_MS, Synthesis, synthesize
 from sensors_sim import geometry
 from sensors_sim.city import CityModel, build_city
 from sensors_sim.generator import SimEvent
-from sensors_sim.reference import AREA_COLUMNS, SOURCE_COLUMNS, area_rows
+from sensors_sim.reference import area_rows
 from sensors_sim.scenario import (
     Bounds,
     KnownArea,
@@ -40,9 +41,6 @@ END_MS = 1_795_000_000_000  # 2026-11-18T11:06:40Z: a fixed end for the plays be
 NAMES = scenario_names()
 
 
-PROFILE_COLUMNS = ("source_id", "group_name", "limits", "updated_at")
-
-
 class TablesStandIn:
     """The areas and sources tables as a clickhouse-driver Client answers the queries the
     simulator and the worker send (SELECT columns ... FROM t FINAL [WHERE ...]); the last
@@ -55,8 +53,8 @@ class TablesStandIn:
         self.inserts: list[tuple[str, int]] = []
 
     def write(self, table: str, rows: Sequence[Sequence[object]]) -> None:
-        columns = {"areas": AREA_COLUMNS, "sources": SOURCE_COLUMNS,
-                   "source_profiles": PROFILE_COLUMNS}[table]  # fmt: skip
+        columns = {"areas": AREAS, "sources": SOURCES,
+                   "source_profiles": SOURCE_PROFILES}[table].names  # fmt: skip
         key = "code" if table == "areas" else "source_id"
         for row in rows:
             record = dict(zip(columns, row, strict=True))
@@ -208,7 +206,8 @@ def test_every_event_is_valid_for_the_registered_reference(name: str) -> None:
         verdict = validate(event.value, event.family, registry, bounds)
         assert isinstance(verdict, Reading | CaseReport), (verdict, doc)
         assert verdict.ts_ms == ts
-        expected_key = doc["source_id"].encode()
+        # The codec's key rule: a reading by its source, a case by its id.
+        expected_key = (doc["case_id"] if "case_id" in doc else doc["source_id"]).encode()
         assert event.key == expected_key
         if isinstance(verdict, CaseReport):
             assert event.family is Family.CASE and verdict.status == "filed"
@@ -230,7 +229,7 @@ def test_case_reports_have_unique_ids_and_stream_categories() -> None:
 
 def test_an_empty_database_gets_the_city_model_and_an_annex_for_what_it_lacks() -> None:
     _, _, plan = planned("case_surge")
-    rows = {str(r[1]): dict(zip(AREA_COLUMNS, r, strict=True)) for r in plan.area_rows}
+    rows = {str(r[1]): dict(zip(AREAS.names, r, strict=True)) for r in plan.area_rows}
     assert plan.city_written and len(rows) == len(city().areas) + len(plan.annexed)
     assert set(plan.annexed) == {
         "D7", "D7-S1", "D7-S2", "D7-S1-G01", "D7-S1-G02", "D7-S1-G03", "D7-S1-G04",

@@ -1,6 +1,9 @@
-"""FakeQueries: the Queries interface over canned, in-memory data, with the same scope
-rules as the SQL (ScopeError for an area outside the scope, rows of other districts left
-out), for wiring tests and demos."""
+"""FakeQueries: the dashboard's Queries over canned, in-memory data, for tests.
+
+The same scope rules as the SQL (ScopeError for an area outside the scope, rows of other
+districts left out). A test double: it lives under tests/ so no product code can import
+it; unit and browser tests (and a benchmark, if one ever needs it) import it from here.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,6 @@ from dashboard.model import (
     DeadLetterCounts,
     DistrictRollup,
     NotFound,
-    Place,
     QualityRow,
     RatePoint,
     SensorCell,
@@ -30,6 +32,7 @@ from dashboard.model import (
 from dashboard.scope import Scope, ScopeError
 from detectors.contract.city import Area, Ring
 from detectors.contract.levels import WarningLevel
+from detectors.contract.places import Location, location_of
 
 FAKE_T0 = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
 T0_MS = int(FAKE_T0.timestamp() * 1000)
@@ -74,9 +77,8 @@ def _fake_areas() -> tuple[Area, ...]:
     return tuple(areas)
 
 
-def _place(grid: str) -> Place:
-    district, street = grid.split("-")[0], "-".join(grid.split("-")[:2])
-    return Place("CB", district, street, grid)
+def _place(grid: str) -> Location:
+    return location_of(grid, city="CB")
 
 
 def _alert(n: int, level: WarningLevel, grid: str, metric: str, status: str = "active") -> AlertRow:
@@ -245,7 +247,7 @@ def _fake_stages() -> list[StageChange]:
 
 @dataclass
 class FakeQueries:
-    """Canned answers for tests and demos; ``error`` makes every method raise it."""
+    """Canned answers for tests; ``error`` makes every method raise it."""
 
     shapes: CityShapes = field(
         default_factory=lambda: CityShapes(

@@ -1,0 +1,122 @@
+"""What the command center can ask of its data: the one declaration of every query.
+
+Each method of :class:`Queries` is one query: its name (also its metric label), its
+arguments and its answer. Every provider and wrapper is derived from this list:
+:class:`dashboard.queries.ClickHouseQueries` answers it from ClickHouse,
+:class:`dashboard.metrics.InstrumentedQueries` times any provider by iterating
+:data:`QUERY_NAMES`, and the tests' fake (``tests/dashboard_fake.py``) answers it from
+canned data; a unit test checks they all carry the same signatures.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from typing import Protocol
+
+from dashboard.model import (
+    ACTIVE_STATUSES,
+    AlertEventRow,
+    AlertRow,
+    AreaTree,
+    CaseList,
+    CaseRow,
+    CityShapes,
+    DeadLetterCounts,
+    DistrictRollup,
+    QualityRow,
+    RatePoint,
+    SensorCell,
+    SensorInfo,
+    SeriesPoint,
+    StageChange,
+)
+from dashboard.scope import Scope
+from detectors.contract.city import Area
+
+
+class Queries(Protocol):
+    """The read side of the command center. Implementations raise QueryError when the
+    data source fails, ScopeError for an area outside the scope, NotFound for an unknown
+    area."""
+
+    def district_shapes(self, scope: Scope) -> CityShapes: ...
+
+    def latest_district_rollups(self, scope: Scope, minutes: int = 10) -> list[DistrictRollup]: ...
+
+    def event_rate(self, scope: Scope, minutes: int = 30) -> list[RatePoint]: ...
+
+    def dead_letter_counts(self, scope: Scope) -> DeadLetterCounts: ...
+
+    def area_tree(self, scope: Scope) -> AreaTree: ...
+
+    def area(self, scope: Scope, level: str, code: str) -> Area: ...
+
+    def area_alerts(
+        self,
+        scope: Scope,
+        level: str,
+        code: str,
+        statuses: Sequence[str] = ACTIVE_STATUSES,
+        limit: int = 5000,
+    ) -> list[AlertRow]: ...
+
+    def sensor_cells(self, scope: Scope, level: str, code: str) -> list[SensorCell]: ...
+
+    def cell_sensors(self, scope: Scope, grid: str) -> list[SensorInfo]: ...
+
+    def stage_history(
+        self, scope: Scope, level: str, code: str, limit: int = 20
+    ) -> list[StageChange]: ...
+
+    def latest_stages(
+        self, scope: Scope, level: str, codes: Sequence[str]
+    ) -> dict[str, StageChange]: ...
+
+    def area_rate(
+        self, scope: Scope, level: str, code: str, minutes: int = 30
+    ) -> list[RatePoint]: ...
+
+    def area_cases(
+        self, scope: Scope, level: str, code: str, open_only: bool = True, limit: int = 2000
+    ) -> CaseList: ...
+
+    def case(self, scope: Scope, case_id: str) -> CaseRow | None: ...
+
+    def case_clock(self, scope: Scope) -> int:
+        """Epoch ms of the newest case event in scope: the clock case limits run on (event
+        time, so a replay shows its cases as they were); 0 without cases."""
+        ...
+
+    def console_alerts(
+        self, scope: Scope, statuses: Sequence[str], limit: int = 200
+    ) -> list[AlertRow]: ...
+
+    def alarms(self, scope: Scope) -> list[AlertRow]: ...
+
+    def alert(self, scope: Scope, alert_id: str) -> AlertRow | None: ...
+
+    def alert_trail(self, scope: Scope, alert_id: str) -> list[AlertEventRow]: ...
+
+    def sensor(self, scope: Scope, source_id: str) -> SensorInfo | None: ...
+
+    def sensor_series(
+        self, scope: Scope, source_id: str, hours: float = 3.0
+    ) -> list[SeriesPoint]: ...
+
+    def sensor_alerts(self, scope: Scope, source_id: str, since_ms: int) -> list[AlertRow]: ...
+
+    def data_quality(self, scope: Scope, minutes: int = 10) -> list[QualityRow]: ...
+
+
+QUERY_NAMES: tuple[str, ...] = tuple(
+    name
+    for name, member in vars(Queries).items()
+    if inspect.isfunction(member) and not name.startswith("_")
+)
+"""Every query's name, in declaration order: what a wrapper wraps and a metric labels."""
+
+
+def signature_of(name: str) -> inspect.Signature:
+    """The declared signature of one query (``self`` included)."""
+    return inspect.signature(getattr(Queries, name))

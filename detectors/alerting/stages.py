@@ -1,0 +1,77 @@
+"""The operational stage (1 to 5) of an area from its active alerts: the one rule that the
+worker's ``stage_changes`` rows and the command center's pages both follow.
+
+=====  ==============================================================
+stage  when
+=====  ==============================================================
+1      no active alert counts
+2      only level IV (blue) alerts
+3      any level III (yellow) alert, none graver
+4      any level II (orange) alert, none graver
+5      any level I (red) alert
+=====  ==============================================================
+
+A broken sensor (a ``fault`` alert) is not a situation in its area, so faults never
+count. Each side words the reason itself from the facts the rule returns:
+
+>>> water = StagedAlert(WarningLevel.III, Category.CONDITION, "water_level")
+>>> smog = StagedAlert(WarningLevel.IV, Category.AREA, "pm25")
+>>> stuck = StagedAlert(WarningLevel.I, Category.FAULT, "water_level")
+>>> facts = area_stage([water, water, smog, stuck])
+>>> facts.stage, facts.gravest.roman, facts.at_gravest, facts.counted
+(3, 'III', ('water_level', 'water_level'), 3)
+>>> area_stage([stuck]).stage
+1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from detectors.contract.alerts import Category
+from detectors.contract.levels import WarningLevel
+
+NORMAL = 1
+"""The stage of an area where no alert counts."""
+STAGE_OF_LEVEL: dict[WarningLevel, int] = {
+    WarningLevel.IV: 2,
+    WarningLevel.III: 3,
+    WarningLevel.II: 4,
+    WarningLevel.I: 5,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StagedAlert:
+    """What the rule needs of one active alert in the area."""
+
+    level: WarningLevel
+    category: str
+    metric: str
+
+
+@dataclass(frozen=True, slots=True)
+class StageFacts:
+    """An area's stage and what a reason names: the gravest level, the metrics of the
+    alerts at it (in the order given) and how many alerts count in all."""
+
+    stage: int
+    gravest: WarningLevel | None = None
+    at_gravest: tuple[str, ...] = ()
+    counted: int = 0
+
+
+def counts(alert: StagedAlert) -> bool:
+    """Whether an alert says something about its area (a sensor fault does not)."""
+    return alert.category != Category.FAULT
+
+
+def area_stage(active_alerts: Iterable[StagedAlert]) -> StageFacts:
+    """The stage of an area from its active alerts, with the facts its reason names."""
+    counted = [a for a in active_alerts if counts(a)]
+    if not counted:
+        return StageFacts(NORMAL)
+    gravest = max(a.level for a in counted)
+    at_gravest = tuple(a.metric for a in counted if a.level == gravest)
+    return StageFacts(STAGE_OF_LEVEL[gravest], gravest, at_gravest, len(counted))

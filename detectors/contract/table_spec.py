@@ -1,0 +1,95 @@
+"""The shape of a table spec: columns with types, engine and keys, and the SQL that comes
+from them (DDL, INSERT and SELECT lists). Pure: which server features to use is passed in.
+
+>>> spec = TableSpec("notes", columns("code dimension, n UInt8"), "MergeTree()", "code")
+>>> print(spec.ddl("cb", "String", retention_days=None))
+CREATE TABLE IF NOT EXISTS cb.notes (
+    code String,
+    n UInt8
+) ENGINE = MergeTree()
+ORDER BY code
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+DIM = "dimension"
+"""A low-cardinality string (family, metric, codes): LowCardinality(String) where the
+server has it, String elsewhere."""
+
+
+class Column(NamedTuple):
+    """A column: its name and ClickHouse type (or DIM)."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table as every process sees it; ``ttl_on`` names the DateTime column that ages
+    rows out (only on servers with TTL)."""
+
+    name: str
+    columns: tuple[Column, ...]
+    engine: str
+    order_by: str
+    partition_by: str = ""
+    ttl_on: str = ""
+    comment: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    @property
+    def column_list(self) -> str:
+        """Every column, in table order: the list of an INSERT or a whole-row SELECT."""
+        return ", ".join(self.names)
+
+    def insert_sql(self, database: str = "") -> str:
+        """The INSERT of whole rows (the rows go as the data argument: 18.16 hangs on
+        literal VALUES)."""
+        return f"INSERT INTO {self.qualified(database)} ({self.column_list}) VALUES"
+
+    def qualified(self, database: str = "") -> str:
+        return f"{database}.{self.name}" if database else self.name
+
+    def select_list(self, *names: str) -> str:
+        """Some columns, in the reader's order; an unknown name is a bug, caught here."""
+        unknown = [name for name in names if name not in self.names]
+        if unknown:
+            raise KeyError(f"{self.name} has no column {', '.join(unknown)}")
+        return ", ".join(names)
+
+    def select_without(self, *dropped: str) -> str:
+        """Every column but ``dropped``, in table order."""
+        self.select_list(*dropped)
+        return ", ".join(name for name in self.names if name not in dropped)
+
+    def ddl(self, database: str, dimension: str, retention_days: int | None) -> str:
+        """CREATE TABLE IF NOT EXISTS; ``retention_days`` None: no TTL clause."""
+        columns = ",\n    ".join(
+            f"{c.name} {dimension if c.type == DIM else c.type}" for c in self.columns
+        )
+        clauses = [f"ENGINE = {self.engine}"]
+        if self.partition_by:
+            clauses.append(f"PARTITION BY {self.partition_by}")
+        clauses.append(f"ORDER BY {self.order_by}")
+        if self.ttl_on and retention_days is not None:
+            clauses.append(f"TTL {self.ttl_on} + INTERVAL {int(retention_days)} DAY")
+        head = f"CREATE TABLE IF NOT EXISTS {self.qualified(database)}"
+        return f"{head} (\n    {columns}\n) " + "\n".join(clauses)
+
+
+def columns(text: str) -> tuple[Column, ...]:
+    """Columns from DDL-like text, ``"name type, name type"`` (no type here has a comma)."""
+    found = []
+    for part in text.split(","):
+        name, _, kind = part.strip().partition(" ")
+        if not kind or kind.count("(") != kind.count(")"):
+            raise ValueError(f"not a column: {part.strip()!r}")
+        found.append(Column(name, kind.strip()))
+    return tuple(found)

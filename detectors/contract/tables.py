@@ -1,0 +1,166 @@
+"""One spec per ClickHouse table: the columns, engine and keys that every writer and reader
+shares, and the row builders; the DDL is generated from them (infra.clickhouse decides which
+server features to use).
+
+>>> STAGE_CHANGES.insert_sql("cb")
+'INSERT INTO cb.stage_changes (level, code, ts, ts_ms, stage, previous, reason) VALUES'
+>>> USERS.select_list("username", "role")
+'username, role'
+"""
+
+from __future__ import annotations
+
+from detectors.contract.events import Source
+from detectors.contract.table_spec import TableSpec, columns
+
+LOCATION = "city dimension, district dimension, street String, grid String"
+"""The place codes every located row carries (street and grid have too many values to be
+dimensions)."""
+
+
+def _replacing(version: str = "") -> str:
+    # A re-delivered row replaces its own copy: readers use FINAL (or argMax).
+    return f"ReplacingMergeTree({version})"
+
+
+AREAS = TableSpec(
+    "areas",
+    columns("""level dimension, code String, parent String, city String, district String,
+        street String, name String, name_zh String, ring String,
+        lon Float64, lat Float64, updated_at DateTime('UTC')"""),
+    _replacing("updated_at"),
+    "(level, code)",
+    comment="The place hierarchy: each area carries the codes of its ancestors and its ring.",
+)
+SOURCES = TableSpec(
+    "sources",
+    columns("""source_id String, family dimension, kind dimension, metrics Array(String),
+        city String, district String, street String, grid String,
+        lon Float64, lat Float64, cadence_s UInt32, updated_at DateTime('UTC')"""),
+    _replacing("updated_at"),
+    "source_id",
+    comment="The registry of sensors and reporting channels the worker accepts events from.",
+)
+SOURCE_PROFILES = TableSpec(
+    "source_profiles",
+    columns("source_id String, group_name String, limits String, updated_at DateTime('UTC')"),
+    _replacing("updated_at"),
+    "source_id",
+    comment="What detectors need to know of a source beyond the registry: its neighbour "
+    "group ('' = its street) and reference limits as JSON (a river gauge's warning levels).",
+)
+EVENTS_RAW = TableSpec(
+    "events_raw",
+    columns(f"""event_id String, ts DateTime('UTC'), ts_ms UInt64, family dimension,
+        source_id String, metric dimension, value Float64, {LOCATION},
+        ingested_at DateTime('UTC')"""),
+    _replacing(),
+    "(family, source_id, metric, ts, event_id)",
+    partition_by="toYYYYMMDD(ts)",
+    ttl_on="ts",
+    comment="Every valid sensor reading, keyed by its event id.",
+)
+CASES_RAW = TableSpec(
+    "cases_raw",
+    columns(f"""event_id String, ts DateTime('UTC'), ts_ms UInt64, case_id String,
+        category dimension, status dimension, source_id String, {LOCATION},
+        lon Float64, lat Float64, text String, photo_ref String,
+        ingested_at DateTime('UTC')"""),
+    _replacing(),
+    "(case_id, ts, event_id)",
+    partition_by="toYYYYMM(ts)",
+    comment="Every valid case report and case status change, keyed by its event id.",
+)
+ROLLUPS_1M = TableSpec(
+    "rollups_1m",
+    columns("""level dimension, key String, metric dimension, family dimension,
+        window_start DateTime('UTC'), src_topic dimension, src_partition UInt16,
+        cnt UInt64, sum Float64, min Float64, max Float64, version UInt64"""),
+    _replacing("version"),
+    "(level, key, metric, window_start, src_topic, src_partition)",
+    partition_by="toYYYYMMDD(window_start)",
+    comment="One row per (area, metric, minute, source partition), carrying the cumulative "
+    "aggregate of that partition's events up to Kafka offset `version`: a re-delivered "
+    "message yields the same or a higher version of the same row, never a second one.",
+)
+ALERT_EVENTS = TableSpec(
+    "alert_events",
+    columns(f"""event_id String, ts DateTime('UTC'), ts_ms UInt64, kind dimension,
+        alert_id String, incident_id String, key String, category dimension,
+        level dimension, level_rank UInt8, tier dimension, notify UInt8, reason String,
+        {LOCATION}, scope dimension, evidence String, actor String, comment String"""),
+    _replacing(),
+    "(ts, event_id)",
+    partition_by="toYYYYMM(ts)",
+    comment="Every alert and incident state change, and every operator action: the audit "
+    "trail. level_rank: 1 = IV blue .. 4 = I red (0 for events without a level).",
+)
+ALERTS_CURRENT = TableSpec(
+    "alerts_current",
+    columns(f"""alert_id String, subject dimension, incident_id String, key String,
+        category dimension, level dimension, level_rank UInt8, tier dimension,
+        status dimension, opened_ms UInt64, updated_ms UInt64, version UInt64,
+        acknowledged_by String, assignee String, notify UInt8, reason String,
+        {LOCATION}, scope dimension, source_id String, metric dimension, evidence String"""),
+    _replacing("version"),
+    "alert_id",
+    comment="The current state of each alert and incident (subject = 'alert' | "
+    "'incident'): one row per change, the highest version wins.",
+)
+STAGE_CHANGES = TableSpec(
+    "stage_changes",
+    columns("""level dimension, code String, ts DateTime('UTC'), ts_ms UInt64,
+        stage UInt8, previous UInt8, reason String"""),
+    _replacing(),
+    "(level, code, ts_ms)",
+    partition_by="toYYYYMM(ts)",
+    comment="Operational stage (1..5) of each area, one row per change.",
+)
+DEAD_LETTERS = TableSpec(
+    "dead_letters",
+    columns("""src_topic dimension, src_partition UInt16, src_offset UInt64,
+        kafka_ts DateTime('UTC'), family dimension, reason dimension, detail String,
+        raw String, worker String"""),
+    _replacing(),
+    "(src_topic, src_partition, src_offset)",
+    partition_by="toYYYYMM(kafka_ts)",
+    comment="Messages the worker refused, with their original bytes, keyed by Kafka offset.",
+)
+REPLAYS = TableSpec(
+    "replays",
+    columns("""name String, status String, source String, from_ms UInt64, to_ms UInt64,
+        districts Array(String), families Array(String), speed String,
+        config_file String, detector_config String, events UInt64, bytes UInt64,
+        database String, topic_prefix String, created_at DateTime('UTC'),
+        finished_at Nullable(DateTime('UTC')), worker_pid UInt32, message String,
+        version UInt64"""),
+    _replacing("version"),
+    "name",
+    comment="Replays of this (live) namespace, written by citybrain-replay: one row per "
+    "change of a replay's status, the highest version wins. from_ms/to_ms: the range.",
+)
+USERS = TableSpec(
+    "users",
+    columns("""username String, password_hash String, role dimension, district String,
+        disabled UInt8, updated_at DateTime('UTC')"""),
+    _replacing("updated_at"),
+    "username",
+    comment="Command-center users: one row per change, the newest wins. The password is "
+    "only ever stored as a salted hash.",
+)
+
+TABLES = (
+    AREAS, SOURCES, SOURCE_PROFILES, EVENTS_RAW, CASES_RAW, ROLLUPS_1M,
+    ALERT_EVENTS, ALERTS_CURRENT, STAGE_CHANGES, DEAD_LETTERS, REPLAYS, USERS,
+)  # fmt: skip
+"""Every table, in the order they are created."""
+
+
+def source_row(source: Source, updated_at: int) -> tuple[object, ...]:
+    """A row of ``sources`` (metrics sorted, so the same source writes the same row)."""
+    where = source.location
+    return (
+        source.source_id, source.family.value, source.kind, sorted(source.metrics),
+        where.city, where.district, where.street, where.grid,
+        source.lon, source.lat, source.cadence_s, updated_at,
+    )  # fmt: skip
