@@ -15,12 +15,12 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
 from infra.clickhouse import drop_database, ensure_schema
 from infra.kafka import delete_topics, ensure_topics
+from infra.process import ChildProcess, wait_until
 from infra.settings import CommonSettings, load
 from infra.topics import alert_actions_topic
 from tests.browser.seed import Seeded, seed
@@ -98,37 +98,19 @@ def dashboard(world: tuple[CommonSettings, Seeded]) -> Iterator[str]:
         timeout=60,
     )
     assert made.returncode == 0, made.stderr
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "dashboard"],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_up(url, process, log)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    log_path = ROOT / ".local" / "test-logs" / f"{settings.kafka_topic_prefix}-dashboard.log"
+    url = f"http://127.0.0.1:{port}"
+    with ChildProcess("dashboard", env=env, log_path=log_path, cwd=ROOT, stop_timeout_s=10) as dash:
+        wait_until(lambda: _answers(url), 30, f"the dashboard on {url}", dash)
+        yield url
 
 
-def _wait_until_up(
-    url: str, process: subprocess.Popen[bytes], log: IO[bytes], timeout: float = 30
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            raise AssertionError("dashboard exited: " + log.read().decode()[-2000:])
-        try:
-            urllib.request.urlopen(url + "/login", timeout=2).close()
-            return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    raise AssertionError(f"dashboard did not answer on {url} within {timeout} s")
+def _answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url + "/login", timeout=2).close()
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 @pytest.fixture(scope="module")
