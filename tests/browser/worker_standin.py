@@ -95,7 +95,8 @@ class WorkerStandIn(threading.Thread):
         try:
             while not self.stopping.is_set():
                 batch = consumer.poll(timeout_ms=200)
-                self.ready.set()
+                if consumer.assignment():  # joined, and the topic's partition is ours
+                    self.ready.set()
                 for records in batch.values():
                     for record in records:
                         applied = apply_action(self.settings, record.value)
