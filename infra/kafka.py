@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
@@ -72,4 +72,23 @@ def delete_topics(settings: CommonSettings, names: list[str]) -> None:
         if doomed:
             admin.delete_topics(doomed)
     finally:
+        admin.close()
+
+
+def group_lag(settings: CommonSettings, group_id: str, topics: list[str]) -> int:
+    """Messages of ``topics`` that consumer group ``group_id`` has not committed yet (a
+    partition it never committed counts from its first offset): 0 when it has caught up."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+                             allow_auto_create_topics=False)  # fmt: skip
+    try:
+        committed = admin.list_group_offsets({group_id: None}).get(group_id, {})
+        parts = [
+            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
+        ]
+        starts, ends = consumer.beginning_offsets(parts), consumer.end_offsets(parts)
+        done = {tp: meta.offset for tp, meta in committed.items() if meta.offset >= 0}
+        return sum(ends[tp] - done.get(tp, starts[tp]) for tp in parts)
+    finally:
+        consumer.close()
         admin.close()

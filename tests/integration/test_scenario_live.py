@@ -10,7 +10,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,9 @@ import pytest
 
 from detectors.contract.events import Location
 from detectors.evaluation.scenarios import in_area
-from infra.kafka import delete_topics, namespace_topics
+from infra.kafka import delete_topics, group_lag, namespace_topics
 from infra.settings import CommonSettings
+from infra.topics import alert_actions_topic, alerting_topic, all_family_topics
 from tests.integration.harness import ROOT, WorkerProcess, process_env, rows, scalar, wait_for
 
 pytestmark = pytest.mark.integration
@@ -90,17 +90,15 @@ def matching(
     ]
 
 
-def _settled(settings: CommonSettings, quiet_s: float = 6.0) -> None:
-    """Wait until alert_events stops growing for ``quiet_s`` (the engine has caught up)."""
-    last, since = -1, time.monotonic()
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        count = int(scalar(settings, "SELECT count() FROM alert_events"))
-        if count != last:
-            last, since = count, time.monotonic()
-        elif time.monotonic() - since >= quiet_s:
-            return
-        time.sleep(1.0)
+def _settled(settings: CommonSettings, worker: WorkerProcess) -> None:
+    """Wait until the worker has committed every message of its input topics: everything
+    it read is stored, detected (held readings are acked only once released) and its
+    alerts written. A count of messages, not a quiet spell: no guess at the machine's speed."""
+    prefix = settings.kafka_topic_prefix
+    inputs = [*all_family_topics(prefix).values(), alerting_topic(prefix),
+              alert_actions_topic(prefix)]  # fmt: skip
+    wait_for(lambda: group_lag(settings, f"{prefix}-worker", inputs) == 0, 180,
+             "the worker to commit every message it read", worker)  # fmt: skip
 
 
 def test_water_main_and_case_surge_raise_their_incidents(namespace: CommonSettings) -> None:
@@ -114,7 +112,7 @@ def test_water_main_and_case_surge_raise_their_incidents(namespace: CommonSettin
         assert "D7-S1-G03" in surge["reference"]["annexed"]  # the default city has no D7
         total = water["events"] + surge["events"]
         wait_for(lambda: _stored(namespace) >= total, 180, f"all {total} events stored", worker)
-        _settled(namespace)
+        _settled(namespace, worker)
         assert scalar(namespace, "SELECT count() FROM dead_letters") == 0
         found = incidents(namespace)
         labels = [water["labels"][0], surge["labels"][0]]
@@ -136,7 +134,7 @@ def test_sensor_faults_raise_no_incident(namespace: CommonSettings) -> None:
         assert summary["events"] == summary["planned"] == 63_000
         assert summary["send_errors"] == 0
         wait_for(lambda: _stored(namespace) >= summary["events"], 240, "every event stored", worker)
-        _settled(namespace)
+        _settled(namespace, worker)
         assert scalar(namespace, "SELECT count() FROM dead_letters") == 0
         assert scalar(namespace, "SELECT count() FROM alert_events WHERE kind = 'raised'") > 0
         found = incidents(namespace)
