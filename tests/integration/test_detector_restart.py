@@ -15,8 +15,9 @@ from kafka import KafkaConsumer, TopicPartition
 
 from detectors.scoring.monitor import Monitor
 from infra.clickhouse import connect
-from infra.kafka import delete_topics, namespace_topics
+from infra.kafka import delete_topics, group_lag, namespace_topics
 from infra.settings import CommonSettings
+from infra.topics import all_family_topics
 from streams.detection import sites_of
 from streams.sink import ClickHouseSink
 from tests.integration.harness import (
@@ -91,8 +92,14 @@ def test_restored_detectors_equal_uninterrupted_ones(namespace: CommonSettings) 
             namespace, "SELECT source_id, metric, max(ts_ms) FROM events_raw FINAL "
             "GROUP BY source_id, metric"))  # fmt: skip
         chosen = sorted(last)[:: max(1, len(last) // 25)]
+        # The worker acks a reading only after the table snapshot that learnt it: once its
+        # group has committed every input, the table must hold the last readings.
+        prefix = namespace.kafka_topic_prefix
+        inputs = list(all_family_topics(prefix).values())
+        wait_for(lambda: group_lag(namespace, f"{prefix}-worker", inputs) == 0, 180,
+                 "the worker to commit every reading", second)  # fmt: skip
         wait_for(lambda: all(_seen(namespace, s, m) == last[(s, m)]
-                             for s, m in chosen), 60, "the table to hold the last readings",
+                             for s, m in chosen), 30, "the table to hold the last readings",
                  second)  # fmt: skip
         entries = table_entries(namespace)
         client = connect(namespace)
