@@ -169,6 +169,7 @@ def create_app(
     detecting = asyncio.Lock()  # the agent and the idle timer both release readings
 
     def note_lag() -> None:
+        """Each partition's lag, for the event-time merge and the consumer_lag metric."""
         for tp, offset in read_to.items():
             try:
                 highwater = app.consumer.highwater(tp)
@@ -176,6 +177,7 @@ def create_app(
                 continue
             if highwater is not None and highwater >= 0:
                 merge.read_to(tp, highwater - offset - 1)
+                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(highwater - offset - 1)
 
     def queue(events: Sequence[Any], messages: Sequence[Message], validated: Any) -> list[Any]:
         """Queue the batch's valid events for detection; the events with nothing to detect."""
@@ -218,7 +220,6 @@ def create_app(
                 await detect(queue(events, messages, validated))
             if checkpoint.due(20 * settings.worker_batch_size):
                 await checkpoint.commit(app)
-            _observe_lag(app, events, metrics)
 
     @app.timer(interval=max(0.2, settings.worker_partition_idle_s / 2))  # type: ignore[untyped-decorator]
     async def release_when_idle() -> None:
@@ -325,17 +326,3 @@ class Checkpoint:
         for event in pending:
             await self.stream.ack(event)
         self.at = time.monotonic()
-
-
-def _observe_lag(app: faust.App, events: Any, metrics: WorkerMetrics) -> None:
-    last: dict[Any, int] = {}
-    for event in events:
-        tp = event.message.tp
-        last[tp] = max(last.get(tp, -1), event.message.offset)
-    for tp, offset in last.items():
-        try:
-            highwater = app.consumer.highwater(tp)
-        except Exception:  # the consumer may be rebalancing; lag is best effort
-            continue
-        if highwater is not None and highwater >= 0:
-            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(highwater - offset - 1)
