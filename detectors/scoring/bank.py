@@ -4,7 +4,8 @@ Members play roles: ``limit`` and ``forecast`` (the standards' rules), ``stat`` 
 voters), ``burst`` (case reports) and ``fault`` (sensor health). The *condition* score is
 the highest of the limit, forecast and burst scores and the second-highest statistical
 vote, so one statistical detector alone never raises an alert (members of one ``family``,
-such as EWMA and CUSUM on the same residual, cast a single vote: their best); the *fault*
+such as EWMA and CUSUM on the same residual, cast a single vote: their best), capped at
+level III (a statistic alone is never a major emergency); the *fault*
 score is the highest health score. Members marked ``residual`` see the value minus the seasonal
 expectation in units of its usual spread (the rush hour and its larger swings removed) and
 wait until the seasonal profile is learnt.
@@ -27,7 +28,14 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from detectors.scoring.base import BaseDetector, Evidence, FloatArray, register, restore
+from detectors.scoring.base import (
+    STATISTICAL_CAP,
+    BaseDetector,
+    Evidence,
+    FloatArray,
+    register,
+    restore,
+)
 from detectors.scoring.health import SilentSensor
 from detectors.scoring.multivariate import IsolationForestDetector, TrainedModel
 from detectors.scoring.seasonal import SeasonalBaseline
@@ -190,6 +198,7 @@ class Bank(BaseDetector):
         if families:
             ballots = sorted(families.values(), reverse=True)
             vote, voter = ballots[min(self.votes, len(ballots)) - 1]
+            vote = min(vote, STATISTICAL_CAP)
             if vote > condition:
                 condition, by = vote, voter
         self._last = BankResult(

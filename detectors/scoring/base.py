@@ -3,13 +3,13 @@
 Every detector watches one series (one sensor's metric, or one grid cell's case reports):
 
 >>> from detectors.scoring.robust import RobustZScore
->>> detector = RobustZScore(window=30)
->>> for minute in range(60):
+>>> detector = RobustZScore(window=30, warmup=30)
+>>> for minute in range(300):
 ...     detector.learn_one(minute * 60_000, 10.0 + (minute % 3))
->>> detector.score_one(3_600_000, 11.0) < 0.5 < detector.score_one(3_600_000, 40.0)
+>>> detector.score_one(18_000_000, 11.0) < 0.5 < detector.score_one(18_000_000, 40.0)
 True
 >>> twin = restore(detector.snapshot())
->>> twin.score_one(3_600_000, 40.0) == detector.score_one(3_600_000, 40.0)
+>>> twin.score_one(18_000_000, 40.0) == detector.score_one(18_000_000, 40.0)
 True
 
 Scores lie in [0, 1], higher is more anomalous; 0.5 is where a detector would alarm on its

@@ -1,13 +1,16 @@
 """Control charts on a slowly learnt mean and spread: EWMA for shifts, CUSUM for changes.
 
 Both standardise a reading against an exponentially weighted mean and variance learnt with
-``slow_alpha`` (a memory of about ``1 / slow_alpha`` readings).
+``slow_alpha`` (a memory of about ``1 / slow_alpha`` readings). The chart's statistic
+becomes a surprise (a normal tail for EWMA; for CUSUM the tail ``exp(-2 k S)`` of its
+stationary distribution) and the score its likelihood against the series' own history
+(:mod:`detectors.scoring.likelihood`); 0 until ``warmup`` readings have been judged.
 
 >>> chart = EwmaChart(slow_alpha=0.05)
 >>> for i in range(200):
 ...     chart.learn_one(i, 10.0 + (-1) ** i)
->>> chart.score_one(200, 10.0), chart.score_one(200, 30.0) >= 0.5
-(0.0, True)
+>>> chart.score_one(200, 10.0) < 0.1, chart.score_one(200, 30.0) >= 0.5
+(True, True)
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from detectors.scoring.base import BaseDetector, Evidence, register, squash, z_score
+from detectors.scoring.base import BaseDetector, Evidence, register
+from detectors.scoring.likelihood import AnomalyLikelihood, Graded, normal_surprise
+
+_LOG10_E = math.log10(math.e)
 
 
 class _Baseline:
@@ -45,52 +51,58 @@ class _Baseline:
 
 
 @register
-class EwmaChart(BaseDetector):
-    """An EWMA control chart: the fast average ``z = lam x + (1 - lam) z`` against control
-    limits at ``alarm`` times its standard error around the slow baseline."""
+class EwmaChart(Graded, BaseDetector):
+    """An EWMA control chart: the fast average ``z = lam x + (1 - lam) z`` in units of its
+    standard error around the slow baseline."""
 
     name = "ewma"
 
     def __init__(
         self,
         lam: float = 0.2,
-        alarm: float = 5.0,
-        dead: float = 2.5,
         slow_alpha: float = 0.01,
         min_scale: float = 1e-6,
         warmup: int = 30,
+        short: int = 5,
     ) -> None:
-        self.lam, self.alarm, self.dead = lam, alarm, dead
+        self.lam, self.short = lam, short
         self.slow_alpha, self.min_scale, self.warmup = slow_alpha, min_scale, warmup
+        self._likelihood = AnomalyLikelihood(short, warmup=warmup, hold=False)
         self._base = _Baseline(slow_alpha)
         self._fast: float | None = None
         self._evidence: Evidence = {}
 
     def _params(self) -> dict[str, Any]:
         return {
-            "lam": self.lam, "alarm": self.alarm, "dead": self.dead,
-            "slow_alpha": self.slow_alpha, "min_scale": self.min_scale, "warmup": self.warmup,
+            "lam": self.lam, "slow_alpha": self.slow_alpha, "min_scale": self.min_scale,
+            "warmup": self.warmup, "short": self.short,
         }  # fmt: skip
 
     def _state(self) -> dict[str, Any]:
-        return {"base": self._base.dump(), "fast": self._fast}
+        return {
+            "base": self._base.dump(),
+            "fast": self._fast,
+            "likelihood": self._likelihood.dump(),
+        }
 
     def _load(self, state: Mapping[str, Any]) -> None:
         self._base.load(state["base"])
         self._fast = state["fast"]
+        self._likelihood.load(state["likelihood"])
 
     def _next_fast(self, value: float) -> float:
         return value if self._fast is None else self.lam * value + (1 - self.lam) * self._fast
 
-    def score_one(self, ts_ms: int, value: float) -> float:
+    def _surprise(self, ts_ms: int, value: float) -> float | None:
         if self._base.count < self.warmup:
-            return 0.0
+            return None
         limit = self._base.sigma(self.min_scale) * math.sqrt(self.lam / (2 - self.lam))
         z = (self._next_fast(value) - self._base.mean) / limit
         self._evidence = {"expected": self._base.mean, "scale": limit, "z": z}
-        return z_score(z, self.alarm, self.dead)
+        return normal_surprise(z)
 
     def learn_one(self, ts_ms: int, value: float) -> None:
+        self._learn_surprise(ts_ms, value)
         self._fast = self._next_fast(value)
         self._base.update(value)
 
@@ -99,22 +111,24 @@ class EwmaChart(BaseDetector):
 
 
 @register
-class Cusum(BaseDetector):
-    """Two-sided CUSUM of standardised readings with allowance ``k`` and decision interval
-    ``h``; the sums are capped at ``2 h`` so the score drains soon after a change ends."""
+class Cusum(Graded, BaseDetector):
+    """Two-sided CUSUM of standardised readings with allowance ``k``; the sums are capped at
+    ``h`` so the score drains soon after a change ends."""
 
     name = "cusum"
 
     def __init__(
         self,
         k: float = 0.75,
-        h: float = 12.0,
+        h: float = 24.0,
         slow_alpha: float = 0.01,
         min_scale: float = 1e-6,
         warmup: int = 30,
+        short: int = 5,
     ) -> None:
-        self.k, self.h = k, h
+        self.k, self.h, self.short = k, h, short
         self.slow_alpha, self.min_scale, self.warmup = slow_alpha, min_scale, warmup
+        self._likelihood = AnomalyLikelihood(short, warmup=warmup, hold=False)
         self._base = _Baseline(slow_alpha)
         self._up = 0.0
         self._down = 0.0
@@ -123,31 +137,39 @@ class Cusum(BaseDetector):
     def _params(self) -> dict[str, Any]:
         return {
             "k": self.k, "h": self.h, "slow_alpha": self.slow_alpha,
-            "min_scale": self.min_scale, "warmup": self.warmup,
+            "min_scale": self.min_scale, "warmup": self.warmup, "short": self.short,
         }  # fmt: skip
 
     def _state(self) -> dict[str, Any]:
-        return {"base": self._base.dump(), "up": self._up, "down": self._down}
+        return {
+            "base": self._base.dump(), "up": self._up, "down": self._down,
+            "likelihood": self._likelihood.dump(),
+        }  # fmt: skip
 
     def _load(self, state: Mapping[str, Any]) -> None:
         self._base.load(state["base"])
         self._up, self._down = float(state["up"]), float(state["down"])
+        self._likelihood.load(state["likelihood"])
 
     def _sums(self, value: float) -> tuple[float, float]:
         if self._base.count < self.warmup:
             return 0.0, 0.0
         z = (value - self._base.mean) / self._base.sigma(self.min_scale)
-        cap = 2 * self.h
+        cap = self.h
         return min(cap, max(0.0, self._up + z - self.k)), min(
             cap, max(0.0, self._down - z - self.k)
         )
 
-    def score_one(self, ts_ms: int, value: float) -> float:
+    def _surprise(self, ts_ms: int, value: float) -> float | None:
+        if self._base.count < self.warmup:
+            return None
         up, down = self._sums(value)
         self._evidence = {"expected": self._base.mean, "cusum": up if up >= down else -down}
-        return squash(max(up, down) - self.h / 2, self.h / 2)
+        # P(S >= s) ~ exp(-2 k s) for each side (Siegmund), so twice that for either
+        return max(0.0, 2 * self.k * max(up, down) * _LOG10_E - math.log10(2.0))
 
     def learn_one(self, ts_ms: int, value: float) -> None:
+        self._learn_surprise(ts_ms, value)
         self._up, self._down = self._sums(value)
         self._base.update(value)
 

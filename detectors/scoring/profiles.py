@@ -2,17 +2,18 @@
 
 The worker keeps one bank per (source id, metric); :func:`bank_for` builds it from the
 source's kind, the metric, its cadence and its site limits. :func:`default_bank` is the
-combination for a metric nobody described.
+combination for a metric nobody described; :func:`solo_bank` one detector alone, with
+parameters from the data, for ``python -m detectors score``.
 
 >>> [m["label"] for m in bank_for("rain_gauge", "rainfall", cadence_s=300).members]
 ['rainstorm', 'silent']
 >>> [m["label"] for m in default_bank(cadence_s=60).members]
-['robust_z', 'ewma', 'cusum', 'silent']
+['default', 'silent']
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from detectors.contract.events import CASE_METRIC, METRICS
@@ -20,9 +21,10 @@ from detectors.scoring.bank import Bank
 from detectors.scoring.base import BaseDetector
 from detectors.scoring.bursts import CaseBurst
 from detectors.scoring.control import Cusum, EwmaChart
+from detectors.scoring.default import UnknownStream
 from detectors.scoring.forecast import ForecastWarning
 from detectors.scoring.health import SilentSensor, StuckSensor
-from detectors.scoring.limits import default_bands
+from detectors.scoring.limits import Band, above_bands, below_bands, default_bands
 from detectors.scoring.multivariate import IsolationForestDetector, TrainedModel
 from detectors.scoring.robust import RobustZScore
 from detectors.scoring.seasonal import SeasonalBaseline
@@ -31,6 +33,9 @@ from detectors.scoring.wrappers import GuardedLearning, spec_of
 
 MINUTE_S = 60
 FLAGS = ("signal_fault", "breaker_open")
+"""A device's own fault flag: one flag raised is that device's fault (a maintenance ticket,
+never an area incident on its own); flags raised together in one place are an area event,
+which the neighbours detector finds."""
 NO_STATISTICS = ("rainfall", CASE_METRIC, *FLAGS)
 FORECAST = ("pm25", "pm10", "no2", "o3", "water_level", "pipe_level", "main_pressure", "load")
 HOLD_MIN: dict[str, float] = {
@@ -85,9 +90,30 @@ def health(metric: str, cadence_s: int, stuck: bool = True) -> list[dict[str, An
     """Silent always; stuck for continuous metrics (flags and rain sit still by nature)."""
     members = [member("silent", "fault", SilentSensor(cadence_ms=cadence_s * 1000))]
     if stuck:
-        run = max(6, (15 * MINUTE_S) // cadence_s)
-        members.append(member("stuck", "fault", StuckSensor(min_run=run)))
+        members.append(member("stuck", "fault", StuckSensor(min_run=stuck_run(cadence_s))))
     return members
+
+
+def stuck_run(cadence_s: int) -> int:
+    """The repeats before a series counts as stuck: a quarter of an hour, at least six."""
+    return max(6, (15 * MINUTE_S) // cadence_s)
+
+
+def static_of(bands: list[Band], metric: str) -> StaticLimit:
+    """The limit rule of a metric's bands, held as long as its standard asks."""
+    return StaticLimit(bands=bands, hold_ms=int(HOLD_MIN.get(metric, 0) * 60_000))
+
+
+def forecast_of(bands: list[Band], cadence_s: int) -> ForecastWarning:
+    """The forecast warning of some bands, smoothing faster for sparse readings."""
+    alpha = min(0.5, max(0.1, cadence_s / 600))
+    return ForecastWarning(bands, alpha=alpha, beta=alpha / 2)
+
+
+def forest_of(model: TrainedModel) -> IsolationForestDetector:
+    """The multivariate member for a model, with the features it was trained on."""
+    slow = model.feature_params.get("slow_alpha", 0.005)
+    return IsolationForestDetector(model_id=model.model_id, slow_alpha=slow)
 
 
 def bank_for(
@@ -108,24 +134,123 @@ def bank_for(
     members = []
     bands = default_bands(metric, limits or {})
     if bands is not None:
-        hold = int(HOLD_MIN.get(metric, 0) * 60_000)
-        members.append(member("static", "limit", StaticLimit(bands=bands, hold_ms=hold)))
+        role = "fault" if metric in FLAGS else "limit"
+        members.append(member("static", role, static_of(bands, metric)))
         if metric in FORECAST:
-            alpha = min(0.5, max(0.1, cadence_s / 600))
-            members.append(
-                member("forecast", "forecast", ForecastWarning(bands, alpha=alpha, beta=alpha / 2))
-            )
+            members.append(member("forecast", "forecast", forecast_of(bands, cadence_s)))
     if metric not in NO_STATISTICS:
         members += statistical(metric, cadence_s)
         if model is not None:
-            slow = model.feature_params.get("slow_alpha", 0.005)
-            forest = IsolationForestDetector(model_id=model.model_id, slow_alpha=slow)
-            members.append(member("iforest", "stat", forest))
+            members.append(member("iforest", "stat", forest_of(model)))
     bank = Bank(members + health(metric, cadence_s, stuck=metric not in NO_STATISTICS))
     return bank.bind({model.model_id: model}) if model is not None else bank
 
 
 def default_bank(cadence_s: int = 60) -> Bank:
-    """The combination for a metric nobody described: robust z, EWMA and CUSUM on the raw
-    value (two must agree), and silence."""
-    return Bank(statistical("", cadence_s, seasonal=False) + health("", cadence_s, False))
+    """The combination for a metric nobody described: the detector for unknown streams
+    (:class:`~detectors.scoring.default.UnknownStream`, its own ensemble, so it votes
+    alone), and silence."""
+    unknown = member("default", "stat", UnknownStream())
+    return Bank([unknown, *health("", cadence_s, False)], votes=1)
+
+
+# One detector alone: how 'score' runs a detector on a stream that no profile calls it for.
+
+SLOT_MINUTES = (30, 60, 120, 180, 240, 360, 480, 720, 1440)  # the divisors of a day
+SOLO_ROLES = {
+    "static": "limit", "rainstorm": "limit", "forecast": "forecast", "burst": "burst",
+    "silent": "fault", "stuck": "fault",
+}  # fmt: skip
+GUARDED = ("seasonal", "robust_z", "ewma", "cusum")  # as in statistical()
+LIMIT_KEYS = ("warning", "guaranteed", "nominal_kv")
+
+
+def level_bands(warning: float, guaranteed: float) -> list[Band]:
+    """The bands of any stream from its warning and guaranteed (emergency) levels, in steps
+    of half the gap: level IV at warning, III halfway, II at guaranteed, I half a gap past
+    it. A guaranteed level below the warning one makes them floors.
+
+    >>> [b.high for b in level_bands(4.0, 5.0)]
+    [4.0, 4.5, 5.0, 5.5]
+    >>> [round(b.low, 2) for b in level_bands(0.2, 0.1)]
+    [0.2, 0.15, 0.1, 0.05]
+    """
+    if warning == guaranteed:
+        raise ValueError(f"the warning and guaranteed levels are both {warning}: they must differ")
+    half = (guaranteed - warning) / 2
+    steps = [warning + k * half for k in range(4)]
+    return above_bands(steps) if half > 0 else below_bands(steps)
+
+
+def stream_bands(metric: str, limits: Mapping[str, float]) -> list[Band] | None:
+    """A stream's limit bands: its metric's standard (with the site's references in
+    ``limits``), else :func:`level_bands` of the ``warning`` and ``guaranteed`` in
+    ``limits``; None without either."""
+    bands = default_bands(metric, limits)
+    if bands is None and "warning" in limits and "guaranteed" in limits:
+        return level_bands(limits["warning"], limits["guaranteed"])
+    return bands
+
+
+def resolution(values: Sequence[float]) -> float:
+    """The data's resolution, a floor for a detector's scale: the least gap between its
+    distinct values (1e-6 when it has only one).
+
+    >>> resolution([20.5, 20.0, 21.5, 20.5])
+    0.5
+    """
+    distinct = sorted(set(values))
+    return min((b - a for a, b in zip(distinct, distinct[1:], strict=False)), default=1e-6)
+
+
+def slot_minutes(cadence_s: int) -> int:
+    """The seasonal profile's slot for a cadence: the shortest that holds two readings.
+
+    >>> slot_minutes(60), slot_minutes(1800), slot_minutes(3600)
+    (30, 60, 120)
+    """
+    return next((m for m in SLOT_MINUTES if m * MINUTE_S >= 2 * cadence_s), SLOT_MINUTES[-1])
+
+
+def solo_detector(name: str, cadence_s: int, min_scale: float) -> BaseDetector:
+    """Detector ``name`` for a stream of ``cadence_s`` whose values move by ``min_scale`` at
+    least, built as the worker builds it; static, forecast and iforest: :func:`solo_bank`."""
+    slow = min(0.2, cadence_s / (6 * 3600))  # a memory of about six hours
+    makers: dict[str, Callable[[], BaseDetector]] = {
+        "default": UnknownStream,
+        "seasonal": lambda: SeasonalBaseline(slot_minutes(cadence_s), min_scale=min_scale),
+        "robust_z": lambda: RobustZScore(min_scale=min_scale),
+        "ewma": lambda: EwmaChart(slow_alpha=slow, min_scale=min_scale),
+        "cusum": lambda: Cusum(slow_alpha=slow, min_scale=min_scale),
+        "silent": lambda: SilentSensor(cadence_ms=cadence_s * 1000),
+        "stuck": lambda: StuckSensor(min_run=stuck_run(cadence_s)),
+        "burst": CaseBurst,
+        "rainstorm": RainstormWarning,
+    }
+    return makers[name]()
+
+
+def solo_bank(
+    name: str,
+    cadence_s: int,
+    bands: list[Band] | None = None,
+    model: TrainedModel | None = None,
+    min_scale: float = 1e-6,
+    metric: str = "",
+) -> Bank:
+    """A bank of the one detector ``name`` in the role it plays in the worker's banks, so
+    that its scores come from the same code; ``bands`` for static and forecast, ``model``
+    for iforest (a ValueError without them)."""
+    if name == "iforest":
+        if model is None:
+            raise ValueError("detector 'iforest' needs a trained model")
+        return Bank([member(name, "stat", forest_of(model))]).bind({model.model_id: model})
+    if name in ("static", "forecast"):
+        if bands is None:
+            raise ValueError(f"detector {name!r} needs limit bands")
+        detector: BaseDetector = (
+            static_of(bands, metric) if name == "static" else forecast_of(bands, cadence_s)
+        )
+    else:
+        detector = solo_detector(name, cadence_s, min_scale)
+    return Bank([member(name, SOLO_ROLES.get(name, "stat"), detector, guarded=name in GUARDED)])

@@ -3,12 +3,16 @@
 The MAD is taken as half the interquartile range of the window (exact for symmetric noise),
 so a reading costs a sorted insert and an O(1) look-up instead of a second median.
 
->>> detector = RobustZScore(window=20, alarm=5.0)
->>> for i in range(20):
+The z-score's normal tail is the reading's surprise; the score is its likelihood against
+the series' own history (:mod:`detectors.scoring.likelihood`), 0 until half the window and
+``warmup`` surprises are in.
+
+>>> detector = RobustZScore(window=20, warmup=40)
+>>> for i in range(300):
 ...     detector.learn_one(i, 100.0 + (i % 5))
->>> detector.score_one(20, 102.0), round(detector.evidence()["expected"], 1)
-(0.0, 102.0)
->>> detector.score_one(20, 160.0) > 0.7
+>>> detector.score_one(300, 102.0) < 0.1, round(detector.evidence()["expected"], 1)
+(True, 102.0)
+>>> detector.score_one(300, 160.0) > 0.7
 True
 """
 
@@ -19,66 +23,96 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from detectors.scoring.base import BaseDetector, Evidence, register, z_score
+from detectors.scoring.base import BaseDetector, Evidence, register
+from detectors.scoring.likelihood import AnomalyLikelihood, Graded, normal_surprise
 
 MAD_TO_SIGMA = 1.4826
 
 
+class RollingWindow:
+    """The last ``size`` values, kept sorted too: median and robust spread in O(1) after an
+    O(size) insert."""
+
+    __slots__ = ("_recent", "_sorted", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._recent: deque[float] = deque()
+        self._sorted: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._recent)
+
+    def add(self, value: float) -> None:
+        self._recent.append(value)
+        bisect.insort(self._sorted, value)
+        if len(self._recent) > self.size:
+            old = self._recent.popleft()
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
+
+    def median_and_sigma(self, floor: float = 0.0) -> tuple[float, float]:
+        """The median and robust standard deviation (half the interquartile range, as a
+        MAD), at least ``floor``."""
+        ranked, n = self._sorted, len(self._sorted)
+        median = ranked[n // 2] if n % 2 else 0.5 * (ranked[n // 2 - 1] + ranked[n // 2])
+        mad = 0.5 * (ranked[(3 * n) // 4] - ranked[n // 4])
+        return median, max(MAD_TO_SIGMA * mad, floor)
+
+    def dump(self) -> list[float]:
+        return list(self._recent)
+
+    def load(self, values: list[float]) -> None:
+        self._recent = deque(float(x) for x in values)
+        self._sorted = sorted(self._recent)
+
+
 @register
-class RobustZScore(BaseDetector):
+class RobustZScore(Graded, BaseDetector):
     """How many robust standard deviations a reading lies from the median of the last
-    ``window`` readings; silent until half the window is filled."""
+    ``window`` readings, as a likelihood over ``short`` readings; silent until half the
+    window is filled and ``warmup`` readings have been judged."""
 
     name = "robust_z"
 
     def __init__(
-        self, window: int = 60, alarm: float = 6.0, dead: float = 2.5, min_scale: float = 1e-6
+        self, window: int = 60, min_scale: float = 1e-6, short: int = 5, warmup: int = 60
     ) -> None:
-        self.window = window
-        self.alarm = alarm
-        self.dead = dead
-        self.min_scale = min_scale
-        self._recent: deque[float] = deque()
-        self._sorted: list[float] = []
+        self.window, self.min_scale, self.short, self.warmup = window, min_scale, short, warmup
+        self._likelihood = AnomalyLikelihood(short, warmup=warmup, hold=False)
+        self._window = RollingWindow(window)
         self._evidence: Evidence = {}
 
     def _params(self) -> dict[str, Any]:
         return {
             "window": self.window,
-            "alarm": self.alarm,
-            "dead": self.dead,
             "min_scale": self.min_scale,
+            "short": self.short,
+            "warmup": self.warmup,
         }
 
     def _state(self) -> dict[str, Any]:
-        return {"recent": list(self._recent)}
+        return {"recent": self._window.dump(), "likelihood": self._likelihood.dump()}
 
     def _load(self, state: Mapping[str, Any]) -> None:
-        self._recent = deque(float(x) for x in state["recent"])
-        self._sorted = sorted(self._recent)
+        self._window.load(state["recent"])
+        self._likelihood.load(state["likelihood"])
 
     def median_and_sigma(self) -> tuple[float, float]:
         """The window's median and robust standard deviation."""
-        ranked, n = self._sorted, len(self._sorted)
-        median = ranked[n // 2] if n % 2 else 0.5 * (ranked[n // 2 - 1] + ranked[n // 2])
-        mad = 0.5 * (ranked[(3 * n) // 4] - ranked[n // 4])
-        return median, max(MAD_TO_SIGMA * mad, self.min_scale)
+        return self._window.median_and_sigma(self.min_scale)
 
-    def score_one(self, ts_ms: int, value: float) -> float:
-        if len(self._sorted) < max(3, self.window // 2):
+    def _surprise(self, ts_ms: int, value: float) -> float | None:
+        if len(self._window) < max(3, self.window // 2):
             self._evidence = {}
-            return 0.0
+            return None
         median, sigma = self.median_and_sigma()
         z = (value - median) / sigma
         self._evidence = {"expected": median, "scale": sigma, "z": z}
-        return z_score(z, self.alarm, self.dead)
+        return normal_surprise(z)
 
     def learn_one(self, ts_ms: int, value: float) -> None:
-        self._recent.append(value)
-        bisect.insort(self._sorted, value)
-        if len(self._recent) > self.window:
-            old = self._recent.popleft()
-            del self._sorted[bisect.bisect_left(self._sorted, old)]
+        self._learn_surprise(ts_ms, value)
+        self._window.add(value)
 
     def evidence(self) -> Evidence:
         return self._evidence

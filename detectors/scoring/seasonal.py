@@ -5,7 +5,9 @@ The day is cut into slots. Each slot's readings are summed over the day and comm
 the profile once, when the slot ends: an episode cannot teach the profile during the day
 it happens, and one day moves the profile by at most ``day_alpha``. The expected value is
 interpolated between the centres of neighbouring slots, so a ramp inside a slot is not
-mistaken for an anomaly. Times are local (``tz_offset_h``).
+mistaken for an anomaly. Times are local (``tz_offset_h``). The deviation's normal tail is
+the reading's surprise; the score its likelihood against the series' own history
+(:mod:`detectors.scoring.likelihood`), 0 until the profile and ``warmup`` judged readings.
 
 >>> rush = SeasonalBaseline(slot_minutes=60)
 >>> def demand(ts):   # a morning peak of 100 at 09:00 local over a floor of 20
@@ -13,8 +15,8 @@ mistaken for an anomaly. Times are local (``tz_offset_h``).
 >>> for ts in range(0, 3 * 86_400_000, 600_000):
 ...     rush.learn_one(ts, demand(ts) + (ts // 600_000) % 3)
 >>> at_rush = 3 * 86_400_000 + 30 * 60_000   # 08:30 local
->>> rush.score_one(at_rush, 90.0), round(rush.expected(at_rush)[0])
-(0.0, 89)
+>>> rush.score_one(at_rush, 90.0) < 0.1, round(rush.expected(at_rush)[0])
+(True, 89)
 >>> rush.score_one(at_rush, 20.0) >= 0.5
 True
 """
@@ -25,7 +27,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from detectors.scoring.base import BaseDetector, Evidence, register, z_score
+from detectors.scoring.base import BaseDetector, Evidence, register
+from detectors.scoring.likelihood import AnomalyLikelihood, Graded, t_surprise
 
 DAY_MS = 86_400_000
 _MEAN_ABS_TO_SIGMA = 1.2533
@@ -33,7 +36,7 @@ _THURSDAY = 3  # 1970-01-01, day 0, was a Thursday (Monday = 0)
 
 
 @register
-class SeasonalBaseline(BaseDetector):
+class SeasonalBaseline(Graded, BaseDetector):
     """Deviation from the time-of-day profile (split into weekday and weekend profiles when
     ``weekend_split``), in units of that slot's usual residual."""
 
@@ -45,20 +48,27 @@ class SeasonalBaseline(BaseDetector):
         weekend_split: bool = True,
         tz_offset_h: float = 8.0,
         day_alpha: float = 1 / 7,
-        alarm: float = 6.0,
-        dead: float = 2.5,
         min_scale: float = 1e-6,
+        short: int = 5,
+        warmup: int = 30,
     ) -> None:
         self.slot_minutes, self.weekend_split, self.tz_offset_h = (
             slot_minutes, weekend_split, tz_offset_h,
         )  # fmt: skip
-        self.day_alpha, self.alarm, self.dead, self.min_scale = day_alpha, alarm, dead, min_scale
+        self.day_alpha, self.min_scale, self.short, self.warmup = (
+            day_alpha,
+            min_scale,
+            short,
+            warmup,
+        )
+        self._likelihood = AnomalyLikelihood(short, warmup=warmup, hold=False)
         self._per_day = 1440 // slot_minutes
         slots = self._per_day * (2 if weekend_split else 1)
         self._mean = [0.0] * slots
         self._dev = [0.0] * slots
         self._days = [0] * slots  # days committed to the slot's mean
         self._dev_days = [0] * slots  # ... and to its spread
+        self._dev_n = [0.0] * slots  # readings a day behind the spread, on average
         # the open slot: [slot, day, n, sum of values, n judged, sum of |residual|, sum of squares]
         self._open: list[float] = [-1, -1, 0, 0.0, 0, 0.0, 0.0]
         self._evidence: Evidence = {}
@@ -67,13 +77,15 @@ class SeasonalBaseline(BaseDetector):
         return {
             "slot_minutes": self.slot_minutes, "weekend_split": self.weekend_split,
             "tz_offset_h": self.tz_offset_h, "day_alpha": self.day_alpha,
-            "alarm": self.alarm, "dead": self.dead, "min_scale": self.min_scale,
+            "min_scale": self.min_scale, "short": self.short, "warmup": self.warmup,
         }  # fmt: skip
 
     def _state(self) -> dict[str, Any]:
         return {
             "mean": list(self._mean), "dev": list(self._dev), "days": list(self._days),
-            "dev_days": list(self._dev_days), "open": list(self._open),
+            "dev_days": list(self._dev_days), "dev_n": list(self._dev_n),
+            "open": list(self._open),
+            "likelihood": self._likelihood.dump(),
         }  # fmt: skip
 
     def _load(self, state: Mapping[str, Any]) -> None:
@@ -81,7 +93,10 @@ class SeasonalBaseline(BaseDetector):
         self._dev = [float(x) for x in state["dev"]]
         self._days = [int(x) for x in state["days"]]
         self._dev_days = [int(x) for x in state["dev_days"]]
+        # a snapshot from before the count was kept: a slot's day taken as 30 readings
+        self._dev_n = [float(x) for x in state.get("dev_n", [30.0] * len(self._dev_days))]
         self._open = list(state["open"])
+        self._likelihood.load(state["likelihood"])
 
     def _position(self, ts_ms: int) -> tuple[int, int, float]:
         """(local day number, first slot of that day's profile, position in slots)."""
@@ -121,17 +136,29 @@ class SeasonalBaseline(BaseDetector):
         mean = (1 - w) * self._mean[a] + w * self._mean[b]
         return mean, max(_MEAN_ABS_TO_SIGMA * usual, self.min_scale)
 
-    def score_one(self, ts_ms: int, value: float) -> float:
+    def _dof(self, ts_ms: int) -> float:
+        """Readings behind the spread at ``ts_ms`` (the fewer of its two slots'): days
+        remembered, at most an EWMA's effective (2 - alpha) / alpha, times readings a day."""
+        pair = self._pair(ts_ms, spread=True)
+        assert pair is not None
+        alpha = self.day_alpha
+        return max(min(
+            min(self._dev_days[i], (2.0 - alpha) / alpha) * self._dev_n[i] for i in pair[:2]
+        ) - 1.0, 2.0)  # fmt: skip
+
+    def _surprise(self, ts_ms: int, value: float) -> float | None:
         usual = self.expected(ts_ms)
         if usual is None:
             self._evidence = {}
-            return 0.0
+            return None
         expected, scale = usual
         z = (value - expected) / scale
         self._evidence = {"expected": expected, "scale": scale, "z": z}
-        return z_score(z, self.alarm, self.dead)
+        # the spread is an estimate from few readings (a slot's days): Student's t, not normal
+        return t_surprise(z, self._dof(ts_ms))
 
     def learn_one(self, ts_ms: int, value: float) -> None:
+        self._learn_surprise(ts_ms, value)
         day, base, position = self._position(ts_ms)
         slot = base + int(position) % self._per_day
         if (slot, day) != (self._open[0], self._open[1]):
@@ -159,7 +186,9 @@ class SeasonalBaseline(BaseDetector):
         self._days[i] += 1
         self._mean[i] += max(self.day_alpha, 1 / self._days[i]) * (mean - self._mean[i])
         self._dev_days[i] += 1
-        self._dev[i] += max(self.day_alpha, 1 / self._dev_days[i]) * (spread - self._dev[i])
+        weight = max(self.day_alpha, 1 / self._dev_days[i])
+        self._dev[i] += weight * (spread - self._dev[i])
+        self._dev_n[i] += weight * ((judged or n) - self._dev_n[i])
 
     def evidence(self) -> Evidence:
         return self._evidence

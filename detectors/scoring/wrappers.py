@@ -1,14 +1,14 @@
 """Decisions as wrappers around any detector: here, "do not learn from anomalies".
 
 >>> from detectors.scoring.robust import RobustZScore
->>> guarded = GuardedLearning(RobustZScore(window=10), threshold=0.5)
->>> for i in range(10):
+>>> guarded = GuardedLearning(RobustZScore(window=10, warmup=20), threshold=0.5)
+>>> for i in range(200):                     # past the warm-up
 ...     _ = guarded.score_one(i, 5.0 + i % 2)
 ...     guarded.learn_one(i, 5.0 + i % 2)
->>> for i in range(10, 30):                  # a lasting excursion is not learnt ...
+>>> for i in range(200, 220):                # a lasting excursion is not learnt ...
 ...     _ = guarded.score_one(i, 50.0)
 ...     guarded.learn_one(i, 50.0)
->>> guarded.score_one(30, 50.0) >= 0.5      # ... so it stays anomalous
+>>> guarded.score_one(220, 50.0) >= 0.5     # ... so it stays anomalous
 True
 """
 

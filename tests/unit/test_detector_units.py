@@ -26,7 +26,10 @@ def traffic(days: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     ts = np.arange(0, days * DAY, MIN, dtype=np.int64)
     hours = (ts / 3_600_000 + 8) % 24
     rush = np.exp(-0.5 * ((hours - 8) / 1.1) ** 2) + np.exp(-0.5 * ((hours - 18) / 1.4) ** 2)
-    return ts, 150 + 1200 * rush * (1 + 0.05 * rng.standard_normal(len(ts)))
+    # noise bounded at 3 sigma: a graded score rightly alarms on a 4.5-sigma draw (one in
+    # 150,000), and these tests are about the daily shape, not the noise's far tail
+    noise = np.clip(rng.standard_normal(len(ts)), -3.0, 3.0)
+    return ts, 150 + 1200 * rush * (1 + 0.05 * noise)
 
 
 def test_rush_hour_is_not_an_anomaly_but_a_midday_jam_is() -> None:
@@ -55,11 +58,11 @@ def test_one_statistical_voter_alone_does_not_raise_a_condition() -> None:
     bank = Bank([
         member("robust_z", "stat", RobustZScore(window=20)),
         member("stuck", "fault", StuckSensor()),
-        member("other", "stat", RobustZScore(window=2000, alarm=1e9)),
+        member("other", "stat", RobustZScore(window=2000)),  # not warm: votes 0
     ])  # fmt: skip
-    for i in range(40):
+    for i in range(300):  # past robust_z's warm-up
         bank.assess(i * MIN, 10.0 + i % 3)
-    spike = bank.assess(40 * MIN, 90.0)
+    spike = bank.assess(300 * MIN, 90.0)
     assert spike.scores[0] >= 0.5 and spike.condition < 0.5
 
 
@@ -70,7 +73,7 @@ def test_a_limit_alone_raises_a_condition_with_its_evidence() -> None:
 
 
 def test_the_default_bank_knows_nothing_of_limits() -> None:
-    assert default_bank().labels == ("robust_z", "ewma", "cusum", "silent")
+    assert default_bank().labels == ("default", "silent")
     assert "static" not in bank_for("air_station", "temperature", 60).labels
 
 

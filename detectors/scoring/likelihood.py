@@ -1,0 +1,258 @@
+"""One meaning for every statistical score: how unusual the stream's recent behaviour is
+against its own history, as a tail probability on a log scale.
+
+A detector reduces each reading to a tail probability under a simple model (a normal tail
+of a robust z, say) and hands its *surprise*, ``-log10`` of that probability, to an
+:class:`AnomalyLikelihood`. That one asks how rare this surprise, and the average surprise
+of the last ``short`` readings, are against the stream's own history of the same, as
+Numenta's anomaly likelihood does for HTM (short- against long-term behaviour); the tails
+are fitted as peaks over a threshold, as streaming extreme-value detectors (SPOT) do. It
+recalibrates each stream against itself: a heavy-tailed stream whose raw tails are often
+small does not alarm all day, and a run of moderate surprises counts like one big one.
+
+:func:`tail_score` maps the resulting probability p onto the score every detector speaks:
+``-log10(p) / 10``, so 0.5 (warning level IV) is one chance in 100,000 and 0.7 (level III)
+one in 10 million; past 0.9 the scale bends, so rarer is still higher and 1 is never
+reached (few ties).
+
+>>> round(tail_score(1e-5), 6), round(tail_score(0.5), 3), tail_score(1e-40) < 1.0
+(0.5, 0.03, True)
+>>> likelihood = AnomalyLikelihood(warmup=50)
+>>> calm = [likelihood.update(0.4 + 0.3 * ((i * 7) % 5 - 2) / 2) for i in range(400)]
+>>> max(calm[:50]), max(calm) < 0.5
+(0.0, True)
+>>> likelihood.update(8.0) > 0.5
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from detectors.contract.levels import ALARM
+
+_SQRT2 = math.sqrt(2.0)
+_LN10 = math.log(10.0)
+
+LOG_SCALE = 10.0
+"""``tail_score`` is ``-log10(p) / LOG_SCALE`` up to :data:`BEND`."""
+BEND = 0.9
+SURPRISE_CAP = 12.0
+"""In averages and long-run statistics a reading's surprise counts at most as a one-in-10^12
+event, so one wild value cannot deafen them for days (judged alone, it counts in full)."""
+MIN_WARMUP_SPANS = 20
+"""The tail of the average is trusted after this many short spans at least."""
+TAIL_FROM = 1.0
+"""Surprises above this (one reading in ten, for a calibrated model) make the fitted tail."""
+CALIBRATED_EXCESS = 1.0 / _LN10
+"""The mean excess over any level of -log10 of a uniform p: what a calibrated model gives."""
+PRIOR_READINGS = 50
+"""The fitted tail starts as the calibrated one, worth this many readings."""
+HELD = 0.4
+"""The score of a reading that continues an alarm already raised: below the alarm, above the
+engine's clearing level, so an alert stays up without being raised again."""
+
+
+def tail_score(p: float) -> float:
+    """The score of a tail probability ``p``: 0 for p = 1, 0.5 for 1e-5, below 1 always."""
+    return surprise_score(-math.log10(p) if p > 0.0 else math.inf)
+
+
+def surprise_score(surprise: float) -> float:
+    """The score of a tail probability given as its surprise ``-log10(p)``: linear up to
+    0.9 (p = 1e-9), then bending towards 1 slowly enough that rarer stays higher."""
+    scaled = max(surprise, 0.0) / LOG_SCALE
+    if scaled <= BEND:
+        return scaled
+    return 1.0 - (1.0 - BEND) / (1.0 + 10.0 * (scaled - BEND))
+
+
+def normal_surprise(z: float, two_sided: bool = True) -> float:
+    """``-log10`` of the normal tail beyond ``z`` (both tails when ``two_sided``), exact
+    where ``erfc`` is and asymptotic beyond.
+
+    >>> round(normal_surprise(1.959964), 3), round(normal_surprise(40.0), 1)
+    (1.301, 349.1)
+    """
+    a = abs(z) if two_sided else z
+    if a < 30.0:
+        tail = math.erfc(a / _SQRT2) * (1.0 if two_sided else 0.5)
+        return -math.log10(tail) if tail > 0.0 else 300.0
+    # Mills' ratio: Q(a) ~ phi(a) / a
+    log_tail = -0.5 * a * a - math.log(a * math.sqrt(2 * math.pi))
+    return -(log_tail + (math.log(2.0) if two_sided else 0.0)) / _LN10
+
+
+def t_surprise(t: float, dof: float) -> float:
+    """``-log10`` of Student's t two-sided tail beyond ``t`` with ``dof`` degrees of freedom:
+    the surprise of a z whose scale was estimated from about ``dof`` readings. Through the
+    normal deviate of equal tail (Wallace 1959), within 2 % of the exact surprise for
+    dof >= 5 and |t| <= 20.
+
+    >>> round(t_surprise(5.1, 30), 2), round(normal_surprise(5.1), 2)
+    (4.75, 6.47)
+    """
+    z = math.sqrt(dof * math.log1p(t * t / dof)) * (8.0 * dof + 1.0) / (8.0 * dof + 3.0)
+    return normal_surprise(z)
+
+
+class PeakTail:
+    """The upper tail of a stream of surprises, fitted as peaks over a threshold: how often
+    one exceeds ``start`` and by how much on average, the excesses taken as exponential
+    (as they are exactly for -log10 of uniform p's). Starts from a prior, the calibrated
+    tail, worth :data:`PRIOR_READINGS` readings; below ``start`` it interpolates to 0, so
+    the bulk is graded too."""
+
+    __slots__ = ("excess", "rate", "start")
+
+    def __init__(self, start: float, rate: float, excess: float) -> None:
+        self.start, self.rate, self.excess = start, rate, excess
+
+    def rarity(self, x: float) -> float:
+        """``-log10 P(X >= x)`` under the fitted tail."""
+        at_start = -math.log10(self.rate)
+        if x <= self.start:
+            return at_start * max(x, 0.0) / self.start
+        return at_start + (x - self.start) / self.excess / _LN10
+
+    def learn(self, x: float, weight: float) -> None:
+        above = x > self.start
+        self.rate += weight * (float(above) - self.rate)
+        if above:  # the excess learns from exceedances only, at their own pace
+            self.excess += min(1.0, weight / max(self.rate, weight)) * (
+                x - self.start - self.excess
+            )
+
+    def dump(self) -> list[float]:
+        return [self.rate, self.excess]
+
+    def load(self, state: list[float]) -> None:
+        self.rate, self.excess = float(state[0]), float(state[1])
+
+
+def _calibrated_average_tail(short: int, start: float) -> float:
+    """P(mean of ``short`` calibrated surprises > ``start``): a Gamma tail, by its Poisson
+    sum."""
+    x = short * start * _LN10
+    term, total = 1.0, 1.0
+    for i in range(1, short):
+        term *= x / i
+        total += term
+    return max(math.exp(-x) * total, 1e-12)
+
+
+class AnomalyLikelihood:
+    """How rare the reading's surprise is, and how rare the average surprise of the last
+    ``short`` readings is, each against the tail of its own history (the rarer of the
+    two, corrected for asking twice).
+
+    Both tails are fitted as peaks over a threshold (:class:`PeakTail`) with a memory of
+    ``memory`` readings, so a heavy-tailed stream is judged by its own tail and a run of
+    moderate surprises counts like one big one. Nothing is said (score 0) before ``warmup``
+    readings. With ``hold``, a reading that continues an alarm scores :data:`HELD`: an
+    episode is raised once, at its onset (a detector voting in a bank does not hold: the
+    bank needs its votes to overlap).
+    """
+
+    __slots__ = (
+        "_count", "_held", "_recent", "_single", "_sustained", "hold", "memory", "short",
+        "warmup",
+    )  # fmt: skip
+
+    def __init__(
+        self, short: int = 10, memory: int = 2000, warmup: int = 200, hold: bool = True
+    ) -> None:
+        self.short, self.memory, self.hold = short, memory, hold
+        self.warmup = max(warmup, MIN_WARMUP_SPANS * short)
+        self._recent: deque[float] = deque(maxlen=short)
+        self._count = 0
+        self._single = PeakTail(TAIL_FROM, 10.0**-TAIL_FROM, CALIBRATED_EXCESS)
+        self._sustained = PeakTail(
+            TAIL_FROM, _calibrated_average_tail(short, TAIL_FROM), CALIBRATED_EXCESS / short
+        )
+        self._held = False
+
+    def _average(self, capped: float) -> float:
+        recent = self._recent
+        dropped = recent[0] if len(recent) == self.short else 0.0
+        return (sum(recent) - dropped + capped) / min(len(recent) + 1, self.short)
+
+    def rarity(self, surprise: float) -> float:
+        """``-log10`` of the tail probability of the recent readings once one with
+        ``surprise`` joins them (learns nothing)."""
+        sustained = self._sustained.rarity(self._average(min(surprise, SURPRISE_CAP)))
+        rarest = max(self._single.rarity(surprise), sustained)
+        p = 10.0**-rarest  # Sidak: the rarer of two is 1 - (1 - p)^2 as rare
+        return rarest - math.log10(2.0 - p)
+
+    def score(self, surprise: float) -> float:
+        """The reading's score (0 during warm-up, :data:`HELD` while an alarm goes on)."""
+        if self._count < self.warmup:
+            return 0.0
+        score = surprise_score(self.rarity(surprise))
+        return min(score, HELD) if self.hold and self._held and score >= ALARM else score
+
+    def learn(self, surprise: float, score: float | None = None) -> None:
+        """Take the reading's surprise into the tails (``score`` as computed, if known)."""
+        if score is None:
+            score = self.score(surprise)
+        self._held = score >= ALARM or (self._held and score >= HELD)
+        capped = min(surprise, SURPRISE_CAP)
+        average = self._average(capped)
+        self._recent.append(capped)
+        self._count += 1
+        weight = 1.0 / min(self.memory, self._count + PRIOR_READINGS)
+        self._single.learn(capped, weight)
+        self._sustained.learn(average, weight)
+
+    def update(self, surprise: float) -> float:
+        """Score, then learn, one reading's surprise."""
+        score = self.score(surprise)
+        self.learn(surprise, score)
+        return score
+
+    def dump(self) -> dict[str, Any]:
+        """Learned state as plain data."""
+        return {
+            "recent": list(self._recent),
+            "count": self._count,
+            "single": self._single.dump(),
+            "sustained": self._sustained.dump(),
+            "held": self._held,
+        }
+
+    def load(self, state: Mapping[str, Any]) -> None:
+        self._recent = deque((float(x) for x in state["recent"]), maxlen=self.short)
+        self._count = int(state["count"])
+        self._single.load(state["single"])
+        self._sustained.load(state["sustained"])
+        self._held = bool(state["held"])
+
+
+class Graded:
+    """The scoring half of a statistical detector whose reading reduces to a surprise:
+    :meth:`score_one` asks the likelihood, :meth:`_learn_surprise` teaches it. The
+    detector defines ``_surprise`` (None while it cannot judge yet) and calls
+    ``_learn_surprise`` from its ``learn_one`` before it learns the value itself."""
+
+    _likelihood: AnomalyLikelihood
+    _memo: tuple[int, float, float | None] | None = None  # the last score_one's surprise
+
+    def _surprise(self, ts_ms: int, value: float) -> float | None:
+        raise NotImplementedError
+
+    def score_one(self, ts_ms: int, value: float) -> float:
+        surprise = self._surprise(ts_ms, value)
+        self._memo = (ts_ms, value, surprise)
+        return 0.0 if surprise is None else self._likelihood.score(surprise)
+
+    def _learn_surprise(self, ts_ms: int, value: float) -> None:
+        memo = self._memo
+        fresh = memo is not None and memo[0] == ts_ms and memo[1] == value
+        surprise = memo[2] if fresh and memo is not None else self._surprise(ts_ms, value)
+        self._memo = None
+        if surprise is not None:
+            self._likelihood.learn(surprise)
