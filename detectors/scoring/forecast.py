@@ -5,6 +5,13 @@ Level and trend come from Holt's linear smoothing with irregular time steps. A c
 warned about only when the trend moves towards the limit by more than the series' own
 one-step noise over the horizon, so a flat noisy series never "forecasts" a crossing.
 
+Warm-up: the score is exactly 0 until the detector has ``min_count`` readings spanning at
+least ``warmup_ms`` (default half the horizon). Before that the trend is little more than
+the first slope between two noisy readings (seconds apart at a fast cadence), and
+extrapolating it an hour ahead "forecast" a crossing on ordinary data in the first
+minutes of every cold start; a trend is not projected further than twice as long as it
+has been watched.
+
 >>> from detectors.scoring.limits import flood_bands
 >>> rising = ForecastWarning(bands=flood_bands(4.0, 5.0), horizon_ms=3_600_000, alpha=0.5)
 >>> for minute in range(0, 120, 5):      # +0.5 m an hour, from 2.5 m
@@ -42,33 +49,36 @@ class ForecastWarning(BaseDetector):
         beta: float = 0.1,
         significance: float = 4.0,
         min_count: int = 6,
+        warmup_ms: int | None = None,
     ) -> None:
         self.bands, self.horizon_ms = bands, horizon_ms
         self.alpha, self.beta = alpha, beta
         self.significance, self.min_count = significance, min_count
+        self.warmup_ms = horizon_ms // 2 if warmup_ms is None else warmup_ms
         first = min(bands, key=lambda b: int(b[0]))
         self._limit = Band(int(first[0]), first[1], first[2])
         self._level, self._trend, self._noise = 0.0, 0.0, 0.0  # trend and noise per minute
-        self._last_ts, self._count = 0, 0
+        self._first_ts, self._last_ts, self._count = 0, 0, 0
         self._evidence: Evidence = {}
 
     def _params(self) -> dict[str, Any]:
         return {
             "bands": [list(b) for b in self.bands], "horizon_ms": self.horizon_ms,
             "alpha": self.alpha, "beta": self.beta, "significance": self.significance,
-            "min_count": self.min_count,
+            "min_count": self.min_count, "warmup_ms": self.warmup_ms,
         }  # fmt: skip
 
     def _state(self) -> dict[str, Any]:
         return {
             "level": self._level, "trend": self._trend, "noise": self._noise,
-            "last_ts": self._last_ts, "count": self._count,
+            "first_ts": self._first_ts, "last_ts": self._last_ts, "count": self._count,
         }  # fmt: skip
 
     def _load(self, state: Mapping[str, Any]) -> None:
         self._level, self._trend = float(state["level"]), float(state["trend"])
         self._noise, self._last_ts = float(state["noise"]), int(state["last_ts"])
         self._count = int(state["count"])
+        self._first_ts = int(state.get("first_ts", self._last_ts))
 
     def _step(self, ts_ms: int, value: float) -> tuple[float, float, float]:
         """Level, trend and noise after ``value`` (Holt's method, trend per minute)."""
@@ -98,7 +108,7 @@ class ForecastWarning(BaseDetector):
 
     def score_one(self, ts_ms: int, value: float) -> float:
         self._evidence = {"threshold": self._limit.threshold(value)}
-        if self._count < self.min_count:
+        if not self.warm(ts_ms):
             return 0.0
         eta = self.minutes_to_limit(*self._step(ts_ms, value))
         horizon = self.horizon_ms / MINUTE_MS
@@ -108,7 +118,14 @@ class ForecastWarning(BaseDetector):
         low, high = WarningLevel.IV.floor, WarningLevel.III.floor
         return WarningLevel.IV.score if eta == 0 else low + (high - low) * (1 - eta / horizon)
 
+    def warm(self, ts_ms: int) -> bool:
+        """Whether the trend at ``ts_ms`` rests on enough readings over enough time."""
+        watched = ts_ms - self._first_ts
+        return self._count >= self.min_count and watched >= self.warmup_ms
+
     def learn_one(self, ts_ms: int, value: float) -> None:
+        if self._count == 0:
+            self._first_ts = ts_ms
         self._level, self._trend, self._noise = self._step(ts_ms, value)
         self._last_ts = max(self._last_ts, ts_ms)
         self._count += 1

@@ -9,18 +9,26 @@ stays anomalous for ``fault_after_ms`` while at least ``min_peers`` fresh neighb
 nothing is a sensor fault. With too few fresh neighbours a member is *isolated* and its own
 detectors decide alone.
 
+Warm-up: a member has a history once it has reported for ``warmup_ms`` (default an hour:
+the span its own detectors need to fill their windows at a one-minute cadence, and twice
+the forecast's warm-up). Until then its scores are its detectors' first guesses, so it
+neither votes nor counts as a peer, and the group judges it isolated (area and fault
+exactly 0). On a cold start every member warms up together, so the group says nothing
+for its first hour: before this, members agreeing on their warm-up noise opened area
+incidents in every street within two minutes.
+
 >>> group = NeighbourGroup()
 >>> def report(ts, member, score):
 ...     verdict = group.score_member(ts, member, score)
 ...     group.learn_member(ts, member, score)
 ...     return verdict
->>> for minute in range(0, 60):
+>>> for minute in range(0, 120):
 ...     for name in "ABCD":
 ...         _ = report(minute * 60_000, name, 0.1)
->>> v = report(60 * 60_000, "A", 0.7)          # A alone: held back, not yet a fault
+>>> v = report(120 * 60_000, "A", 0.7)          # A alone: held back, not yet a fault
 >>> v.corroborated, v.isolated, v.fault, v.area
 (False, False, 0.0, 0.0)
->>> v = report(61 * 60_000, "B", 0.65)         # B agrees: an area event
+>>> v = report(121 * 60_000, "B", 0.65)         # B agrees: an area event
 >>> v.corroborated, v.area
 (True, 0.7)
 """
@@ -60,17 +68,19 @@ class NeighbourGroup:
         fault_after_ms: int = 30 * MINUTE_MS,
         fresh_ms: int = 20 * MINUTE_MS,
         min_peers: int = 2,
+        warmup_ms: int = 60 * MINUTE_MS,
     ) -> None:
         self.quorum, self.vote_floor, self.agree_ms = quorum, vote_floor, agree_ms
         self.fault_after_ms, self.fresh_ms, self.min_peers = fault_after_ms, fresh_ms, min_peers
-        # member -> [last_ts, last_score, anomalous_last_ts, anomalous_since]
+        self.warmup_ms = warmup_ms
+        # member -> [last_ts, last_score, anomalous_last_ts, anomalous_since, first_ts]
         self._members: dict[str, list[Any]] = {}
 
     def _params(self) -> dict[str, Any]:
         return {
             "quorum": self.quorum, "vote_floor": self.vote_floor, "agree_ms": self.agree_ms,
             "fault_after_ms": self.fault_after_ms, "fresh_ms": self.fresh_ms,
-            "min_peers": self.min_peers,
+            "min_peers": self.min_peers, "warmup_ms": self.warmup_ms,
         }  # fmt: skip
 
     def snapshot(self) -> Snapshot:
@@ -84,8 +94,15 @@ class NeighbourGroup:
     @classmethod
     def restore(cls, snapshot: Mapping[str, Any]) -> NeighbourGroup:
         group = cls(**snapshot["params"])
-        group._members = {k: list(v) for k, v in snapshot["state"]["members"].items()}
+        # A member stored without its first report predates warm-ups: it had a history.
+        members = snapshot["state"]["members"].items()
+        group._members = {k: [*v, v[0] - group.warmup_ms][:5] for k, v in members}
         return group
+
+    def warm(self, member: str, ts_ms: int) -> bool:
+        """Whether ``member`` has reported for the warm-up span by ``ts_ms``."""
+        entry = self._members.get(member)
+        return entry is not None and ts_ms - entry[4] >= self.warmup_ms
 
     def _since(self, ts_ms: int, member: str, score: float) -> int | None:
         """When the member's current anomalous streak began (None if not anomalous)."""
@@ -98,18 +115,19 @@ class NeighbourGroup:
 
     def score_member(self, ts_ms: int, member: str, score: float) -> Verdict:
         """The group's view of ``member`` reading ``score`` at ``ts_ms``."""
-        anomalous = score >= self.vote_floor
+        own_history = self.warm(member, ts_ms)
+        anomalous = own_history and score >= self.vote_floor
         peers = agreeing = 0
         area = score if anomalous else 0.0
-        for name, (last_ts, last_score, anomalous_ts, _) in self._members.items():
-            if name == member:
+        for name, (last_ts, last_score, anomalous_ts, _, first_ts) in self._members.items():
+            if name == member or ts_ms - first_ts < self.warmup_ms:
                 continue
             peers += last_ts >= ts_ms - self.fresh_ms
             if anomalous_ts is not None and anomalous_ts >= ts_ms - self.agree_ms:
                 agreeing += 1
                 if last_ts >= ts_ms - self.fresh_ms and last_score > area:
                     area = last_score
-        isolated = peers < self.min_peers
+        isolated = peers < self.min_peers or not own_history
         quorate = agreeing + anomalous >= self.quorum
         since = self._since(ts_ms, member, score)
         lasting = since is not None and ts_ms - since >= self.fault_after_ms
@@ -124,8 +142,10 @@ class NeighbourGroup:
         )
 
     def learn_member(self, ts_ms: int, member: str, score: float) -> None:
+        if not self.warm(member, ts_ms):
+            score = 0.0  # warm-up noise must not count as an anomaly once it has a history
         since = self._since(ts_ms, member, score)
-        entry = self._members.setdefault(member, [ts_ms, 0.0, None, None])
+        entry = self._members.setdefault(member, [ts_ms, 0.0, None, None, ts_ms])
         entry[0], entry[1], entry[3] = max(entry[0], ts_ms), score, since
         if score >= self.vote_floor:
             entry[2] = ts_ms

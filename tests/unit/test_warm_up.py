@@ -1,0 +1,125 @@
+"""Warm-ups that keep a cold start quiet: the forecast and the neighbour group score exactly
+0 until they have a history, and still alarm on a real excursion after it."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from detectors.scoring.base import restore
+from detectors.scoring.forecast import ForecastWarning
+from detectors.scoring.limits import aqi_bands
+from detectors.scoring.neighbours import NeighbourGroup
+
+MIN = 60_000
+STEP = 15_000  # the live simulator's spacing per stream (3042 streams at 200 events/s)
+
+
+def pm25_forecast() -> ForecastWarning:
+    """The forecast a PM2.5 station's bank runs (alpha from a 60 s cadence)."""
+    return ForecastWarning(aqi_bands("pm25"), alpha=0.1, beta=0.05)
+
+
+def score_learn(detector: ForecastWarning, ts: int, value: float) -> float:
+    score = detector.score_one(ts, value)
+    detector.learn_one(ts, value)
+    return score
+
+
+def test_forecast_is_zero_until_its_trend_has_been_watched_for_half_the_horizon() -> None:
+    forecast, rng = pm25_forecast(), random.Random(1)
+    assert forecast.warmup_ms == 30 * MIN
+
+    def climbing(t: int) -> float:  # +0.5 µg/m³ a minute: the 75 µg/m³ band at 70 min
+        return 40.0 + 0.5 * t / MIN + rng.gauss(0, 2)
+
+    early = [score_learn(forecast, t, climbing(t)) for t in range(0, 30 * MIN, STEP)]
+    assert early and max(early) == 0.0  # however steep the first slopes look
+    later = [score_learn(forecast, t, climbing(t)) for t in range(30 * MIN, 40 * MIN, STEP)]
+    assert max(later) >= 0.5  # a real climb towards the limit, warned before it crosses
+
+
+def test_forecast_stays_quiet_on_a_flat_noisy_series_after_warm_up() -> None:
+    forecast, rng = pm25_forecast(), random.Random(2)
+    noise = 0.06 * 40.0  # the simulator's PM2.5 noise: 6 % of the level
+    scores = [
+        score_learn(forecast, t, 40.0 + rng.gauss(0, noise)) for t in range(0, 6 * 60 * MIN, STEP)
+    ]
+    assert max(scores) == 0.0
+
+
+def test_forecast_warm_up_survives_a_snapshot() -> None:
+    forecast = pm25_forecast()
+    for t in range(0, 10 * MIN, STEP):
+        score_learn(forecast, t, 40.0)
+    twin = restore(json.loads(json.dumps(forecast.snapshot())))
+    assert isinstance(twin, ForecastWarning)
+    assert not twin.warm(20 * MIN) and twin.warm(30 * MIN)
+
+
+def report(group: NeighbourGroup, ts: int, member: str, score: float) -> tuple[float, ...]:
+    verdict = group.score_member(ts, member, score)
+    group.learn_member(ts, member, score)
+    return (verdict.area, verdict.fault, float(verdict.isolated), float(verdict.corroborated))
+
+
+def test_neighbours_say_nothing_until_members_have_an_hour_of_history() -> None:
+    group = NeighbourGroup()
+    verdicts = [
+        report(group, t, name, 0.9)  # every member anomalous from its first reading
+        for t in range(0, 60 * MIN, MIN)
+        for name in "ABCD"
+    ]
+    assert {v[0] for v in verdicts} == {0.0}  # no area event
+    assert {v[1] for v in verdicts} == {0.0}  # no fault
+    assert all(v[2] == 1.0 and v[3] == 0.0 for v in verdicts)  # isolated, never corroborated
+
+
+def test_warm_up_anomalies_do_not_count_as_agreement_afterwards() -> None:
+    group = NeighbourGroup()
+    for t in range(0, 60 * MIN, MIN):
+        for name in "ABCD":
+            report(group, t, name, 0.9 if t >= 50 * MIN else 0.1)
+    area, _, isolated, corroborated = report(group, 60 * MIN, "A", 0.9)
+    assert (area, isolated, corroborated) == (0.0, 0.0, 0.0)  # B-D's warm-up votes are gone
+
+
+def test_neighbours_still_see_an_area_event_and_a_fault_after_warm_up() -> None:
+    group = NeighbourGroup()
+    for t in range(0, 90 * MIN, MIN):
+        for name in "ABCD":
+            report(group, t, name, 0.1)
+    assert report(group, 90 * MIN, "A", 0.7)[0] == 0.0  # alone: held back
+    assert report(group, 91 * MIN, "B", 0.65)[0] == 0.7  # B agrees: an area event
+    lone = NeighbourGroup()
+    faults = [
+        report(lone, t, name, 0.9 if name == "C" and t >= 70 * MIN else 0.1)[1]
+        for t in range(0, 120 * MIN, MIN)
+        for name in "ABCD"
+    ]
+    assert max(faults) >= 0.5  # C alone for half an hour: its fault
+
+
+def test_a_member_that_joins_late_warms_up_alone() -> None:
+    group = NeighbourGroup()
+    for t in range(0, 90 * MIN, MIN):
+        for name in "ABC":
+            report(group, t, name, 0.1)
+    newcomer = []
+    for t in range(90 * MIN, 150 * MIN, MIN):
+        for name in "ABC":
+            report(group, t, name, 0.1)
+        newcomer.append(report(group, t, "D", 0.9)[:3])
+    assert set(newcomer) == {(0.0, 0.0, 1.0)}  # isolated: its own detectors decide
+    assert report(group, 150 * MIN, "D", 0.9)[2] == 0.0  # now judged by its peers
+
+
+def test_a_group_stored_before_warm_ups_is_warm() -> None:
+    group = NeighbourGroup()
+    for name in "ABC":
+        report(group, 0, name, 0.1)
+    snapshot = json.loads(json.dumps(group.snapshot()))
+    for entry in snapshot["state"]["members"].values():
+        del entry[4]  # the shape stored before warm-ups existed
+    old = NeighbourGroup.restore(snapshot)
+    assert all(old.warm(name, MIN) for name in "ABC")
