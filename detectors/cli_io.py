@@ -1,9 +1,11 @@
-"""The CLI's file edge: scenario files, series CSVs and model files. Nothing else under
-``detectors/`` touches a file."""
+"""The CLI's file edge: scenario files, series CSVs, labelled data sets and model files.
+Nothing else under ``detectors/`` touches a file."""
 
 from __future__ import annotations
 
 import csv
+import io
+import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -13,7 +15,11 @@ from typing import Any, TextIO
 
 import yaml
 
+from detectors.evaluation.benchmark_series import label_runs, window_rows
 from detectors.scoring.multivariate import TrainedModel, dumps, loads
+
+LABELS = Path("labels") / "combined_windows.json"
+LABEL_COLUMNS = ("label", "anomaly", "is_anomaly")
 
 
 class InputError(ValueError):
@@ -91,9 +97,186 @@ def write_scores(handle: TextIO, series: Series, scores: Sequence[float]) -> Non
         writer.writerow([stamp, repr(value), f"{score:.6f}"])
 
 
+TIME_COLUMNS = ("timestamp", "datetime")
+IGNORED_COLUMNS = ("anomaly", "changepoint", "label", "is_anomaly")
+"""Label columns of multivariate files (SKAB's, TSB-UAD's): never read as sensors."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of several numeric columns read from a CSV: raw timestamps, epoch ms, values."""
+
+    stamps: tuple[str, ...]
+    ts_ms: tuple[int, ...]
+    columns: tuple[str, ...]
+    rows: tuple[tuple[float, ...], ...]
+
+
+def _cell(number: int, column: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(number, f"column {column!r}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise InputError(number, f"column {column!r}: {text!r} is not finite")
+    return value
+
+
+def read_table(handle: TextIO) -> Table:
+    """A ``timestamp`` (or ``datetime``) column and numeric columns, ``,`` or ``;``
+    separated; label columns (:data:`IGNORED_COLUMNS`) are skipped."""
+    text = handle.read()
+    first = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";" if ";" in first else ",")
+    header = [h.strip() for h in next(reader, [])]
+    time_at = next((header.index(c) for c in TIME_COLUMNS if c in header), None)
+    if time_at is None:
+        raise InputError(1, f"no 'timestamp' or 'datetime' column (header has {header})")
+    used = [i for i, h in enumerate(header) if i != time_at and h.lower() not in IGNORED_COLUMNS]
+    if not used:
+        raise InputError(1, "no numeric columns besides the timestamp and labels")
+    stamps, times, rows = [], [], []
+    for number, cells in enumerate(reader, start=2):
+        if len(cells) != len(header):
+            raise InputError(number, f"{len(cells)} cells, the header has {len(header)}")
+        stamp = cells[time_at].strip()
+        try:
+            times.append(parse_time(stamp))
+        except ValueError:
+            raise InputError(number, f"timestamp {stamp!r} is not epoch ms or ISO 8601") from None
+        stamps.append(stamp)
+        rows.append(tuple(_cell(number, header[i], cells[i].strip()) for i in used))
+    return Table(tuple(stamps), tuple(times), tuple(header[i] for i in used), tuple(rows))
+
+
+def write_decisions(
+    handle: TextIO, stamps: Sequence[str], scores: Sequence[float], flags: Sequence[float]
+) -> None:
+    """``timestamp,anomaly_score,anomaly`` rows, in the input's order."""
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(["timestamp", "anomaly_score", "anomaly"])
+    for stamp, score, flag in zip(stamps, scores, flags, strict=True):
+        writer.writerow([stamp, f"{score:.6f}", int(flag)])
+
+
 def save_model(model: TrainedModel, path: Path) -> None:
     path.write_bytes(dumps(model))
 
 
 def load_model(path: Path) -> TrainedModel:
     return loads(path.read_bytes())
+
+
+class CorpusError(ValueError):
+    """Bad input in a labelled data set, naming the file (and the row, if any)."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+
+
+@dataclass(frozen=True)
+class LabelledFile:
+    """One series of a labelled data set: its path in the set, the series, and its labelled
+    windows as inclusive row ranges (none: an anomaly-free control)."""
+
+    name: str
+    series: Series
+    windows: tuple[tuple[int, int], ...]
+
+
+def read_corpus(folder: Path) -> list[LabelledFile]:
+    """Every series of a labelled data set: NAB's layout (``data/**.csv`` and
+    ``labels/combined_windows.json``) or plain CSVs with a 0/1 ``label``, ``anomaly`` or
+    ``is_anomaly`` column, whose runs of 1 rows are the windows."""
+    if not folder.is_dir():
+        raise CorpusError(folder, "not a directory")
+    if (folder / LABELS).is_file():
+        return _read_nab(folder)
+    if (folder / "labels").is_dir():
+        raise CorpusError(folder / LABELS, "missing (a NAB-layout data set needs it)")
+    paths = sorted(folder.rglob("*.csv"))
+    if not paths:
+        raise CorpusError(folder, "no CSV files")
+    return [_read_plain(folder, path) for path in paths]
+
+
+def _read_path(path: Path) -> Series:
+    with path.open(encoding="utf-8", newline="") as handle:
+        try:
+            return read_series(handle)
+        except InputError as exc:
+            raise CorpusError(path, str(exc)) from None
+
+
+def _nab_labels(labels_path: Path) -> dict[str, Any]:
+    try:
+        labels = json.loads(labels_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CorpusError(labels_path, f"not JSON ({exc})") from None
+    if not isinstance(labels, dict):
+        raise CorpusError(labels_path, "not an object mapping data files to windows")
+    return labels
+
+
+def _read_nab(folder: Path) -> list[LabelledFile]:
+    labels_path, data = folder / LABELS, folder / "data"
+    labels = _nab_labels(labels_path)
+    paths = {p.relative_to(data).as_posix(): p for p in sorted(data.rglob("*.csv"))}
+    absent = sorted(set(labels) - set(paths))
+    if absent:
+        raise CorpusError(labels_path, f"names {absent[0]!r}, which is not a CSV under {data}")
+    if not paths:
+        raise CorpusError(data, "no CSV files")
+    return [
+        _nab_file(labels_path, name, path, labels.get(name) or []) for name, path in paths.items()
+    ]
+
+
+def _nab_file(labels_path: Path, name: str, path: Path, spans: list[Any]) -> LabelledFile:
+    series = _read_path(path)
+    backwards = next(
+        (i for i in range(1, len(series.ts_ms)) if series.ts_ms[i] < series.ts_ms[i - 1]), None
+    )
+    if backwards is not None:
+        raise CorpusError(path, f"row {backwards + 2}: timestamp goes back in time")
+    try:
+        return LabelledFile(name, series, window_rows(series.ts_ms, _spans_ms(spans)))
+    except ValueError as exc:
+        raise CorpusError(labels_path, f"{name!r}: {exc}") from None
+
+
+def _spans_ms(spans: list[Any]) -> list[tuple[int, int]]:
+    """``[start, end]`` time strings as epoch ms; a ValueError names the bad one."""
+    parsed = []
+    for span in spans:
+        if not (isinstance(span, list) and len(span) == 2):
+            raise ValueError(f"window {span!r} is not [start, end]")
+        try:
+            parsed.append((parse_time(str(span[0])), parse_time(str(span[1]))))
+        except ValueError:
+            raise ValueError(f"window {span!r}: not epoch ms or ISO 8601 times") from None
+    return parsed
+
+
+def _read_plain(folder: Path, path: Path) -> LabelledFile:
+    text = path.read_text(encoding="utf-8")
+    try:
+        series = read_series(io.StringIO(text, newline=""))
+    except InputError as exc:
+        raise CorpusError(path, str(exc)) from None
+    return LabelledFile(path.relative_to(folder).as_posix(), series, label_runs(_flags(path, text)))
+
+
+def _flags(path: Path, text: str) -> list[bool]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    column = next((c for c in LABEL_COLUMNS if c in (reader.fieldnames or [])), None)
+    if column is None:
+        names = " or ".join(repr(c) for c in LABEL_COLUMNS)
+        raise CorpusError(path, f"no {names} column, and no {LABELS} in the data set")
+    flags = []
+    for number, row in enumerate(reader, start=2):
+        mark = (row.get(column) or "").strip()
+        if mark not in ("0", "1", "0.0", "1.0"):
+            raise CorpusError(path, f"row {number}: {column} {mark!r} is not 0 or 1")
+        flags.append(mark.startswith("1"))
+    return flags

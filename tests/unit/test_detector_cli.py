@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,11 +31,23 @@ def noisy(n: int, seed: int = 1) -> list[float]:
     return [round(20 + float(x), 3) for x in rng.normal(0, 1, n)]
 
 
-def test_list_names_every_detector(capsys: pytest.CaptureFixture[str]) -> None:
+def listed(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    """What 'list' prints: each detector's line by its name."""
     assert main(["list"]) == 0
-    listed = {line.split()[0] for line in capsys.readouterr().out.splitlines()}
+    lines = capsys.readouterr().out.splitlines()
+    names = [line.split()[0] for line in lines]
+    assert len(names) == len(set(names))  # default is a detector and the combination: once
+    return dict(zip(names, lines, strict=True))
+
+
+def test_list_names_every_detector_and_what_it_needs(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = listed(capsys)
     assert {"default", "static", "forecast", "seasonal", "robust_z", "ewma", "cusum", "iforest",
-            "silent", "stuck", "burst", "rainstorm", "neighbours"} <= listed  # fmt: skip
+            "silent", "stuck", "burst", "rainstorm", "neighbours"} <= set(lines)  # fmt: skip
+    assert "needs --limits" in lines["static"] and "needs --limits" in lines["forecast"]
+    assert "first rows" in lines["iforest"] and "unless --model" in lines["iforest"]
+    assert "several series" in lines["neighbours"] and "evaluate" in lines["neighbours"]
+    assert "mm of rain per reading" in lines["rainstorm"] and "counts" in lines["burst"]
 
 
 def test_score_default_keeps_rows_in_order_with_scores_in_unit_interval(tmp_path: Path) -> None:
@@ -150,8 +163,105 @@ def test_unknown_or_unsuitable_detectors_are_refused(tmp_path: Path) -> None:
     args = ["--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "o.csv")]
     with pytest.raises(SystemExit, match="unknown detector"):
         main(["score", "--detector", "nonsense", *args])
-    with pytest.raises(SystemExit, match="not in the bank"):
+    with pytest.raises(SystemExit, match="needs the stream's limits: --limits warning="):
         main(["score", "--detector", "static", *args])  # no --metric: no limits to check
+    with pytest.raises(SystemExit, match="'bank' is the combination: use 'default'"):
+        main(["score", "--detector", "bank", *args])
+    assert not (tmp_path / "o.csv").exists()
+
+
+NEEDS_LIMITS = ("static", "forecast")
+CATCH_A_SPIKE = ("default", "robust_z", "ewma", "cusum", "iforest")
+
+
+def score(tmp_path: Path, detector: str, *extra: str) -> list[float]:
+    """The scores 'score' writes for in.csv with ``detector`` and ``extra`` arguments."""
+    out = tmp_path / f"{detector}.csv"
+    assert main(["score", "--detector", detector, "--input", str(tmp_path / "in.csv"),
+                 "--output", str(out), *extra]) == 0  # fmt: skip
+    return [float(r["anomaly_score"]) for r in read_rows(out)]
+
+
+def test_every_listed_detector_scores_a_stream_of_unknown_metric_or_says_what_it_needs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = noisy(600)
+    values[500] = 80.0  # after every warm-up
+    write_series(tmp_path / "in.csv", values)
+    for detector in sorted(set(listed(capsys)) - {"neighbours"}):
+        if detector in NEEDS_LIMITS:
+            with pytest.raises(SystemExit, match=r"needs the stream's limits: --limits warning="):
+                score(tmp_path, detector)
+            continue
+        scores = score(tmp_path, detector)
+        assert len(scores) == 600 and all(0.0 <= s <= 1.0 for s in scores), detector
+        if detector in CATCH_A_SPIKE:
+            assert scores[500] >= 0.5, detector
+        if detector == "seasonal":  # ten hours of data: it runs, and says it cannot learn
+            assert "under two days" in capsys.readouterr().err
+
+
+def test_static_and_forecast_run_on_any_stream_given_its_limits(tmp_path: Path) -> None:
+    levels = [3.0 + 0.01 * i for i in range(220)]  # 3.0 rising to 5.19, every 5 minutes
+    write_series(tmp_path / "in.csv", levels, step_ms=5 * MIN)
+    limits = ["--limits", "warning=4.0,guaranteed=5.0"]
+    static = score(tmp_path, "static", *limits)
+    assert max(static[:100]) == 0.0  # up to the warning level
+    assert 0.0 < static[101] < static[160] < static[210]  # IV past 4.0, III past 4.5, II past 5
+    forecast = score(tmp_path, "forecast", *limits)
+    first_warning = next(i for i, s in enumerate(forecast) if s >= 0.5)
+    assert levels[first_warning] < 4.0  # warned before the warning level
+    write_series(tmp_path / "in.csv", levels[::-1], step_ms=5 * MIN)
+    falling = score(tmp_path, "static", "--limits", "warning=4.0,guaranteed=3.0")  # floors
+    assert falling[0] == 0.0 < falling[-1]
+
+
+def test_iforest_without_a_model_trains_on_the_first_rows_which_score_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = noisy(3000, seed=4)
+    values[2500:2505] = [90.0] * 5
+    write_series(tmp_path / "in.csv", values)
+    scores = score(tmp_path, "iforest")
+    assert "iforest trained on the stream's first 1440 rows" in capsys.readouterr().err  # a day
+    assert max(scores[:1440]) == 0.0 and max(scores[2500:2505]) >= 0.5
+    assert sum(s >= 0.5 for s in scores[1440:2500]) <= 10
+    write_series(tmp_path / "in.csv", noisy(100))
+    with pytest.raises(SystemExit, match="100 rows give 50, it needs 80; pass --model"):
+        score(tmp_path, "iforest")
+
+
+def test_neighbours_needs_several_series(tmp_path: Path) -> None:
+    write_series(tmp_path / "in.csv", noisy(10))
+    with pytest.raises(SystemExit, match="needs several series") as stop:
+        score(tmp_path, "neighbours")
+    assert "'score-multi'" in str(stop.value) and "'evaluate'" in str(stop.value)
+
+
+def test_a_detector_outside_the_metric_bank_runs_alone_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_series(tmp_path / "in.csv", noisy(300))
+    assert len(score(tmp_path, "burst", "--metric", "temperature")) == 300
+    note = capsys.readouterr().err
+    assert "bank for temperature" in note and "'burst'" in note and "runs alone" in note
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("warning4", "'warning4' is not key=number"),
+        ("warn=4,guaranteed=5", "unknown key 'warn' (known: warning, guaranteed"),
+        ("warning=high,guaranteed=5", "warning='high' is not a finite number"),
+        ("warning=4", "needs both warning and guaranteed"),
+        ("warning=5,guaranteed=5", "warning and guaranteed must differ"),
+    ],
+)
+def test_bad_limits_stop_with_what_is_wrong(tmp_path: Path, text: str, reason: str) -> None:
+    write_series(tmp_path / "in.csv", noisy(10))
+    for detector in ("static", "default"):  # bad text is bad whether or not it is used
+        with pytest.raises(SystemExit, match=re.escape(reason)):
+            score(tmp_path, detector, "--limits", text)
 
 
 def test_train_writes_a_model_that_score_uses(
