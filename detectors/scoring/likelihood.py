@@ -32,6 +32,9 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from detectors.contract.levels import ALARM
 
 _SQRT2 = math.sqrt(2.0)
@@ -68,6 +71,14 @@ def surprise_score(surprise: float) -> float:
     if scaled <= BEND:
         return scaled
     return 1.0 - (1.0 - BEND) / (1.0 + 10.0 * (scaled - BEND))
+
+
+def surprise_scores(surprises: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """:func:`surprise_score` of each of an array of surprises."""
+    scaled = np.maximum(surprises, 0.0) / LOG_SCALE
+    bent = 1.0 - (1.0 - BEND) / (1.0 + 10.0 * (np.maximum(scaled, BEND) - BEND))
+    result: npt.NDArray[np.float64] = np.where(scaled <= BEND, scaled, bent)
+    return result
 
 
 def normal_surprise(z: float, two_sided: bool = True) -> float:

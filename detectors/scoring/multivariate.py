@@ -23,10 +23,17 @@ import numpy.typing as npt
 import sklearn
 from sklearn.ensemble import IsolationForest
 
-from detectors.scoring.base import BaseDetector, Evidence, FloatArray, register, z_scores
+from detectors.scoring.base import BaseDetector, Evidence, FloatArray, register
+from detectors.scoring.likelihood import surprise_scores
 
 MODEL_FORMAT = "citybrain.iforest"
-MODEL_VERSION = 1
+MODEL_VERSION = 2
+TAIL_P = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
+"""Where the training rows' anomaly distribution is kept: its quantiles at these tail
+probabilities (beyond the last, an exponential tail fitted to the exceedances)."""
+SUPPORT_Q = (0.001, 0.01, 0.99, 0.999)
+"""Per feature, the training quantiles that bound its support and set the rate its tails
+fall off at: each further gap as wide as the 99th-to-99.9th percentile's is a decade."""
 FEATURES = ("z_fast", "z_slow", "step", "hour_sin", "hour_cos")
 TREES = 50
 LARGE_BATCH = 1000  # rows from which scikit-learn's own scoring is faster
@@ -96,10 +103,9 @@ class TrainedModel:
     model_id: str
     metric: str
     forest: IsolationForest
-    high_raw: float  # the 99th percentile of training anomaly scores
-    top_raw: float  # the highest training anomaly score
-    support_low: list[float]  # per feature, the 0.1 % quantile of training rows
-    support_high: list[float]  # ... and the 99.9 % quantile
+    raw_grid: list[float]  # training anomaly scores at the tail probabilities TAIL_P
+    raw_excess: float  # their mean excess over the last of them (the 99th percentile)
+    support: list[list[float]]  # per feature, the training quantiles SUPPORT_Q
     feature_params: dict[str, float]
     rows: int
     compiled: CompiledForest
@@ -112,20 +118,32 @@ class TrainedModel:
             return result
         return self.compiled.anomaly(rows)
 
+    def surprises(self, rows: FloatArray) -> FloatArray:
+        """``-log10`` of each feature row's tail probability against the training rows:
+        how rarely a training row was as isolated (the forest's anomaly score, its tail
+        past the 99th percentile exponential) or, since isolation trees cannot tell "far
+        outside" from "just outside", how far beyond the training support a feature lies
+        (the rarer, corrected for asking twice and for each feature's two tails)."""
+        raw = self.anomaly(rows)
+        grid = np.array(self.raw_grid)
+        isolated = np.where(
+            raw <= grid[-1],
+            np.interp(raw, grid, -np.log10(TAIL_P)),
+            -math.log10(TAIL_P[-1]) + (raw - grid[-1]) / (self.raw_excess * math.log(10.0)),
+        )
+        q = np.array(self.support).T  # 4 x features
+        above = 2.0 + (rows - q[2]) / np.maximum(q[3] - q[2], 1e-9)
+        below = 2.0 + (q[1] - rows) / np.maximum(q[1] - q[0], 1e-9)
+        outside = np.maximum(above, below).max(axis=1) - math.log10(2 * len(FEATURES))
+        result: FloatArray = np.maximum(np.maximum(isolated, outside) - math.log10(2.0), 0.0)
+        return result
+
     def scores(self, rows: FloatArray) -> FloatArray:
-        """Scores in [0, 0.8] of feature rows (n x len(FEATURES)): the forest's anomaly
-        score (0 up to the training 99th percentile, the alarm at the most isolated
-        training row) or, since isolation trees cannot tell "far outside" from "just
-        outside", the distance beyond the training support (the alarm at a quarter of
-        its width), whichever is higher."""
+        """Graded scores of feature rows (n x len(FEATURES)), on every statistical
+        detector's scale: 0.5 is a row as rare as one in 100,000 training rows would be."""
         if len(rows) == 0:
             return np.zeros(0)
-        spread = max(self.top_raw - self.high_raw, 1e-9)
-        isolated = np.maximum(self.anomaly(rows) - self.high_raw, 0.0) / spread
-        low, high = np.array(self.support_low), np.array(self.support_high)
-        width = np.maximum(high - low, 1e-9)
-        outside = (np.maximum(rows - high, 0.0) + np.maximum(low - rows, 0.0)) / width
-        return np.maximum(z_scores(isolated, 1.0, 0.0), z_scores(outside.max(axis=1), 0.25, 0.0))
+        return surprise_scores(self.surprises(rows))
 
 
 @register
@@ -255,15 +273,17 @@ def train(
         rows = rows[np.sort(rng.choice(len(rows), max_rows, replace=False))]
     forest = IsolationForest(n_estimators=TREES, max_samples=256, random_state=seed).fit(rows)
     raw = -forest.score_samples(rows)
+    grid = np.quantile(raw, [1.0 - p for p in TAIL_P])
+    grid[0] = raw.min()
+    exceedances = raw[raw > grid[-1]] - grid[-1]
     digest = hashlib.sha256(rows.tobytes() + f"{metric}:{seed}".encode()).hexdigest()[:12]
     return TrainedModel(
         model_id=f"{metric}-v{MODEL_VERSION}-{digest}",
         metric=metric,
         forest=forest,
-        high_raw=float(np.quantile(raw, 0.99)),
-        top_raw=float(raw.max()),
-        support_low=np.quantile(rows, 0.001, axis=0).tolist(),
-        support_high=np.quantile(rows, 0.999, axis=0).tolist(),
+        raw_grid=np.maximum.accumulate(grid).tolist(),
+        raw_excess=float(exceedances.mean()) if len(exceedances) else 1e-3,
+        support=np.quantile(rows, SUPPORT_Q, axis=0).T.tolist(),
         feature_params={"slow_alpha": slow_alpha},
         rows=len(rows),
         compiled=CompiledForest.of(forest),

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from detectors.__main__ import main
+from detectors.scoring.multivariate import MODEL_VERSION
 
 MIN = 60_000
 
@@ -271,7 +272,7 @@ def test_train_writes_a_model_that_score_uses(
     model = tmp_path / "temperature.model"
     assert main(["train", "--metric", "temperature", "--input", str(tmp_path / "history.csv"),
                  "--output", str(model)]) == 0  # fmt: skip
-    assert "temperature-v1-" in capsys.readouterr().out
+    assert f"temperature-v{MODEL_VERSION}-" in capsys.readouterr().out
     values = noisy(400, seed=3)
     values[300:310] = [90.0] * 10
     write_series(tmp_path / "in.csv", values)
