@@ -33,6 +33,8 @@ from detectors.scoring.likelihood import AnomalyLikelihood, Graded, t_surprise
 DAY_MS = 86_400_000
 _MEAN_ABS_TO_SIGMA = 1.2533
 _THURSDAY = 3  # 1970-01-01, day 0, was a Thursday (Monday = 0)
+POOL_READINGS = 30
+"""A slot's spread counts as the whole day's until its own readings outweigh this many."""
 
 
 @register
@@ -69,6 +71,7 @@ class SeasonalBaseline(Graded, BaseDetector):
         self._days = [0] * slots  # days committed to the slot's mean
         self._dev_days = [0] * slots  # ... and to its spread
         self._dev_n = [0.0] * slots  # readings a day behind the spread, on average
+        self._pool = [0.0, 0.0]  # the mean |residual| over every slot, and readings in it
         # the open slot: [slot, day, n, sum of values, n judged, sum of |residual|, sum of squares]
         self._open: list[float] = [-1, -1, 0, 0.0, 0, 0.0, 0.0]
         self._evidence: Evidence = {}
@@ -84,7 +87,7 @@ class SeasonalBaseline(Graded, BaseDetector):
         return {
             "mean": list(self._mean), "dev": list(self._dev), "days": list(self._days),
             "dev_days": list(self._dev_days), "dev_n": list(self._dev_n),
-            "open": list(self._open),
+            "pool": list(self._pool), "open": list(self._open),
             "likelihood": self._likelihood.dump(),
         }  # fmt: skip
 
@@ -95,6 +98,7 @@ class SeasonalBaseline(Graded, BaseDetector):
         self._dev_days = [int(x) for x in state["dev_days"]]
         # a snapshot from before the count was kept: a slot's day taken as 30 readings
         self._dev_n = [float(x) for x in state.get("dev_n", [30.0] * len(self._dev_days))]
+        self._pool = [float(x) for x in state.get("pool", [0.0, 0.0])]
         self._open = list(state["open"])
         self._likelihood.load(state["likelihood"])
 
@@ -134,7 +138,16 @@ class SeasonalBaseline(Graded, BaseDetector):
         a, b, w = pair
         usual = (1 - w) * self._dev[a] + w * self._dev[b]
         mean = (1 - w) * self._mean[a] + w * self._mean[b]
-        return mean, max(_MEAN_ABS_TO_SIGMA * usual, self.min_scale)
+        # A slot's spread is estimated from few readings, and the lowest of 48 noisy
+        # estimates is low by chance: until a slot's own readings outweigh POOL_READINGS,
+        # it is not taken as quieter than the whole day (shrunk towards the day's spread;
+        # a slot noisier than the day, a rush hour, keeps its own).
+        n = min(self._dev_n[a] * self._dev_days[a], self._dev_n[b] * self._dev_days[b])
+        pooled = self._pool[0]
+        shrunk = math.sqrt(
+            (n * usual * usual + POOL_READINGS * pooled * pooled) / (n + POOL_READINGS)
+        )
+        return mean, max(_MEAN_ABS_TO_SIGMA * max(usual, shrunk), self.min_scale)
 
     def _dof(self, ts_ms: int) -> float:
         """Readings behind the spread at ``ts_ms`` (the fewer of its two slots'): days
@@ -171,6 +184,11 @@ class SeasonalBaseline(Graded, BaseDetector):
         if expected is not None:
             self._open[4] += 1
             self._open[5] += abs(value - expected)
+            pool = self._pool
+            pool[1] += 1
+            pool[0] += max(self.day_alpha / self._per_day, 1 / pool[1]) * (
+                abs(value - expected) - pool[0]
+            )
 
     def _commit(self) -> None:
         """Fold the day's readings of the open slot into the profile."""
