@@ -59,6 +59,7 @@ class UnknownStream(BaseDetector):
         self._last: float | None = None
         self._resolution = math.inf  # the least non-zero change seen: a scale floor
         self._evidence: Evidence = {}
+        self._memo: tuple[float, float | None, float] | None = None
 
     def _params(self) -> dict[str, Any]:
         return {
@@ -82,6 +83,7 @@ class UnknownStream(BaseDetector):
         self._last = state["last"]
         resolution = state["resolution"]
         self._resolution = math.inf if resolution is None else float(resolution)
+        self._memo = None
 
     def _z(self, window: RollingWindow, x: float) -> float:
         median, sigma = window.median_and_sigma()
@@ -99,12 +101,18 @@ class UnknownStream(BaseDetector):
 
     def score_one(self, ts_ms: int, value: float) -> float:
         surprise = self.surprise(value)
-        return 0.0 if surprise is None else self._likelihood.score(surprise)
+        score = 0.0 if surprise is None else self._likelihood.score(surprise)
+        self._memo = (value, surprise, score)
+        return score
 
     def learn_one(self, ts_ms: int, value: float) -> None:
-        surprise = self.surprise(value)
+        memo, self._memo = self._memo, None
+        if memo is not None and memo[0] == value:  # scored just now: reuse it
+            surprise, score = memo[1], memo[2]
+        else:
+            surprise, score = self.surprise(value), None
         if surprise is not None:
-            self._likelihood.learn(surprise)
+            self._likelihood.learn(surprise, score)
         if self._last is not None:
             change = abs(value - self._last)
             if change > 0.0:

@@ -110,40 +110,6 @@ def t_surprise(t: float, dof: float) -> float:
     return normal_surprise(z)
 
 
-class PeakTail:
-    """The upper tail of a stream of surprises, fitted as peaks over a threshold: how often
-    one exceeds ``start`` and by how much on average, the excesses taken as exponential
-    (as they are exactly for -log10 of uniform p's). Starts from a prior, the calibrated
-    tail, worth :data:`PRIOR_READINGS` readings; below ``start`` it interpolates to 0, so
-    the bulk is graded too."""
-
-    __slots__ = ("excess", "rate", "start")
-
-    def __init__(self, start: float, rate: float, excess: float) -> None:
-        self.start, self.rate, self.excess = start, rate, excess
-
-    def rarity(self, x: float) -> float:
-        """``-log10 P(X >= x)`` under the fitted tail."""
-        at_start = -math.log10(self.rate)
-        if x <= self.start:
-            return at_start * max(x, 0.0) / self.start
-        return at_start + (x - self.start) / self.excess / _LN10
-
-    def learn(self, x: float, weight: float) -> None:
-        above = x > self.start
-        self.rate += weight * (float(above) - self.rate)
-        if above:  # the excess learns from exceedances only, at their own pace
-            self.excess += min(1.0, weight / max(self.rate, weight)) * (
-                x - self.start - self.excess
-            )
-
-    def dump(self) -> list[float]:
-        return [self.rate, self.excess]
-
-    def load(self, state: list[float]) -> None:
-        self.rate, self.excess = float(state[0]), float(state[1])
-
-
 def _calibrated_average_tail(short: int, start: float) -> float:
     """P(mean of ``short`` calibrated surprises > ``start``): a Gamma tail, by its Poisson
     sum."""
@@ -160,17 +126,22 @@ class AnomalyLikelihood:
     ``short`` readings is, each against the tail of its own history (the rarer of the
     two, corrected for asking twice).
 
-    Both tails are fitted as peaks over a threshold (:class:`PeakTail`) with a memory of
-    ``memory`` readings, so a heavy-tailed stream is judged by its own tail and a run of
-    moderate surprises counts like one big one. Nothing is said (score 0) before ``warmup``
-    readings. With ``hold``, a reading that continues an alarm scores :data:`HELD`: an
-    episode is raised once, at its onset (a detector voting in a bank does not hold: the
-    bank needs its votes to overlap).
+    Both tails are fitted as peaks over a threshold with a memory of ``memory`` readings:
+    how often a surprise exceeds :data:`TAIL_FROM` and by how much on average, the
+    excesses taken as exponential (as they are exactly for -log10 of uniform p's); each
+    starts from the calibrated tail, worth :data:`PRIOR_READINGS` readings, and below
+    :data:`TAIL_FROM` is interpolated to 0, so the bulk is graded too. So a heavy-tailed
+    stream is judged by its own tail and a run of moderate surprises counts like one big
+    one. Nothing is said (score 0) before ``warmup`` readings. With ``hold``, a reading
+    that continues an alarm scores :data:`HELD`: an episode is raised once, at its onset
+    (a detector voting in a bank does not hold: the bank needs its votes to overlap).
+
+    Every reading of every statistical detector passes through here, so the tails are
+    plain floats and ``-log10`` of each exceedance rate is kept with it.
     """
 
     __slots__ = (
-        "_count", "_held", "_recent", "_single", "_sustained", "hold", "memory", "short",
-        "warmup",
+        "_count", "_held", "_recent", "_tails", "hold", "memory", "short", "warmup",
     )  # fmt: skip
 
     def __init__(
@@ -180,24 +151,31 @@ class AnomalyLikelihood:
         self.warmup = max(warmup, MIN_WARMUP_SPANS * short)
         self._recent: deque[float] = deque(maxlen=short)
         self._count = 0
-        self._single = PeakTail(TAIL_FROM, 10.0**-TAIL_FROM, CALIBRATED_EXCESS)
-        self._sustained = PeakTail(
-            TAIL_FROM, _calibrated_average_tail(short, TAIL_FROM), CALIBRATED_EXCESS / short
-        )
+        # per tail (single reading, short average): rate, mean excess, -log10(rate),
+        # 1 / (mean excess * ln 10)
+        self._tails = [
+            _tail(10.0**-TAIL_FROM, CALIBRATED_EXCESS),
+            _tail(_calibrated_average_tail(short, TAIL_FROM), CALIBRATED_EXCESS / short),
+        ]
         self._held = False
 
     def _average(self, capped: float) -> float:
         recent = self._recent
-        dropped = recent[0] if len(recent) == self.short else 0.0
-        return (sum(recent) - dropped + capped) / min(len(recent) + 1, self.short)
+        n = len(recent)
+        if n == self.short:
+            return (sum(recent) - recent[0] + capped) / n
+        return (sum(recent) + capped) / (n + 1)
 
     def rarity(self, surprise: float) -> float:
         """``-log10`` of the tail probability of the recent readings once one with
         ``surprise`` joins them (learns nothing)."""
-        sustained = self._sustained.rarity(self._average(min(surprise, SURPRISE_CAP)))
-        rarest = max(self._single.rarity(surprise), sustained)
-        p = 10.0**-rarest  # Sidak: the rarer of two is 1 - (1 - p)^2 as rare
-        return rarest - math.log10(2.0 - p)
+        single, sustained = self._tails
+        average = self._average(surprise if surprise < SURPRISE_CAP else SURPRISE_CAP)
+        rarest = _rarity(single, surprise)
+        other = _rarity(sustained, average)
+        if other > rarest:
+            rarest = other
+        return rarest - math.log10(2.0 - 10.0**-rarest)  # Sidak: 1 - (1 - p)^2 as rare
 
     def score(self, surprise: float) -> float:
         """The reading's score (0 during warm-up, :data:`HELD` while an alarm goes on)."""
@@ -207,17 +185,20 @@ class AnomalyLikelihood:
         return min(score, HELD) if self.hold and self._held and score >= ALARM else score
 
     def learn(self, surprise: float, score: float | None = None) -> None:
-        """Take the reading's surprise into the tails (``score`` as computed, if known)."""
-        if score is None:
-            score = self.score(surprise)
-        self._held = score >= ALARM or (self._held and score >= HELD)
-        capped = min(surprise, SURPRISE_CAP)
+        """Take the reading's surprise into the tails (``score`` as computed, if known: an
+        alarm to hold needs it)."""
+        if self.hold:
+            if score is None:
+                score = self.score(surprise)
+            self._held = score >= ALARM or (self._held and score >= HELD)
+        capped = surprise if surprise < SURPRISE_CAP else SURPRISE_CAP
         average = self._average(capped)
         self._recent.append(capped)
         self._count += 1
         weight = 1.0 / min(self.memory, self._count + PRIOR_READINGS)
-        self._single.learn(capped, weight)
-        self._sustained.learn(average, weight)
+        single, sustained = self._tails
+        _learn(single, capped, weight)
+        _learn(sustained, average, weight)
 
     def update(self, surprise: float) -> float:
         """Score, then learn, one reading's surprise."""
@@ -227,20 +208,45 @@ class AnomalyLikelihood:
 
     def dump(self) -> dict[str, Any]:
         """Learned state as plain data."""
+        single, sustained = self._tails
         return {
             "recent": list(self._recent),
             "count": self._count,
-            "single": self._single.dump(),
-            "sustained": self._sustained.dump(),
+            "single": single[:2],
+            "sustained": sustained[:2],
             "held": self._held,
         }
 
     def load(self, state: Mapping[str, Any]) -> None:
         self._recent = deque((float(x) for x in state["recent"]), maxlen=self.short)
         self._count = int(state["count"])
-        self._single.load(state["single"])
-        self._sustained.load(state["sustained"])
+        self._tails = [
+            _tail(float(state["single"][0]), float(state["single"][1])),
+            _tail(float(state["sustained"][0]), float(state["sustained"][1])),
+        ]
         self._held = bool(state["held"])
+
+
+def _tail(rate: float, excess: float) -> list[float]:
+    return [rate, excess, -math.log10(rate), 1.0 / (excess * _LN10)]
+
+
+def _rarity(tail: list[float], x: float) -> float:
+    """``-log10 P(X >= x)`` under a fitted tail."""
+    if x <= TAIL_FROM:
+        return tail[2] * x / TAIL_FROM if x > 0.0 else 0.0
+    return tail[2] + (x - TAIL_FROM) * tail[3]
+
+
+def _learn(tail: list[float], x: float, weight: float) -> None:
+    """One more value into a tail: the exceedance rate always, the mean excess from
+    exceedances only, at their own pace."""
+    above = x > TAIL_FROM
+    rate = tail[0] + weight * (float(above) - tail[0])
+    tail[0], tail[2] = rate, -math.log10(rate)
+    if above:
+        excess = tail[1] + min(1.0, weight / max(rate, weight)) * (x - TAIL_FROM - tail[1])
+        tail[1], tail[3] = excess, 1.0 / (excess * _LN10)
 
 
 class Graded:
@@ -250,20 +256,24 @@ class Graded:
     ``_learn_surprise`` from its ``learn_one`` before it learns the value itself."""
 
     _likelihood: AnomalyLikelihood
-    _memo: tuple[int, float, float | None] | None = None  # the last score_one's surprise
+    _memo: tuple[int, float, float | None, float] | None = None  # the last score_one's
 
     def _surprise(self, ts_ms: int, value: float) -> float | None:
         raise NotImplementedError
 
     def score_one(self, ts_ms: int, value: float) -> float:
         surprise = self._surprise(ts_ms, value)
-        self._memo = (ts_ms, value, surprise)
-        return 0.0 if surprise is None else self._likelihood.score(surprise)
+        score = 0.0 if surprise is None else self._likelihood.score(surprise)
+        self._memo = (ts_ms, value, surprise, score)
+        return score
 
     def _learn_surprise(self, ts_ms: int, value: float) -> None:
         memo = self._memo
-        fresh = memo is not None and memo[0] == ts_ms and memo[1] == value
-        surprise = memo[2] if fresh and memo is not None else self._surprise(ts_ms, value)
         self._memo = None
+        if memo is not None and memo[0] == ts_ms and memo[1] == value:
+            if memo[2] is not None:
+                self._likelihood.learn(memo[2], memo[3])
+            return
+        surprise = self._surprise(ts_ms, value)
         if surprise is not None:
             self._likelihood.learn(surprise)

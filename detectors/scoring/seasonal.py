@@ -132,43 +132,44 @@ class SeasonalBaseline(Graded, BaseDetector):
     def expected(self, ts_ms: int) -> tuple[float, float] | None:
         """The usual value at ``ts_ms`` and the usual spread around it (a standard
         deviation), or None while the profile is unlearnt."""
+        usual = self._usual(ts_ms)
+        return None if usual is None else usual[:2]
+
+    def _usual(self, ts_ms: int) -> tuple[float, float, float] | None:
+        """:meth:`expected`, and the readings behind the spread (the fewer of its two
+        slots': days remembered, at most an EWMA's effective (2 - alpha) / alpha, times
+        readings a day), Student's t degrees of freedom for a deviation from it."""
         pair = self._pair(ts_ms, spread=True)
         if pair is None:
             return None
         a, b, w = pair
         usual = (1 - w) * self._dev[a] + w * self._dev[b]
         mean = (1 - w) * self._mean[a] + w * self._mean[b]
+        days, per_day = self._dev_days, self._dev_n
         # A slot's spread is estimated from few readings, and the lowest of 48 noisy
         # estimates is low by chance: until a slot's own readings outweigh POOL_READINGS,
         # it is not taken as quieter than the whole day (shrunk towards the day's spread;
         # a slot noisier than the day, a rush hour, keeps its own).
-        n = min(self._dev_n[a] * self._dev_days[a], self._dev_n[b] * self._dev_days[b])
+        n = min(per_day[a] * days[a], per_day[b] * days[b])
         pooled = self._pool[0]
         shrunk = math.sqrt(
             (n * usual * usual + POOL_READINGS * pooled * pooled) / (n + POOL_READINGS)
         )
-        return mean, max(_MEAN_ABS_TO_SIGMA * max(usual, shrunk), self.min_scale)
-
-    def _dof(self, ts_ms: int) -> float:
-        """Readings behind the spread at ``ts_ms`` (the fewer of its two slots'): days
-        remembered, at most an EWMA's effective (2 - alpha) / alpha, times readings a day."""
-        pair = self._pair(ts_ms, spread=True)
-        assert pair is not None
-        alpha = self.day_alpha
-        return max(min(
-            min(self._dev_days[i], (2.0 - alpha) / alpha) * self._dev_n[i] for i in pair[:2]
-        ) - 1.0, 2.0)  # fmt: skip
+        remembered = (2.0 - self.day_alpha) / self.day_alpha
+        dof = min(min(days[a], remembered) * per_day[a], min(days[b], remembered) * per_day[b])
+        scale = max(_MEAN_ABS_TO_SIGMA * max(usual, shrunk), self.min_scale)
+        return mean, scale, max(dof - 1.0, 2.0)
 
     def _surprise(self, ts_ms: int, value: float) -> float | None:
-        usual = self.expected(ts_ms)
+        usual = self._usual(ts_ms)
         if usual is None:
             self._evidence = {}
             return None
-        expected, scale = usual
+        expected, scale, dof = usual
         z = (value - expected) / scale
         self._evidence = {"expected": expected, "scale": scale, "z": z}
         # the spread is an estimate from few readings (a slot's days): Student's t, not normal
-        return t_surprise(z, self._dof(ts_ms))
+        return t_surprise(z, dof)
 
     def learn_one(self, ts_ms: int, value: float) -> None:
         self._learn_surprise(ts_ms, value)
