@@ -141,7 +141,7 @@ class AnomalyLikelihood:
     """
 
     __slots__ = (
-        "_count", "_held", "_recent", "_tails", "hold", "memory", "short", "warmup",
+        "_count", "_held", "_recent", "_scored", "_tails", "hold", "memory", "short", "warmup",
     )  # fmt: skip
 
     def __init__(
@@ -158,8 +158,10 @@ class AnomalyLikelihood:
             _tail(_calibrated_average_tail(short, TAIL_FROM), CALIBRATED_EXCESS / short),
         ]
         self._held = False
+        self._scored: tuple[float, float] | None = None  # (surprise, average) just scored
 
     def _average(self, capped: float) -> float:
+        """The mean of the last ``short`` surprises once ``capped`` joins them."""
         recent = self._recent
         n = len(recent)
         if n == self.short:
@@ -171,8 +173,16 @@ class AnomalyLikelihood:
         ``surprise`` joins them (learns nothing)."""
         single, sustained = self._tails
         average = self._average(surprise if surprise < SURPRISE_CAP else SURPRISE_CAP)
-        rarest = _rarity(single, surprise)
-        other = _rarity(sustained, average)
+        self._scored = (surprise, average)  # for learn, if this reading is learnt next
+        # each tail: linear from 0 up to TAIL_FROM, exponential past it (inlined: hot)
+        if surprise <= TAIL_FROM:
+            rarest = single[2] * max(surprise, 0.0) / TAIL_FROM
+        else:
+            rarest = single[2] + (surprise - TAIL_FROM) * single[3]
+        if average <= TAIL_FROM:
+            other = sustained[2] * max(average, 0.0) / TAIL_FROM
+        else:
+            other = sustained[2] + (average - TAIL_FROM) * sustained[3]
         if other > rarest:
             rarest = other
         return rarest - math.log10(2.0 - 10.0**-rarest)  # Sidak: 1 - (1 - p)^2 as rare
@@ -192,7 +202,10 @@ class AnomalyLikelihood:
                 score = self.score(surprise)
             self._held = score >= ALARM or (self._held and score >= HELD)
         capped = surprise if surprise < SURPRISE_CAP else SURPRISE_CAP
-        average = self._average(capped)
+        scored, self._scored = self._scored, None
+        average = (
+            scored[1] if scored is not None and scored[0] == surprise else self._average(capped)
+        )
         self._recent.append(capped)
         self._count += 1
         weight = 1.0 / min(self.memory, self._count + PRIOR_READINGS)
@@ -225,17 +238,11 @@ class AnomalyLikelihood:
             _tail(float(state["sustained"][0]), float(state["sustained"][1])),
         ]
         self._held = bool(state["held"])
+        self._scored = None
 
 
 def _tail(rate: float, excess: float) -> list[float]:
     return [rate, excess, -math.log10(rate), 1.0 / (excess * _LN10)]
-
-
-def _rarity(tail: list[float], x: float) -> float:
-    """``-log10 P(X >= x)`` under a fitted tail."""
-    if x <= TAIL_FROM:
-        return tail[2] * x / TAIL_FROM if x > 0.0 else 0.0
-    return tail[2] + (x - TAIL_FROM) * tail[3]
 
 
 def _learn(tail: list[float], x: float, weight: float) -> None:

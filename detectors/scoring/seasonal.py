@@ -72,6 +72,7 @@ class SeasonalBaseline(Graded, BaseDetector):
         self._dev_days = [0] * slots  # ... and to its spread
         self._dev_n = [0.0] * slots  # readings a day behind the spread, on average
         self._pool = [0.0, 0.0]  # the mean |residual| over every slot, and readings in it
+        self._memo_usual: tuple[int, tuple[float, float, float]] | None = None  # until learn
         # the open slot: [slot, day, n, sum of values, n judged, sum of |residual|, sum of squares]
         self._open: list[float] = [-1, -1, 0, 0.0, 0, 0.0, 0.0]
         self._evidence: Evidence = {}
@@ -99,6 +100,7 @@ class SeasonalBaseline(Graded, BaseDetector):
         # a snapshot from before the count was kept: a slot's day taken as 30 readings
         self._dev_n = [float(x) for x in state.get("dev_n", [30.0] * len(self._dev_days))]
         self._pool = [float(x) for x in state.get("pool", [0.0, 0.0])]
+        self._memo_usual = None
         self._open = list(state["open"])
         self._likelihood.load(state["likelihood"])
 
@@ -139,6 +141,9 @@ class SeasonalBaseline(Graded, BaseDetector):
         """:meth:`expected`, and the readings behind the spread (the fewer of its two
         slots': days remembered, at most an EWMA's effective (2 - alpha) / alpha, times
         readings a day), Student's t degrees of freedom for a deviation from it."""
+        memo = self._memo_usual
+        if memo is not None and memo[0] == ts_ms:  # the bank asked already, for residuals
+            return memo[1]
         pair = self._pair(ts_ms, spread=True)
         if pair is None:
             return None
@@ -158,7 +163,9 @@ class SeasonalBaseline(Graded, BaseDetector):
         remembered = (2.0 - self.day_alpha) / self.day_alpha
         dof = min(min(days[a], remembered) * per_day[a], min(days[b], remembered) * per_day[b])
         scale = max(_MEAN_ABS_TO_SIGMA * max(usual, shrunk), self.min_scale)
-        return mean, scale, max(dof - 1.0, 2.0)
+        result = (mean, scale, max(dof - 1.0, 2.0))
+        self._memo_usual = (ts_ms, result)
+        return result
 
     def _surprise(self, ts_ms: int, value: float) -> float | None:
         usual = self._usual(ts_ms)
@@ -173,6 +180,7 @@ class SeasonalBaseline(Graded, BaseDetector):
 
     def learn_one(self, ts_ms: int, value: float) -> None:
         self._learn_surprise(ts_ms, value)
+        self._memo_usual = None
         day, base, position = self._position(ts_ms)
         slot = base + int(position) % self._per_day
         if (slot, day) != (self._open[0], self._open[1]):
