@@ -187,6 +187,10 @@ class AnomalyLikelihood:
             rarest = other
         return rarest - math.log10(2.0 - 10.0**-rarest)  # Sidak: 1 - (1 - p)^2 as rare
 
+    def ready(self) -> bool:
+        """Whether the warm-up is over (before it, every score is 0)."""
+        return self._count >= self.warmup
+
     def score(self, surprise: float) -> float:
         """The reading's score (0 during warm-up, :data:`HELD` while an alarm goes on)."""
         if self._count < self.warmup:
