@@ -61,8 +61,9 @@ STANDARD_LIMITS = ", ".join(m for m in METRICS if default_bands(m, {}) is not No
 TRAIN_MAX_ROWS, TRAIN_MIN_ROWS = 2000, 80  # iforest warms up on 30, trains on 50 or more
 NEIGHBOURS = (
     "error: detector 'neighbours' compares one sensor with its neighbours, so it needs "
-    "several series and a CSV holds one: use 'score-multi' (several series) or 'evaluate' "
-    "(the scenarios' sensor groups)"
+    "several series and a CSV holds one: 'evaluate' runs it on the scenarios' sensor "
+    "groups; for several series in one file, 'score-multi' scores them together (its own "
+    "multivariate detector, not neighbours)"
 )
 SUMMARY = {  # what each detector does; what it needs
     "default": "the detector for a stream nobody described; any stream (with --metric: "
