@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from detectors.contract.events import METRICS, SENSOR_FAMILIES, Family, Location, Source
+from detectors.scoring.static import RainstormWarning
 from sensors_sim import signals
 
 WHERE = Location("CB", "D1", "D1-S1", "D1-S1-G01")
@@ -111,3 +112,17 @@ def test_rain_comes_in_showers() -> None:
     wet = sum(1 for h in hours if h > 0)
     assert 0 < wet < len(hours) / 2
     assert Family.WATER is METRICS["rainfall"].family
+
+
+def test_ordinary_showers_raise_no_rainstorm_warning() -> None:
+    """A month of a gauge's 5-minute readings through the rainstorm rule: showers, no
+    warning (rainstorms are scenarios, not the ordinary city's weather)."""
+    rng, start = random.Random(3), _local(2025, 6, 1, 0)
+    warning, wet = RainstormWarning(), 0.0
+    for step in range(30 * 24 * 12):
+        ts = start + step * 300_000
+        mm = signals.MODELS["rainfall"][0]("WAT-0001", ts, rng)
+        wet += mm
+        assert warning.score_one(ts, mm) == 0.0, f"a rainstorm warning at {step * 5} min"
+        warning.learn_one(ts, mm)
+    assert 20.0 < wet < 400.0  # it does rain: a wet month has some 100-250 mm
