@@ -173,25 +173,6 @@ def squash(excess: float, alarm: float, cap: float = STATISTICAL_CAP) -> float:
     return cap * excess * excess / (excess * excess + half * half)
 
 
-def z_score(z: float, alarm: float, dead: float = 2.0) -> float:
-    """A score from a standardised deviation: nothing within ``dead``, :data:`ALARM` at
-    ``alarm``, capped at :data:`STATISTICAL_CAP`.
-
-    >>> z_score(1.5, alarm=5.0), round(z_score(5.0, alarm=5.0), 6)
-    (0.0, 0.5)
-    """
-    return squash(abs(z) - dead, alarm - dead)
-
-
-def z_scores(z: FloatArray, alarm: float, dead: float = 2.0) -> FloatArray:
-    """:func:`z_score` over an array."""
-    excess = np.maximum(np.abs(z) - dead, 0.0)
-    ratio = ALARM / STATISTICAL_CAP
-    half2 = (alarm - dead) ** 2 * (1 - ratio) / ratio
-    result: FloatArray = STATISTICAL_CAP * excess * excess / (excess * excess + half2)
-    return result
-
-
 def clip01(x: float) -> float:
     """``x`` limited to [0, 1]."""
     return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
