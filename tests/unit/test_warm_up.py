@@ -1,17 +1,22 @@
 """Warm-ups that keep a cold start quiet: the forecast and the neighbour group score exactly
-0 until they have a history, and still alarm on a real excursion after it."""
+0 until they have a history, and still alarm on a real excursion after it; the case-burst
+rate is learnt from the first reports rather than held to its prior for a day."""
 
 from __future__ import annotations
 
 import json
 import random
 
+import numpy as np
+
+from detectors.contract.levels import ALARM
 from detectors.scoring.base import restore
+from detectors.scoring.bursts import CaseBurst
 from detectors.scoring.forecast import ForecastWarning
 from detectors.scoring.limits import aqi_bands
 from detectors.scoring.neighbours import NeighbourGroup
 
-MIN = 60_000
+MIN, DAY = 60_000, 86_400_000
 STEP = 15_000  # the live simulator's spacing per stream (3042 streams at 200 events/s)
 
 
@@ -123,3 +128,36 @@ def test_a_group_stored_before_warm_ups_is_warm() -> None:
         del entry[4]  # the shape stored before warm-ups existed
     old = NeighbourGroup.restore(snapshot)
     assert all(old.warm(name, MIN) for name in "ABC")
+
+
+def _busy_cell(days: float, per_day: float, seed: int) -> list[int]:
+    """Report times of a cell that files ``per_day`` reports a day at random (Poisson)."""
+    rng = np.random.default_rng(seed)
+    gaps = rng.exponential(DAY / per_day, size=int(days * per_day * 2))
+    times = np.cumsum(gaps)
+    return [int(t) for t in times[times < days * DAY]]
+
+
+def test_a_busy_cell_is_learnt_on_its_first_day_not_held_to_the_prior() -> None:
+    # 200 cells filing 8 reports a day, 16 times the prior: the old rule judged day one by
+    # the prior alone, so a cell's four reports in an hour were a burst
+    alarms = []
+    for seed in range(200):
+        burst = CaseBurst()
+        for t in _busy_cell(1.0, 8.0, seed):
+            if burst.score_one(t, 1.0) >= ALARM:
+                alarms.append((seed, t))
+            burst.learn_one(t, 1.0)
+    assert alarms == []
+
+
+def test_a_real_surge_on_the_first_day_still_alarms() -> None:
+    burst = CaseBurst()
+    for t in _busy_cell(0.5, 8.0, 1):
+        burst.learn_one(t, 1.0)
+    surge = [DAY // 2 + k * 120_000 for k in range(12)]  # 12 reports in 24 minutes
+    scores = []
+    for t in surge:
+        scores.append(burst.score_one(t, 1.0))
+        burst.learn_one(t, 1.0)
+    assert max(scores) >= ALARM
