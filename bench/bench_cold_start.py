@@ -106,9 +106,15 @@ def play(hours: float, batch_size: int, first_n: int) -> tuple[Tally, int, float
     count = int(hours * 3600 * run.rate)
     events = generate(city, command.city.seed, START_MS, run.rate, count, run.malformed,
                       run.case_fraction)  # fmt: skip
-    started, played = time.perf_counter(), 0
+    started, played, hour = time.perf_counter(), 0, 0
     for batch in batches(events, batch_size):
         played += len(batch)
+        if played >= (hour + 1) * 3600 * run.rate:
+            hour += 1
+            print(f"  hour {hour:3d}: {tally.readings:,} readings, "
+                  f"{sum(tally.raised.values())} alerts, {tally.device_faults} device faults, "
+                  f"{tally.incidents} incidents, {time.perf_counter() - started:.0f} s",
+                  file=sys.stderr, flush=True)  # fmt: skip
         # Live, the wall clock is the newest event time (nothing is in the future).
         bounds = TimeBounds(now_ms=event_time(START_MS, run.rate, played - 1))
         items = [validate(e.value, e.family, registry, bounds) for e in batch]
