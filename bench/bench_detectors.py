@@ -23,7 +23,7 @@ from detectors.contract.events import Location
 from detectors.scoring.bank import Bank, Pending, score_pending
 from detectors.scoring.base import restore
 from detectors.scoring.monitor import Monitor, Site, fingerprint
-from detectors.scoring.multivariate import IsolationForestDetector, TrainedModel, train
+from detectors.scoring.multivariate import MultivariateDetector, TrainedModel, train
 from detectors.scoring.profiles import bank_for
 
 MIN, DAY = 60_000, 86_400_000
@@ -68,7 +68,7 @@ def bench_members(bank: Bank, model: TrainedModel, seconds: float) -> list[tuple
 
         def work(snapshot: dict[str, Any] = snapshot) -> int:
             detector = restore(snapshot)
-            if isinstance(detector, IsolationForestDetector):
+            if isinstance(detector, MultivariateDetector):
                 detector.bind(model)
             detector.score_learn_many(ts, values)
             return len(ts)

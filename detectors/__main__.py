@@ -58,7 +58,10 @@ NOT_STANDALONE = {
 }
 LIMITS_FORM = "--limits warning=4.0,guaranteed=5.0"
 STANDARD_LIMITS = ", ".join(m for m in METRICS if default_bands(m, {}) is not None)
-TRAIN_MAX_ROWS, TRAIN_MIN_ROWS = 2000, 80  # iforest warms up on 30, trains on 50 or more
+RENAMED = {"iforest": "multivariate"}
+"""Old names that still run, with a note: the multivariate member was an IsolationForest
+until model version 3."""
+TRAIN_MAX_ROWS, TRAIN_MIN_ROWS = 2000, 80  # multivariate warms up on 30, trains on 50 or more
 NEIGHBOURS = (
     "error: detector 'neighbours' compares one sensor with its neighbours, so it needs "
     "several series and a CSV holds one: 'evaluate' runs it on the scenarios' sensor "
@@ -79,8 +82,9 @@ SUMMARY = {  # what each detector does; what it needs
     "robust_z": "distance from the rolling median in rolling MADs; any stream",
     "ewma": "EWMA control chart for shifts; any stream",
     "cusum": "two-sided CUSUM for changes; any stream",
-    "iforest": "IsolationForest over reading features; trains on the stream's first rows "
-    "(a day or a fifth) unless --model (from 'train')",
+    "multivariate": "reading features (distance from a fast and a slow average, step, time "
+    "of day) judged jointly, as score-multi judges columns; trains on the stream's first "
+    "rows (a day or a fifth) unless --model (from 'train')",
     "silent": "no reading for longer than the cadence allows; any stream (cadence inferred "
     "or --cadence)",
     "stuck": "a value that stops moving although the series usually moves; any stream",
@@ -95,7 +99,7 @@ def cmd_list(_: argparse.Namespace) -> int:
     standalone = (n for n in names() if n not in NOT_STANDALONE)
     for name in dict.fromkeys(["default", *standalone, "neighbours"]):  # default once
         summary = SUMMARY[name] if name in SUMMARY else detector_class(name).__doc__ or ""
-        print(f"{name:<11}{summary.splitlines()[0] if summary else ''}")
+        print(f"{name:<13}{summary.splitlines()[0] if summary else ''}")
     return 0
 
 
@@ -177,6 +181,9 @@ def score_series(
     """A detector's scores for one series, as 'score' computes them: in the worker's bank
     (the --metric's, else the default one) if it has the detector, else alone with
     parameters from the data. SystemExit, saying why, if it cannot run."""
+    if detector in RENAMED:
+        note(f"note: detector {detector!r} is now {RENAMED[detector]!r}")
+        detector = RENAMED[detector]
     _check_known(detector)
     limits = parse_limits(args.limits)
     cadence = _cadence_s(series.ts_ms, args.cadence)
@@ -221,7 +228,7 @@ def run_solo(
             f"({STANDARD_LIMITS})"
         )
     trained = 0
-    if detector == "iforest" and model is None:
+    if detector == "multivariate" and model is None:
         model, trained = self_trained(series, cadence_s, metric or "stream", note)
     scale = resolution(series.values)
     bank = solo_bank(detector, cadence_s, bands, model, scale, metric)
@@ -236,7 +243,7 @@ def self_trained(
     rows = training_rows(len(series.values), cadence_s)
     if rows < TRAIN_MIN_ROWS:
         raise SystemExit(
-            "error: detector 'iforest' without --model trains on the stream's first rows (a "
+            "error: detector 'multivariate' without --model trains on the stream's first rows (a "
             f"day or a fifth, at most half): {len(series.values)} rows give {rows}, it needs "
             f"{TRAIN_MIN_ROWS}; pass --model from 'train'"
         )
@@ -244,13 +251,13 @@ def self_trained(
     model = train([head], metric, slow_alpha=min(0.2, cadence_s / 86_400))
     span_h = rows * cadence_s / 3600
     short = f", {span_h:.1f} h, under a day: hours they miss may score high" if span_h < 24 else ""
-    note(f"note: iforest trained on the stream's first {rows} rows (they score 0){short}; "
+    note(f"note: multivariate trained on the stream's first {rows} rows (they score 0){short}; "
          "pass --model from 'train' to score them too")  # fmt: skip
     return model, rows
 
 
 def training_rows(count: int, cadence_s: int) -> int:
-    """How many of a stream's first rows iforest trains on without --model: a day's worth
+    """How many of a stream's first rows multivariate trains on without --model: a day's worth
     (its time-of-day features must see every hour) or a fifth, whichever is more, at most
     2,000 and half the stream."""
     return min(TRAIN_MAX_ROWS, count // 2, max(count // 5, 86_400 // cadence_s))
@@ -363,7 +370,7 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--kind", default="sensor", help="the source kind (river_gauge, ...)")
     score.add_argument("--limits", default="", help="e.g. warning=4.0,guaranteed=5.0")
     score.add_argument("--cadence", type=int, help="seconds between readings (default: inferred)")
-    score.add_argument("--model", help="from 'train' (iforest; else it trains on the rows)")
+    score.add_argument("--model", help="from 'train' (multivariate; else it trains on the rows)")
     score.set_defaults(run=cmd_score)
     evaluate_ = commands.add_parser("evaluate", help="run the scenarios and score the detectors")
     evaluate_.add_argument("--scenarios", default=str(SCENARIOS))

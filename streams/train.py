@@ -1,4 +1,4 @@
-"""``citybrain-train`` / ``python -m streams.train``: fit the multivariate (IsolationForest)
+"""``citybrain-train`` / ``python -m streams.train``: fit the multivariate (RowFit)
 model of each metric from the raw history in ClickHouse and save it as a versioned file
 the worker loads at start (``CITYBRAIN_WORKER_MODEL_DIR``).
 

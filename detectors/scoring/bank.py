@@ -37,7 +37,7 @@ from detectors.scoring.base import (
     restore,
 )
 from detectors.scoring.health import SilentSensor
-from detectors.scoring.multivariate import IsolationForestDetector, TrainedModel
+from detectors.scoring.multivariate import MultivariateDetector, TrainedModel
 from detectors.scoring.seasonal import SeasonalBaseline
 from detectors.scoring.wrappers import GuardedLearning, build
 
@@ -95,10 +95,10 @@ class Bank(BaseDetector):
         self._baseline = next(
             (d for d in map(_unwrap, self._detectors) if isinstance(d, SeasonalBaseline)), None
         )
-        self._forests = [
-            i for i, d in enumerate(self._detectors) if isinstance(d, IsolationForestDetector)
+        self._models = [
+            i for i, d in enumerate(self._detectors) if isinstance(d, MultivariateDetector)
         ]
-        self._is_forest = [i in self._forests for i in range(len(self._detectors))]
+        self._is_model = [i in self._models for i in range(len(self._detectors))]
         self._silent = [
             (label, d)
             for label, d in zip(self._labels, self._detectors, strict=True)
@@ -131,11 +131,11 @@ class Bank(BaseDetector):
     def bind(self, models: Mapping[str, TrainedModel]) -> Bank:
         """Give the multivariate members their loaded models (by model id); a member whose
         model is missing abstains."""
-        for i in self._forests:
-            forest = self._detectors[i]
-            assert isinstance(forest, IsolationForestDetector)
-            if forest.model_id in models:
-                forest.bind(models[forest.model_id])
+        for i in self._models:
+            modelled = self._detectors[i]
+            assert isinstance(modelled, MultivariateDetector)
+            if modelled.model_id in models:
+                modelled.bind(models[modelled.model_id])
         return self
 
     def assess(self, ts_ms: int, value: float) -> BankResult:
@@ -157,8 +157,8 @@ class Bank(BaseDetector):
                     evidence.append(None)
                     continue
                 x = (value - expected[0]) / expected[1]
-            if self._is_forest[i]:
-                score = self._forest_score(detector, ts_ms, x, raw, pending)
+            if self._is_model[i]:
+                score = self._model_score(detector, ts_ms, x, raw, pending)
             else:
                 score = detector.score_one(ts_ms, x)
             scores.append(score)
@@ -166,10 +166,10 @@ class Bank(BaseDetector):
             detector.learn_one(ts_ms, x)
         return raw
 
-    def _forest_score(
+    def _model_score(
         self, detector: BaseDetector, ts_ms: int, x: float, raw: Raw, pending: list[Pending] | None
     ) -> float:
-        assert isinstance(detector, IsolationForestDetector)
+        assert isinstance(detector, MultivariateDetector)
         if detector.model is None or not detector.warm():
             return 0.0
         if pending is None:
@@ -234,12 +234,12 @@ class Bank(BaseDetector):
         """max(condition, fault) of a reading; learns nothing (a copy does the work)."""
         twin = restore(self.snapshot())
         assert isinstance(twin, Bank)
-        twin.bind({d.model_id: d.model for d in self._forest_members() if d.model})
+        twin.bind({d.model_id: d.model for d in self._model_members() if d.model})
         self._last = twin.assess(ts_ms, value)
         return max(self._last.condition, self._last.fault)
 
-    def _forest_members(self) -> list[IsolationForestDetector]:
-        return [d for d in self._detectors if isinstance(d, IsolationForestDetector)]
+    def _model_members(self) -> list[MultivariateDetector]:
+        return [d for d in self._detectors if isinstance(d, MultivariateDetector)]
 
     def learn_one(self, ts_ms: int, value: float) -> None:
         self.assess(ts_ms, value)

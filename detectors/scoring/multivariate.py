@@ -1,12 +1,17 @@
-"""A multivariate model: an IsolationForest over features of each reading (its distance
-from a fast and a slow average, its step, and the time of day), trained from history, with
-the training data's support as a second opinion for points far outside it.
+"""The worker's multivariate model: features of each reading (its distance from a fast and
+a slow average, its step, and the time of day) judged jointly by the same
+:class:`~detectors.scoring.rowfit.RowFit` that ``python -m detectors score-multi`` fits to
+many columns, trained from history, its surprises calibrated on the training rows.
 
 Training is a pure function of arrays; :func:`dumps`/:func:`loads` turn a model into
 versioned bytes that the CLI writes to a file and the worker reads at start-up. Features
 are per series (scaled by the series' own spread), so one model serves every sensor of a
-metric. scikit-learn is called once per batch: :meth:`IsolationForestDetector.features_one`
+metric. The fit is applied once per batch: :meth:`MultivariateDetector.features_one`
 gathers rows and :meth:`TrainedModel.scores` scores them together.
+
+(Until model version 3 this was an IsolationForest. A forest cannot tell "far outside"
+from "just outside" its training data, needed a second check for that, and was a second
+multivariate method beside ``score-multi``'s; the fit answers both with one piece of code.)
 """
 
 from __future__ import annotations
@@ -20,123 +25,56 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import sklearn
-from sklearn.ensemble import IsolationForest
 
 from detectors.scoring.base import BaseDetector, Evidence, FloatArray, register
 from detectors.scoring.likelihood import surprise_scores
+from detectors.scoring.rowfit import RowFit
 
-MODEL_FORMAT = "citybrain.iforest"
-MODEL_VERSION = 2
+MODEL_FORMAT = "citybrain.multivariate"
+MODEL_VERSION = 3
+KNOWN_FORMATS = (MODEL_FORMAT, "citybrain.iforest")  # the latter: versions 1 and 2
 TAIL_P = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
-"""Where the training rows' anomaly distribution is kept: its quantiles at these tail
+"""Where the training rows' surprise distribution is kept: its quantiles at these tail
 probabilities (beyond the last, an exponential tail fitted to the exceedances)."""
-SUPPORT_Q = (0.001, 0.01, 0.99, 0.999)
-"""Per feature, the training quantiles that bound its support and set the rate its tails
-fall off at: each further gap as wide as the 99th-to-99.9th percentile's is a decade."""
 FEATURES = ("z_fast", "z_slow", "step", "hour_sin", "hour_cos")
-TREES = 50
-LARGE_BATCH = 1000  # rows from which scikit-learn's own scoring is faster
 
 
-@dataclass(frozen=True)
-class CompiledForest:
-    """A fitted IsolationForest as flat arrays, so that a handful of rows is scored with a
-    few NumPy operations instead of a scikit-learn call per tree (same scores)."""
-
-    feature: npt.NDArray[np.int64]
-    threshold: FloatArray
-    left: npt.NDArray[np.int64]
-    right: npt.NDArray[np.int64]
-    leaf_depth: FloatArray  # path length credited at each node when it is a leaf
-    roots: npt.NDArray[np.int64]
-    max_depth: int
-    normaliser: float  # trees x average path length of max_samples
-
-    @classmethod
-    def of(cls, forest: IsolationForest) -> CompiledForest:
-        parts: list[list[npt.NDArray[Any]]] = [[], [], [], [], []]
-        roots, offset, depth = [], 0, 0
-        trees = zip(
-            forest.estimators_, forest.estimators_features_, forest._decision_path_lengths,
-            forest._average_path_length_per_tree, strict=True,
-        )  # fmt: skip
-        for estimator, features, path, average in trees:
-            tree = estimator.tree_
-            nodes = np.arange(tree.node_count)
-            leaf = tree.children_left < 0
-            parts[0].append(np.where(leaf, 0, np.asarray(features)[np.maximum(tree.feature, 0)]))
-            parts[1].append(np.where(leaf, np.inf, tree.threshold))
-            parts[2].append(np.where(leaf, nodes, tree.children_left) + offset)
-            parts[3].append(np.where(leaf, nodes, tree.children_right) + offset)
-            parts[4].append(np.asarray(path, dtype=np.float64) + average - 1.0)
-            roots.append(offset)
-            offset, depth = offset + tree.node_count, max(depth, tree.max_depth)
-        n = forest._max_samples
-        average_max = (
-            2.0 * (math.log(n - 1.0) + np.euler_gamma) - 2.0 * (n - 1.0) / n if n > 2 else 1.0
-        )
-        feature, threshold, left, right, leaf_depth = (np.concatenate(p) for p in parts)
-        return cls(
-            feature.astype(np.int64), threshold.astype(np.float64), left.astype(np.int64),
-            right.astype(np.int64), leaf_depth, np.array(roots, dtype=np.int64), int(depth),
-            float(len(roots) * average_max),
-        )  # fmt: skip
-
-    def anomaly(self, rows: FloatArray) -> FloatArray:
-        """scikit-learn's anomaly score (``-score_samples``) of each row."""
-        x = rows.astype(np.float32).astype(np.float64)  # the trees compare in float32
-        at = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
-        which = np.arange(len(x))[:, None]
-        for _ in range(self.max_depth):
-            go_left = x[which, self.feature[at]] <= self.threshold[at]
-            at = np.where(go_left, self.left[at], self.right[at])
-        depths = self.leaf_depth[at].sum(axis=1)
-        result: FloatArray = 2.0 ** (-depths / self.normaliser)
-        return result
+def calibrated(raw: FloatArray, grid: FloatArray, excess: float) -> FloatArray:
+    """``-log10`` of each raw surprise's tail probability among the training rows, from the
+    training quantiles ``grid`` at the tail probabilities :data:`TAIL_P` (log-linear
+    between them; past the last, an exponential tail of mean ``excess``). Many training
+    rows share the lowest raw surprise (0), so a tie takes the largest probability."""
+    levels = -np.log10(np.array(TAIL_P))
+    hi = np.searchsorted(grid, raw, side="left")  # the first quantile at or above raw
+    inside = np.clip(hi, 1, len(grid) - 1)
+    lo = inside - 1
+    span = np.maximum(grid[inside] - grid[lo], 1e-12)
+    frac = np.clip((raw - grid[lo]) / span, 0.0, 1.0)
+    between = levels[lo] + frac * (levels[inside] - levels[lo])
+    beyond = levels[-1] + (raw - grid[-1]) / (excess * math.log(10.0))
+    result: FloatArray = np.where(hi == 0, 0.0, np.where(hi >= len(grid), beyond, between))
+    return result
 
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """A fitted forest, how its raw scores map to [0, 1], and the feature settings."""
+    """A :class:`~detectors.scoring.rowfit.RowFit` of normal feature rows (the model
+    ``score-multi`` fits to its columns) and how its surprises fall on those rows."""
 
     model_id: str
     metric: str
-    forest: IsolationForest
-    raw_grid: list[float]  # training anomaly scores at the tail probabilities TAIL_P
+    fit: RowFit
+    raw_grid: list[float]  # training rows' RowFit surprises at the tail probabilities TAIL_P
     raw_excess: float  # their mean excess over the last of them (the 99th percentile)
-    support: list[list[float]]  # per feature, the training quantiles SUPPORT_Q
     feature_params: dict[str, float]
     rows: int
-    compiled: CompiledForest
-
-    def anomaly(self, rows: FloatArray) -> FloatArray:
-        """The forest's anomaly score: flat arrays for small batches, scikit-learn's
-        compiled trees for large ones (identical values)."""
-        if len(rows) >= LARGE_BATCH:
-            result: FloatArray = -self.forest.score_samples(rows)
-            return result
-        return self.compiled.anomaly(rows)
 
     def surprises(self, rows: FloatArray) -> FloatArray:
-        """``-log10`` of each feature row's tail probability against the training rows:
-        how rarely a training row was as isolated (the forest's anomaly score, its tail
-        past the 99th percentile exponential) or, since isolation trees cannot tell "far
-        outside" from "just outside", how far beyond the training support a feature lies
-        (the rarer, corrected for asking twice and for each feature's two tails)."""
-        raw = self.anomaly(rows)
-        grid = np.array(self.raw_grid)
-        isolated = np.where(
-            raw <= grid[-1],
-            np.interp(raw, grid, -np.log10(TAIL_P)),
-            -math.log10(TAIL_P[-1]) + (raw - grid[-1]) / (self.raw_excess * math.log(10.0)),
-        )
-        q = np.array(self.support).T  # 4 x features
-        above = 2.0 + (rows - q[2]) / np.maximum(q[3] - q[2], 1e-9)
-        below = 2.0 + (q[1] - rows) / np.maximum(q[1] - q[0], 1e-9)
-        outside = np.maximum(above, below).max(axis=1) - math.log10(2 * len(FEATURES))
-        result: FloatArray = np.maximum(np.maximum(isolated, outside) - math.log10(2.0), 0.0)
-        return result
+        """``-log10`` of each feature row's tail probability against the training rows: how
+        rarely a training row was as surprising to the fit (a row far from the normal
+        cloud, a feature breaking from the others, or one out of its range)."""
+        raw = self.fit.surprises(rows)
+        return calibrated(raw, np.array(self.raw_grid), self.raw_excess)
 
     def scores(self, rows: FloatArray) -> FloatArray:
         """Graded scores of feature rows (n x len(FEATURES)), on every statistical
@@ -147,11 +85,11 @@ class TrainedModel:
 
 
 @register
-class IsolationForestDetector(BaseDetector):
+class MultivariateDetector(BaseDetector):
     """Scores readings with a :class:`TrainedModel` bound by :meth:`bind` (the snapshot
     names the model by id; the worker binds the model it loaded)."""
 
-    name = "iforest"
+    name = "multivariate"
 
     def __init__(
         self,
@@ -169,7 +107,7 @@ class IsolationForestDetector(BaseDetector):
         self._count = 0
         self._evidence: Evidence = {}
 
-    def bind(self, model: TrainedModel) -> IsolationForestDetector:
+    def bind(self, model: TrainedModel) -> MultivariateDetector:
         if self.model_id and model.model_id != self.model_id:
             raise ValueError(f"detector wants model {self.model_id}, got {model.model_id}")
         self.model_id, self.model = model.model_id, model
@@ -229,7 +167,7 @@ class IsolationForestDetector(BaseDetector):
     def score_learn_many(
         self, ts_ms: Sequence[int] | npt.NDArray[np.int64], values: Sequence[float] | FloatArray
     ) -> FloatArray:
-        """Features of the whole batch in order, then one call to the forest."""
+        """Features of the whole batch in order, then one call to the model."""
         if self.model is None:
             raise RuntimeError(f"model {self.model_id or '?'} is not bound")
         rows, warm = [], []
@@ -242,7 +180,7 @@ class IsolationForestDetector(BaseDetector):
 
 
 def feature_rows(
-    ts_ms: npt.NDArray[np.int64], values: FloatArray, detector: IsolationForestDetector
+    ts_ms: npt.NDArray[np.int64], values: FloatArray, detector: MultivariateDetector
 ) -> FloatArray:
     """Feature rows of a series once ``detector`` is warm (it learns the series)."""
     rows = []
@@ -262,17 +200,15 @@ def train(
 ) -> TrainedModel:
     """Fit a model from the history of one or more series (each ``(ts_ms, values)``);
     ``slow_alpha`` should suit the cadence (about one day of memory)."""
-    blocks = [
-        feature_rows(ts, v, IsolationForestDetector(slow_alpha=slow_alpha)) for ts, v in history
-    ]
+    blocks = [feature_rows(ts, v, MultivariateDetector(slow_alpha=slow_alpha)) for ts, v in history]
     rows = np.vstack(blocks) if blocks else np.zeros((0, len(FEATURES)))
     if len(rows) < 50:
         raise ValueError(f"{len(rows)} feature rows are too few to train a model for {metric}")
     rng = np.random.default_rng(seed)
     if len(rows) > max_rows:
         rows = rows[np.sort(rng.choice(len(rows), max_rows, replace=False))]
-    forest = IsolationForest(n_estimators=TREES, max_samples=256, random_state=seed).fit(rows)
-    raw = -forest.score_samples(rows)
+    fit = RowFit.of(rows)
+    raw = fit.surprises(rows)
     grid = np.quantile(raw, [1.0 - p for p in TAIL_P])
     grid[0] = raw.min()
     exceedances = raw[raw > grid[-1]] - grid[-1]
@@ -280,39 +216,27 @@ def train(
     return TrainedModel(
         model_id=f"{metric}-v{MODEL_VERSION}-{digest}",
         metric=metric,
-        forest=forest,
+        fit=fit,
         raw_grid=np.maximum.accumulate(grid).tolist(),
         raw_excess=float(exceedances.mean()) if len(exceedances) else 1e-3,
-        support=np.quantile(rows, SUPPORT_Q, axis=0).T.tolist(),
         feature_params={"slow_alpha": slow_alpha},
         rows=len(rows),
-        compiled=CompiledForest.of(forest),
     )
 
 
 def dumps(model: TrainedModel) -> bytes:
     """Versioned bytes of a model (a pickle: load only files you trust)."""
-    envelope = {
-        "format": MODEL_FORMAT,
-        "version": MODEL_VERSION,
-        "sklearn": sklearn.__version__,
-        "model": model,
-    }
+    envelope = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "model": model}
     return pickle.dumps(envelope, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def loads(blob: bytes) -> TrainedModel:
     """The model in bytes from :func:`dumps`; refuses other formats and versions."""
     envelope = pickle.loads(blob)  # noqa: S301 - model files come from our own train command
-    if not isinstance(envelope, dict) or envelope.get("format") != MODEL_FORMAT:
+    if not isinstance(envelope, dict) or envelope.get("format") not in KNOWN_FORMATS:
         raise ValueError("not a citybrain model file")
     if envelope.get("version") != MODEL_VERSION:
         raise ValueError(f"model file version {envelope.get('version')} != {MODEL_VERSION}")
-    if envelope.get("sklearn") != sklearn.__version__:
-        raise ValueError(
-            f"model trained with scikit-learn {envelope.get('sklearn')}, "
-            f"this is {sklearn.__version__}: retrain it"
-        )
     model = envelope["model"]
     if not isinstance(model, TrainedModel):
         raise ValueError("model file holds no TrainedModel")

@@ -25,7 +25,7 @@ from detectors.scoring.default import UnknownStream
 from detectors.scoring.forecast import ForecastWarning
 from detectors.scoring.health import SilentSensor, StuckSensor
 from detectors.scoring.limits import Band, above_bands, below_bands, default_bands
-from detectors.scoring.multivariate import IsolationForestDetector, TrainedModel
+from detectors.scoring.multivariate import MultivariateDetector, TrainedModel
 from detectors.scoring.robust import RobustZScore
 from detectors.scoring.seasonal import SeasonalBaseline
 from detectors.scoring.static import RainstormWarning, StaticLimit
@@ -110,10 +110,10 @@ def forecast_of(bands: list[Band], cadence_s: int) -> ForecastWarning:
     return ForecastWarning(bands, alpha=alpha, beta=alpha / 2)
 
 
-def forest_of(model: TrainedModel) -> IsolationForestDetector:
+def multivariate_of(model: TrainedModel) -> MultivariateDetector:
     """The multivariate member for a model, with the features it was trained on."""
     slow = model.feature_params.get("slow_alpha", 0.005)
-    return IsolationForestDetector(model_id=model.model_id, slow_alpha=slow)
+    return MultivariateDetector(model_id=model.model_id, slow_alpha=slow)
 
 
 def bank_for(
@@ -141,7 +141,7 @@ def bank_for(
     if metric not in NO_STATISTICS:
         members += statistical(metric, cadence_s)
         if model is not None:
-            members.append(member("iforest", "stat", forest_of(model)))
+            members.append(member("multivariate", "stat", multivariate_of(model)))
     bank = Bank(members + health(metric, cadence_s, stuck=metric not in NO_STATISTICS))
     return bank.bind({model.model_id: model}) if model is not None else bank
 
@@ -214,7 +214,7 @@ def slot_minutes(cadence_s: int) -> int:
 
 def solo_detector(name: str, cadence_s: int, min_scale: float) -> BaseDetector:
     """Detector ``name`` for a stream of ``cadence_s`` whose values move by ``min_scale`` at
-    least, built as the worker builds it; static, forecast and iforest: :func:`solo_bank`."""
+    least, built as the worker builds it; static, forecast and multivariate: :func:`solo_bank`."""
     slow = min(0.2, cadence_s / (6 * 3600))  # a memory of about six hours
     makers: dict[str, Callable[[], BaseDetector]] = {
         "default": UnknownStream,
@@ -240,11 +240,11 @@ def solo_bank(
 ) -> Bank:
     """A bank of the one detector ``name`` in the role it plays in the worker's banks, so
     that its scores come from the same code; ``bands`` for static and forecast, ``model``
-    for iforest (a ValueError without them)."""
-    if name == "iforest":
+    for multivariate (a ValueError without them)."""
+    if name == "multivariate":
         if model is None:
-            raise ValueError("detector 'iforest' needs a trained model")
-        return Bank([member(name, "stat", forest_of(model))]).bind({model.model_id: model})
+            raise ValueError("detector 'multivariate' needs a trained model")
+        return Bank([member(name, "stat", multivariate_of(model))]).bind({model.model_id: model})
     if name in ("static", "forecast"):
         if bands is None:
             raise ValueError(f"detector {name!r} needs limit bands")

@@ -43,10 +43,11 @@ def listed(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
 
 def test_list_names_every_detector_and_what_it_needs(capsys: pytest.CaptureFixture[str]) -> None:
     lines = listed(capsys)
-    assert {"default", "static", "forecast", "seasonal", "robust_z", "ewma", "cusum", "iforest",
-            "silent", "stuck", "burst", "rainstorm", "neighbours"} <= set(lines)  # fmt: skip
+    known = {"default", "static", "forecast", "seasonal", "robust_z", "ewma", "cusum",
+             "multivariate", "silent", "stuck", "burst", "rainstorm", "neighbours"}  # fmt: skip
+    assert known <= set(lines)
     assert "needs --limits" in lines["static"] and "needs --limits" in lines["forecast"]
-    assert "first rows" in lines["iforest"] and "unless --model" in lines["iforest"]
+    assert "first rows" in lines["multivariate"] and "unless --model" in lines["multivariate"]
     assert "several series" in lines["neighbours"] and "evaluate" in lines["neighbours"]
     assert "mm of rain per reading" in lines["rainstorm"] and "counts" in lines["burst"]
 
@@ -172,7 +173,7 @@ def test_unknown_or_unsuitable_detectors_are_refused(tmp_path: Path) -> None:
 
 
 NEEDS_LIMITS = ("static", "forecast")
-CATCH_A_SPIKE = ("default", "robust_z", "ewma", "cusum", "iforest")
+CATCH_A_SPIKE = ("default", "robust_z", "ewma", "cusum", "multivariate")
 
 
 def score(tmp_path: Path, detector: str, *extra: str) -> list[float]:
@@ -217,19 +218,21 @@ def test_static_and_forecast_run_on_any_stream_given_its_limits(tmp_path: Path) 
     assert falling[0] == 0.0 < falling[-1]
 
 
-def test_iforest_without_a_model_trains_on_the_first_rows_which_score_0(
+def test_multivariate_without_a_model_trains_on_the_first_rows_which_score_0(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     values = noisy(3000, seed=4)
     values[2500:2505] = [90.0] * 5
     write_series(tmp_path / "in.csv", values)
-    scores = score(tmp_path, "iforest")
-    assert "iforest trained on the stream's first 1440 rows" in capsys.readouterr().err  # a day
+    scores = score(tmp_path, "iforest")  # its old name still runs, with a note
+    err = capsys.readouterr().err
+    assert "'iforest' is now 'multivariate'" in err
+    assert "multivariate trained on the stream's first 1440 rows" in err  # a day
     assert max(scores[:1440]) == 0.0 and max(scores[2500:2505]) >= 0.5
     assert sum(s >= 0.5 for s in scores[1440:2500]) <= 10
     write_series(tmp_path / "in.csv", noisy(100))
     with pytest.raises(SystemExit, match="100 rows give 50, it needs 80; pass --model"):
-        score(tmp_path, "iforest")
+        score(tmp_path, "multivariate")
 
 
 def test_neighbours_needs_several_series(tmp_path: Path) -> None:
@@ -282,7 +285,7 @@ def test_train_writes_a_model_that_score_uses(
             [
                 "score",
                 "--detector",
-                "iforest",
+                "multivariate",
                 "--metric",
                 "temperature",
                 "--model",

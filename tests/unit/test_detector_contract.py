@@ -22,7 +22,7 @@ from detectors.scoring.forecast import ForecastWarning
 from detectors.scoring.health import SilentSensor, StuckSensor
 from detectors.scoring.likelihood import HELD
 from detectors.scoring.limits import aqi_bands, flood_bands
-from detectors.scoring.multivariate import IsolationForestDetector, TrainedModel, train
+from detectors.scoring.multivariate import MultivariateDetector, TrainedModel, train
 from detectors.scoring.neighbours import NeighbourGroup
 from detectors.scoring.profiles import bank_for
 from detectors.scoring.robust import RobustZScore
@@ -73,7 +73,7 @@ class Case:
 
 
 def _bind_forest(detector: BaseDetector) -> BaseDetector:
-    if isinstance(detector, IsolationForestDetector) and detector.model is None:
+    if isinstance(detector, MultivariateDetector) and detector.model is None:
         detector.bind(pm25_model())
     return detector
 
@@ -155,8 +155,8 @@ CASES: dict[str, Case] = {
     "robust_z": Case(RobustZScore, flat, lambda: with_event(flat(5), 60, 3, lambda v: v * 3.0)),
     "ewma": Case(lambda: EwmaChart(slow_alpha=0.02), flat, _shift),
     "cusum": Case(lambda: Cusum(slow_alpha=0.02), flat, _shift),
-    "iforest": Case(
-        lambda: IsolationForestDetector(slow_alpha=1 / 1440).bind(pm25_model()),
+    "multivariate": Case(
+        lambda: MultivariateDetector(slow_alpha=1 / 1440).bind(pm25_model()),
         lambda seed: daily(seed, cadence_ms=MIN),
         lambda: with_event(daily(5, cadence_ms=MIN), 60, 3, lambda v: v * 3.0),
         _bind_forest,

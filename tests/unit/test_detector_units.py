@@ -1,5 +1,5 @@
 """Behaviours the contract suite does not pin down: rush hour, forecast times, voting,
-the compiled forest, model files."""
+the multivariate model's calibration, model files."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ import pickle
 
 import numpy as np
 import pytest
-from sklearn.ensemble import IsolationForest
 
 from detectors.scoring.bank import Bank
 from detectors.scoring.health import StuckSensor
 from detectors.scoring.limits import aqi_bands
-from detectors.scoring.multivariate import MODEL_VERSION, CompiledForest, dumps, loads, train
+from detectors.scoring.multivariate import MODEL_VERSION, TAIL_P, calibrated, dumps, loads, train
 from detectors.scoring.profiles import bank_for, default_bank, member
 from detectors.scoring.robust import RobustZScore
 from detectors.scoring.seasonal import SeasonalBaseline
@@ -77,11 +76,22 @@ def test_the_default_bank_knows_nothing_of_limits() -> None:
     assert "static" not in bank_for("air_station", "temperature", 60).labels
 
 
-def test_compiled_forest_scores_exactly_like_scikit_learn() -> None:
-    rng = np.random.default_rng(0)
-    forest = IsolationForest(n_estimators=30, random_state=4).fit(rng.normal(size=(2000, 5)))
-    rows = rng.normal(size=(500, 5)) * 3
-    assert np.allclose(CompiledForest.of(forest).anomaly(rows), -forest.score_samples(rows))
+def test_calibration_reads_the_training_tail_and_extends_it() -> None:
+    grid = np.array([0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0])  # most training rows score 0
+    out = calibrated(np.array([0.0, 0.5, 3.0, 4.0, 4.0 + np.log(10.0)]), grid, excess=1.0)
+    levels = -np.log10(TAIL_P)
+    assert out[0] == 0.0  # as ordinary as the most ordinary training row
+    assert out[1] == pytest.approx((levels[2] + levels[3]) / 2)  # halfway, on a log scale
+    assert out[2] == pytest.approx(levels[5]) and out[3] == pytest.approx(levels[6])
+    assert out[4] == pytest.approx(levels[6] + 1.0)  # one mean excess further: a decade
+
+
+def test_the_multivariate_model_finds_a_reading_that_breaks_from_its_averages() -> None:
+    ts, flow = traffic(3, 2)
+    model = train([(ts, flow)], "flow", seed=5, slow_alpha=1 / 1440)
+    calm = model.scores(np.array([[0.2, 0.1, 0.05, 0.0, 1.0]]))
+    jump = model.scores(np.array([[8.0, 8.0, 8.0, 0.0, 1.0]]))  # far off every average
+    assert calm[0] < 0.1 and jump[0] >= 0.5
 
 
 def test_model_files_are_versioned_and_deterministic() -> None:
@@ -94,6 +104,6 @@ def test_model_files_are_versioned_and_deterministic() -> None:
     assert np.array_equal(restored.scores(rows), model.scores(rows))
     with pytest.raises(ValueError, match="not a citybrain model"):
         loads(pickle.dumps({"format": "somebody.iforest", "model": model}))
-    old = {"format": "citybrain.iforest", "version": MODEL_VERSION - 1, "model": model}
+    old = {"format": "citybrain.iforest", "version": 2, "model": model}  # a forest
     with pytest.raises(ValueError, match="version"):
         loads(pickle.dumps(old))
