@@ -37,7 +37,7 @@ import numpy as np
 from sklearn.covariance import ledoit_wolf
 
 from detectors.scoring.base import FloatArray
-from detectors.scoring.likelihood import normal_surprise
+from detectors.scoring.likelihood import normal_surprises
 
 CLIP = 6.0
 """Standardised training values are clipped here before the correlation is estimated, so a
@@ -45,18 +45,18 @@ stray spike in the normal rows cannot tilt it."""
 _MAD_SIGMA = 1.4826
 
 
-def chi2_surprise(t2: float, dof: int) -> float:
-    """``-log10`` of the chi-square tail beyond ``t2`` (Wilson-Hilferty: a cube root of a
-    chi-square is nearly normal, close enough in the tail for a log scale).
+def chi2_surprises(t2: FloatArray, dof: int) -> FloatArray:
+    """``-log10`` of the chi-square tail beyond each ``t2`` (Wilson-Hilferty: a cube root
+    of a chi-square is nearly normal, close enough in the tail for a log scale).
 
-    >>> round(chi2_surprise(3.84, 1), 1), round(chi2_surprise(0.0, 3), 1)
-    (1.3, 0.0)
+    >>> np.round(chi2_surprises(np.array([3.84, 0.0, -1.0]), 1), 1).tolist()
+    [1.3, 0.0, 0.0]
     """
-    if t2 <= 0.0:
-        return 0.0
     spread = 2.0 / (9.0 * dof)
-    z = ((t2 / dof) ** (1.0 / 3.0) - (1.0 - spread)) / math.sqrt(spread)
-    return normal_surprise(z, two_sided=False) if z > 0.0 else 0.0
+    cube = np.cbrt(np.maximum(t2, 0.0) / dof)
+    z = (cube - (1.0 - spread)) / math.sqrt(spread)
+    result: FloatArray = np.where(z > 0.0, normal_surprises(np.maximum(z, 0.0), False), 0.0)
+    return result
 
 
 def _scales(rows: FloatArray, centre: FloatArray) -> FloatArray:
@@ -103,10 +103,9 @@ class RowFit:
         residual = (z @ p) / np.sqrt(np.maximum(np.diag(p), 1e-12))
         bonferroni = math.log10(d)
         out = np.empty((len(z), 3))
-        for i in range(len(z)):
-            out[i, 0] = chi2_surprise(float(t2[i]), d)
-            out[i, 1] = _largest_normal(residual[i]) - bonferroni
-            out[i, 2] = _largest_normal(z[i]) - bonferroni
+        out[:, 0] = chi2_surprises(t2, d)
+        out[:, 1] = normal_surprises(np.abs(residual).max(axis=1)) - bonferroni
+        out[:, 2] = normal_surprises(np.abs(z).max(axis=1)) - bonferroni
         return out
 
     def surprises(self, rows: FloatArray) -> FloatArray:
@@ -126,7 +125,3 @@ class RowFit:
     def load(cls, state: Mapping[str, Any]) -> RowFit:
         arrays = (np.array(state[k], dtype=np.float64) for k in ("centre", "scale", "precision"))
         return cls(*arrays)
-
-
-def _largest_normal(z: FloatArray) -> float:
-    return normal_surprise(float(np.abs(z).max()))
