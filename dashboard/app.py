@@ -53,6 +53,7 @@ def create_app(
         tile_url=settings.dashboard_tile_url,
         clock=clock,
         replays=ReplayQueries(lambda: connect(settings)),
+        shared_s=settings.dashboard_refresh_ms / 2000,  # half a refresh: at most that old
     )
     callbacks.register(app, timed, wiring)
     return app

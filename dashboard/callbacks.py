@@ -28,6 +28,7 @@ from dashboard.queries import Queries
 from dashboard.replay_queries import ReplayQueries
 from dashboard.scope import Scope
 from dashboard.sender import ActionSender
+from dashboard.sharing import SharedAnswers
 
 __all__ = ["OUTPUTS", "Callback", "Overview", "Wiring", "refresh_overview", "register", "table"]
 
@@ -43,6 +44,7 @@ class Wiring:
     clock: Callable[[], float] = time.time
     new_id: Callable[[], str] = lambda: str(uuid.uuid4())
     replays: ReplayQueries | None = None
+    shared_s: float = 0.0  # how long a refresh's answer serves every same viewer (0: never)
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,13 @@ class Callback:
     reads: tuple[DashDependency, ...]
     view: Callable[..., Any] | ClientsideFunction
     prevent_initial_call: bool | None = None
+    shared: bool = False  # a periodic refresh: its answer is shared (see dashboard.sharing)
 
 
 def register(app: dash.Dash, queries: Queries, wiring: Wiring) -> None:
     """Wire every page's refresh and action to the app."""
-    for callback in table(queries, wiring):
+    answers = SharedAnswers(wiring.shared_s)
+    for index, callback in enumerate(table(queries, wiring)):
         dependencies = (*callback.outputs, *callback.reads)
         if isinstance(callback.view, ClientsideFunction):
             app.clientside_callback(  # type: ignore[no-untyped-call]
@@ -67,7 +71,24 @@ def register(app: dash.Dash, queries: Queries, wiring: Wiring) -> None:
             )
         else:
             answer = _answer(callback)
+            if callback.shared:
+                answer = _shared(answer, index, callback, wiring.scope_of, answers)
             app.callback(*dependencies, prevent_initial_call=callback.prevent_initial_call)(answer)
+
+
+def _shared(
+    answer: Callable[..., Any], index: int, callback: Callback, scope_of: Callable[[], Scope],
+    answers: SharedAnswers,
+) -> Callable[..., Any]:  # fmt: skip
+    """``answer``, shared by every request of the same viewer with the same page values
+    (the refresh counter aside) for ``answers.ttl_s``."""
+    counters = [d.component_property == "n_intervals" for d in callback.reads]
+
+    def shared_answer(*values: Any) -> Any:
+        page = [v for v, counter in zip(values, counters, strict=True) if not counter]
+        return answers.get((index, scope_of(), repr(page)), lambda: answer(*values))
+
+    return shared_answer
 
 
 def _answer(callback: Callback) -> Callable[..., Any]:
@@ -107,6 +128,7 @@ def _overview(queries: Queries, wiring: Wiring) -> list[Callback]:
             tuple(OUTPUTS),
             (Input(ids.REFRESH, "n_intervals"), Input(ids.METRIC, "value"), LANG),
             lambda _tick, metric, lang: refresh_overview(queries, wiring.scope_of(), metric, lang),
+            shared=True,
         )
     ]
 
@@ -132,6 +154,7 @@ def _shell(queries: Queries, wiring: Wiring) -> list[Callback]:
             (Output(ids.ALARM_IDS, "data"), Output(ids.ALARM_BANNER, "children")),
             (Input(ids.SHELL_REFRESH, "n_intervals"), Input(ids.LANG, "data")),
             lambda _tick, lang: views.refresh_alarm(queries, scope_of(), lang),
+            shared=True,
         ),
         Callback(
             (Output(ids.ALARM_SOUND, "children"),),
@@ -171,6 +194,7 @@ def _tier(queries: Queries, wiring: Wiring) -> list[Callback]:
             lambda _tick, path, search, lang: views.refresh_tier(
                 queries, wiring.scope_of(), path, search, lang, wiring.tile_url
             ),
+            shared=True,
         ),
         Callback(
             (Output(ids.URL, "href"),),
@@ -191,6 +215,7 @@ def _console(queries: Queries, wiring: Wiring) -> list[Callback]:
             lambda _tick, show, search, lang: views.refresh_console(
                 queries, wiring.scope_of(), search, show, lang
             ),
+            shared=True,
         ),
         Callback(
             (Output(ids.ACTION_RESULT, "children"),),
@@ -224,11 +249,13 @@ def _other_pages(queries: Queries, wiring: Wiring) -> list[Callback]:
             (Output(ids.CASES_STATUS, "children"), Output(ids.CASES_LIST, "children")),
             (Input(ids.CASES_REFRESH, "n_intervals"), Input(ids.CASES_FILTER, "value"), LANG),
             lambda _tick, show, lang: views.refresh_cases(queries, scope_of(), show, lang),
+            shared=True,
         ),
         Callback(
             (Output(ids.CASE_TIMELINE, "children"),),
             (Input(ids.CASE_REFRESH, "n_intervals"), State(ids.URL, "pathname"), LANG),
             lambda _tick, path, lang: views.refresh_case(queries, scope_of(), path, lang),
+            shared=True,
         ),
         Callback(
             (Output(ids.SENSOR_STATUS, "children"), Output(ids.SENSOR_CHART, "figure"),
@@ -238,6 +265,7 @@ def _other_pages(queries: Queries, wiring: Wiring) -> list[Callback]:
             lambda _tick, metric, path, lang: views.refresh_sensor(
                 queries, scope_of(), path, metric, lang
             ),
+            shared=True,
         ),
         Callback(
             (Output(ids.QUALITY_STATUS, "children"), Output(ids.QUALITY_TABLE, "children")),
@@ -246,6 +274,7 @@ def _other_pages(queries: Queries, wiring: Wiring) -> list[Callback]:
                 queries, scope_of(), lang, int(wiring.clock() * 1000),
                 wiring.pages.quality_minutes,
             ),
+            shared=True,
         ),
     ]  # fmt: skip
 

@@ -77,6 +77,10 @@ class DashboardSettings(CommonSettings):
     dashboard_port: int = Field(8050, ge=1, le=65535)
     dashboard_metrics_port: int = Field(9103, ge=0, le=65535)
     dashboard_refresh_ms: int = Field(2000, ge=500, le=600_000)
+    dashboard_workers: int = Field(
+        3, ge=1, le=64, description="server processes (gunicorn); about one per core, plus one"
+    )
+    dashboard_threads: int = Field(4, ge=1, le=64, description="threads per server process")
     dashboard_secret_key: SecretStr = Field(
         SecretStr(""), description="signs session cookies; empty: a random key per start"
     )

@@ -1,0 +1,79 @@
+"""One answer for every screen that asks the same question within a moment.
+
+A city center's wall screens all show the same overview and refresh every two seconds;
+fifty of them would ask ClickHouse and draw the same figures fifty times. A refresh
+callback's answer is therefore shared, for ``ttl_s``, by every request of the same viewer
+(the same scope: role, district, user) with the same page values (its refresh counter left
+out). The first asker computes it while the others wait for it, instead of all computing
+at once; once there is an answer, those asking while its successor is computed get it
+(at most one computation older) rather than wait. An answer that failed is not kept.
+Operator actions are never shared.
+
+>>> calls = []
+>>> shared = SharedAnswers(ttl_s=1.0, clock=lambda: 0.0)
+>>> shared.get(("overview", "pm25"), lambda: calls.append(1) or "map")
+'map'
+>>> shared.get(("overview", "pm25"), lambda: calls.append(1) or "map"), len(calls)
+('map', 1)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+MAX_ANSWERS = 1024
+"""Answers kept at most (the oldest go first): viewers x pages x page values."""
+
+
+class SharedAnswers:
+    """Answers by key, each kept ``ttl_s`` seconds of ``clock``; thread-safe."""
+
+    def __init__(
+        self, ttl_s: float, clock: Callable[[], float] = time.monotonic, size: int = MAX_ANSWERS
+    ) -> None:
+        self.ttl_s, self.clock, self.size = ttl_s, clock, size
+        self._answers: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._asking: dict[Hashable, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def _kept(self, key: Hashable) -> tuple[bool, bool, Any]:
+        """(kept at all, still fresh, the answer)."""
+        with self._lock:
+            found = self._answers.get(key)
+        if found is None:
+            return False, False, None
+        return True, self.clock() - found[0] < self.ttl_s, found[1]
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The answer to ``key``: a fresh kept one, else ``compute()`` (once, however many
+        ask at the same time; while it runs, the others get the answer it replaces, if
+        there is one, rather than wait)."""
+        if self.ttl_s <= 0:
+            return compute()
+        kept, fresh, answer = self._kept(key)
+        if fresh:
+            return answer
+        with self._lock:
+            asking = self._asking.setdefault(key, threading.Lock())
+        if kept and not asking.acquire(blocking=False):
+            return answer  # somebody is computing its successor
+        if not kept:
+            asking.acquire()
+        try:
+            kept, fresh, answer = self._kept(key)  # computed while this one waited?
+            if fresh:
+                return answer
+            answer = compute()
+            with self._lock:
+                self._answers[key] = (self.clock(), answer)
+                self._answers.move_to_end(key)
+                while len(self._answers) > self.size:
+                    old, _ = self._answers.popitem(last=False)
+                    self._asking.pop(old, None)
+        finally:
+            asking.release()
+        return answer
