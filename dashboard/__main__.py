@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from clickhouse_driver import Client
 from prometheus_client import start_http_server
 
 from dashboard import users_cli
 from dashboard.app import create_app
+from dashboard.audit import ClickHouseAuditLog
 from dashboard.users import ClickHouseUserStore
 from infra.clickhouse import connect, ensure_schema
 from infra.settings import DashboardSettings, SettingsError, load
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.demo_users:
         ensure_schema(settings)
-        users_cli.run(["demo"], ClickHouseUserStore(lambda: connect(settings)))
+        _users_run(["demo"], settings)
     if settings.dashboard_metrics_port:
         start_http_server(settings.dashboard_metrics_port, addr=settings.metrics_addr)
     app = create_app(settings)
@@ -64,7 +66,14 @@ def _users(argv: list[str]) -> int:
         print(f"citybrain-dashboard: {exc}", file=sys.stderr)
         return 2
     ensure_schema(settings)
-    return users_cli.run(argv, ClickHouseUserStore(lambda: connect(settings)))
+    return _users_run(argv, settings)
+
+
+def _users_run(argv: list[str], settings: DashboardSettings) -> int:
+    def client() -> Client:
+        return connect(settings)
+
+    return users_cli.run(argv, ClickHouseUserStore(client), ClickHouseAuditLog(client))
 
 
 if __name__ == "__main__":
