@@ -14,7 +14,10 @@ import argparse
 import os
 import sys
 
+from clickhouse_driver import Client
+
 from dashboard import serve, users_cli
+from dashboard.audit import ClickHouseAuditLog
 from dashboard.users import ClickHouseUserStore
 from infra.clickhouse import connect, ensure_schema
 from infra.settings import DashboardSettings, SettingsError, load
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         serve.clear_metrics_dir(os.environ[serve.METRICS_DIR_ENV])
     if args.demo_users:
         ensure_schema(settings)
-        users_cli.run(["demo"], ClickHouseUserStore(lambda: connect(settings)))
+        _users_run(["demo"], settings)
     from dashboard.app import create_app  # after the metrics mode is settled
 
     app = create_app(settings)
@@ -87,7 +90,14 @@ def _users(argv: list[str]) -> int:
         print(f"citybrain-dashboard: {exc}", file=sys.stderr)
         return 2
     ensure_schema(settings)
-    return users_cli.run(argv, ClickHouseUserStore(lambda: connect(settings)))
+    return _users_run(argv, settings)
+
+
+def _users_run(argv: list[str], settings: DashboardSettings) -> int:
+    def client() -> Client:
+        return connect(settings)
+
+    return users_cli.run(argv, ClickHouseUserStore(client), ClickHouseAuditLog(client))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from collections.abc import Callable
 import dash
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from dashboard import callbacks, shell
+from dashboard import callbacks, headers, shell
+from dashboard.audit import AuditLog, ClickHouseAuditLog
 from dashboard.auth import Auth
 from dashboard.metrics import DashboardMetrics, instrumented
 from dashboard.queries import ClickHouseQueries, Queries
@@ -28,13 +29,19 @@ def create_app(
     users: UserStore | None = None,
     sender: ActionSender | None = None,
     clock: Callable[[], float] = time.time,
+    audit: AuditLog | None = None,
 ) -> dash.Dash:
     """The command center. ``queries`` defaults to the configured ClickHouse (every query
-    timed and its failures counted in ``registry``), ``users`` to its users table and
-    ``sender`` to the alert-actions Kafka topic."""
+    timed and its failures counted in ``registry``), ``users`` to its users table,
+    ``sender`` to the alert-actions Kafka topic and ``audit`` to the access audit table."""
     source = queries or ClickHouseQueries(lambda: connect(settings))
     timed = instrumented(source, DashboardMetrics(registry))
-    auth = Auth(users or ClickHouseUserStore(lambda: connect(settings)), settings, clock)
+    auth = Auth(
+        users or ClickHouseUserStore(lambda: connect(settings)),
+        settings,
+        audit or ClickHouseAuditLog(lambda: connect(settings)),
+        clock,
+    )
     # Command centers run on closed networks: the JS and CSS come from this server, and
     # the page title stays put instead of flashing "Updating..." on every refresh.
     app = dash.Dash(
@@ -56,4 +63,5 @@ def create_app(
         shared_s=settings.dashboard_refresh_ms / 2000,  # half a refresh: at most that old
     )
     callbacks.register(app, timed, wiring)
+    headers.install(app, settings.dashboard_tile_url, settings.dashboard_secure_cookies)
     return app

@@ -5,6 +5,10 @@ CSRF token. Every request but the login page and static bundles needs a live ses
 every Dash callback must also send the CSRF token (Dash's renderer reads it from the
 ``_csrf_token`` cookie and sends it as ``X-CSRFToken``). The user is re-read from the
 store at most every ``recheck_s``, so disabling someone ends their session within it.
+
+Failed logins are throttled per username and per address (:mod:`dashboard.throttle`), and
+every login, failed or refused login, logout and refused callback is written to the access
+audit (:mod:`dashboard.audit`).
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ from urllib.parse import quote
 from flask import Flask, g, redirect, request, session
 from werkzeug.wrappers import Response
 
+from dashboard.audit import AuditLog, access_event
 from dashboard.i18n import normalise, t
 from dashboard.scope import Scope
+from dashboard.throttle import LoginThrottle, Refusal
 from dashboard.users import User, UserStore, authenticate
+from detectors.contract.audit import MAX_TEXT, AccessKind
 from infra.settings import DashboardSettings
 
 CSRF_COOKIE = "_csrf_token"
@@ -64,13 +71,21 @@ class Auth:
         self,
         users: UserStore,
         settings: DashboardSettings,
+        audit: AuditLog,
         clock: Callable[[], float] = time.time,
         recheck_s: float = 60.0,
     ) -> None:
         self.users = users
         self.settings = settings
+        self.audit = audit
         self.clock = clock
         self.recheck_s = recheck_s
+        self.throttle = LoginThrottle(
+            settings.dashboard_login_user_failures,
+            settings.dashboard_login_address_failures,
+            settings.dashboard_login_window_s,
+            clock,
+        )
         self._checked: dict[str, tuple[float, User | None]] = {}
 
     def install(self, server: Flask) -> None:
@@ -79,6 +94,7 @@ class Auth:
             SESSION_COOKIE_NAME="citybrain_session",
             SESSION_COOKIE_HTTPONLY=True,
             SESSION_COOKIE_SAMESITE="Lax",
+            SESSION_COOKIE_SECURE=self.settings.dashboard_secure_cookies,
             PERMANENT_SESSION_LIFETIME=timedelta(minutes=self.settings.dashboard_session_minutes),
         )
         server.add_url_rule("/login", "citybrain_login", self.login, methods=["GET", "POST"])
@@ -112,6 +128,7 @@ class Auth:
         if request.method == "POST" and path.startswith("/_dash-"):
             sent = request.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(sent, str(session.get("csrf", ""))):
+                self._record(AccessKind.REQUEST_REFUSED, user.username, "csrf " + path, user)
                 return Response(
                     '{"error": "missing or wrong CSRF token"}', 403, mimetype="application/json"
                 )
@@ -143,12 +160,35 @@ class Auth:
         if request.method == "GET":
             notice = t("session_expired", lang) if request.args.get("expired") else ""
             return _login_page(lang, target, notice)
-        user = authenticate(
-            self.users, request.form.get("username", ""), request.form.get("password", "")
-        )
+        username = request.form.get("username", "")[:MAX_TEXT]
+        refusal = self.throttle.refusal(username, _address())
+        if refusal is not None:
+            self._record(AccessKind.LOGIN_THROTTLED, username, f"by {refusal.scope}")
+            return _throttled_page(lang, target, refusal)
+        user = authenticate(self.users, username, request.form.get("password", ""))
         if user is None:
+            self.throttle.failed(username, _address())
+            self._record(AccessKind.LOGIN_FAILED, username, "wrong password or unknown user")
             return _login_page(lang, target, t("login_failed", lang), status=401)
+        self.throttle.succeeded(username)
+        self._record(AccessKind.LOGIN, user.username, "", user)
         return self._start_session(user, target)
+
+    def _record(
+        self, kind: AccessKind, username: str, detail: str = "", user: User | None = None
+    ) -> None:
+        """An audit entry about ``username`` (role and district from ``user``, else from the
+        session when it is theirs)."""
+        if user is not None:
+            role, district = user.role.value, user.district
+        elif session.get("user") == username:
+            role, district = str(session.get("role", "")), str(session.get("district", ""))
+        else:
+            role, district = "", ""
+        self.audit.record(
+            access_event(kind, username, self.clock(), address=_address(), role=role,
+                         district=district, detail=detail)
+        )  # fmt: skip
 
     def _start_session(self, user: User, target: str) -> Response:
         session.clear()
@@ -164,14 +204,42 @@ class Auth:
         )
         self._checked[user.username] = (self.clock(), user)
         response = redirect(target)
-        response.set_cookie(CSRF_COOKIE, token, max_age=minutes * 60, samesite="Strict")
+        response.set_cookie(
+            CSRF_COOKIE,
+            token,
+            max_age=minutes * 60,
+            samesite="Strict",
+            secure=self.settings.dashboard_secure_cookies,
+        )
         return response
 
     def logout(self) -> Response:
+        username = session.get("user")
+        if isinstance(username, str):
+            self._record(AccessKind.LOGOUT, username)
         session.clear()
         response = redirect("/login")
         response.delete_cookie(CSRF_COOKIE)
         return response
+
+
+def _address() -> str:
+    """The client's address as the server sees it (behind a proxy: the proxy's)."""
+    return request.remote_addr or ""
+
+
+def _throttled_page(lang: str, target: str, refusal: Refusal) -> Response:
+    """429 Too Many Requests, saying whose failures it counts and when to try again."""
+    seconds = refusal.retry_after_s
+    wait = (
+        t("wait_minutes", lang, n=-(-seconds // 60))
+        if seconds >= 60
+        else t("wait_seconds", lang, n=seconds)
+    )
+    message = t(f"login_throttled_{refusal.scope}", lang, wait=wait)
+    response = _login_page(lang, target, message, status=429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def _login_page(lang: str, target: str, message: str, status: int = 200) -> Response:

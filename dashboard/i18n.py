@@ -26,6 +26,25 @@ LABELS: dict[str, tuple[str, str]] = {
     "quality": ("data quality", "数据质量"),
     "overview": ("overview", "总览"),
     "replays": ("replays", "回放"),
+    "access_audit": ("access audit", "访问审计"),
+    "access_note": (
+        "logins, failed and refused logins, logouts, refused requests and user changes, newest "
+        "first",
+        "登录、失败与被拒绝的登录、登出、被拒绝的请求和用户变更，最新在前",
+    ),
+    "no_access_events": ("no access recorded yet", "暂无访问记录"),
+    "user": ("user", "用户"),
+    "address": ("address", "地址"),
+    "role": ("role", "角色"),
+    "detail": ("detail", "详情"),
+    "access_login": ("login", "登录"),
+    "access_login_failed": ("failed login", "登录失败"),
+    "access_login_throttled": ("login refused: too many failures", "登录被拒：失败次数过多"),
+    "access_logout": ("logout", "登出"),
+    "access_request_refused": ("request refused", "请求被拒绝"),
+    "access_user_added": ("user added", "新增用户"),
+    "access_user_changed": ("user changed", "用户变更"),
+    "access_user_disabled": ("user disabled", "停用用户"),
     "replay": ("replay", "回放"),
     "play": ("play", "播放"),
     "pause": ("pause", "暂停"),
@@ -215,6 +234,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "password": ("password", "密码"),
     "login_failed": ("wrong username or password", "用户名或密码错误"),
     "session_expired": ("your session expired: log in again", "会话已过期，请重新登录"),
+    "login_throttled_user": (
+        "too many failed logins for this username: try again in {wait}",
+        "该用户名登录失败次数过多，请在{wait}后重试",
+    ),
+    "login_throttled_address": (
+        "too many failed logins from this address: try again in {wait}",
+        "该地址登录失败次数过多，请在{wait}后重试",
+    ),
+    "wait_minutes": ("{n} min", "{n}分钟"),
+    "wait_seconds": ("{n} s", "{n}秒"),
 }
 
 

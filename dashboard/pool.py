@@ -1,9 +1,10 @@
-"""A small pool of ClickHouse clients, shared by the threads Dash runs callbacks in."""
+"""A small pool of ClickHouse clients, shared by the threads Dash runs callbacks in: the one
+way the dashboard runs statements, reads and (for its users and access audit) writes."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,6 +13,7 @@ from clickhouse_driver.errors import Error as DriverError
 
 from dashboard.model import QueryError
 from dashboard.rows import describe_error
+from detectors.contract.table_spec import TableSpec
 
 _QUERY_SETTINGS = {"max_execution_time": 10}
 
@@ -26,14 +28,20 @@ class ClientPool:
         self._idle: list[Client] = []
         self._lock = threading.Lock()
 
-    def execute(self, text: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """The rows of one statement, its values passed as parameters."""
+    def execute(
+        self, text: str, params: dict[str, Any] | Sequence[tuple[Any, ...]] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The rows of one statement, its values passed as parameters (an INSERT's rows)."""
         try:
             with self._client() as client:
                 found = client.execute(text, params, settings=_QUERY_SETTINGS)
         except (DriverError, OSError, EOFError) as exc:
             raise QueryError(describe_error(exc)) from exc
-        return list(found)
+        return list(found) if isinstance(found, list) else []  # an INSERT answers a count
+
+    def insert(self, spec: TableSpec, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Write whole rows of ``spec``'s table with the INSERT the contract makes for it."""
+        self.execute(spec.insert_sql(), rows)
 
     @contextmanager
     def _client(self) -> Iterator[Client]:

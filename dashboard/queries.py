@@ -98,6 +98,7 @@ class ClickHouseQueries:
     alert = Select(sql.ONE_ALERT, first(rows.alert))
     sensor = Select(sql.ONE_SENSOR, first(rows.sensor))
     sensor_alerts = Select(sql.SENSOR_ALERTS, each(rows.alert))
+    access_events = Select(sql.ACCESS_EVENTS, each(rows.access_event))
 
     # The city overview.
 

@@ -32,6 +32,7 @@ from dashboard.model import (
     StageChange,
 )
 from dashboard.scope import Scope
+from detectors.contract.audit import AccessEvent
 from detectors.contract.city import Area
 
 
@@ -107,6 +108,10 @@ class Queries(Protocol):
     def sensor_alerts(self, scope: Scope, source_id: str, since_ms: int) -> list[AlertRow]: ...
 
     def data_quality(self, scope: Scope, minutes: int = 10) -> list[QualityRow]: ...
+
+    def access_events(self, scope: Scope, limit: int = 200) -> list[AccessEvent]:
+        """The newest entries of the access audit (logins, refusals, user changes)."""
+        ...
 
 
 QUERY_NAMES: tuple[str, ...] = tuple(

@@ -13,6 +13,7 @@ from dashboard import routes, shell
 from dashboard.components import refusal, status_line
 from dashboard.i18n import explain, t
 from dashboard.model import NotFound, QueryError
+from dashboard.pages import access as access_page
 from dashboard.pages import cases as cases_page
 from dashboard.pages import console, quality, tier
 from dashboard.pages import replay as replay_page
@@ -81,6 +82,8 @@ def _page(queries: Queries, scope: Scope, route: Route, lang: str, settings: Pag
         if route.code:
             return replay_page.replay_layout(route.code, lang)
         return replay_page.list_layout(lang)
+    if route.page is Page.ACCESS:
+        return access_page.layout(queries.access_events(scope), lang)
     if route.page is Page.QUALITY:
         return quality.layout(lang, refresh, settings.quality_minutes)
     return overview_layout.build_layout(refresh, lang=lang)

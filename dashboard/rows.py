@@ -21,6 +21,7 @@ from dashboard.model import (
     level_of,
     parse_evidence,
 )
+from detectors.contract.audit import AccessEvent, AccessKind
 from detectors.contract.city import Area, Ring
 from detectors.contract.places import Location
 
@@ -117,6 +118,14 @@ def alert(*row: Any) -> AlertRow:
         str(metric),
         parse_evidence(str(evidence)),
     )
+
+
+def access_event(*row: Any) -> AccessEvent:
+    event_id, ts_ms, kind, username, actor, address, role, district, detail = row
+    return AccessEvent(
+        str(event_id), int(ts_ms), AccessKind(kind), str(username), str(actor), str(address),
+        str(role), str(district), str(detail),
+    )  # fmt: skip
 
 
 def alert_event(*row: Any) -> AlertEventRow:

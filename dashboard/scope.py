@@ -40,16 +40,18 @@ class Page(StrEnum):
     QUALITY = "quality"
     OVERVIEW = "overview"
     REPLAY = "replay"
+    ACCESS = "access"  # the access audit
 
 
 _ALL_PAGES = frozenset(Page)
 ROLE_PAGES: dict[Role, frozenset[Page]] = {
     Role.CITY_COMMANDER: _ALL_PAGES,
-    # Replays are of the whole city: for the city commander and engineers only.
-    Role.DISTRICT_OPERATOR: _ALL_PAGES - {Page.REPLAY},
+    # Replays are of the whole city: for the city commander and engineers only. Who logged
+    # in, and who was refused, is for the city commander alone.
+    Role.DISTRICT_OPERATOR: _ALL_PAGES - {Page.REPLAY, Page.ACCESS},
     Role.EMERGENCY_STAFF: frozenset({Page.ALERTS, Page.TIER, Page.SENSOR}),
     # Engineers look at the data, replays and quality; they act on no alert.
-    Role.ENGINEER: _ALL_PAGES,
+    Role.ENGINEER: _ALL_PAGES - {Page.ACCESS},
     Role.WALL_SCREEN: frozenset({Page.TIER, Page.ALERTS, Page.OVERVIEW}),
 }
 

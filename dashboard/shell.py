@@ -89,6 +89,7 @@ def header(scope: Scope, route: Route, lang: str) -> list[html.Span | dcc.Link |
         (t("quality", lang), Route(Page.QUALITY)),
         (t("overview", lang), Route(Page.OVERVIEW)),
         (t("replays", lang), Route(Page.REPLAY)),
+        (t("access_audit", lang), Route(Page.ACCESS)),
     ]
     items: list[html.Span | dcc.Link | html.A] = [
         dcc.Link(

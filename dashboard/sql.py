@@ -15,7 +15,7 @@ from dashboard.scope import SCOPE_FILTER
 from detectors.contract.alerts import ACTIVE_STATUSES, AlertStatus, Subject
 from detectors.contract.levels import ALARMING
 from detectors.contract.places import AREA_LEVELS, AreaLevel
-from detectors.contract.tables import ALERTS_CURRENT, SOURCES
+from detectors.contract.tables import ALERTS_CURRENT, AUTH_EVENTS, SOURCES
 
 
 def _listed(values: Iterable[str]) -> str:
@@ -138,6 +138,15 @@ ONE_SENSOR = f"""
 SELECT {SOURCE_COLUMNS}
 FROM sources FINAL
 WHERE {SCOPE_FILTER} AND source_id = %(source_id)s
+"""
+
+# The access audit: the city commander's page (the scope filter keeps a district's own).
+ACCESS_EVENTS = f"""
+SELECT {AUTH_EVENTS.select_without("ts")}
+FROM auth_events FINAL
+WHERE {SCOPE_FILTER}
+ORDER BY ts_ms DESC, event_id
+LIMIT %(limit)s
 """
 
 SENSOR_NEWEST = f"""

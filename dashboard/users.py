@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 from clickhouse_driver import Client
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from dashboard.pool import ClientPool
 from dashboard.scope import Role, Scope, check_assignment, parse_role
 from detectors.contract.tables import USERS
 
@@ -132,10 +132,10 @@ class ClickHouseUserStore:
 
     def __init__(self, client_factory: Callable[[], Client]) -> None:
         self.client_factory = client_factory
-        self._lock = threading.Lock()
+        self._pool = ClientPool(client_factory, size=1)
 
     def get(self, username: str) -> User | None:
-        found = self._run(_GET_SQL, {"username": username})
+        found = self._pool.execute(_GET_SQL, {"username": username})
         return _user(*found[0]) if found else None
 
     def put(self, user: User) -> None:
@@ -148,19 +148,10 @@ class ClickHouseUserStore:
             int(user.disabled),
             user.updated_at,
         )
-        self._run(USERS.insert_sql(), [row])
+        self._pool.insert(USERS, [row])
 
     def all(self) -> list[User]:
-        return [_user(*row) for row in self._run(_ALL_SQL, None)]
-
-    def _run(self, sql: str, params: Any) -> list[tuple[Any, ...]]:
-        with self._lock:
-            client = self.client_factory()
-            try:
-                found = client.execute(sql, params)
-            finally:
-                client.disconnect()
-        return list(found) if isinstance(found, list) else []
+        return [_user(*row) for row in self._pool.execute(_ALL_SQL)]
 
 
 class MemoryUserStore:

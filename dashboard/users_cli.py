@@ -5,6 +5,8 @@ echo "$PASSWORD" | python -m dashboard users add --username li --role engineer -
 python -m dashboard users list
 python -m dashboard users disable --username li
 python -m dashboard users demo          # one user per role, documented passwords
+
+Every change is written to the access audit, with ``cli:<os user>`` as the actor.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TextIO
 
+from dashboard.audit import AuditLog, access_event
 from dashboard.scope import Role
-from dashboard.users import DEMO_USERS, UserStore, make_user
+from dashboard.users import DEMO_USERS, User, UserStore, make_user
+from detectors.contract.audit import AccessKind
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,19 +51,23 @@ def build_parser() -> argparse.ArgumentParser:
 def run(
     argv: list[str],
     store: UserStore,
+    audit: AuditLog,
     stdin: TextIO = sys.stdin,
     out: TextIO = sys.stdout,
     prompt: Callable[[str], str] = getpass.getpass,
     clock: Callable[[], float] = time.time,
+    actor: str = "",
 ) -> int:
-    """Carry out one users command against ``store``; 0 on success, 2 on bad input."""
+    """Carry out one users command against ``store``, each change audited in ``audit`` as
+    done by ``actor`` (default ``cli:<os user>``); 0 on success, 2 on bad input."""
     args = build_parser().parse_args(argv)
     now = int(clock())
+    save = _Saver(store, audit, actor or f"cli:{getpass.getuser()}", now)
     try:
         if args.command == "add":
             password = _read_password(args.password_stdin, stdin, prompt)
             user = make_user(args.username, args.role, args.district, password, now)
-            store.put(user)
+            save(user)
             print(
                 f"user {user.username} saved ({user.role.value} {user.district})".rstrip(), file=out
             )
@@ -71,11 +79,11 @@ def run(
             found = store.get(args.username)
             if found is None:
                 raise ValueError(f"no user {args.username}")
-            store.put(replace(found, disabled=True, updated_at=now))
+            save(replace(found, disabled=True, updated_at=now))
             print(f"user {args.username} disabled", file=out)
         else:
             for demo in DEMO_USERS:
-                store.put(make_user(demo.username, demo.role, demo.district, demo.password, now))
+                save(make_user(demo.username, demo.role, demo.district, demo.password, now))
                 print(
                     f"{demo.username}\t{demo.role.value}\t{demo.district or '-'}\t"
                     f"password: {demo.password}",
@@ -85,6 +93,25 @@ def run(
         print(f"users: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+class _Saver:
+    """Stores a user and audits the change: added, changed, or disabled."""
+
+    def __init__(self, store: UserStore, audit: AuditLog, actor: str, now_s: int) -> None:
+        self.store, self.audit, self.actor, self.now_s = store, audit, actor, now_s
+
+    def __call__(self, user: User) -> None:
+        before = self.store.get(user.username)
+        self.store.put(user)
+        if user.disabled and not (before and before.disabled):
+            kind = AccessKind.USER_DISABLED
+        else:
+            kind = AccessKind.USER_CHANGED if before else AccessKind.USER_ADDED
+        self.audit.record(
+            access_event(kind, user.username, self.now_s, actor=self.actor,
+                         role=user.role.value, district=user.district)
+        )  # fmt: skip
 
 
 def _read_password(from_stdin: bool, stdin: TextIO, prompt: Callable[[str], str]) -> str:

@@ -95,6 +95,28 @@ class DashboardSettings(CommonSettings):
         description="optional raster tile server, e.g. http://tiles.local/{z}/{x}/{y}.png; "
         "empty: maps drawn from the city model's own geometry only",
     )
+    dashboard_login_user_failures: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="failed logins for one username within the window before "
+        "further attempts for it are refused",
+    )
+    dashboard_login_address_failures: int = Field(
+        20,
+        ge=1,
+        le=100_000,
+        description="failed logins from one address within the window "
+        "before further attempts from it are refused",
+    )
+    dashboard_login_window_s: int = Field(
+        900, ge=10, le=86_400, description="the window (seconds) failed logins are counted in"
+    )
+    dashboard_secure_cookies: bool = Field(
+        False,
+        description="mark the session and CSRF cookies Secure (set when the dashboard "
+        "is served over TLS, e.g. behind an HTTPS proxy)",
+    )
 
 
 class NotifierSettings(CommonSettings):

@@ -128,7 +128,8 @@ def _run_command(
         written = write_reference(settings, city)
         err.write(f"{cli.PROG}: reference: {written.areas} areas, {written.sources} sources\n")
     registry = _serve_metrics(
-        settings.sim_metrics_port if run.metrics_port is None else run.metrics_port
+        settings.sim_metrics_port if run.metrics_port is None else run.metrics_port,
+        settings.metrics_addr,
     )
     ensure_topics(settings)
     start_ms = cli.resolve_start(run, int(time.time() * 1000))
@@ -141,11 +142,12 @@ def _run_command(
     return 0 if tally.send_errors == 0 else 1
 
 
-def _serve_metrics(port: int) -> CollectorRegistry:
-    """A fresh registry, served over HTTP on ``port`` unless it is 0."""
+def _serve_metrics(port: int, addr: str) -> CollectorRegistry:
+    """A fresh registry, served over HTTP on ``addr``:``port`` unless the port is 0 (the
+    address is CITYBRAIN_METRICS_ADDR, loopback by default, as for every process)."""
     registry = CollectorRegistry()
     if port:
-        start_http_server(port, registry=registry)
+        start_http_server(port, addr=addr, registry=registry)
     return registry
 
 

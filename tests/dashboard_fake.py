@@ -30,6 +30,7 @@ from dashboard.model import (
     StageChange,
 )
 from dashboard.scope import Scope, ScopeError
+from detectors.contract.audit import AccessEvent
 from detectors.contract.city import Area, Ring
 from detectors.contract.levels import WarningLevel
 from detectors.contract.places import Location, location_of
@@ -266,6 +267,7 @@ class FakeQueries:
     series: list[SeriesPoint] = field(default_factory=_fake_series)
     cases: list[CaseRow] = field(default_factory=_fake_cases)
     quality: list[QualityRow] = field(default_factory=_fake_quality)
+    access: list[AccessEvent] = field(default_factory=list)
 
     @classmethod
     def empty(cls) -> FakeQueries:
@@ -452,6 +454,11 @@ class FakeQueries:
     def _scoped(self, scope: Scope) -> list[AlertRow]:
         self._fail()
         return [a for a in self.alerts if scope.allows_district(a.place.district)]
+
+    def access_events(self, scope: Scope, limit: int = 200) -> list[AccessEvent]:
+        self._fail()
+        found = [e for e in self.access if scope.allows_district(e.district)]
+        return sorted(found, key=lambda e: -e.ts_ms)[:limit]
 
     def _fail(self) -> None:
         if self.error is not None:

@@ -149,9 +149,22 @@ USERS = TableSpec(
     "only ever stored as a salted hash.",
 )
 
+AUTH_EVENTS = TableSpec(
+    "auth_events",
+    columns("""event_id String, ts DateTime('UTC'), ts_ms UInt64, kind dimension,
+        username String, actor String, address String, role dimension, district String,
+        detail String"""),
+    _replacing(),
+    "(ts, event_id)",
+    partition_by="toYYYYMM(ts)",
+    comment="The access audit (detectors.contract.audit): logins, failed and refused "
+    "logins, logouts, refused requests and user changes, written by the dashboard and its "
+    "users CLI.",
+)
+
 TABLES = (
     AREAS, SOURCES, SOURCE_PROFILES, EVENTS_RAW, CASES_RAW, ROLLUPS_1M,
-    ALERT_EVENTS, ALERTS_CURRENT, STAGE_CHANGES, DEAD_LETTERS, REPLAYS, USERS,
+    ALERT_EVENTS, ALERTS_CURRENT, STAGE_CHANGES, DEAD_LETTERS, REPLAYS, USERS, AUTH_EVENTS,
 )  # fmt: skip
 """Every table, in the order they are created."""
 

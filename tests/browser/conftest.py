@@ -151,6 +151,8 @@ def browser() -> Iterator[Callable[[], object]]:
             f"--user-data-dir={profile}",
         ):
             options.add_argument(flag)
+        # The console log, so a test can see what the content security policy blocked.
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         made.append((driver, profile))
         return driver

@@ -324,3 +324,20 @@ def _refreshes(driver: WebDriver) -> int:
             ".filter(e => e.name.includes('_dash-update-component')).length"
         )
     )
+
+
+def test_the_content_security_policy_blocks_nothing_dash_needs_and_logins_are_audited(
+    dashboard: str, world: World, browser: Callable[[], WebDriver]
+) -> None:
+    driver = browser()
+    _login(driver, dashboard, "commander", "commander-demo")
+    _wait(driver, _has_text(ids.TIER_CHILDREN, "Riverside"))  # the renderer ran
+    for path in ("/district/D1", "/alerts", "/quality", "/overview", "/access"):
+        driver.get(dashboard + path)
+        _wait(driver, ec.presence_of_element_located((By.ID, "signed-in")))
+    _wait(driver, lambda d: "login" in d.find_element(By.CLASS_NAME, "access-page").text)
+    assert "cli:" in driver.find_element(By.CLASS_NAME, "access-page").text  # users demo
+    screenshot(driver, "9-access-audit")
+    log = driver.get_log("browser")  # type: ignore[attr-defined]
+    blocked = [e["message"] for e in log if "Content Security Policy" in e["message"]]
+    assert blocked == []

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from dashboard.audit import ClickHouseAuditLog
 from dashboard.queries import (
     ClickHouseQueries,
     DeadLetterCounts,
@@ -17,6 +18,7 @@ from dashboard.queries import (
     RatePoint,
 )
 from dashboard.scope import Role, Scope
+from detectors.contract.audit import AccessEvent, AccessKind
 from detectors.contract.city import Area
 from detectors.contract.tables import AREAS, DEAD_LETTERS, ROLLUPS_1M
 from infra.clickhouse import connect
@@ -199,3 +201,25 @@ def test_the_pool_serves_many_queries_on_one_connection(city: CommonSettings) ->
     for _ in range(5):
         queries.event_rate(COMMANDER)
     assert len(made) == 1
+
+
+def test_the_access_audit_is_written_and_read_back_newest_first_in_scope(
+    isolated: CommonSettings,
+) -> None:
+    audit = ClickHouseAuditLog(lambda: connect(isolated))
+    entries = [
+        AccessEvent("e-1", 1_764_000_000_000, AccessKind.LOGIN_FAILED, "li", "li", "10.0.0.7",
+                    "", "", "wrong password or unknown user"),
+        AccessEvent("e-2", 1_764_000_001_000, AccessKind.LOGIN, "li", "li", "10.0.0.7",
+                    "district_operator", "D1", ""),
+        AccessEvent("e-3", 1_764_000_002_000, AccessKind.USER_DISABLED, "wu", "cli:ops", "",
+                    "engineer", "", ""),
+    ]  # fmt: skip
+    for entry in entries:
+        audit.record(entry)
+    audit.record(entries[0])  # written twice: still one entry (FINAL)
+    queries = _queries(isolated)
+    assert queries.access_events(COMMANDER) == entries[::-1]
+    assert queries.access_events(COMMANDER, limit=1) == [entries[2]]
+    operator = Scope(Role.DISTRICT_OPERATOR, "D1", "li")
+    assert queries.access_events(operator) == [entries[1]]

@@ -1,5 +1,6 @@
-"""Login, sessions, CSRF and the users CLI, through the real Flask server of the app (demo
-users in memory, FakeQueries, a recording sender)."""
+"""Login, sessions, CSRF, login throttling, the access audit and the users CLI, through the
+real Flask server of the app (demo users and the audit in memory, FakeQueries, a recording
+sender)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from dashboard import ids, users_cli
 from dashboard.app import create_app
+from dashboard.audit import MemoryAuditLog
 from dashboard.scope import Role
 from dashboard.sender import RecordingSender
 from dashboard.users import DEMO_USERS, MemoryUserStore, authenticate, demo_store
@@ -50,12 +52,35 @@ def sender() -> RecordingSender:
 
 
 @pytest.fixture
-def client(clock: Clock, store: MemoryUserStore, sender: RecordingSender) -> FlaskClient:
-    settings = load(DashboardSettings, dashboard_secret_key="k" * 32, dashboard_session_minutes=30)
-    app = create_app(settings, FakeQueries(), CollectorRegistry(), store, sender, clock)
+def audit() -> MemoryAuditLog:
+    return MemoryAuditLog()
+
+
+def _client(
+    clock: Clock,
+    store: MemoryUserStore,
+    audit: MemoryAuditLog,
+    sender: RecordingSender | None = None,
+    **settings: Any,
+) -> FlaskClient:
+    """A test client of the app; ``settings`` on top of a fixed key and 30-minute sessions."""
+    configured = load(
+        DashboardSettings, dashboard_secret_key="k" * 32, dashboard_session_minutes=30, **settings
+    )
+    app = create_app(
+        configured, FakeQueries(), CollectorRegistry(), store, sender or RecordingSender(),
+        clock, audit,
+    )  # fmt: skip
     client = app.server.test_client()
     client.callback_keys = list(app.callback_map)  # type: ignore[attr-defined]
     return client
+
+
+@pytest.fixture
+def client(
+    clock: Clock, store: MemoryUserStore, sender: RecordingSender, audit: MemoryAuditLog
+) -> FlaskClient:
+    return _client(clock, store, audit, sender)
 
 
 def _login(client: FlaskClient, username: str, password: str, target: str = "/") -> Any:
@@ -229,7 +254,7 @@ def test_passwords_are_stored_only_as_salted_hashes(store: MemoryUserStore) -> N
 
 
 def test_the_users_cli_adds_lists_disables_and_makes_the_demo_users() -> None:
-    store, out = MemoryUserStore(), io.StringIO()
+    store, out, audit = MemoryUserStore(), io.StringIO(), MemoryAuditLog()
     argv = [
         "add",
         "--username",
@@ -240,18 +265,18 @@ def test_the_users_cli_adds_lists_disables_and_makes_the_demo_users() -> None:
         "D2",
         "--password-stdin",
     ]
-    assert users_cli.run(argv, store, stdin=io.StringIO("s3cret-pass\n"), out=out) == 0
+    assert users_cli.run(argv, store, audit, stdin=io.StringIO("s3cret-pass\n"), out=out) == 0
     user = store.get("li")
     assert user is not None and (user.role, user.district) == (Role.DISTRICT_OPERATOR, "D2")
     assert authenticate(store, "li", "s3cret-pass") is not None
     prompted = ["add", "--username", "wu", "--role", "engineer"]
     answers = iter(["another-pass", "another-pass"])
-    assert users_cli.run(prompted, store, out=out, prompt=lambda _: next(answers)) == 0
-    assert users_cli.run(["disable", "--username", "li"], store, out=out) == 0
+    assert users_cli.run(prompted, store, audit, out=out, prompt=lambda _: next(answers)) == 0
+    assert users_cli.run(["disable", "--username", "li"], store, audit, out=out) == 0
     assert authenticate(store, "li", "s3cret-pass") is None
-    assert users_cli.run(["demo"], store, out=out) == 0
+    assert users_cli.run(["demo"], store, audit, out=out) == 0
     listing = io.StringIO()
-    users_cli.run(["list"], store, out=listing)
+    users_cli.run(["list"], store, audit, out=listing)
     lines = listing.getvalue().splitlines()
     assert "li\tdistrict_operator\tD2\tdisabled" in lines and len(lines) == 8
     assert "s3cret" not in listing.getvalue()
@@ -274,5 +299,141 @@ def test_the_users_cli_refuses_bad_input(
     argv: list[str], stdin: str, error: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     full = argv + (["--password-stdin"] if argv[0] == "add" else [])
-    assert users_cli.run(full, MemoryUserStore(), stdin=io.StringIO(stdin), out=io.StringIO()) == 2
+    audit = MemoryAuditLog()
+    given = io.StringIO(stdin)
+    assert users_cli.run(full, MemoryUserStore(), audit, stdin=given, out=io.StringIO()) == 2
+    assert audit.events == []
     assert error in capsys.readouterr().err
+
+
+# -- throttling, the access audit and cookie flags -----------------------------------------
+
+
+def test_five_wrong_passwords_lock_the_username_for_the_window(
+    client: FlaskClient, clock: Clock
+) -> None:
+    answers = [_login(client, "commander", f"guess-{i}").status_code for i in range(5)]
+    assert answers == [401] * 5
+    locked = _login(client, "commander", "commander-demo")  # even the right password
+    assert locked.status_code == 429
+    assert locked.headers["Retry-After"] == "900"
+    assert b"too many failed logins for this username: try again in 15 min" in locked.data
+    clock.now += 899
+    assert _login(client, "commander", "commander-demo").status_code == 429
+    clock.now += 1
+    assert _login(client, "commander", "commander-demo").status_code == 302
+
+
+def test_twenty_failures_from_one_address_lock_the_address(
+    client: FlaskClient, clock: Clock
+) -> None:
+    for i in range(20):
+        assert _login(client, f"nobody-{i}", "guess").status_code == 401
+    refused = _login(client, "engineer", "engineer-demo")
+    assert refused.status_code == 429
+    assert b"too many failed logins from this address: try again in 15 min" in refused.data
+    clock.now += 60
+    text = client.post("/login", data={"username": "wall", "password": "x", "lang": "zh"})
+    assert "该地址登录失败次数过多，请在14分钟后重试" in text.data.decode()
+
+
+def test_a_right_password_clears_the_usernames_failures(client: FlaskClient) -> None:
+    for _ in range(4):
+        _login(client, "commander", "wrong-password")
+    assert _login(client, "commander", "commander-demo").status_code == 302
+    client.get("/logout")
+    for _ in range(4):
+        assert _login(client, "commander", "wrong-password").status_code == 401
+
+
+def test_the_limits_and_window_are_settings(
+    clock: Clock, store: MemoryUserStore, audit: MemoryAuditLog
+) -> None:
+    client = _client(
+        clock, store, audit, dashboard_login_user_failures=2, dashboard_login_window_s=60
+    )
+    assert [_login(client, "li", "x").status_code for _ in range(3)] == [401, 401, 429]
+    refused = _login(client, "li", "x")
+    assert refused.headers["Retry-After"] == "60"
+    assert b"try again in 1 min" in refused.data
+    clock.now += 30
+    assert b"try again in 30 s" in _login(client, "li", "x").data
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("DASHBOARD_LOGIN_USER_FAILURES", "0", "greater than or equal to 1"),
+        ("DASHBOARD_LOGIN_ADDRESS_FAILURES", "many", "valid integer"),
+        ("DASHBOARD_LOGIN_WINDOW_S", "5", "greater than or equal to 10"),
+        ("DASHBOARD_SECURE_COOKIES", "maybe", "valid boolean"),
+    ],
+)
+def test_a_bad_throttle_or_cookie_setting_stops_the_dashboard_saying_what_is_wrong(
+    variable: str,
+    value: str,
+    problem: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import dashboard.__main__ as entry
+
+    def serve(*_: object) -> None:
+        raise AssertionError(f"started with CITYBRAIN_{variable}={value}")
+
+    monkeypatch.setattr(entry.serve, "start_metrics", serve)  # a regression fails, never serves
+    monkeypatch.setattr(entry.serve, "CommandCenter", serve)
+    monkeypatch.setenv("CITYBRAIN_DASHBOARD_METRICS_PORT", "0")  # nor starts itself again
+    monkeypatch.setenv(f"CITYBRAIN_{variable}", value)
+    assert entry.main([]) == 2
+    err = capsys.readouterr().err
+    assert f"bad setting: CITYBRAIN_{variable}='{value}'" in err and problem in err
+
+
+def test_logins_logouts_and_refusals_are_audited(
+    client: FlaskClient, clock: Clock, audit: MemoryAuditLog
+) -> None:
+    _login(client, "operator-d1", "wrong-password")
+    _login(client, "operator-d1", "operator-demo")
+    assert _tier(client, "/district/D1", csrf=False).status_code == 403
+    client.get("/logout")
+    for _ in range(5):
+        _login(client, "ghost", "guess")
+    _login(client, "ghost", "guess")
+    assert audit.kinds() == [
+        "login_failed", "login", "request_refused", "logout",
+        *["login_failed"] * 5, "login_throttled",
+    ]  # fmt: skip
+    failed, login, refused, logout = audit.events[:4]
+    assert (failed.username, failed.address, failed.role) == ("operator-d1", "127.0.0.1", "")
+    assert (login.role, login.district, login.ts_ms) == ("district_operator", "D1", 1764000000000)
+    assert refused.detail == "csrf /_dash-update-component" and refused.district == "D1"
+    assert (logout.username, logout.role) == ("operator-d1", "district_operator")
+    assert audit.events[-1].detail == "by user"
+    assert "operator-demo" not in repr(audit.events)  # never a password
+
+
+def test_every_user_change_is_audited_with_its_actor() -> None:
+    store, audit, out = MemoryUserStore(), MemoryAuditLog(), io.StringIO()
+    add = ["add", "--username", "li", "--role", "engineer", "--password-stdin"]
+    assert users_cli.run(add, store, audit, stdin=io.StringIO("first-pass\n"), out=out,
+                         actor="cli:ops") == 0  # fmt: skip
+    assert users_cli.run(add, store, audit, stdin=io.StringIO("second-pass\n"), out=out,
+                         actor="cli:ops") == 0  # fmt: skip
+    assert users_cli.run(["disable", "--username", "li"], store, audit, out=out,
+                         actor="cli:ops") == 0  # fmt: skip
+    assert audit.kinds() == ["user_added", "user_changed", "user_disabled"]
+    assert {(e.username, e.actor, e.role) for e in audit.events} == {("li", "cli:ops", "engineer")}
+    users_cli.run(["list"], store, audit, out=out)
+    assert len(audit.events) == 3  # reading changes nothing
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_cookies_are_secure_when_served_over_tls(
+    tls: bool, clock: Clock, store: MemoryUserStore, audit: MemoryAuditLog
+) -> None:
+    client = _client(clock, store, audit, dashboard_secure_cookies=tls)
+    cookies = _login(client, "commander", "commander-demo").headers.getlist("Set-Cookie")
+    mine = [c for c in cookies if c.startswith(("citybrain_session=", "_csrf_token="))]
+    assert len(mine) == 2
+    assert all(("; Secure" in cookie) is tls for cookie in mine), mine

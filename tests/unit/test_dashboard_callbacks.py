@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from dashboard import callbacks, ids
 from dashboard.app import create_app
+from dashboard.audit import MemoryAuditLog
 from dashboard.metrics import DashboardMetrics, InstrumentedQueries
 from dashboard.queries import QueryError
 from dashboard.scope import Role, Scope
@@ -105,7 +106,12 @@ def _app(queries: FakeQueries | None = None, **kwargs: object) -> dash.Dash:
     """The app with the demo users in memory and actions kept, not sent."""
     settings = load(DashboardSettings, dashboard_secret_key="test-secret", **kwargs)
     return create_app(
-        settings, queries, CollectorRegistry(), users=demo_store(), sender=RecordingSender()
+        settings,
+        queries,
+        CollectorRegistry(),
+        users=demo_store(),
+        sender=RecordingSender(),
+        audit=MemoryAuditLog(),
     )
 
 
@@ -157,6 +163,7 @@ def test_a_failing_data_source_shows_in_the_page_and_is_counted() -> None:
         registry,
         users=demo_store(),
         sender=RecordingSender(),
+        audit=MemoryAuditLog(),
     )
     response = _update(app, "pm25")
     assert set(response) == {ids.STATUS}
@@ -182,7 +189,13 @@ def test_an_unreachable_clickhouse_shows_as_unavailable_not_as_a_crash() -> None
         closed_port = int(sock.getsockname()[1])
     registry = CollectorRegistry()
     settings = load(DashboardSettings, clickhouse_port=closed_port, dashboard_secret_key="s")
-    app = create_app(settings, registry=registry, users=demo_store(), sender=RecordingSender())
+    app = create_app(
+        settings,
+        registry=registry,
+        users=demo_store(),
+        sender=RecordingSender(),
+        audit=MemoryAuditLog(),
+    )
     response = _update(app, "pm25")
     assert "data source unavailable: " in json.dumps(response[ids.STATUS])
     assert "Connection refused" in json.dumps(response[ids.STATUS])

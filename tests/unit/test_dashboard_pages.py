@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import pytest
 from dash import dcc, html
 
-from dashboard import charts, ids, maps, shell
+from dashboard import charts, ids, maps, router, shell
 from dashboard import layout as overview_layout
 from dashboard.components import LEVEL_COLOUR
 from dashboard.i18n import LABELS, explain, t
@@ -21,6 +21,7 @@ from dashboard.pages import console, quality, tier
 from dashboard.pages import sensor as sensor_page
 from dashboard.routes import Route
 from dashboard.scope import Page, Role, Scope, ScopeError
+from detectors.contract.audit import AccessEvent, AccessKind
 from detectors.scoring.limits import Band
 from tests.dashboard_fake import T0_MS, FakeQueries
 
@@ -234,8 +235,17 @@ def test_refusals_are_explained_in_both_languages() -> None:
     [
         (
             Role.CITY_COMMANDER,
-            ["city", "alert console", "cases", "data quality", "overview", "replays"],
-        ),
+            [
+                "city",
+                "alert console",
+                "cases",
+                "data quality",
+                "overview",
+                "replays",
+                "access audit",
+            ],
+        ),  # fmt: skip
+        (Role.ENGINEER, ["city", "alert console", "cases", "data quality", "overview", "replays"]),
         (Role.EMERGENCY_STAFF, ["city", "alert console"]),
         (Role.WALL_SCREEN, ["city", "alert console", "overview"]),
     ],
@@ -243,3 +253,46 @@ def test_refusals_are_explained_in_both_languages() -> None:
 def test_the_navigation_offers_the_pages_of_the_role(role: Role, links: list[str]) -> None:
     items = shell.header(Scope(role, "", "u"), Route(Page.ALERTS), "en")
     assert [i.children for i in items if isinstance(i, dcc.Link)] == links
+
+
+def _access_entries() -> list[AccessEvent]:
+    return [
+        AccessEvent("e-1", T0_MS, AccessKind.LOGIN_FAILED, "li", "li", "10.0.0.7", "", "",
+                    "wrong password or unknown user"),
+        AccessEvent("e-2", T0_MS + 1000, AccessKind.LOGIN, "li", "li", "10.0.0.7",
+                    "district_operator", "D1", ""),
+        AccessEvent("e-3", T0_MS + 2000, AccessKind.USER_DISABLED, "wu", "cli:ops", "",
+                    "engineer", "", ""),
+    ]  # fmt: skip
+
+
+def test_the_city_commander_sees_the_access_audit_newest_first_refusals_marked() -> None:
+    queries = FakeQueries(access=_access_entries())
+    _, page, _ = router.render(queries, COMMANDER, "/access", "", "en", router.PageSettings())
+    body = [(_cells(r), getattr(r, "className", None)) for r in _find(page, html.Tr) if _cells(r)]
+    assert [cells[1:4] for cells, _ in body] == [
+        ["user disabled", "wu", "cli:ops"], ["login", "li", "li"], ["failed login", "li", "li"]
+    ]  # fmt: skip
+    assert [cls for _, cls in body] == [None, None, "refused"]
+    assert body[1][0][5:7] == ["district operator", "D1"]
+
+
+@pytest.mark.parametrize("role", [Role.DISTRICT_OPERATOR, Role.ENGINEER, Role.EMERGENCY_STAFF])
+def test_no_one_but_the_city_commander_opens_the_access_audit(role: Role) -> None:
+    queries = FakeQueries(access=_access_entries())
+    scope = Scope(role, "D1" if role is Role.DISTRICT_OPERATOR else "", "u")
+    _, page, _ = router.render(queries, scope, "/access", "", "en", router.PageSettings())
+    assert "may not" in str(page) and "10.0.0.7" not in str(page)
+
+
+def _find(component: Any, kind: type) -> list[Any]:
+    found = [component] if isinstance(component, kind) else []
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list) else [children]:
+        if child is not None and not isinstance(child, str):
+            found += _find(child, kind)
+    return found
+
+
+def _cells(row: Any) -> list[str]:
+    return [str(cell.children) for cell in _find(row, html.Td)]

@@ -198,13 +198,19 @@ def test_the_app_wires_the_replay_page() -> None:
     from prometheus_client import CollectorRegistry
 
     from dashboard.app import create_app
+    from dashboard.audit import MemoryAuditLog
     from dashboard.sender import RecordingSender
     from dashboard.users import demo_store
     from infra.settings import DashboardSettings, load
 
     settings = load(DashboardSettings, dashboard_secret_key="test-secret")
     app = create_app(
-        settings, FakeQueries(), CollectorRegistry(), users=demo_store(), sender=RecordingSender()
+        settings,
+        FakeQueries(),
+        CollectorRegistry(),
+        users=demo_store(),
+        sender=RecordingSender(),
+        audit=MemoryAuditLog(),
     )
     wired = " ".join(app.callback_map)
     for output in (ids.REPLAY_MAP, ids.REPLAY_LIST, ids.REPLAY_TICK, ids.REPLAY_SLIDER):

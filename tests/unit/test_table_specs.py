@@ -4,6 +4,7 @@ exactly its table's columns."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import fields
@@ -12,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from dashboard.audit import ClickHouseAuditLog
 from dashboard.scope import Role
 from dashboard.users import ClickHouseUserStore, User
+from detectors.contract.audit import AccessEvent, AccessKind
 from detectors.contract.table_spec import TableSpec, columns
 from detectors.contract.tables import (
     ALERT_EVENTS,
@@ -88,11 +91,13 @@ def test_writers_insert_whole_rows_of_their_table() -> None:
         sink.insert(spec, [("row",)])
     ClickHouseUserStore(lambda: client).put(User("ana", "hash", Role.ENGINEER, "", False, 5))
     Catalog(lambda: client, "cb").write(record())
+    entry = AccessEvent("e-1", 5000, AccessKind.LOGIN, "ana", "ana", "10.0.0.7", "engineer", "", "")
+    ClickHouseAuditLog(lambda: client).record(entry)
     inserts = [insert_columns(sql) for sql, _ in client.sent if sql.startswith("INSERT")]
     specs = {spec.name: spec.names for spec in TABLES}
     assert [table for table, _ in inserts] == [
         "events_raw", "cases_raw", "dead_letters", "rollups_1m",
-        "alert_events", "alerts_current", "stage_changes", "users", "replays",
+        "alert_events", "alerts_current", "stage_changes", "users", "replays", "auth_events",
     ]  # fmt: skip
     assert all(names == specs[table] for table, names in inserts)
     [user_row] = next(rows for sql, rows in client.sent if sql.startswith("INSERT INTO users"))
@@ -136,3 +141,14 @@ def test_columns_refuse_text_that_is_not_a_column_list() -> None:
     )
     with pytest.raises(ValueError, match="not a column"):
         columns("price Decimal(10, 2)")
+
+
+def test_an_audit_entry_clickhouse_refuses_goes_to_the_log_instead() -> None:
+    class Refusing(RecordingClient):
+        def execute(self, sql: str, params: Any = None, **_: Any) -> list[tuple[Any, ...]]:
+            raise OSError("Connection refused")
+
+    err = io.StringIO()
+    entry = AccessEvent("e-9", 5000, AccessKind.LOGOUT, "ana", "ana", "", "", "", "")
+    ClickHouseAuditLog(lambda: Refusing(), err).record(entry)
+    assert "audit not stored" in err.getvalue() and "e-9" in err.getvalue()
