@@ -26,6 +26,7 @@ import faust
 import orjson
 
 from detectors.alerting.engine import AlertEngine
+from detectors.contract import dead_letter
 from detectors.contract.events import Family, Reading
 from detectors.contract.tables import ALERT_EVENTS, ALERTS_CURRENT, STAGE_CHANGES
 from infra.clickhouse import connect
@@ -53,7 +54,7 @@ from streams.event_time import EventTimeMerge
 from streams.intake import AlertIntake
 from streams.metrics import WorkerMetrics
 from streams.pipeline import Pipeline
-from streams.sink import ClickHouseSink, dead_letter_headers
+from streams.sink import ClickHouseSink
 from streams.train import load_models
 
 log = logging.getLogger(__name__)
@@ -132,14 +133,14 @@ def create_app(
     detection: list[Detection] = []  # built on the first batch, once the registry is known
 
     async def send_dead(dead: Sequence[tuple[Message, Any]]) -> None:
-        deliveries = [
-            await dead_letters.send(
-                key=f"{m.topic}/{m.partition}/{m.offset}".encode(), value=m.value,
-                headers=dead_letter_headers(inv.reason, inv.detail, m.topic, m.partition,
-                                            m.offset),
-            )
-            for m, inv in dead
-        ]  # fmt: skip
+        deliveries = []
+        for m, inv in dead:  # the contract's cap keeps each under the producer's limit
+            kept = dead_letter.keep(m.value)
+            deliveries.append(await dead_letters.send(
+                key=dead_letter.message_key(m.topic, m.partition, m.offset), value=kept.raw,
+                headers=dead_letter.headers(inv.reason, inv.detail, m.topic, m.partition,
+                                            m.offset, kept),
+            ))  # fmt: skip
         if deliveries:
             await asyncio.gather(*deliveries)
 
