@@ -40,6 +40,10 @@ class ClickHouseSink:
             self._client.disconnect()
         self._client = None
 
+    def ping(self) -> None:
+        """A query that costs the server nothing: raises while it cannot be reached."""
+        self.client.execute("SELECT 1")
+
     def insert(self, table: TableSpec, rows: Sequence[tuple[object, ...]]) -> int:
         """Insert ``rows`` (whole rows of ``table``) in one INSERT; returns the row count."""
         if not rows:
