@@ -78,6 +78,9 @@ class WorkerSettings(CommonSettings):
         " order across partitions; see streams.event_time)",
     )
     detector_config: str = ""
+    log_format: Literal["text", "json"] = Field(
+        "text", description="worker log lines: text, or one JSON object per line"
+    )
 
 
 class SimSettings(CommonSettings):

@@ -172,3 +172,6 @@ def test_stop_under_load_is_clean_within_10_s(namespace: CommonSettings) -> None
           f"{committed} committed")  # fmt: skip
     assert code == 0 and stop_s < 10.0, worker.log_tail()
     assert committed == stored
+    lines = worker.log_path.read_text().splitlines()
+    print(f"the worker logged {len(lines)} lines")
+    assert not [line for line in lines if "producer buffer full" in line]  # a metric now
