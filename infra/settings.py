@@ -7,9 +7,9 @@ variable.
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CITYBRAIN_"
@@ -27,6 +27,13 @@ class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", min_length=3)
+    kafka_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="the port scripts/services runs the broker on; without KAFKA_BOOTSTRAP, "
+        "the bootstrap is 127.0.0.1 on this port",
+    )
     kafka_topic_prefix: str = Field("citybrain", pattern=_TOPIC_PREFIX)
     kafka_partitions: int = Field(4, ge=1, le=256)
     clickhouse_host: str = Field("127.0.0.1", min_length=1)
@@ -36,6 +43,15 @@ class CommonSettings(BaseSettings):
     clickhouse_password: SecretStr = SecretStr("")
     raw_retention_days: int = Field(30, ge=1, le=3650)
     metrics_addr: str = "127.0.0.1"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bootstrap_from_port(cls, data: Any) -> Any:
+        # scripts/services moves the broker with CITYBRAIN_KAFKA_PORT: every process and
+        # test must follow it, or a second checkout talks to another engineer's broker.
+        if isinstance(data, dict) and data.get("kafka_port") and not data.get("kafka_bootstrap"):
+            return {**data, "kafka_bootstrap": f"127.0.0.1:{data['kafka_port']}"}
+        return data
 
 
 class WorkerSettings(CommonSettings):
@@ -62,6 +78,9 @@ class WorkerSettings(CommonSettings):
         " order across partitions; see streams.event_time)",
     )
     detector_config: str = ""
+    log_format: Literal["text", "json"] = Field(
+        "text", description="worker log lines: text, or one JSON object per line"
+    )
 
 
 class SimSettings(CommonSettings):

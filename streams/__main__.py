@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import logging.config
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from prometheus_client import start_http_server
 from infra.clickhouse import ensure_schema
 from infra.kafka import ensure_topics
 from infra.settings import SettingsError, WorkerSettings, load
+from streams import logs
+from streams.metrics import WorkerMetrics
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -34,9 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"citybrain-worker: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=args.loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    metrics = WorkerMetrics.create()
+    logging.config.dictConfig(logs.config(args.loglevel, settings.log_format, metrics))
     try:
         ensure_schema(settings)
     except Exception as exc:
@@ -64,15 +66,23 @@ def main(argv: list[str] | None = None) -> int:
     from streams.detector_config import ConfigError
 
     try:
-        app = create_app(settings)
+        app = create_app(settings, metrics)
     except ConfigError as exc:
         print(f"citybrain-worker: {exc}", file=sys.stderr)
         return 2
+    logging.getLogger("streams").info(
+        "worker %s starting: Kafka %s (topics %s.*), ClickHouse %s:%d/%s",
+        settings.worker_app_id, settings.kafka_bootstrap, settings.kafka_topic_prefix,
+        settings.clickhouse_host, settings.clickhouse_port, settings.clickhouse_database,
+    )  # fmt: skip
     # Detector state is millions of long-lived small objects: a young-generation collection
     # every 700 allocations would walk them over and over.
     gc.set_threshold(100_000, 50, 100)
     gc.freeze()
-    worker = Worker(app, loglevel=args.loglevel, quiet=True)
+    # Faust's Worker configures logging again: the same configuration (a fresh dict, as
+    # dictConfig consumes what it is given).
+    log_config = logs.config(args.loglevel, settings.log_format, metrics)
+    worker = Worker(app, loglevel=args.loglevel, quiet=True, logging_config=log_config)
     worker.execute_from_commandline()
     return 0
 

@@ -26,6 +26,7 @@ import faust
 import orjson
 
 from detectors.alerting.engine import AlertEngine
+from detectors.contract import dead_letter
 from detectors.contract.events import Family, Reading
 from detectors.contract.tables import ALERT_EVENTS, ALERTS_CURRENT, STAGE_CHANGES
 from infra.clickhouse import connect
@@ -53,12 +54,15 @@ from streams.event_time import EventTimeMerge
 from streams.intake import AlertIntake
 from streams.metrics import WorkerMetrics
 from streams.pipeline import Pipeline
-from streams.sink import ClickHouseSink, dead_letter_headers
+from streams.sink import ClickHouseSink
 from streams.train import load_models
 
 log = logging.getLogger(__name__)
 
 ENGINE_KEY = "city"
+STOP_BATCH_WAIT_S = 6.0
+"""At stop, how long the batch in hand may take to be stored (a stop must end within 10 s;
+past this, e.g. with ClickHouse down, that batch is left to the next start)."""
 
 
 def worker_name() -> str:
@@ -110,6 +114,9 @@ def create_app(
         stream_buffer_maxsize=max(4096, 2 * settings.worker_batch_size),
         broker_commit_interval=settings.worker_commit_interval_s,
         producer_acks=-1,
+        # Faust would wait at stop until every delivered message is acked, but events held
+        # for event-time order or buffered unread never are: ``finish`` stops cleanly instead.
+        stream_wait_empty=False,
     )
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
     family_of_topic = input_topics(settings)
@@ -132,14 +139,14 @@ def create_app(
     detection: list[Detection] = []  # built on the first batch, once the registry is known
 
     async def send_dead(dead: Sequence[tuple[Message, Any]]) -> None:
-        deliveries = [
-            await dead_letters.send(
-                key=f"{m.topic}/{m.partition}/{m.offset}".encode(), value=m.value,
-                headers=dead_letter_headers(inv.reason, inv.detail, m.topic, m.partition,
-                                            m.offset),
-            )
-            for m, inv in dead
-        ]  # fmt: skip
+        deliveries = []
+        for m, inv in dead:  # the contract's cap keeps each under the producer's limit
+            kept = dead_letter.keep(m.value)
+            deliveries.append(await dead_letters.send(
+                key=dead_letter.message_key(m.topic, m.partition, m.offset), value=kept.raw,
+                headers=dead_letter.headers(inv.reason, inv.detail, m.topic, m.partition,
+                                            m.offset, kept),
+            ))  # fmt: skip
         if deliveries:
             await asyncio.gather(*deliveries)
 
@@ -167,6 +174,8 @@ def create_app(
     merge: EventTimeMerge[tuple[Any, Item]] = EventTimeMerge(settings.worker_partition_idle_s)
     read_to: dict[Any, int] = {}  # the last offset read of each partition
     detecting = asyncio.Lock()  # the agent and the idle timer both release readings
+    working = asyncio.Lock()  # held while the agent stores and detects a batch
+    stopping = asyncio.Event()
 
     def note_lag() -> None:
         """Each partition's lag, for the event-time merge and the consumer_lag metric."""
@@ -191,10 +200,11 @@ def create_app(
         note_lag()
         return list(by_offset.values())
 
-    async def detect(done: list[Any]) -> None:
-        """Release what event-time order allows, detect on it, send the decisions and
-        ticks; ``done`` are events with nothing to detect (acked with the released)."""
-        released = merge.release()
+    async def detect(done: list[Any], final: bool = False) -> None:
+        """Release what event-time order allows (``final``: everything), detect on it, send
+        the decisions and ticks; ``done`` are events with nothing to detect (acked with the
+        released)."""
+        released = merge.release(final=final)
         det = detector()
         before = det.redelivered
         steps = det.process([item for _, item in released])
@@ -213,13 +223,16 @@ def create_app(
         async for events in stream.noack_take(  # type: ignore[attr-defined]
             settings.worker_batch_size, within=settings.worker_batch_within_s
         ):
-            messages = [to_message(e) for e in events]
-            validated = await pipeline.process(messages)
-            await send_dead(validated.dead)
-            async with detecting:
-                await detect(queue(events, messages, validated))
-            if checkpoint.due(20 * settings.worker_batch_size):
-                await checkpoint.commit(app)
+            if stopping.is_set():
+                continue  # never acked: the next start reads them again
+            async with working:
+                messages = [to_message(e) for e in events]
+                validated = await pipeline.process(messages)
+                await send_dead(validated.dead)
+                async with detecting:
+                    await detect(queue(events, messages, validated))
+                if checkpoint.due(20 * settings.worker_batch_size):
+                    await checkpoint.commit(app)
 
     @app.timer(interval=max(0.2, settings.worker_partition_idle_s / 2))  # type: ignore[untyped-decorator]
     async def release_when_idle() -> None:
@@ -270,6 +283,25 @@ def create_app(
         for table, table_rows in rows:
             if table_rows:
                 await pipeline.call(table.name, sink.insert, table, table_rows)
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def finish(sender: Any, **kwargs: Any) -> None:
+        # Faust has stopped fetching. Take no new batch, let the one in hand be stored,
+        # detect what event-time order still held, snapshot, ack and commit: a restart then
+        # re-reads only what was never stored.
+        stopping.set()
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(working.acquire(), STOP_BATCH_WAIT_S)
+        except TimeoutError:
+            log.warning("stopping without the batch in hand (not stored after %.0f s): "
+                        "it is read again at the next start", STOP_BATCH_WAIT_S)  # fmt: skip
+        else:
+            async with detecting:
+                await detect([], final=True)
+            await checkpoint.commit(app)
+        await app.consumer.commit()
+        log.info("stopped reading; stored input committed in %.1f s", time.monotonic() - started)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_state(sender: Any, revoked: Any = None, **kwargs: Any) -> None:

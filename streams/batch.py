@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from detectors.contract import dead_letter
 from detectors.contract.events import CASE_METRIC, CaseReport, Family, Reading
 from detectors.contract.validation import Invalid, Registry, TimeBounds, validate
 from detectors.rollup.aggregation import window_start_ms
@@ -138,10 +139,11 @@ def case_rows(validated: Validated, ingested_s: int) -> list[tuple[object, ...]]
 def dead_rows(
     validated: Validated, family_of_topic: Mapping[str, Family | None], worker: str
 ) -> list[tuple[object, ...]]:
-    """Rows of ``dead_letters`` (spec column order), keeping the original bytes."""
+    """Rows of ``dead_letters``, keeping the original bytes (up to the contract's cap)."""
     return [
-        (m.topic, m.partition, m.offset, m.timestamp_ms // 1000,
-         _family_name(family_of_topic[m.topic]), inv.reason, inv.detail, m.value, worker)
+        dead_letter.row(m.topic, m.partition, m.offset, m.timestamp_ms // 1000,
+                        _family_name(family_of_topic[m.topic]), inv.reason, inv.detail,
+                        m.value, worker)
         for m, inv in validated.dead
     ]  # fmt: skip
 

@@ -22,6 +22,9 @@ order is exactly the consumption order.
 ['a@10', 'b@20']
 >>> merge.read_to("b", 8, caught_up=True); merge.release()
 ['a@30']
+>>> merge.add("b", 50, "b@50"); merge.add("a", 40, "a@40"); merge.read_to("c", 3)
+>>> merge.release(), merge.release(final=True)
+([], ['a@40', 'b@50'])
 """
 
 from __future__ import annotations
@@ -69,13 +72,14 @@ class EventTimeMerge(Generic[T]):
         since = state.caught_up_since
         return since is None or now - since < self.idle_s
 
-    def release(self) -> list[T]:
+    def release(self, *, final: bool = False) -> list[T]:
         """Every item that can go now, lowest event time first (ties: first partition
-        seen first)."""
+        seen first). ``final``: no partition holds the others back (the worker stops
+        reading, so nothing earlier can come): everything queued goes."""
         now = self._clock()
         states = list(self._partitions.values())
         out: list[T] = []
-        while not any(self._holds(s, now) for s in states):
+        while final or not any(self._holds(s, now) for s in states):
             heads = [s for s in states if s.queue]
             if not heads:
                 break

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import orjson
 
+from detectors.contract import dead_letter
 from detectors.contract.validation import Invalid
 from streams.alert_rows import stage_rows
 from streams.alerting import AlertingStage, StageOutput, decision_from
@@ -57,7 +58,7 @@ class AlertIntake:
     def dead_rows(rejected: Rejected, worker: str) -> list[tuple[object, ...]]:
         """Rows for dead_letters: a refused action is kept with its reason."""
         return [
-            (m.topic, m.partition, m.offset, m.timestamp_ms // 1000, "alert_action",
-             inv.reason, inv.detail, m.value, worker)
+            dead_letter.row(m.topic, m.partition, m.offset, m.timestamp_ms // 1000,
+                            "alert_action", inv.reason, inv.detail, m.value, worker)
             for m, inv in rejected
         ]  # fmt: skip

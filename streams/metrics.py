@@ -25,6 +25,7 @@ class WorkerMetrics:
     events_repeated: Counter
     decisions: Counter
     alert_events: Counter
+    producer_waits: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry = REGISTRY) -> WorkerMetrics:
@@ -75,5 +76,9 @@ class WorkerMetrics:
             alert_events=Counter(
                 p + "alert_events", "Alert and incident state changes", ["kind"],
                 registry=registry,
+            ),
+            producer_waits=Counter(
+                p + "producer_waits", "Times the stream waited for Faust's producer buffer "
+                "(over 100 messages) to drain", registry=registry,
             ),
         )  # fmt: skip

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _REGISTRY_RECHECK_S = 2.0
+RETRY_FIRST_S = 0.1
+RETRY_MAX_S = 0.5
+"""Longest wait between probes of a failed ClickHouse: writes resume within about this
+(plus a probe and the write) of the server answering again."""
 _UNKNOWN = {Reason.UNKNOWN_SOURCE, Reason.UNKNOWN_GRID, Reason.LOCATION_MISMATCH}
 
 
@@ -71,8 +75,15 @@ class Pipeline:
         self._ledgers.clear()
 
     async def call(self, table: str, fn: Callable[..., T], *args: object) -> T:
-        """Run a blocking sink call off the loop, retrying with backoff until it succeeds."""
+        """Run a blocking sink call off the loop, retrying until it succeeds.
+
+        After a failure the server is probed with a cheap query every
+        ``RETRY_MAX_S`` at most, and the call is repeated once the probe answers: writes
+        resume about a second after ClickHouse is back, without resending a whole batch
+        to a server that is still down. One warning when a call fails, one line when it
+        succeeds again; each attempt is counted in ``sink_errors``."""
         loop = asyncio.get_running_loop()
+        failed_at = 0.0
         attempt = 0
         while True:
             started = time.perf_counter()
@@ -81,12 +92,32 @@ class Pipeline:
             except Exception as exc:  # any driver/network error: retry, never drop
                 attempt += 1
                 self._metrics.sink_errors.labels(table).inc()
-                log.warning("ClickHouse %s failed (attempt %d): %s", table, attempt, exc)
-                await loop.run_in_executor(self._executor, self._sink.reset)
-                await asyncio.sleep(min(30.0, 0.25 * 2 ** min(attempt, 7)))
+                if attempt == 1:
+                    failed_at = started
+                    log.warning("ClickHouse %s failed, retrying until it answers: %s", table, exc)
+                else:
+                    log.debug("ClickHouse %s failed (attempt %d): %s", table, attempt, exc)
+                await self._wait_for_server(attempt)
                 continue
             self._metrics.sink_seconds.labels(table).observe(time.perf_counter() - started)
+            if attempt:
+                log.info("ClickHouse %s succeeded again after %.1f s and %d failed attempts",
+                         table, time.perf_counter() - failed_at, attempt)  # fmt: skip
             return result
+
+    async def _wait_for_server(self, attempt: int) -> None:
+        """Back off (capped at ``RETRY_MAX_S``) and probe until the server answers."""
+        loop = asyncio.get_running_loop()
+        delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** min(attempt - 1, 8))
+        while True:
+            await loop.run_in_executor(self._executor, self._sink.reset)
+            await asyncio.sleep(delay)
+            try:
+                await loop.run_in_executor(self._executor, self._sink.ping)
+                return
+            except Exception as exc:
+                log.debug("ClickHouse probe failed: %s", exc)
+                delay = RETRY_MAX_S
 
     async def _write(
         self,

@@ -40,6 +40,10 @@ class ClickHouseSink:
             self._client.disconnect()
         self._client = None
 
+    def ping(self) -> None:
+        """A query that costs the server nothing: raises while it cannot be reached."""
+        self.client.execute("SELECT 1")
+
     def insert(self, table: TableSpec, rows: Sequence[tuple[object, ...]]) -> int:
         """Insert ``rows`` (whole rows of ``table``) in one INSERT; returns the row count."""
         if not rows:
@@ -158,17 +162,3 @@ def parse_profiles(rows: Iterable[tuple[str, str, str]]) -> dict[str, tuple[str,
         if isinstance(parsed, dict):
             profiles[source_id] = (group, {str(k): float(v) for k, v in parsed.items()})
     return profiles
-
-
-def dead_letter_headers(
-    reason: str, detail: str, topic: str, partition: int, offset: int
-) -> list[tuple[str, bytes]]:
-    """Kafka headers of a dead-letter message (its value is the original bytes)."""
-    meta = {
-        "reason": reason,
-        "detail": detail,
-        "src_topic": topic,
-        "src_partition": partition,
-        "src_offset": offset,
-    }
-    return [("reason", reason.encode()), ("citybrain-dead-letter", orjson.dumps(meta))]

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from detectors.contract import wire
+from detectors.contract.dead_letter import MAX_EVENT_BYTES
 from detectors.contract.events import (
     CASE_CATEGORIES,
     CASE_STATUSES,
@@ -45,12 +46,14 @@ class Reason:
     UNKNOWN_GRID = "unknown_grid"
     CONFLICTING_EVENT_ID = "conflicting_event_id"
     """Set by the worker, not here: an id already stored with other content."""
+    OVERSIZED = "oversized"
+    """Longer than dead_letter.MAX_EVENT_BYTES: not parsed at all."""
 
     ALL: tuple[str, ...] = (
         MALFORMED_JSON, NOT_AN_OBJECT, MISSING_FIELD, WRONG_TYPE, BAD_SCHEMA_VERSION,
         BAD_EVENT_ID, WRONG_FAMILY, UNKNOWN_METRIC, OUT_OF_RANGE, UNKNOWN_SOURCE,
         LOCATION_MISMATCH, TIMESTAMP_IN_FUTURE, TIMESTAMP_TOO_OLD, UNKNOWN_CATEGORY,
-        UNKNOWN_STATUS, UNKNOWN_GRID, CONFLICTING_EVENT_ID,
+        UNKNOWN_STATUS, UNKNOWN_GRID, CONFLICTING_EVENT_ID, OVERSIZED,
     )  # fmt: skip
 
 
@@ -96,7 +99,13 @@ def validate(
     >>> reg = Registry(sources={}, grids={})
     >>> validate(b"{not json", Family.WATER, reg, TimeBounds(now_ms=0)).reason
     'malformed_json'
+    >>> validate(b" " * 70_000, Family.WATER, reg, TimeBounds(now_ms=0)).detail
+    '70000 bytes, over the 65536-byte limit of an event'
     """
+    if len(raw) > MAX_EVENT_BYTES:
+        return Invalid(
+            Reason.OVERSIZED, f"{len(raw)} bytes, over the {MAX_EVENT_BYTES}-byte limit of an event"
+        )
     try:
         family, doc = wire.decode(raw, family)
         if family is Family.CASE:

@@ -59,6 +59,9 @@ class MemorySink:
     def reset(self) -> None:
         pass
 
+    def ping(self) -> None:
+        pass
+
 
 TOPICS = {"t.water": Family.WATER, "t.case": Family.CASE}
 

@@ -3,12 +3,15 @@ column's type: each row is read back through the spec's column names."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import orjson
 import pytest
 
 from detectors.alerting.types import AlertEvent
+from detectors.contract import dead_letter
+from detectors.contract.dead_letter import RAW_CAP_BYTES
 from detectors.contract.events import CaseReport, Family, Location, Reading, Source
 from detectors.contract.levels import WarningLevel
 from detectors.contract.table_spec import TableSpec
@@ -88,6 +91,24 @@ def test_dead_letters_rows() -> None:
         "kafka_ts": (TS_MS + 5) // 1000, "family": "water", "reason": "bad_json",
         "detail": "no field", "raw": b'{"bad": 1}', "worker": "worker-1",
     }  # fmt: skip
+
+
+def test_dead_letter_rows_and_messages_keep_at_most_the_cap() -> None:
+    original = b"{" + b"7" * (2 * RAW_CAP_BYTES)
+    message = batch.Message("cb.water", 0, 7, TS_MS, None, original)
+    validated = batch.Validated(dead=[(message, Invalid("oversized", "too long"))])
+    stored = read(DEAD_LETTERS, batch.dead_rows(validated, {"cb.water": Family.WATER}, "w")[0])
+    sha = hashlib.sha256(original).hexdigest()
+    assert stored["raw"] == original[:RAW_CAP_BYTES]
+    assert (
+        stored["detail"] == f"too long; kept the first {RAW_CAP_BYTES} of {len(original)} "
+        f"bytes, sha256 {sha}"
+    )
+    kept = dead_letter.keep(original)
+    header = dict(dead_letter.headers("oversized", "too long", "cb.water", 0, 7, kept))
+    meta = orjson.loads(header[dead_letter.HEADER])
+    assert meta["raw_length"] == len(original) and meta["truncated"] is True
+    assert meta["raw_sha256"] == sha
 
 
 def test_rollups_rows() -> None:

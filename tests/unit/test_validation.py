@@ -114,7 +114,7 @@ def test_nan_is_out_of_range() -> None:
 
 
 def test_every_reason_is_listed() -> None:
-    assert len(set(Reason.ALL)) == len(Reason.ALL) == 17
+    assert len(set(Reason.ALL)) == len(Reason.ALL) == 18
 
 
 def test_merged_topic_takes_the_family_from_the_event() -> None:

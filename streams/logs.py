@@ -1,0 +1,76 @@
+"""The worker's logging: one line per event a person should look at, as text or JSON.
+
+Throughput belongs in metrics: Faust warns "producer buffer full" and notes "producer
+flush took" several times a second at an ordinary 200 events/s, which buried real
+problems; those lines become the ``producer_waits`` counter instead. The Kafka clients
+and Faust speak at INFO of every rebalance detail, so they log from WARNING up.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from streams.metrics import WorkerMetrics
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET = ("aiokafka", "kafka", "faust", "mode")
+"""Loggers of the clients and of Faust, kept to WARNING and above."""
+THROUGHPUT_NOTES = ("producer buffer full", "producer flush took")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts (UTC, ISO 8601), level, logger, message, exc."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(line).decode()
+
+
+class ThroughputToMetrics(logging.Filter):
+    """Drops Faust's producer-buffer notes, counting them in ``producer_waits``."""
+
+    def __init__(self, metrics: WorkerMetrics) -> None:
+        super().__init__()
+        self.metrics = metrics
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if message.startswith(THROUGHPUT_NOTES[0]):
+            self.metrics.producer_waits.inc()
+        return not message.startswith(THROUGHPUT_NOTES)
+
+
+def config(level: str, log_format: str, metrics: WorkerMetrics) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for the worker (Faust's Worker applies it)."""
+    formatter = {"()": JsonFormatter} if log_format == "json" else {"format": TEXT_FORMAT}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"line": formatter},
+        "filters": {"throughput": {"()": ThroughputToMetrics, "metrics": metrics}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "line",
+                "filters": ["throughput"],
+            }
+        },
+        "loggers": {name: {"level": max(logging.WARNING, _number(level))} for name in QUIET},
+        "root": {"level": _number(level), "handlers": ["stdout"]},
+    }
+
+
+def _number(level: str) -> int:
+    return logging.getLevelNamesMapping()[level.upper()]

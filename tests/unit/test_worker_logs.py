@@ -1,0 +1,64 @@
+"""The worker's logs: a bad format setting stops it by name, JSON lines parse, and Faust's
+producer-buffer notes become a metric instead of lines."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+from prometheus_client import CollectorRegistry
+
+from infra.settings import SettingsError, WorkerSettings, load
+from streams import logs
+from streams.metrics import WorkerMetrics
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _record(name: str, level: int, msg: str) -> logging.LogRecord:
+    return logging.LogRecord(name, level, __file__, 1, msg, None, None)
+
+
+def test_a_bad_log_format_is_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYBRAIN_LOG_FORMAT", "xml")
+    with pytest.raises(SettingsError, match="CITYBRAIN_LOG_FORMAT='xml'.*'text' or 'json'"):
+        load(WorkerSettings)
+
+
+def test_the_worker_stops_on_a_bad_log_format() -> None:
+    env = {**os.environ, "CITYBRAIN_LOG_FORMAT": "yaml"}
+    done = subprocess.run([sys.executable, "-m", "streams"], cwd=ROOT, env=env,
+                          capture_output=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert b"CITYBRAIN_LOG_FORMAT='yaml'" in done.stderr
+
+
+def test_json_lines_carry_level_logger_and_message() -> None:
+    line = logs.JsonFormatter().format(_record("streams.app", logging.WARNING, "held %d"))
+    parsed = orjson.loads(line)
+    assert (parsed["level"], parsed["logger"], parsed["message"]) == ("WARNING", "streams.app",
+                                                                      "held %d")  # fmt: skip
+    assert parsed["ts"].endswith("+00:00")
+
+
+def test_producer_buffer_notes_become_a_metric() -> None:
+    metrics = WorkerMetrics.create(CollectorRegistry())
+    keep = logs.ThroughputToMetrics(metrics).filter
+    producer = "faust.transport.producer"
+    assert not keep(_record(producer, logging.WARNING, "producer buffer full size 166"))
+    assert not keep(_record(producer, logging.INFO, "producer flush took 0.08"))
+    assert keep(_record("faust.transport.consumer", logging.WARNING, "wait_empty: Waiting"))
+    assert metrics.producer_waits._value.get() == 1
+
+
+def test_clients_and_faust_log_from_warning_up() -> None:
+    config = logs.config("debug", "json", WorkerMetrics.create(CollectorRegistry()))
+    assert {name: c["level"] for name, c in config["loggers"].items()} == {
+        name: logging.WARNING for name in ("aiokafka", "kafka", "faust", "mode")
+    }
+    assert config["root"]["level"] == logging.DEBUG
