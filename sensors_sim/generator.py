@@ -13,7 +13,7 @@ import itertools
 import random
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from detectors.contract import wire
 from detectors.contract.events import SENSOR_FAMILIES, Family, Location, Reading, Source
@@ -83,10 +83,13 @@ def run_tag(seed: int, start_ms: int) -> str:
     return hashlib.sha1(f"{seed}:{start_ms}".encode()).hexdigest()[:8]
 
 
-def stream_reading(stream: Stream, event_id: str, ts_ms: int, rng: random.Random) -> Reading:
-    """The next reading of ``stream``: its value drawn from the source's signal model."""
+def stream_reading(
+    stream: Stream, event_id: str, ts_ms: int, rng: random.Random, elapsed_ms: int | None = None
+) -> Reading:
+    """The next reading of ``stream``: its value drawn from the source's signal model
+    (``elapsed_ms`` since the stream's previous reading, for amounts such as rain)."""
     source = stream.source
-    value = signals.value(source, stream.metric, ts_ms, rng)
+    value = signals.value(source, stream.metric, ts_ms, rng, elapsed_ms)
     return Reading(
         event_id, ts_ms, source.family, source.source_id, stream.metric, value, source.location
     )
@@ -138,6 +141,7 @@ class _EventFactory:
     next_stream: int = 0
     corrupted: int = 0
     cases: int = 0
+    last_ms: dict[int, int] = field(default_factory=dict)  # each stream's previous reading
 
     @classmethod
     def for_run(cls, city: CityModel, seed: int, start_ms: int) -> _EventFactory:
@@ -151,17 +155,22 @@ class _EventFactory:
         rng = random.Random(f"citybrain-events:{seed}:{start_ms}")
         return cls(streams, desk, tuple(locations.values()), rng)
 
-    def _stream(self) -> Stream:
-        stream = self.streams[self.next_stream % len(self.streams)]
+    def _stream(self, ts_ms: int) -> tuple[Stream, int | None]:
+        """The next stream of the round-robin, and the event time since its last reading."""
+        index = self.next_stream % len(self.streams)
         self.next_stream += 1
-        return stream
+        previous = self.last_ms.get(index)
+        self.last_ms[index] = ts_ms
+        return self.streams[index], (None if previous is None else ts_ms - previous)
 
     def reading(self, eid: str, ts_ms: int) -> SimEvent:
-        reading = stream_reading(self._stream(), eid, ts_ms, self.rng)
+        stream, elapsed_ms = self._stream(ts_ms)
+        reading = stream_reading(stream, eid, ts_ms, self.rng, elapsed_ms)
         return SimEvent(reading.family, wire.key_of(reading), wire.encode_reading(reading), None)
 
     def malformed(self, eid: str, ts_ms: int) -> SimEvent:
-        reading = stream_reading(self._stream(), eid, ts_ms, self.rng)
+        stream, elapsed_ms = self._stream(ts_ms)
+        reading = stream_reading(stream, eid, ts_ms, self.rng, elapsed_ms)
         reason, corrupt = CORRUPTIONS[self.corrupted % len(CORRUPTIONS)]
         self.corrupted += 1
         raw = corrupt(wire.reading_document(reading), self.rng, self.grids)

@@ -126,3 +126,30 @@ def test_ordinary_showers_raise_no_rainstorm_warning() -> None:
         assert warning.score_one(ts, mm) == 0.0, f"a rainstorm warning at {step * 5} min"
         warning.learn_one(ts, mm)
     assert 20.0 < wet < 400.0  # it does rain: a wet month has some 100-250 mm
+
+
+def test_a_gauge_read_more_often_reports_the_same_rain_in_smaller_amounts() -> None:
+    """Rain is mm since the last reading: a gauge the simulator visits every 15 s (3042
+    streams at 200 events/s) must not report a 5-minute amount each time."""
+    start = _local(2025, 6, 1, 0)
+    wet_block = next(
+        b for b in range(200) if signals.rain_intensity(start + b * 10_800_000 + 5_400_000) > 0.3
+    )
+    begin, source = start + wet_block * 10_800_000, _source("rainfall", "WAT-0001")
+
+    def total(every_ms: int) -> float:
+        rng = random.Random(5)
+        return sum(signals.value(source, "rainfall", begin + t, rng, every_ms)
+                   for t in range(every_ms, 10_800_000 + 1, every_ms))  # fmt: skip
+
+    five_minutes, fifteen_seconds = total(300_000), total(15_000)
+    assert five_minutes > 1.0
+    assert fifteen_seconds == pytest.approx(five_minutes, rel=0.15)
+
+
+def test_an_ordinary_shower_leaves_drains_far_below_their_warning() -> None:
+    rng, start = random.Random(4), _local(2025, 6, 1, 0)
+    levels = [signals.value(_source("pipe_level", f"WAT-{n:04d}"), "pipe_level",
+                            start + m * 60_000, rng)
+              for n in range(20) for m in range(0, 30 * 24 * 60, 7)]  # fmt: skip
+    assert max(levels) < 60.0  # the first warning band is at 70 %
