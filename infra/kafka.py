@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from infra.settings import CommonSettings
@@ -37,28 +37,73 @@ def partitions_for(settings: CommonSettings, topic: str) -> int:
     return 1 if topic.rsplit(".", 1)[-1] in SINGLE_PARTITION else settings.kafka_partitions
 
 
+KEYED = {"deadletter": {"cleanup.policy": "compact", "segment.ms": "3600000"}}
+"""Topics whose message is identified by its key, so the broker keeps the last message of
+each key (compaction, on segments closed hourly). A dead letter's key is the position of
+the message it stands for (``<topic>/<partition>/<offset>``): a worker killed after
+sending it and before committing its input sends it again on restart, and the two are one
+dead letter. Readers follow the same rule before compaction has run: the last message of
+each key (:func:`latest_by_key`), as readers of ``dead_letters`` take FINAL."""
+
+
+def configs_for(topic: str) -> dict[str, str]:
+    """The topic-level settings a topic is created (or brought) to."""
+    return dict(KEYED.get(topic.rsplit(".", 1)[-1], {}))
+
+
 def ensure_topics(settings: CommonSettings, names: list[str] | None = None) -> list[str]:
-    """Create missing topics with their partition counts; returns those created."""
+    """Create missing topics with their partition counts and settings, and bring existing
+    keyed topics to theirs (a namespace made before a setting existed); returns those
+    created."""
     wanted = names or namespace_topics(settings.kafka_topic_prefix)
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
     try:
-        missing = [t for t in wanted if t not in set(admin.list_topics())]
+        existing = set(admin.list_topics())
         created = []
-        for name in missing:
+        for name in wanted:
+            configs = configs_for(name)
+            if name in existing:
+                if configs:
+                    admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs)])
+                continue
+            topic = NewTopic(name, num_partitions=partitions_for(settings, name),
+                             replication_factor=1, topic_configs=configs)  # fmt: skip
             try:
-                admin.create_topics(
-                    [
-                        NewTopic(
-                            name,
-                            num_partitions=partitions_for(settings, name),
-                            replication_factor=1,
-                        )
-                    ]
-                )
+                admin.create_topics([topic])
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass  # another process created it first
         return created
+    finally:
+        admin.close()
+
+
+def latest_by_key(settings: CommonSettings, topic: str) -> dict[bytes, bytes]:
+    """Every key of a keyed topic with its last message, read from the start to the end:
+    the reading rule of :data:`KEYED` topics (dead letters)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+                             enable_auto_commit=False)  # fmt: skip
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        latest: dict[bytes, bytes] = {}
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            for records in consumer.poll(timeout_ms=1000).values():
+                latest.update((r.key, r.value) for r in records if r.key is not None)
+        return latest
+    finally:
+        consumer.close()
+
+
+def topic_config(settings: CommonSettings, topic: str, key: str) -> str | None:
+    """One topic-level setting set on the topic itself (None: the broker's default)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    try:
+        answer = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        entry = answer.get("topic", {}).get(topic, {}).get(key)
+        return None if entry is None else str(entry["value"])
     finally:
         admin.close()
 

@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 
-from infra.kafka import delete_topics, namespace_topics
+from detectors.contract.dead_letter import message_key
+from infra.kafka import delete_topics, latest_by_key, namespace_topics, topic_config
 from infra.settings import CommonSettings
+from infra.topics import dead_letter_topic
 from tests.integration.harness import (
     ROOT,
     WorkerProcess,
@@ -52,6 +55,28 @@ def _assert_exact(settings: CommonSettings, summary: dict[str, object]) -> None:
     assert rollup_totals(settings) == {
         level: summary["valid"] for level in ("grid", "street", "district", "city")
     }
+
+
+def _assert_dead_letter_topic_exact(settings: CommonSettings, summary: dict[str, object]) -> int:
+    """The dead-letter topic read by its rule (the last message of each key) holds exactly
+    the table's dead letters, and the broker compacts it to that; returns how many
+    messages it carries beyond one per key (sent again after the kill)."""
+    topic = dead_letter_topic(settings.kafka_topic_prefix)
+    assert topic_config(settings, topic, "cleanup.policy") == "compact"
+    latest = latest_by_key(settings, topic)
+    table = {
+        message_key(str(t), int(p), int(o))
+        for t, p, o in rows(settings, "SELECT src_topic, src_partition, src_offset "
+                                      "FROM dead_letters FINAL")
+    }  # fmt: skip
+    assert set(latest) == table and len(table) == summary["malformed"]
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        starts, ends = consumer.beginning_offsets(parts), consumer.end_offsets(parts)
+    finally:
+        consumer.close()
+    return sum(ends[tp] - starts[tp] for tp in parts) - len(latest)
 
 
 def _all_stored(settings: CommonSettings, total: int) -> bool:
@@ -136,6 +161,8 @@ def test_sigkill_mid_run_loses_nothing_and_doubles_nothing(namespace: CommonSett
             second,
         )
         _assert_exact(namespace, summary)
+        again = _assert_dead_letter_topic_exact(namespace, summary)
+        print(f"dead letters written twice across the kill (one each by the rule): {again}")
         # The restart really re-delivered stored events (else this test proves nothing).
         unmerged = scalar(namespace, "SELECT count() FROM events_raw")
         redelivered_log = "re-delivered" in second.log_tail(400)
