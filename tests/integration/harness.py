@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.clickhouse import connect
+from infra.kafka import group_lag
 from infra.process import (
     ChildProcess,
     StreamWorker,
@@ -21,6 +22,7 @@ from infra.process import (
     wait_until,
 )
 from infra.settings import CommonSettings
+from infra.topics import alert_actions_topic, alerting_topic, all_family_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,6 +44,24 @@ class WorkerProcess(StreamWorker):
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         super().__init__(env, log_path, cwd=ROOT)
+
+
+def worker_process(settings: CommonSettings, name: str, **env: str) -> WorkerProcess:
+    """A worker in the test's namespace (``env``: extra settings), logging to
+    ``.local/test-logs/<prefix>-<name>.log``."""
+    log = ROOT / ".local" / "test-logs" / f"{settings.kafka_topic_prefix}-{name}.log"
+    return WorkerProcess(process_env(settings, **env), log)
+
+
+def settled(settings: CommonSettings, worker: ChildProcess, timeout_s: float) -> None:
+    """Wait until the worker has committed every message of its inputs (held readings are
+    acked only once detected, decisions only once the engine applied them): a count of
+    messages, not a quiet spell, so no guess at the machine's speed."""
+    prefix = settings.kafka_topic_prefix
+    inputs = [*all_family_topics(prefix).values(), alerting_topic(prefix),
+              alert_actions_topic(prefix)]  # fmt: skip
+    wait_for(lambda: group_lag(settings, f"{prefix}-worker", inputs) == 0, timeout_s,
+             "the worker to commit every message it read", worker)  # fmt: skip
 
 
 def run_sim(env: dict[str, str], *args: str, background: bool = False) -> Any:

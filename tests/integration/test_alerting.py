@@ -16,7 +16,7 @@ from kafka import KafkaProducer
 from detectors.alerting.types import Decision
 from detectors.contract.actions import Actor, build_action
 from detectors.contract.events import Location
-from infra.kafka import delete_topics, ensure_topics, namespace_topics
+from infra.kafka import ensure_topics
 from infra.settings import CommonSettings
 from infra.topics import alert_actions_topic, alerting_topic
 from streams.alerting import decision_to_json
@@ -30,10 +30,6 @@ WHERE = Location("CB", "D2", "D2-S1", "D2-S1-G03")
 def namespace(isolated: CommonSettings) -> Iterator[CommonSettings]:
     ensure_topics(isolated)
     yield isolated
-    app_id = f"{isolated.kafka_topic_prefix}-worker"
-    delete_topics(isolated, [*namespace_topics(isolated.kafka_topic_prefix),
-                             f"{app_id}-detector_state-changelog",
-                             f"{app_id}-alert_engine-changelog"])  # fmt: skip
 
 
 def send(settings: CommonSettings, topic: str, values: list[bytes]) -> None:

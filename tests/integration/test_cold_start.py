@@ -10,16 +10,19 @@ sees exactly the readings a live start sees in its first half hour, only sooner.
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from infra.kafka import delete_topics, group_lag, namespace_topics
 from infra.settings import CommonSettings
-from infra.topics import alert_actions_topic, alerting_topic, all_family_topics
-from tests.integration.harness import ROOT, WorkerProcess, process_env, rows, run_sim, wait_for
+from tests.integration.harness import (
+    ROOT,
+    WorkerProcess,
+    process_env,
+    rows,
+    run_sim,
+    settled,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -29,29 +32,6 @@ EVENTS = RATE * 60 * MINUTES  # 360,000 events: 30 minutes of event time at scri
 SENSORS = 903  # `citybrain-sim city --seed 42`: 927 sources, 24 of them grid workers
 SENSOR_DAYS = SENSORS * MINUTES / (24 * 60)  # 18.81
 MAX_ALERTS = int(SENSOR_DAYS / 100)  # 1 per 100 sensor-days of 18.81: 0 alerts
-
-
-@pytest.fixture
-def namespace(isolated: CommonSettings) -> Iterator[CommonSettings]:
-    yield isolated
-    prefix = isolated.kafka_topic_prefix
-    app_id = f"{prefix}-worker"
-    delete_topics(isolated, [*namespace_topics(prefix),
-                             f"{app_id}-detector_state-changelog",
-                             f"{app_id}-alert_engine-changelog",
-                             f"{app_id}-__assignor-__leader"])  # fmt: skip
-    shutil.rmtree(ROOT / ".local" / "test-worker" / prefix, ignore_errors=True)
-
-
-def _settled(settings: CommonSettings, worker: WorkerProcess) -> None:
-    """Wait until the worker has committed every message of its inputs (held readings are
-    acked only once detected, decisions only once the engine applied them): a count of
-    messages, not a quiet spell."""
-    prefix = settings.kafka_topic_prefix
-    inputs = [*all_family_topics(prefix).values(), alerting_topic(prefix),
-              alert_actions_topic(prefix)]  # fmt: skip
-    wait_for(lambda: group_lag(settings, f"{prefix}-worker", inputs) == 0, 1200,
-             "the worker to commit every message it read", worker)  # fmt: skip
 
 
 def _alerts(settings: CommonSettings) -> tuple[list[tuple[object, ...]], int]:
@@ -90,7 +70,7 @@ def test_the_first_half_hour_of_the_ordinary_city_is_quiet(namespace: CommonSett
         assert sim.returncode == 0, err.decode(errors="replace")[-3000:]
         summary = json.loads(out.decode().strip().splitlines()[-1])
         assert summary["sent"] == EVENTS and summary["send_errors"] == 0, summary
-        _settled(namespace, worker)
+        settled(namespace, worker, 1200)
         stored = rows(namespace, "SELECT uniqExact(source_id), count() FROM events_raw FINAL")
         raised, incidents = _alerts(namespace)
         faults = _device_faults(namespace)

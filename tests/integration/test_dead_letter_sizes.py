@@ -19,7 +19,7 @@ from kafka.errors import MessageSizeTooLargeError
 from detectors.contract import dead_letter
 from detectors.contract.events import Family, Location, Reading
 from detectors.contract.wire import encode_reading
-from infra.kafka import delete_topics, ensure_topics, namespace_topics
+from infra.kafka import ensure_topics
 from infra.settings import CommonSettings
 from infra.topics import dead_letter_topic, family_topic
 from tests.integration.harness import ROOT, WorkerProcess, process_env, rows, wait_for
@@ -35,7 +35,6 @@ BROKER_MAX_VALUE = 1_048_588 - 72
 def namespace(isolated: CommonSettings) -> Iterator[CommonSettings]:
     ensure_topics(isolated)
     yield isolated
-    delete_topics(isolated, namespace_topics(isolated.kafka_topic_prefix))
 
 
 def one_mb_reading() -> bytes:

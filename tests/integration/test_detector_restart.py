@@ -5,7 +5,6 @@ stream once, so they score the future exactly as if nothing had happened."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from detectors.scoring.monitor import Monitor
 from infra.clickhouse import connect
-from infra.kafka import delete_topics, group_lag, namespace_topics
+from infra.kafka import group_lag
 from infra.settings import CommonSettings
 from infra.topics import all_family_topics
 from streams.detection import sites_of
@@ -31,15 +30,6 @@ from tests.integration.harness import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def namespace(isolated: CommonSettings) -> Iterator[CommonSettings]:
-    yield isolated
-    app_id = f"{isolated.kafka_topic_prefix}-worker"
-    delete_topics(isolated, [*namespace_topics(isolated.kafka_topic_prefix),
-                             f"{app_id}-detector_state-changelog",
-                             f"{app_id}-alert_engine-changelog"])  # fmt: skip
 
 
 def table_entries(settings: CommonSettings) -> dict[str, Any]:

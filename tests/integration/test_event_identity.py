@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -20,12 +19,12 @@ import pytest
 from kafka import KafkaProducer
 
 from detectors.contract.events import Family, Source
-from infra.kafka import delete_topics, ensure_topics, namespace_topics
+from infra.kafka import ensure_topics
 from infra.settings import CommonSettings
 from infra.topics import all_family_topics
 from sensors_sim.city import build_city
 from sensors_sim.reference import write_reference
-from tests.integration.harness import ROOT, WorkerProcess, process_env, rows, wait_for
+from tests.integration.harness import WorkerProcess, rows, wait_for, worker_process
 
 pytestmark = pytest.mark.integration
 
@@ -40,10 +39,10 @@ ORIGINALS = [str(uuid.uuid4()) for _ in VALUES]
 def namespace(isolated: CommonSettings) -> Iterator[CommonSettings]:
     ensure_topics(isolated)
     yield isolated
-    app_id = f"{isolated.kafka_topic_prefix}-worker"
-    delete_topics(isolated, [*namespace_topics(isolated.kafka_topic_prefix),
-                             f"{app_id}-detector_state-changelog",
-                             f"{app_id}-alert_engine-changelog"])  # fmt: skip
+
+
+def _worker(settings: CommonSettings, name: str) -> WorkerProcess:
+    return worker_process(settings, name, CITYBRAIN_WORKER_WINDOW_RETENTION_S="60")
 
 
 def _sensor(settings: CommonSettings) -> Source:
@@ -72,12 +71,6 @@ def _send(settings: CommonSettings, source: Source, values: list[bytes]) -> None
 
 def _original(source: Source, i: int, value: float | None = None, spelling: Any = str) -> bytes:
     return _doc(source, spelling(ORIGINALS[i]), BASE_MS + i * 1000, value or VALUES[i])
-
-
-def _worker(settings: CommonSettings, name: str) -> WorkerProcess:
-    log = ROOT / ".local" / "test-logs" / f"{settings.kafka_topic_prefix}-{name}.log"
-    env = process_env(settings, CITYBRAIN_WORKER_WINDOW_RETENTION_S="60")
-    return WorkerProcess(env, Path(log))
 
 
 def _sentinel(settings: CommonSettings, source: Source, n: int) -> str:
@@ -138,7 +131,9 @@ def test_repeats_change_nothing_and_a_reused_id_is_dead_lettered(
         _assert_originals_once(namespace, [2, 4])
 
         worker.kill()
-        worker = _worker(namespace, "identity-restarted")
+        worker = worker_process(
+            namespace, "identity-restarted", CITYBRAIN_WORKER_WINDOW_RETENTION_S="60"
+        )
         worker.start()
         _send(namespace, source, [_original(source, 0, spelling=lambda s: "{" + s.upper() + "}"),
                                   _original(source, 0, value=2.0)])  # fmt: skip

@@ -26,7 +26,7 @@ from aiohttp import web
 from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from infra.kafka import delete_topics, ensure_topics, namespace_topics
+from infra.kafka import ensure_topics
 from infra.process import ChildProcess
 from infra.settings import CommonSettings
 from infra.topics import alerts_topic
@@ -156,7 +156,6 @@ class NotifierProcess(ChildProcess):
 def namespace(isolated: CommonSettings) -> Iterator[CommonSettings]:
     ensure_topics(isolated, [alerts_topic(isolated.kafka_topic_prefix)])
     yield isolated
-    delete_topics(isolated, namespace_topics(isolated.kafka_topic_prefix))
 
 
 @pytest.fixture

@@ -7,19 +7,14 @@ and the same after the worker is SIGKILLed mid-run and restarted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from detectors.contract.dead_letter import message_key
-from infra.kafka import delete_topics, latest_by_key, namespace_topics, topic_config
+from infra.kafka import latest_by_key, topic_config
 from infra.settings import CommonSettings
 from infra.topics import dead_letter_topic
 from tests.integration.harness import (
-    ROOT,
-    WorkerProcess,
     process_env,
     rollup_totals,
     rows,
@@ -27,20 +22,10 @@ from tests.integration.harness import (
     scalar,
     stored_counts,
     wait_for,
+    worker_process,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def namespace(isolated: CommonSettings) -> Iterator[CommonSettings]:
-    yield isolated
-    delete_topics(isolated, namespace_topics(isolated.kafka_topic_prefix))
-
-
-def _worker(settings: CommonSettings, name: str, **env: str) -> WorkerProcess:
-    log = ROOT / ".local" / "test-logs" / f"{settings.kafka_topic_prefix}-{name}.log"
-    return WorkerProcess(process_env(settings, **env), Path(log))
 
 
 def _assert_exact(settings: CommonSettings, summary: dict[str, object]) -> None:
@@ -85,7 +70,7 @@ def _all_stored(settings: CommonSettings, total: int) -> bool:
 
 
 def test_exact_counts_with_malformed_messages(namespace: CommonSettings) -> None:
-    worker = _worker(namespace, "exact")
+    worker = worker_process(namespace, "exact")
     worker.start()
     try:
         summary = run_sim(
@@ -120,7 +105,7 @@ def test_exact_counts_with_malformed_messages(namespace: CommonSettings) -> None
 def test_sigkill_mid_run_loses_nothing_and_doubles_nothing(namespace: CommonSettings) -> None:
     # A slow commit interval leaves written-but-uncommitted batches at the kill, so the
     # restart re-delivers events that are already stored.
-    first = _worker(namespace, "first", CITYBRAIN_WORKER_COMMIT_INTERVAL_S="5")
+    first = worker_process(namespace, "first", CITYBRAIN_WORKER_COMMIT_INTERVAL_S="5")
     first.start()
     total = 12000
     sim = run_sim(
@@ -143,7 +128,7 @@ def test_sigkill_mid_run_loses_nothing_and_doubles_nothing(namespace: CommonSett
             first,
         )
         first.kill()
-        second = _worker(namespace, "second")
+        second = worker_process(namespace, "second")
         second.start()
         out, err = sim.communicate(timeout=300)
         assert sim.returncode == 0, err.decode(errors="replace")[-3000:]

@@ -7,44 +7,30 @@ topics' partitions advance together in event time).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from detectors.contract.events import Location
 from detectors.evaluation.scenarios import in_area
-from infra.kafka import delete_topics, group_lag, namespace_topics
 from infra.settings import CommonSettings
-from infra.topics import alert_actions_topic, alerting_topic, all_family_topics
-from tests.integration.harness import ROOT, WorkerProcess, process_env, rows, scalar, wait_for
+from tests.integration.harness import (
+    ROOT,
+    process_env,
+    rows,
+    scalar,
+    settled,
+    wait_for,
+    worker_process,
+)
 
 pytestmark = pytest.mark.integration
 
 TOLERANCE_MS = 30 * 60_000
 """An incident opened this long before a labelled window still counts (as in
 ``detectors.evaluation.evaluate``)."""
-
-
-@pytest.fixture
-def namespace(isolated: CommonSettings) -> Iterator[CommonSettings]:
-    yield isolated
-    prefix = isolated.kafka_topic_prefix
-    app_id = f"{prefix}-worker"
-    delete_topics(isolated, [*namespace_topics(prefix),
-                             f"{app_id}-detector_state-changelog",
-                             f"{app_id}-alert_engine-changelog",
-                             f"{app_id}-__assignor-__leader"])  # fmt: skip
-    shutil.rmtree(ROOT / ".local" / "test-worker" / prefix, ignore_errors=True)
-
-
-def _worker(settings: CommonSettings, name: str) -> WorkerProcess:
-    log = ROOT / ".local" / "test-logs" / f"{settings.kafka_topic_prefix}-{name}.log"
-    return WorkerProcess(process_env(settings), Path(log))
 
 
 def play(settings: CommonSettings, *args: str) -> dict[str, Any]:
@@ -90,19 +76,8 @@ def matching(
     ]
 
 
-def _settled(settings: CommonSettings, worker: WorkerProcess) -> None:
-    """Wait until the worker has committed every message of its input topics: everything
-    it read is stored, detected (held readings are acked only once released) and its
-    alerts written. A count of messages, not a quiet spell: no guess at the machine's speed."""
-    prefix = settings.kafka_topic_prefix
-    inputs = [*all_family_topics(prefix).values(), alerting_topic(prefix),
-              alert_actions_topic(prefix)]  # fmt: skip
-    wait_for(lambda: group_lag(settings, f"{prefix}-worker", inputs) == 0, 180,
-             "the worker to commit every message it read", worker)  # fmt: skip
-
-
 def test_water_main_and_case_surge_raise_their_incidents(namespace: CommonSettings) -> None:
-    worker = _worker(namespace, "scenario")
+    worker = worker_process(namespace, "scenario")
     worker.start()
     try:
         water = play(namespace, "--name", "water_main", "--seed", "7")
@@ -112,7 +87,7 @@ def test_water_main_and_case_surge_raise_their_incidents(namespace: CommonSettin
         assert "D7-S1-G03" in surge["reference"]["annexed"]  # the default city has no D7
         total = water["events"] + surge["events"]
         wait_for(lambda: _stored(namespace) >= total, 180, f"all {total} events stored", worker)
-        _settled(namespace, worker)
+        settled(namespace, worker, 180)
         assert scalar(namespace, "SELECT count() FROM dead_letters") == 0
         found = incidents(namespace)
         labels = [water["labels"][0], surge["labels"][0]]
@@ -127,14 +102,14 @@ def test_water_main_and_case_surge_raise_their_incidents(namespace: CommonSettin
 
 
 def test_sensor_faults_raise_no_incident(namespace: CommonSettings) -> None:
-    worker = _worker(namespace, "faults")
+    worker = worker_process(namespace, "faults")
     worker.start()
     try:
         summary = play(namespace, "--name", "sensor_faults", "--seed", "7", "--speed", "7200")
         assert summary["events"] == summary["planned"] == 63_000
         assert summary["send_errors"] == 0
         wait_for(lambda: _stored(namespace) >= summary["events"], 240, "every event stored", worker)
-        _settled(namespace, worker)
+        settled(namespace, worker, 180)
         assert scalar(namespace, "SELECT count() FROM dead_letters") == 0
         assert scalar(namespace, "SELECT count() FROM alert_events WHERE kind = 'raised'") > 0
         found = incidents(namespace)

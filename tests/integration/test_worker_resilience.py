@@ -10,23 +10,21 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 
 from detectors.contract.events import Family
-from infra.kafka import delete_topics, ensure_topics, namespace_topics
+from infra.kafka import ensure_topics
 from infra.process import wait_until
 from infra.settings import CommonSettings
 from infra.topics import all_family_topics, family_topic
 from tests.integration.harness import (
-    ROOT,
-    WorkerProcess,
     process_env,
     run_sim,
     stored_counts,
     wait_for,
+    worker_process,
 )
 
 pytestmark = pytest.mark.integration
@@ -99,12 +97,6 @@ def _cut(conn: socket.socket) -> None:
 def namespace(isolated: CommonSettings) -> Iterator[CommonSettings]:
     ensure_topics(isolated)
     yield isolated
-    delete_topics(isolated, namespace_topics(isolated.kafka_topic_prefix))
-
-
-def _worker(settings: CommonSettings, name: str, **env: str) -> WorkerProcess:
-    log = ROOT / ".local" / "test-logs" / f"{settings.kafka_topic_prefix}-{name}.log"
-    return WorkerProcess(process_env(settings, **env), Path(log))
 
 
 def _dead(settings: CommonSettings) -> int:
@@ -114,7 +106,7 @@ def _dead(settings: CommonSettings) -> int:
 def test_writes_resume_within_2_s_of_clickhouse_coming_back(namespace: CommonSettings) -> None:
     gate = Gate(namespace.clickhouse_port)
     gate.open()
-    worker = _worker(namespace, "outage", CITYBRAIN_CLICKHOUSE_PORT=str(gate.port))
+    worker = worker_process(namespace, "outage", CITYBRAIN_CLICKHOUSE_PORT=str(gate.port))
     producer = KafkaProducer(bootstrap_servers=namespace.kafka_bootstrap)
     topic = family_topic(namespace.kafka_topic_prefix, Family.WATER)
     worker.start()
@@ -154,7 +146,7 @@ def _committed(settings: CommonSettings) -> int:
 
 def test_stop_under_load_is_clean_within_10_s(namespace: CommonSettings) -> None:
     env = process_env(namespace)
-    worker = _worker(namespace, "stop")
+    worker = worker_process(namespace, "stop")
     worker.start()
     sim = run_sim(env, "--seed", "5", "--rate", "200", "--count", "8000", background=True)
     try:
