@@ -28,13 +28,10 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dashboard.users import DEMO_USERS  # noqa: E402
-from infra.process import ChildProcess, wait_until  # noqa: E402
+from infra.process import ChildProcess, dashboard_answers, free_port, wait_until  # noqa: E402
 
 TARGET_P95_MS = 300.0
 WALL_PAGE = ("/", (("overview", "refresh-interval"), ("alarm banner", "shell-refresh")))
@@ -203,20 +200,6 @@ def report(tally: Tally, seconds: float) -> bool:
     return ok
 
 
-def _spare_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        urllib.request.urlopen(url + "/login", timeout=2).close()
-        return True
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--screens", type=int, default=50, help="wall screens (50)")
@@ -233,7 +216,7 @@ def main() -> int:
         parser.error("--seconds and --every must be positive")
     if args.url:
         return 0 if report(asyncio.run(run(args.url.rstrip("/"), args)), args.seconds) else 1
-    port = _spare_port()
+    port = free_port()
     env = {**os.environ, "CITYBRAIN_DASHBOARD_PORT": str(port),
            "CITYBRAIN_DASHBOARD_METRICS_PORT": "0"}  # fmt: skip
     if args.workers:
@@ -246,7 +229,7 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}"
     log = Path(tempfile.gettempdir()) / f"bench-dashboard-load-{port}.log"
     with ChildProcess("dashboard", env=env, log_path=log, cwd=ROOT, stop_timeout_s=15) as dash:
-        wait_until(lambda: _answers(url), 60, f"the dashboard on {url}", dash)
+        wait_until(lambda: dashboard_answers(url), 60, f"the dashboard on {url}", dash)
         print(f"dashboard {url} ({log.read_text().strip().splitlines()[-1]})")
         return 0 if report(asyncio.run(run(url, args)), args.seconds) else 1
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -176,3 +179,19 @@ def namespace_env(
     )
     env.update(extra)
     return env
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on at ``host`` just now."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def dashboard_answers(url: str) -> bool:
+    """Whether a dashboard at ``url`` serves its login page yet."""
+    try:
+        urllib.request.urlopen(url + "/login", timeout=2).close()
+        return True
+    except (urllib.error.URLError, OSError):
+        return False

@@ -56,13 +56,6 @@ def _address(hex_pair: str, family: int) -> tuple[str, int]:
     return socket.inet_ntop(family, words), int(port, 16)
 
 
-def free_port(host: str) -> int:
-    """A port nothing listens on at ``host`` just now."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
 def listens_on(child: ChildProcess, expected: set[tuple[str, int]]) -> set[tuple[str, int]]:
     """All that ``child`` listens on, once it listens on as many sockets as ``expected``
     (or WaitFailed with its log after a minute)."""

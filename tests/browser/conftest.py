@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +17,7 @@ import pytest
 
 from infra.clickhouse import drop_database, ensure_schema
 from infra.kafka import delete_topics, ensure_topics
-from infra.process import ChildProcess, wait_until
+from infra.process import ChildProcess, dashboard_answers, free_port, wait_until
 from infra.settings import CommonSettings, load
 from infra.topics import alert_actions_topic
 from tests.browser.seed import Seeded, seed
@@ -43,12 +40,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for item in items:
             if "tests/browser" in str(item.fspath):
                 item.add_marker(pytest.mark.skip(reason=reason))
-
-
-def _spare_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +78,7 @@ def _env(settings: CommonSettings, port: int) -> dict[str, str]:
 def dashboard(world: tuple[CommonSettings, Seeded]) -> Iterator[str]:
     """The dashboard's base URL; its users made with the CLI (``users demo``)."""
     settings, _ = world
-    port = _spare_port()
+    port = free_port()
     env = _env(settings, port)
     made = subprocess.run(
         [sys.executable, "-m", "dashboard", "users", "demo"],
@@ -101,16 +92,8 @@ def dashboard(world: tuple[CommonSettings, Seeded]) -> Iterator[str]:
     log_path = ROOT / ".local" / "test-logs" / f"{settings.kafka_topic_prefix}-dashboard.log"
     url = f"http://127.0.0.1:{port}"
     with ChildProcess("dashboard", env=env, log_path=log_path, cwd=ROOT, stop_timeout_s=10) as dash:
-        wait_until(lambda: _answers(url), 30, f"the dashboard on {url}", dash)
+        wait_until(lambda: dashboard_answers(url), 30, f"the dashboard on {url}", dash)
         yield url
-
-
-def _answers(url: str) -> bool:
-    try:
-        urllib.request.urlopen(url + "/login", timeout=2).close()
-        return True
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ runs them, against the real services."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,12 +24,6 @@ from infra.settings import CommonSettings
 from infra.topics import alert_actions_topic, alerting_topic, all_family_topics
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def process_env(settings: CommonSettings, **extra: str) -> dict[str, str]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from infra.process import ChildProcess
+from infra.process import ChildProcess, free_port
 from infra.settings import CommonSettings
 from tests.integration.harness import ROOT, WorkerProcess, process_env
-from tests.listening import METRICS_ADDR, free_port, listens_on
+from tests.listening import METRICS_ADDR, listens_on
 
 pytestmark = pytest.mark.integration
 

@@ -27,11 +27,11 @@ from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from infra.kafka import ensure_topics
-from infra.process import ChildProcess
+from infra.process import ChildProcess, free_port
 from infra.settings import CommonSettings
 from infra.topics import alerts_topic
 from streams.notify_format import dingtalk_body, generic_body, wecom_body
-from tests.integration.harness import ROOT, free_port, process_env, wait_for
+from tests.integration.harness import ROOT, process_env, wait_for
 from tests.unit.test_notify_format import alert_record, incident_record
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from detectors.contract.events import Family
 from detectors.contract.validation import Invalid, TimeBounds, validate
 from infra.clickhouse import connect
+from infra.process import free_port
 from infra.settings import CommonSettings
 from infra.topics import all_family_topics
 from sensors_sim.__main__ import main
@@ -162,12 +162,6 @@ def test_run_produces_exactly_what_it_reports(
         client.disconnect()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _wait_until(condition: object, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():  # type: ignore[operator]
@@ -176,7 +170,7 @@ def _wait_until(condition: object, timeout_s: float, what: str) -> None:
 
 
 def test_sigint_stops_gracefully_and_nothing_is_lost(sim_env: CommonSettings) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "sensors_sim", "run", "--rate", "300", "--no-reference",
          "--metrics-port", str(port)],

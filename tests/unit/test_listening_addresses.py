@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.process import ChildProcess
-from tests.listening import METRICS_ADDR, free_port, listens_on
+from infra.process import ChildProcess, free_port
+from tests.listening import METRICS_ADDR, listens_on
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD_HOST = "127.0.0.3"
