@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     from dashboard.app import create_app  # after the metrics mode is settled
 
     app = create_app(settings)
-    serve.preload()
+    serve.preload(app)
     serve.start_metrics(settings)
     url = f"http://{settings.dashboard_host}:{settings.dashboard_port}/"
     if args.dev:

@@ -36,10 +36,19 @@ once, numpy fails half-initialised ("partially initialized module 'numpy'": HTTP
 the first refreshes), so the master imports them before it forks."""
 
 
-def preload() -> None:
-    """Import :data:`PRELOADED` now, in this (the master) process."""
+def preload(app: Any) -> None:
+    """Import :data:`PRELOADED` and run Dash's first-request setup now, in this (the
+    master) process, so every forked worker starts with both done.
+
+    Dash registers the script paths it will serve (``registered_paths``) on a worker's
+    first request, and marks the setup done before it has finished. A browser asks one
+    worker for a dozen scripts at once: the threads behind the first one found the setup
+    "done" and the paths still empty, and answered HTTP 500 ("dash" is not a registered
+    library), so the page never started (a CI failure at login)."""
     for name in PRELOADED:
         importlib.import_module(name)
+    with app.server.test_request_context("/"):
+        app._setup_server()  # noqa: SLF001  # Dash has no public hook for it
 
 
 class CommandCenter(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types

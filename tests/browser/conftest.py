@@ -94,6 +94,10 @@ def dashboard(world: tuple[CommonSettings, Seeded]) -> Iterator[str]:
     with ChildProcess("dashboard", env=env, log_path=log_path, cwd=ROOT, stop_timeout_s=10) as dash:
         wait_until(lambda: dashboard_answers(url), 30, f"the dashboard on {url}", dash)
         yield url
+    # A server error the page hid (a script that failed to load, a callback that raised)
+    # is a failure even when every assertion passed.
+    errors = [line for line in log_path.read_text().splitlines() if "Traceback" in line]
+    assert not errors, f"the dashboard logged {len(errors)} server errors: see {log_path}"
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +110,29 @@ def worker(world: tuple[CommonSettings, Seeded]) -> Iterator[WorkerStandIn]:
     standin.stop()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the test item, so fixtures can tell a failed test."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"report_{report.when}", report)
+
+
+def _show_failure(name: str, driver: object) -> None:
+    """What a failed browser test saw: a screenshot, the address and the console log."""
+    try:
+        screenshot(driver, f"FAILED-{name}")
+        print(f"address at failure: {driver.current_url}")  # type: ignore[attr-defined]
+        for entry in driver.get_log("browser")[-30:]:  # type: ignore[attr-defined]
+            print(f"console: {entry['level']} {entry['message'][:300]}")
+    except Exception as exc:  # the session itself may be what broke
+        print(f"no failure evidence from the browser: {exc!r}")
+
+
 @pytest.fixture
-def browser() -> Iterator[Callable[[], object]]:
-    """Makes headless Chromium sessions, each with a fresh profile (its own cookies)."""
+def browser(request: pytest.FixtureRequest) -> Iterator[Callable[[], object]]:
+    """Makes headless Chromium sessions, each with a fresh profile (its own cookies).
+    When the test fails, each session's screen, address and console log are saved."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -141,7 +165,10 @@ def browser() -> Iterator[Callable[[], object]]:
         return driver
 
     yield make
-    for driver, profile in made:
+    report = getattr(request.node, "report_call", None)
+    for number, (driver, profile) in enumerate(made):
+        if report is not None and report.failed:
+            _show_failure(f"{request.node.name}-{number}", driver)
         driver.quit()  # type: ignore[attr-defined]
         shutil.rmtree(profile, ignore_errors=True)
 

@@ -29,7 +29,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 World = tuple[CommonSettings, Seeded]
 
 
-def _wait(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = 15) -> Any:
+FIRST_RENDER_S = 90
+"""The first Dash page of a browser session loads and parses some megabytes of JavaScript
+(React, Plotly) before its first callback: on a loaded two-core box, beside the live
+product, that alone took over 15 s."""
+
+
+def _wait(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = 30) -> Any:
     """Wait for a condition; elements redrawn by a refresh meanwhile are looked up again."""
     ignored = (StaleElementReferenceException,)
     return WebDriverWait(driver, timeout, 0.1, ignored_exceptions=ignored).until(condition)
@@ -58,7 +64,7 @@ def _login(driver: WebDriver, url: str, username: str, password: str) -> None:
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.ID, "login-submit").click()
-    _wait(driver, ec.presence_of_element_located((By.ID, "signed-in")))
+    _wait(driver, ec.presence_of_element_located((By.ID, "signed-in")), FIRST_RENDER_S)
 
 
 def _click_link(driver: WebDriver, text: str, container: str) -> None:
@@ -72,7 +78,7 @@ def _click_link(driver: WebDriver, text: str, container: str) -> None:
         links[0].click()
         return True
 
-    WebDriverWait(driver, 15, 0.1, ignored_exceptions=(StaleElementReferenceException,)).until(
+    WebDriverWait(driver, 30, 0.1, ignored_exceptions=(StaleElementReferenceException,)).until(
         click
     )
 

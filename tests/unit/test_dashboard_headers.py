@@ -110,3 +110,20 @@ def test_a_tile_server_is_allowed_for_images_and_fetches_only(users: MemoryUserS
 def test_hsts_only_when_served_over_tls(users: MemoryUserStore) -> None:
     response = _client(users, dashboard_secure_cookies=True).get("/login")
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_the_master_registers_dashs_scripts_before_its_workers_fork(
+    users: MemoryUserStore,
+) -> None:
+    """Workers inherit the registered script paths: none has to register them on its first
+    request, where parallel requests for scripts raced it and got HTTP 500."""
+    from dashboard import serve
+
+    configured = load(DashboardSettings, dashboard_secret_key="k" * 32)
+    app = create_app(configured, FakeQueries(), CollectorRegistry(), users, RecordingSender(),
+                     audit=MemoryAuditLog())  # fmt: skip
+    assert "dash" not in app.registered_paths
+    serve.preload(app)
+    assert "dash" in app.registered_paths
+    polyfill = next(p for p in app.registered_paths["dash"] if "polyfill" in p)
+    assert polyfill.endswith(".js")
