@@ -1,5 +1,5 @@
-"""Where operator actions go: the alert-actions Kafka topic, keyed by the alert id, so the
-worker (the one write path) applies them in order per alert."""
+"""Where operator actions go: the alert-actions Kafka topic, keyed by the alert (or silence)
+id, so the worker (the one write path) applies them in order per alert."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from detectors.contract.actions import message_key
 from infra.kafka import ensure_topics
 from infra.settings import CommonSettings
 from infra.topics import alert_actions_topic
@@ -27,9 +28,9 @@ class ActionSender(Protocol):
 
 
 def encode(message: Mapping[str, Any]) -> tuple[bytes, bytes]:
-    """(key, value) of the Kafka record: the alert id and the JSON message."""
+    """(key, value) of the Kafka record: the alert (or silence) id and the JSON message."""
     value = json.dumps(dict(message), ensure_ascii=False, separators=(",", ":"))
-    return str(message["alert_id"]).encode(), value.encode()
+    return message_key(message).encode(), value.encode()
 
 
 class KafkaActionSender:

@@ -18,6 +18,13 @@ from detectors.contract.places import LEVELS, Location
 from streams.alerting import AlertingStage, StageOutput
 
 
+def evidence_text(e: AlertEvent) -> str:
+    """The evidence column: the event's evidence, plus the id of the silence that muted it
+    (``silence_id``) when one did, so every reader of the alert tables can tell."""
+    evidence = {**e.evidence, "silence_id": e.silence_id} if e.silence_id else e.evidence
+    return orjson.dumps(evidence).decode()
+
+
 def event_rows(out: StageOutput) -> list[tuple[object, ...]]:
     """Rows of ``alert_events`` (in the spec's column order), one per event."""
     rows: list[tuple[object, ...]] = []
@@ -28,7 +35,7 @@ def event_rows(out: StageOutput) -> list[tuple[object, ...]]:
             e.event_id, e.ts_ms // 1000, e.ts_ms, e.kind, e.alert_id, e.incident_id, e.key,
             e.category, e.level.roman, int(e.level), e.tier, int(e.notify), e.reason,
             loc.city, loc.district, loc.street, loc.grid, e.scope,
-            orjson.dumps(e.evidence).decode(), actor, note,
+            evidence_text(e), actor, note,
         ))  # fmt: skip
     return rows
 
@@ -53,16 +60,18 @@ def current_rows(stage: AlertingStage, events: Sequence[AlertEvent]) -> list[tup
             meta["acknowledged_by"], meta["assignee"], int(e.notify), e.reason,
             loc.city, loc.district, loc.street, loc.grid, e.scope,
             str(e.evidence.get("source_id", "")), str(e.evidence.get("metric", "")),
-            orjson.dumps(e.evidence).decode(),
+            evidence_text(e),
         ))  # fmt: skip
     return rows
 
 
 def area_stages(stage: AlertingStage) -> dict[str, tuple[int, str]]:
     """The stage (2 to 5, by :mod:`detectors.alerting.stages`) and its reason of every
-    area, by ``"level:code"``, where an active alert counts."""
+    area, by ``"level:code"``, where an active alert counts (a silenced one does not)."""
     found: dict[str, list[StagedAlert]] = {}
     for alert in stage.engine.active.values():
+        if alert.silence_id:
+            continue
         staged = StagedAlert(WarningLevel(alert.level), alert.category, alert.metric)
         where = Location(*alert.location)
         for level in LEVELS:
@@ -94,4 +103,18 @@ def stage_rows(stage: AlertingStage, now_ms: int) -> list[tuple[object, ...]]:
             level, code = area.split(":", 1)
             rows.append((level, code, now_ms // 1000, now_ms, new, old, reason))
             stage.stages[area] = new
+    return rows
+
+
+def silence_rows(stage: AlertingStage, out: StageOutput) -> list[tuple[object, ...]]:
+    """Rows of ``silences`` (in the spec's column order), one per change."""
+    rows: list[tuple[object, ...]] = []
+    for change in out.silences:
+        s = change.silence
+        stage.version += 1
+        rows.append((
+            s.silence_id, stage.version, change.status, change.ts_ms // 1000, change.ts_ms,
+            s.scope, s.value, s.family, s.metric, s.district, s.start_ms, s.end_ms, s.reason,
+            s.author, s.created_ms, change.action_id, change.actor, change.role, change.comment,
+        ))  # fmt: skip
     return rows

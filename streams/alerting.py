@@ -21,10 +21,11 @@ import orjson
 
 from detectors.alerting.engine import AlertEngine
 from detectors.alerting.types import NAMESPACE, AlertEvent, Decision
-from detectors.contract.actions import ActionError, validate_action
+from detectors.contract.actions import SILENCE_ACTIONS, ActionError, silence_of, validate_action
 from detectors.contract.alerts import ENDING_KINDS, AlertKind, Category
 from detectors.contract.levels import WarningLevel
 from detectors.contract.places import AreaLevel, Location
+from detectors.contract.silences import Silence, SilenceStatus
 from detectors.contract.validation import Invalid
 
 RECENT_LIMIT = 5000
@@ -77,6 +78,21 @@ class StageOutput:
 
     events: list[AlertEvent] = field(default_factory=list)
     actors: dict[str, tuple[str, str]] = field(default_factory=dict)  # event id -> actor, note
+    silences: list[SilenceChange] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SilenceChange:
+    """A silence made, expired or deleted (by an operator, or by its end passing): a row
+    of the ``silences`` trail."""
+
+    silence: Silence
+    status: str  # a SilenceStatus
+    ts_ms: int
+    action_id: str = ""  # '' when its end passed
+    actor: str = ""
+    role: str = ""
+    comment: str = ""
 
 
 class AlertingStage:
@@ -107,6 +123,8 @@ class AlertingStage:
 
     def act(self, action: Mapping[str, Any], out: StageOutput) -> Invalid | None:
         """Apply one operator action; or return why it is refused (nothing changes)."""
+        if action.get("action") in SILENCE_ACTIONS:
+            return self._act_on_silence(action, out)
         problem = self._check(action)
         if problem is not None:
             return problem
@@ -122,6 +140,49 @@ class AlertingStage:
             out.actors[event.event_id] = (actor, note)
         out.events += events
         return None
+
+    def _act_on_silence(self, action: Mapping[str, Any], out: StageOutput) -> Invalid | None:
+        try:
+            clean = validate_action(action)  # the same contract the dashboard checks
+        except ActionError as exc:
+            return Invalid("bad_action", str(exc))
+        kind, silence_id, ts = clean["action"], clean["silence_id"], clean["ts"]
+        if kind == "create_silence":
+            if silence_id in self.engine.silences or silence_id in self.ended:
+                return Invalid("silence_exists", f"silence {silence_id} exists already")
+            silence, status = silence_of(clean), SilenceStatus.ACTIVE
+            events = self.engine.silence(silence, ts)
+        else:
+            found = self.engine.silences.get(silence_id)
+            if found is None:
+                how = self.ended.get(silence_id, "")
+                detail = f"silence {silence_id} is already {how}" if how else "no such silence"
+                return Invalid("silence_ended" if how else "unknown_silence", detail)
+            if clean["district"] and found.district != clean["district"]:
+                return Invalid("not_permitted", f"silence {silence_id} is outside your district")
+            expire = kind == "expire_silence"
+            silence = dataclasses.replace(found, end_ms=min(found.end_ms, ts)) if expire else found
+            status = SilenceStatus.EXPIRED if expire else SilenceStatus.DELETED
+            events = self.engine.unsilence(silence_id, ts)
+            self._forget_silence(silence_id, status)
+        for event in events:
+            out.actors[event.event_id] = (clean["actor"], clean["comment"])
+        out.events += events
+        out.silences.append(SilenceChange(silence, status, ts, clean["action_id"], clean["actor"],
+                                          clean["role"], clean["comment"]))  # fmt: skip
+        return None
+
+    def end_silences(self, now_ms: int, out: StageOutput) -> None:
+        """Record the silences whose end passed by ``now_ms`` (their alerts were unmuted by
+        the engine's tick)."""
+        for silence in self.engine.drop_ended_silences(now_ms):
+            self._forget_silence(silence.silence_id, SilenceStatus.EXPIRED)
+            out.silences.append(SilenceChange(silence, SilenceStatus.EXPIRED, now_ms))
+
+    def _forget_silence(self, silence_id: str, status: str) -> None:
+        self.ended[silence_id] = status
+        while len(self.ended) > RECENT_LIMIT:
+            self.ended.pop(next(iter(self.ended)))
 
     def _check(self, action: Mapping[str, Any]) -> Invalid | None:
         try:

@@ -28,7 +28,7 @@ import orjson
 from detectors.alerting.engine import AlertEngine
 from detectors.contract import dead_letter
 from detectors.contract.events import Family, Reading
-from detectors.contract.tables import ALERT_EVENTS, ALERTS_CURRENT, STAGE_CHANGES
+from detectors.contract.tables import ALERT_EVENTS, ALERTS_CURRENT, SILENCES, STAGE_CHANGES
 from infra.clickhouse import connect
 from infra.settings import WorkerSettings
 from infra.topics import (
@@ -279,6 +279,7 @@ def create_app(
             (ALERT_EVENTS, alert_rows.event_rows(out)),
             (ALERTS_CURRENT, alert_rows.current_rows(stage, out.events)),
             (STAGE_CHANGES, stages),
+            (SILENCES, alert_rows.silence_rows(stage, out)),
         ]
         for table, table_rows in rows:
             if table_rows:

@@ -49,6 +49,7 @@ class AlertIntake:
             elif doc.get("type") == "tick":
                 tick_ms = int(doc["ts_ms"])
                 out.events += stage.engine.tick(tick_ms)
+                stage.end_silences(tick_ms, out)
                 stages += stage_rows(stage, tick_ms)
             else:
                 out.events += stage.engine.apply([decision_from(doc)])

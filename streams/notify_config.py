@@ -42,6 +42,7 @@ NOTIFIABLE_KINDS: tuple[str, ...] = (
     AlertKind.INCIDENT_WIDENED,
     AlertKind.INCIDENT_LEVEL_CHANGED,  # likewise, only when rising
     AlertKind.INCIDENT_ESCALATED,
+    AlertKind.UNSILENCED,  # a silence ended and the alert is still there: now people hear
 )
 """Kinds a webhook takes unless it lists its own ``kinds``."""
 KNOWN_KINDS: tuple[str, ...] = tuple(KIND_TEXT)
@@ -122,6 +123,8 @@ class NotifyConfig(BaseModel):
 def wants(hook: WebhookConfig, record: Mapping[str, Any]) -> bool:
     """Whether ``hook`` takes this (checked, see ``record_problem``) alert event record."""
     if not record["notify"] or record["kind"] not in hook.kinds:
+        return False
+    if record.get("silence_id"):  # the worker never asks, but a silence always wins
         return False
     if record["tier"] not in hook.tiers or level_of(record) < hook.min_level:
         return False

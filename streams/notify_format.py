@@ -54,6 +54,8 @@ KIND_TEXT: dict[str, tuple[str, str]] = {
     AlertKind.INCIDENT_LEVEL_CHANGED: ("事件等级变化", "incident level changed"),
     AlertKind.INCIDENT_ESCALATED: ("事件升级", "incident escalated"),
     AlertKind.INCIDENT_CLOSED: ("事件结束", "incident closed"),
+    AlertKind.SILENCED: ("已静默", "silenced"),
+    AlertKind.UNSILENCED: ("静默结束", "silence ended"),
 }
 ALL_CLEAR = (AlertKind.CLEARED, AlertKind.INCIDENT_CLOSED)
 # DingTalk renders an HTML colour; yellow is darkened to stay readable on white.

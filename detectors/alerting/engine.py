@@ -5,7 +5,11 @@ escalated up the command tiers; every state change is an :class:`AlertEvent`.
 - it clears only after ``clear_after`` decisions in a row score below ``clear_below``;
 - condition and area alerts join an incident (see :mod:`detectors.alerting.incidents`), which
   notifies for them; sensor-fault alerts stand alone and never make an area incident;
-- tiers rise with the level, the spread and time left unacknowledged.
+- tiers rise with the level, the spread and time left unacknowledged;
+- an alert that a silence covers (:mod:`detectors.contract.silences`) is raised and
+  recorded as usual but marked with the silence: it notifies no one, joins no incident and
+  does not escalate; when the silence ends, the alert (if still active) is unsilenced and
+  from then on behaves like any other.
 
 >>> from detectors.contract.places import Location
 >>> where = Location("CB", "D1", "D1-S1", "D1-S1-G01")
@@ -42,6 +46,7 @@ from detectors.alerting.types import (
 from detectors.contract.alerts import AlertKind, Category
 from detectors.contract.levels import ALARM, CLEAR_BELOW, WarningLevel, level_for
 from detectors.contract.places import AreaLevel, Location
+from detectors.contract.silences import Silence, first_match
 
 MINUTE_MS = 60_000
 
@@ -65,6 +70,7 @@ class AlertEngine:
         self.policy = policy or AlertPolicy()
         self._alerts: dict[str, Alert] = {}  # by key
         self._incidents: dict[str, Incident] = {}  # open ones, by id
+        self._silences: dict[str, Silence] = {}  # live or future ones, by id
 
     # -- state -------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -72,6 +78,7 @@ class AlertEngine:
             "policy": asdict(self.policy),
             "alerts": [asdict(a) for a in self._alerts.values()],
             "incidents": [i.dump() for i in self._incidents.values()],
+            "silences": [s.dump() for s in self._silences.values()],
         }
 
     @classmethod
@@ -79,6 +86,8 @@ class AlertEngine:
         engine = cls(AlertPolicy(**snapshot["policy"]))
         engine._alerts = {a["key"]: Alert(**a) for a in snapshot["alerts"]}
         engine._incidents = {i["incident_id"]: Incident(**i) for i in snapshot["incidents"]}
+        silences = snapshot.get("silences", [])  # a snapshot from before silences has none
+        engine._silences = {s["silence_id"]: Silence(**s) for s in silences}
         return engine
 
     @property
@@ -90,6 +99,11 @@ class AlertEngine:
     def incidents(self) -> Mapping[str, Incident]:
         """Open incidents by id, to read: every change goes through the engine's methods."""
         return MappingProxyType(self._incidents)
+
+    @property
+    def silences(self) -> Mapping[str, Silence]:
+        """Silences in force or still to come, by id, to read."""
+        return MappingProxyType(self._silences)
 
     def find(self, alert_id: str) -> Alert | None:
         """The active alert with this id, to read (None when there is none)."""
@@ -119,11 +133,11 @@ class AlertEngine:
 
     def tick(self, now_ms: int) -> list[AlertEvent]:
         """Stale alerts clear, quiet incidents close, unacknowledged ones escalate."""
-        events: list[AlertEvent] = []
+        events = self._resilence(now_ms)
         for alert in list(self._alerts.values()):
             if now_ms - alert.last_ms > self.policy.stale_ms:
                 events += self._clear(alert, now_ms, "no decisions: stale")
-            elif not alert.incident_id:
+            elif not alert.incident_id and not alert.silence_id:
                 events += self._overdue_alert(alert, now_ms)
         for incident in list(self._incidents.values()):
             if incident.quiet_since is not None:
@@ -169,6 +183,67 @@ class AlertEngine:
         if incident is not None and target_id in incident.alerts:
             incident.alerts.remove(target_id)
 
+    # -- silences ----------------------------------------------------------------------
+    def silence(self, silence: Silence, now_ms: int) -> list[AlertEvent]:
+        """An operator made a silence: active alerts it covers now are muted."""
+        self._silences[silence.silence_id] = silence
+        return self._resilence(now_ms)
+
+    def unsilence(self, silence_id: str, now_ms: int) -> list[AlertEvent]:
+        """An operator expired or deleted a silence: the alerts it muted are unmuted (unless
+        another silence covers them)."""
+        self._silences.pop(silence_id, None)
+        return self._resilence(now_ms)
+
+    def drop_ended_silences(self, now_ms: int) -> list[Silence]:
+        """Forget the silences whose window is over; returns them."""
+        ended = [s for s in self._silences.values() if s.end_ms <= now_ms]
+        for silence in ended:
+            del self._silences[silence.silence_id]
+        return ended
+
+    def _silence_for(self, alert: Alert, ts_ms: int) -> str:
+        source_id = str(alert.evidence.get("source_id", ""))
+        where = Location(*alert.location)
+        return first_match(self._silences.values(), source_id, alert.metric, where, ts_ms)
+
+    def _resilence(self, now_ms: int) -> list[AlertEvent]:
+        """Mute alerts a silence now covers, unmute those whose silence ended."""
+        events: list[AlertEvent] = []
+        if not self._silences and not any(a.silence_id for a in self._alerts.values()):
+            return events
+        for alert in list(self._alerts.values()):
+            muted_by = self._silence_for(alert, now_ms)
+            if muted_by == alert.silence_id:
+                continue
+            if not muted_by:
+                events += self._unmute(alert, now_ms)
+            else:
+                events += self._mute(alert, muted_by, now_ms)
+        return events
+
+    def _mute(self, alert: Alert, silence_id: str, ts_ms: int) -> list[AlertEvent]:
+        alert.silence_id = silence_id
+        events: list[AlertEvent] = []
+        incident = self._incidents.get(alert.incident_id)
+        if incident is not None:  # a muted alert speaks for no situation: it leaves
+            incident.alerts.remove(alert.alert_id)
+            alert.incident_id = ""
+            if not incident.alerts:
+                incident.quiet_since = ts_ms
+            else:
+                events += self._incident_relevel(incident, ts_ms)
+        reason = f"silenced by {silence_id}"
+        return [alert_event(self._incidents, alert, AlertKind.SILENCED, ts_ms, reason), *events]
+
+    def _unmute(self, alert: Alert, ts_ms: int) -> list[AlertEvent]:
+        reason = f"silence {alert.silence_id} ended"
+        alert.silence_id = ""
+        alert.tier_since_ms = ts_ms  # time unacknowledged counts from now
+        grouped = [] if alert.category == Category.FAULT else self._group(alert, ts_ms)
+        unmuted = alert_event(self._incidents, alert, AlertKind.UNSILENCED, ts_ms, reason)
+        return [unmuted, *grouped]
+
     # -- alerts ------------------------------------------------------------------------
     def _raise(self, decision: Decision) -> list[AlertEvent]:
         level = level_for(decision.score) or WarningLevel.IV
@@ -186,8 +261,11 @@ class AlertEngine:
             evidence=decision.evidence(),
         )
         self._alerts[decision.key] = alert
-        # a broken sensor is not a situation in its area: it joins no incident
-        grouped = [] if alert.category == Category.FAULT else self._group(alert, decision.ts_ms)
+        alert.silence_id = self._silence_for(alert, decision.ts_ms)
+        # a broken sensor is not a situation in its area: it joins no incident; a muted
+        # alert joins none until its silence ends
+        alone = alert.category == Category.FAULT or alert.silence_id
+        grouped = [] if alone else self._group(alert, decision.ts_ms)
         reason = f"{decision.detector} scored {decision.score:.2f}"
         raised = alert_event(self._incidents, alert, AlertKind.RAISED, decision.ts_ms, reason)
         return [raised, *grouped]
@@ -238,7 +316,7 @@ class AlertEngine:
 
     def _retier_alert(self, alert: Alert, ts_ms: int, why: str) -> list[AlertEvent]:
         tier = higher(alert.tier, LEVEL_TIER[WarningLevel(alert.level)])
-        if tier == alert.tier:
+        if tier == alert.tier or alert.silence_id:
             return []
         alert.tier, alert.tier_since_ms = tier, ts_ms
         reason = f"{why}: to {tier}"

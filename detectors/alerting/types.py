@@ -72,6 +72,7 @@ class AlertEvent:
     location: Location
     scope: str = ""  # an incident's extent: grid, street, district or city
     evidence: dict[str, Any] = field(default_factory=dict)
+    silence_id: str = ""  # the silence that mutes the alert ('' = none)
 
     def record(self) -> dict[str, Any]:
         """Plain, JSON-able fields."""
@@ -94,6 +95,7 @@ class AlertEvent:
             "grid": self.location.grid,
             "scope": self.scope,
             "evidence": dict(self.evidence),
+            "silence_id": self.silence_id,
         }
 
 
@@ -117,6 +119,7 @@ class Alert:
     below: int = 0
     lower: int = 0
     seq: int = 0
+    silence_id: str = ""  # the silence muting it: no notification, escalation or stage
 
 
 def alert_id(key: str, opened_ms: int) -> str:
@@ -143,7 +146,8 @@ def alert_event(
     reason: str,
     notify: bool = True,
 ) -> AlertEvent:
-    """An event about ``alert``; its parent incident (if open) inhibits notification."""
+    """An event about ``alert``; its parent incident (if open) or its silence inhibits
+    notification."""
     alert.seq += 1
     incident = incidents.get(alert.incident_id)
     return AlertEvent(
@@ -156,10 +160,12 @@ def alert_event(
         category=alert.category,
         level=WarningLevel(alert.level),
         tier=incident.tier if incident is not None else alert.tier,
-        notify=notify and incident is None,  # a parent incident inhibits its children
+        # a parent incident inhibits its children; a silence mutes the alert
+        notify=notify and incident is None and not alert.silence_id,
         reason=reason,
         location=Location(*alert.location),
         evidence=dict(alert.evidence),
+        silence_id=alert.silence_id,
     )
 
 

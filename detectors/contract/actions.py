@@ -14,6 +14,15 @@ Message (schema_version 1)::
      "assignee": "<username>",          # assign only
      "comment": "<text>"}               # required for comment; optional otherwise
 
+Silences (:mod:`detectors.contract.silences`) travel the same way, keyed by the silence id,
+with ``silence_id`` in place of ``alert_id``::
+
+    {..., "action": "create_silence" | "expire_silence" | "delete_silence",
+     "silence_id": "<id>", "actor", "role", "district", "comment",
+     "scope": "sensor" | "cell" | "street" | "district" | "family" | "metric",  # create only
+     "value": "<what the scope names>", "family": "", "metric": "",          # create only
+     "start_ms": <epoch ms>, "end_ms": <epoch ms>, "reason": "<text>"}       # create only
+
 >>> actor = Actor("li", "district_operator", "D2")
 >>> msg = build_action("assign", "a-1", actor, assignee="wang", now_ms=5, action_id="x")
 >>> msg["action"], msg["assignee"], msg["district"]
@@ -32,15 +41,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.contract.alerts import AlertStatus
+from detectors.contract.events import METRICS
+from detectors.contract.silences import (
+    MAX_SILENCE_MS,
+    Silence,
+    SilenceScope,
+    district_of_scope,
+)
 
 SCHEMA_VERSION = 1
 ACTIONS: tuple[str, ...] = ("acknowledge", "assign", "comment", "escalate", "resolve")
+SILENCE_ACTIONS: tuple[str, ...] = ("create_silence", "expire_silence", "delete_silence")
+"""Actions on silences rather than alerts: they carry a ``silence_id``."""
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    "city_commander": frozenset(ACTIONS),
-    "district_operator": frozenset(ACTIONS),
+    "city_commander": frozenset(ACTIONS + SILENCE_ACTIONS),
+    "district_operator": frozenset(ACTIONS + SILENCE_ACTIONS),
     # Emergency staff take and work alerts; dispatching them to others is a command task.
-    "emergency_staff": frozenset({"acknowledge", "comment", "escalate", "resolve"}),
+    # They may mute a known maintenance and end a silence, not withdraw one from the record.
+    "emergency_staff": frozenset(
+        {"acknowledge", "comment", "escalate", "resolve", "create_silence", "expire_silence"}
+    ),
     "engineer": frozenset({"comment"}),
     "wall_screen": frozenset(),
 }
@@ -81,6 +102,12 @@ def allowed_actions(role: str) -> tuple[str, ...]:
     return tuple(a for a in ACTIONS if a in permitted)
 
 
+def allowed_silence_actions(role: str) -> tuple[str, ...]:
+    """The silence actions a role may take, in display order."""
+    permitted = ROLE_ACTIONS.get(role, frozenset())
+    return tuple(a for a in SILENCE_ACTIONS if a in permitted)
+
+
 def build_action(
     action: str,
     alert_id: str,
@@ -111,8 +138,11 @@ def build_action(
 def validate_action(message: Mapping[str, Any]) -> dict[str, Any]:
     """Check a message as the worker must before applying it; returns a clean copy."""
     action = message.get("action")
+    if action in SILENCE_ACTIONS:
+        return validate_silence_action(message)
     if action not in ACTIONS:
-        raise ActionError(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
+        known = ", ".join(ACTIONS + SILENCE_ACTIONS)
+        raise ActionError(f"unknown action {action!r} (one of {known})")
     if message.get("schema_version") != SCHEMA_VERSION:
         raise ActionError(f"unsupported schema_version {message.get('schema_version')!r}")
     for name in ("action_id", "alert_id", "actor", "role"):
@@ -169,3 +199,121 @@ def status_after(action: str, status: str) -> str:
     """The alert's status once the worker applied ``action`` (acknowledge and resolve
     change it; assign, comment and escalate keep it)."""
     return _STATUS_AFTER.get(action, status)
+
+
+# -- silences ---------------------------------------------------------------------------
+MAX_REASON = 500
+_SILENCE_ID = _ALERT_ID
+_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+
+
+def build_silence_action(
+    action: str,
+    silence_id: str,
+    actor: Actor,
+    *,
+    now_ms: int,
+    action_id: str,
+    window: Silence | None = None,
+    comment: str = "",
+) -> dict[str, Any]:
+    """The message for a silence action (``window``: what to create, for create_silence),
+    or ActionError saying what is wrong with it."""
+    message: dict[str, Any] = {
+        "action_id": action_id, "schema_version": SCHEMA_VERSION, "ts": int(now_ms),
+        "action": action, "silence_id": (silence_id or "").strip(), "actor": actor.username,
+        "role": actor.role, "district": actor.district, "comment": (comment or "").strip(),
+    }  # fmt: skip
+    if action == "create_silence":
+        if window is None:
+            raise ActionError("a silence needs its scope, window and reason")
+        message |= {
+            "scope": window.scope, "value": window.value.strip(), "family": window.family,
+            "metric": window.metric, "start_ms": int(window.start_ms),
+            "end_ms": int(window.end_ms), "reason": window.reason.strip(),
+        }  # fmt: skip
+    return validate_silence_action(message)
+
+
+def validate_silence_action(message: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a silence action as the worker must before applying it; a clean copy."""
+    action = message.get("action")
+    if action not in SILENCE_ACTIONS:
+        raise ActionError(f"unknown silence action {action!r}")
+    if message.get("schema_version") != SCHEMA_VERSION:
+        raise ActionError(f"unsupported schema_version {message.get('schema_version')!r}")
+    for name in ("action_id", "silence_id", "actor", "role"):
+        if not isinstance(message.get(name), str) or not message[name]:
+            raise ActionError(f"{name} is required")
+    if not _SILENCE_ID.match(message["silence_id"]):
+        raise ActionError(f"bad silence id {message['silence_id'][:80]!r}")
+    ts = message.get("ts")
+    if not isinstance(ts, int) or isinstance(ts, bool) or ts <= 0:
+        raise ActionError("ts must be epoch milliseconds")
+    if action not in ROLE_ACTIONS.get(message["role"], frozenset()):
+        raise ActionError(f"role {message['role']} may not {action.replace('_', ' ')}s")
+    comment = message.get("comment") or ""
+    if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
+        raise ActionError(f"a comment is text of at most {MAX_COMMENT} characters")
+    keep = ("action_id", "schema_version", "ts", "action", "silence_id", "actor", "role")
+    clean = {k: message[k] for k in keep}
+    clean["district"] = str(message.get("district") or "")
+    clean["comment"] = comment
+    if action == "create_silence":
+        clean |= _check_window(message, clean["district"])
+    return clean
+
+
+def _check_window(message: Mapping[str, Any], district: str) -> dict[str, Any]:
+    scope, value = message.get("scope"), message.get("value")
+    if scope not in tuple(SilenceScope):
+        raise ActionError(f"scope must be one of {', '.join(SilenceScope)}")
+    if not isinstance(value, str) or not _VALUE.match(value):
+        raise ActionError(f"a {scope} silence needs the {scope} it covers (a code or name)")
+    window = {"scope": scope, "value": value, **_filters(message, scope, value)}
+    start, end = message.get("start_ms"), message.get("end_ms")
+    if not all(isinstance(t, int) and not isinstance(t, bool) and t > 0 for t in (start, end)):
+        raise ActionError("start_ms and end_ms must be epoch milliseconds")
+    assert isinstance(start, int) and isinstance(end, int)
+    if end <= start or end <= message["ts"]:
+        raise ActionError("a silence must end after it starts, and in the future")
+    if end - start > MAX_SILENCE_MS:
+        raise ActionError(f"a silence lasts at most {MAX_SILENCE_MS // 86_400_000} days")
+    reason = message.get("reason")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON:
+        raise ActionError(f"a silence needs a reason (at most {MAX_REASON} characters)")
+    area_district = district_of_scope(scope, value)
+    if district and area_district and area_district != district:
+        raise ActionError(f"{scope} {value} is outside your district {district}")
+    return window | {"start_ms": start, "end_ms": end, "reason": reason.strip()}
+
+
+def _filters(message: Mapping[str, Any], scope: str, value: str) -> dict[str, str]:
+    family, metric = message.get("family") or "", message.get("metric") or ""
+    families = {m.family.value for m in METRICS.values()}
+    if scope == SilenceScope.FAMILY and value not in families:
+        raise ActionError(f"unknown family {value!r} (one of {', '.join(sorted(families))})")
+    if scope == SilenceScope.METRIC and value not in METRICS:
+        raise ActionError(f"unknown metric {value!r}")
+    if family and family not in families:
+        raise ActionError(f"unknown family filter {family!r}")
+    if metric and metric not in METRICS:
+        raise ActionError(f"unknown metric filter {metric!r}")
+    return {"family": str(family), "metric": str(metric)}
+
+
+def silence_of(message: Mapping[str, Any]) -> Silence:
+    """The silence a validated create_silence message makes: confined to the actor's
+    district when they have one, and carrying the district of the area it covers."""
+    district = message.get("district") or district_of_scope(message["scope"], message["value"])
+    return Silence(
+        silence_id=message["silence_id"], scope=message["scope"], value=message["value"],
+        start_ms=message["start_ms"], end_ms=message["end_ms"], family=message["family"],
+        metric=message["metric"], district=district,
+        reason=message["reason"], author=message["actor"], created_ms=message["ts"],
+    )  # fmt: skip
+
+
+def message_key(message: Mapping[str, Any]) -> str:
+    """What an action message is keyed by on Kafka: its alert or its silence."""
+    return str(message.get("alert_id") or message.get("silence_id") or "")

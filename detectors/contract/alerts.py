@@ -35,6 +35,8 @@ class AlertKind(StrEnum):
     INCIDENT_LEVEL_CHANGED = "incident_level_changed"
     INCIDENT_ESCALATED = "incident_escalated"
     INCIDENT_CLOSED = "incident_closed"
+    SILENCED = "silenced"  # a silence now covers the alert: recorded, never notified
+    UNSILENCED = "unsilenced"  # its silence ended while the alert is still active
 
 
 ENDING_KINDS: frozenset[AlertKind] = frozenset(

@@ -162,9 +162,24 @@ AUTH_EVENTS = TableSpec(
     "users CLI.",
 )
 
+SILENCES = TableSpec(
+    "silences",
+    columns("""silence_id String, version UInt64, status dimension, ts DateTime('UTC'),
+        ts_ms UInt64, scope dimension, value String, family dimension, metric dimension,
+        district dimension, start_ms UInt64, end_ms UInt64, reason String, author String,
+        created_ms UInt64, action_id String, actor String, role dimension, comment String"""),
+    _replacing(),
+    "(silence_id, version)",
+    comment="Silences and maintenance windows (detectors.contract.silences), written by the "
+    "worker: one row per change (created, expired, deleted; actor '' when its end passed), "
+    "each carrying the whole silence after it: the audit trail, and the current state is "
+    "the highest version of a silence_id. start_ms/end_ms: the window.",
+)
+
 TABLES = (
     AREAS, SOURCES, SOURCE_PROFILES, EVENTS_RAW, CASES_RAW, ROLLUPS_1M,
     ALERT_EVENTS, ALERTS_CURRENT, STAGE_CHANGES, DEAD_LETTERS, REPLAYS, USERS, AUTH_EVENTS,
+    SILENCES,
 )  # fmt: skip
 """Every table, in the order they are created."""
 
