@@ -24,6 +24,7 @@ from dashboard import ids, router, views
 from dashboard.i18n import normalise
 from dashboard.overview import OUTPUTS, Overview, refresh_overview
 from dashboard.pages import replay as replay_page
+from dashboard.pages import silences as silences_page
 from dashboard.queries import Queries
 from dashboard.replay_queries import ReplayQueries
 from dashboard.scope import Scope
@@ -116,6 +117,7 @@ def table(queries: Queries, wiring: Wiring) -> list[Callback]:
         *_console(queries, wiring),
         *_other_pages(queries, wiring),
         *_replay(wiring),
+        *_silences(queries, wiring),
     ]
 
 
@@ -319,3 +321,41 @@ def _play(
     trigger = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
     moved, stopped = replay_page.play(trigger, value, int(low or 0), int(high or 1))
     return (no_update if moved is None else moved), stopped
+
+
+def _silences(queries: Queries, wiring: Wiring) -> list[Callback]:
+    return [
+        Callback(
+            (Output(ids.SILENCE_STATUS, "children"), Output(ids.SILENCE_LIST, "children"),
+             Output(ids.SILENCE_PICK, "options")),
+            (Input(ids.SILENCE_REFRESH, "n_intervals"), LANG),
+            lambda _tick, lang: silences_page.refresh(
+                queries, wiring.scope_of(), lang, int(wiring.clock() * 1000)
+            ),
+            shared=True,
+        ),
+        Callback(
+            (Output(ids.SILENCE_RESULT, "children"),),
+            (Input(ids.SILENCE_CREATE, "n_clicks"), Input(ids.SILENCE_EXPIRE, "n_clicks"),
+             Input(ids.SILENCE_DELETE, "n_clicks"), State(ids.SILENCE_SCOPE, "value"),
+             State(ids.SILENCE_VALUE, "value"), State(ids.SILENCE_FAMILY, "value"),
+             State(ids.SILENCE_METRIC, "value"), State(ids.SILENCE_START, "value"),
+             State(ids.SILENCE_HOURS, "value"), State(ids.SILENCE_REASON, "value"),
+             State(ids.SILENCE_PICK, "value"), LANG),
+            partial(_silence_act, wiring),
+            prevent_initial_call=True,
+        ),
+    ]  # fmt: skip
+
+
+def _silence_act(wiring: Wiring, *values: Any) -> Any:
+    """Send a silence action (only on a real click of one of its buttons)."""
+    *clicks, scope_kind, value, family, metric, start, hours, reason, pick, lang = values
+    if not any(clicks):
+        return no_update
+    trigger = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
+    form = silences_page.SilenceForm(scope_kind, value, family, metric, start, hours, reason)
+    return silences_page.submit(
+        wiring.sender, wiring.scope_of(), trigger, form, pick, lang,
+        int(wiring.clock() * 1000), wiring.new_id,
+    )  # fmt: skip

@@ -143,9 +143,15 @@ class AlertRow:
 
     @property
     def alarming(self) -> bool:
-        """An orange or red alert nobody has acknowledged yet: sound and highlight."""
-        unacknowledged = self.status == AlertStatus.ACTIVE
+        """An orange or red alert nobody has acknowledged yet: sound and highlight (not
+        when a silence muted it)."""
+        unacknowledged = self.status == AlertStatus.ACTIVE and not self.silenced
         return unacknowledged and self.level is not None and self.level >= ALARMING
+
+    @property
+    def silenced(self) -> bool:
+        """A silence muted it (the worker marks the evidence with the silence's id)."""
+        return bool(self.evidence.get("silence_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,3 +278,39 @@ def level_of(roman: str) -> WarningLevel | None:
         return WarningLevel[roman] if roman else None
     except KeyError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceRow:
+    """The latest state of one silence or maintenance window (``silences``, its highest
+    version): what it covers, when, why and who made and last changed it."""
+
+    silence_id: str
+    status: str  # a SilenceStatus: active, expired or deleted
+    changed_ms: int
+    scope: str  # a SilenceScope
+    value: str
+    family: str
+    metric: str
+    district: str
+    start_ms: int
+    end_ms: int
+    reason: str
+    author: str
+    created_ms: int
+    actor: str  # who made the latest change ('' when its end passed)
+
+    def state(self, now_ms: int) -> str:
+        """What an operator needs to know now: ``pending`` (not started), ``active``,
+        ``expired`` (ended, early or on time) or ``deleted``."""
+        if self.status != "active":
+            return self.status
+        if now_ms >= self.end_ms:
+            return "expired"
+        return "pending" if now_ms < self.start_ms else "active"
+
+
+def silence_of_alert(alert: AlertRow) -> str:
+    """The id of the silence that muted an alert ('' when none): the worker stores it in
+    the alert's evidence."""
+    return str(alert.evidence.get("silence_id") or "")

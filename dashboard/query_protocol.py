@@ -29,6 +29,7 @@ from dashboard.model import (
     SensorCell,
     SensorInfo,
     SeriesPoint,
+    SilenceRow,
     StageChange,
 )
 from dashboard.scope import Scope
@@ -111,6 +112,11 @@ class Queries(Protocol):
 
     def access_events(self, scope: Scope, limit: int = 200) -> list[AccessEvent]:
         """The newest entries of the access audit (logins, refusals, user changes)."""
+        ...
+
+    def silences(self, scope: Scope, limit: int = 200) -> list[SilenceRow]:
+        """Silences and maintenance windows (their latest state), newest first: those of
+        the viewer's district and the city-wide ones."""
         ...
 
 

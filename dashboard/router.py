@@ -18,6 +18,7 @@ from dashboard.pages import cases as cases_page
 from dashboard.pages import console, quality, tier
 from dashboard.pages import replay as replay_page
 from dashboard.pages import sensor as sensor_page
+from dashboard.pages import silences as silences_page
 from dashboard.queries import Queries
 from dashboard.routes import Route
 from dashboard.scope import Page, Scope, ScopeError, can_open
@@ -84,6 +85,8 @@ def _page(queries: Queries, scope: Scope, route: Route, lang: str, settings: Pag
         return replay_page.list_layout(lang)
     if route.page is Page.ACCESS:
         return access_page.layout(queries.access_events(scope), lang)
+    if route.page is Page.SILENCES:
+        return silences_page.layout(scope, lang, refresh, wall)
     if route.page is Page.QUALITY:
         return quality.layout(lang, refresh, settings.quality_minutes)
     return overview_layout.build_layout(refresh, lang=lang)

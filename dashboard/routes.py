@@ -70,7 +70,7 @@ def _parse_path(path: str) -> Route:
         return Route(Page.REPLAY)
     if head == "replay" and len(rest) == 1:
         return Route(Page.REPLAY, code=rest[0]) if _CODE.match(rest[0]) else bad
-    if head in ("alerts", "cases", "quality", "overview", "access") and not rest:
+    if head in ("alerts", "cases", "quality", "overview", "access", "silences") and not rest:
         return Route(Page(head))
     return bad
 

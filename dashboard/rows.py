@@ -17,6 +17,7 @@ from dashboard.model import (
     QualityRow,
     SensorCell,
     SensorInfo,
+    SilenceRow,
     StageChange,
     level_of,
     parse_evidence,
@@ -255,3 +256,14 @@ def quality(
             )
         )
     return result
+
+
+def silence(*row: Any) -> SilenceRow:
+    """A row of ``sql.SILENCE_COLUMNS``."""
+    (silence_id, status, ts_ms, scope, value, family, metric, district, start_ms, end_ms,
+     reason, author, created_ms, actor) = row  # fmt: skip
+    return SilenceRow(
+        str(silence_id), str(status), int(ts_ms), str(scope), str(value), str(family),
+        str(metric), str(district), int(start_ms), int(end_ms), str(reason), str(author),
+        int(created_ms), str(actor),
+    )  # fmt: skip

@@ -41,6 +41,7 @@ class Page(StrEnum):
     OVERVIEW = "overview"
     REPLAY = "replay"
     ACCESS = "access"  # the access audit
+    SILENCES = "silences"  # silences and maintenance windows
 
 
 _ALL_PAGES = frozenset(Page)
@@ -49,7 +50,7 @@ ROLE_PAGES: dict[Role, frozenset[Page]] = {
     # Replays are of the whole city: for the city commander and engineers only. Who logged
     # in, and who was refused, is for the city commander alone.
     Role.DISTRICT_OPERATOR: _ALL_PAGES - {Page.REPLAY, Page.ACCESS},
-    Role.EMERGENCY_STAFF: frozenset({Page.ALERTS, Page.TIER, Page.SENSOR}),
+    Role.EMERGENCY_STAFF: frozenset({Page.ALERTS, Page.TIER, Page.SENSOR, Page.SILENCES}),
     # Engineers look at the data, replays and quality; they act on no alert.
     Role.ENGINEER: _ALL_PAGES - {Page.ACCESS},
     Role.WALL_SCREEN: frozenset({Page.TIER, Page.ALERTS, Page.OVERVIEW}),

@@ -90,6 +90,7 @@ def header(scope: Scope, route: Route, lang: str) -> list[html.Span | dcc.Link |
         (t("overview", lang), Route(Page.OVERVIEW)),
         (t("replays", lang), Route(Page.REPLAY)),
         (t("access_audit", lang), Route(Page.ACCESS)),
+        (t("silences", lang), Route(Page.SILENCES)),
     ]
     items: list[html.Span | dcc.Link | html.A] = [
         dcc.Link(

@@ -15,7 +15,7 @@ from dashboard.scope import SCOPE_FILTER
 from detectors.contract.alerts import ACTIVE_STATUSES, AlertStatus, Subject
 from detectors.contract.levels import ALARMING
 from detectors.contract.places import AREA_LEVELS, AreaLevel
-from detectors.contract.tables import ALERTS_CURRENT, AUTH_EVENTS, SOURCES
+from detectors.contract.tables import ALERTS_CURRENT, AUTH_EVENTS, SILENCES, SOURCES
 
 
 def _listed(values: Iterable[str]) -> str:
@@ -296,4 +296,26 @@ FROM dead_letters FINAL
 WHERE %(scope_all)s = 1 OR extract(raw, %(district_re)s) = %(scope_district)s
 GROUP BY reason
 ORDER BY n DESC, reason
+"""
+
+
+SILENCE_COLUMNS = SILENCES.select_list(
+    "silence_id", "status", "ts_ms", "scope", "value", "family", "metric", "district",
+    "start_ms", "end_ms", "reason", "author", "created_ms", "actor",
+)  # fmt: skip
+"""What the silences page shows of a silence (dashboard.rows.silence reads this order)."""
+
+# Silences: the latest version of each, newest first. A city-wide silence (district '')
+# mutes alerts in every district, so every district sees it.
+SILENCE_LIST = f"""
+SELECT {SILENCE_COLUMNS}
+FROM (
+    SELECT {SILENCE_COLUMNS}
+    FROM silences FINAL
+    WHERE (%(scope_all)s = 1 OR district IN ('', %(scope_district)s))
+    ORDER BY silence_id, version DESC
+    LIMIT 1 BY silence_id
+)
+ORDER BY created_ms DESC, silence_id
+LIMIT %(limit)s
 """

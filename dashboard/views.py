@@ -156,9 +156,10 @@ def refresh_console(
 
 def refresh_alarm(queries: Queries, scope: Scope, lang: str) -> tuple[Any, Any]:
     """The ids of unacknowledged orange/red alerts (the page beeps for new ones) and the
-    banner that stays until they are acknowledged."""
+    banner that stays until they are acknowledged (a silenced alert neither beeps nor
+    blinks)."""
     try:
-        alarms = queries.alarms(scope)
+        alarms = [a for a in queries.alarms(scope) if a.alarming]
     except QueryError:
         return no_update, no_update
     return [a.alert_id for a in alarms], alarm_banner(alarms, lang)

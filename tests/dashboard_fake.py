@@ -27,6 +27,7 @@ from dashboard.model import (
     SensorCell,
     SensorInfo,
     SeriesPoint,
+    SilenceRow,
     StageChange,
 )
 from dashboard.scope import Scope, ScopeError
@@ -268,6 +269,7 @@ class FakeQueries:
     cases: list[CaseRow] = field(default_factory=_fake_cases)
     quality: list[QualityRow] = field(default_factory=_fake_quality)
     access: list[AccessEvent] = field(default_factory=list)
+    silenced: list[SilenceRow] = field(default_factory=list)
 
     @classmethod
     def empty(cls) -> FakeQueries:
@@ -459,6 +461,11 @@ class FakeQueries:
         self._fail()
         found = [e for e in self.access if scope.allows_district(e.district)]
         return sorted(found, key=lambda e: -e.ts_ms)[:limit]
+
+    def silences(self, scope: Scope, limit: int = 200) -> list[SilenceRow]:
+        self._fail()
+        found = [s for s in self.silenced if s.district in ("", scope.district) or scope.city_wide]
+        return sorted(found, key=lambda s: (-s.created_ms, s.silence_id))[:limit]
 
     def _fail(self) -> None:
         if self.error is not None:

@@ -105,7 +105,7 @@ def alert_list(
     rows = [
         [
             level_badge(a.level, lang),
-            t(f"status_{a.status}", lang),
+            _status(a, lang),
             link(
                 f"{hazard(a, lang)} · {a.metric or a.category}",
                 href(Route(Page.ALERTS, alert=a.alert_id, wall=wall)),
@@ -125,6 +125,7 @@ def alert_list(
                 "alarm" if a.alarming else "",
                 "selected" if a.alert_id == selected else "",
                 f"status-{a.status}",
+                "silenced" if a.silenced else "",
             )
             if c
         )
@@ -142,6 +143,15 @@ def alert_list(
     return table(headers, rows, classes, t("no_alerts", lang), "console-table")
 
 
+def _status(alert: AlertRow, lang: str) -> Any:
+    """The alert's status, and a mark when a silence muted it."""
+    if not alert.silenced:
+        return t(f"status_{alert.status}", lang)
+    mark = html.Span(t("silenced", lang), className="silenced-mark",
+                     title=str(alert.evidence.get("silence_id")))  # fmt: skip
+    return html.Span([t(f"status_{alert.status}", lang), " ", mark])
+
+
 def detail(alert: AlertRow | None, lang: str, message: str = "") -> list[Any]:
     """The selected alert: what, where, since when, why."""
     if alert is None:
@@ -151,7 +161,7 @@ def detail(alert: AlertRow | None, lang: str, message: str = "") -> list[Any]:
         (t("alerts", lang), html.Code(alert.alert_id, id="detail-alert-id")),
         (t("subject", lang), alert.subject),
         (t("level", lang), level_badge(alert.level, lang)),
-        (t("status", lang), html.Span(t(f"status_{alert.status}", lang), id="detail-status")),
+        (t("status", lang), html.Span(_status(alert, lang), id="detail-status")),
         (t("reason", lang), alert.reason),
         (
             t("where", lang),

@@ -13,11 +13,14 @@ import orjson
 import pytest
 from kafka import KafkaConsumer
 
+from dashboard.queries import ClickHouseQueries
+from dashboard.scope import Role, Scope
 from dashboard.sender import KafkaActionSender
 from detectors.alerting.types import Decision
 from detectors.contract.actions import Actor, build_silence_action
 from detectors.contract.events import Location
 from detectors.contract.silences import Silence
+from infra.clickhouse import connect
 from infra.kafka import ensure_topics
 from infra.settings import CommonSettings
 from infra.topics import alerting_topic, alerts_topic
@@ -80,6 +83,15 @@ def test_a_silence_applied_by_the_worker_mutes_a_matching_alert(
         )
         wait_for(lambda: bool(rows(namespace, stored)), 120, "the silence to be stored", worker)
         assert rows(namespace, stored) == [("active", "li", "D2")]
+        # the silences page reads it back in the viewer's scope
+        queries = ClickHouseQueries(lambda: connect(namespace))
+        [listed] = queries.silences(Scope(Role.DISTRICT_OPERATOR, "D2", "li"))
+        assert (listed.silence_id, listed.state(now), listed.value) == (
+            silence_id,
+            "active",
+            "D2-S1",
+        )
+        assert queries.silences(Scope(Role.DISTRICT_OPERATOR, "D1", "wu")) == []
 
         send(namespace, alerting_topic(prefix), [
             decision("WAT-0007", MUTED, now), decision("WAT-0031", HEARD, now),

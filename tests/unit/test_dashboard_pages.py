@@ -243,10 +243,14 @@ def test_refusals_are_explained_in_both_languages() -> None:
                 "overview",
                 "replays",
                 "access audit",
+                "silences",
             ],
         ),  # fmt: skip
-        (Role.ENGINEER, ["city", "alert console", "cases", "data quality", "overview", "replays"]),
-        (Role.EMERGENCY_STAFF, ["city", "alert console"]),
+        (
+            Role.ENGINEER,
+            ["city", "alert console", "cases", "data quality", "overview", "replays", "silences"],
+        ),  # fmt: skip
+        (Role.EMERGENCY_STAFF, ["city", "alert console", "silences"]),
         (Role.WALL_SCREEN, ["city", "alert console", "overview"]),
     ],
 )

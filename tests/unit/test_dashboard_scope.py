@@ -32,7 +32,7 @@ def test_a_district_scope_allows_only_its_district_and_says_so() -> None:
 ROLE_PAGES = [
     (Role.CITY_COMMANDER, set(Page)),
     (Role.DISTRICT_OPERATOR, set(Page) - {Page.REPLAY, Page.ACCESS}),
-    (Role.EMERGENCY_STAFF, {Page.ALERTS, Page.TIER, Page.SENSOR}),
+    (Role.EMERGENCY_STAFF, {Page.ALERTS, Page.TIER, Page.SENSOR, Page.SILENCES}),
     (Role.ENGINEER, set(Page) - {Page.ACCESS}),
     (Role.WALL_SCREEN, {Page.TIER, Page.ALERTS, Page.OVERVIEW}),
 ]
