@@ -216,6 +216,7 @@ class AlertingStage:
         level = WarningLevel(alert.level if alert else incident.level if incident else 1)
         tier = alert.tier if alert else incident.tier if incident else AreaLevel.GRID
         where = self._location_of(target) or Location()
+        muted_by = alert.silence_id if alert else ""  # a silence mutes operators' escalations too
         if kind == "escalate":
             tier = self.engine.escalate(target) or tier
         elif kind == "assign":
@@ -229,9 +230,9 @@ class AlertingStage:
             incident_id=target if incident is not None else (alert.incident_id if alert else ""),
             key=alert.key if alert else "",
             category=alert.category if alert else Category.INCIDENT,
-            level=level, tier=tier, notify=kind == "escalate",
+            level=level, tier=tier, notify=kind == "escalate" and not muted_by,
             reason=f"{_PAST[kind]} by {action['actor']}", location=where,
-            evidence=dict(alert.evidence) if alert else {},
+            evidence=dict(alert.evidence) if alert else {}, silence_id=muted_by,
         )  # fmt: skip
 
     def remember_ended(self, events: Iterable[AlertEvent]) -> None:

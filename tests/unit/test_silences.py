@@ -16,6 +16,7 @@ from detectors.contract.actions import (
     ActionError,
     Actor,
     allowed_silence_actions,
+    build_action,
     build_silence_action,
     silence_of,
     validate_action,
@@ -269,3 +270,16 @@ def test_a_silence_whose_end_passes_is_written_as_expired() -> None:
     [row] = silence_rows(stage, out)
     fields = dict(zip(SILENCES.names, row, strict=True))
     assert (fields["status"], fields["actor"]) == ("expired", "")
+
+
+def test_an_operators_escalation_of_a_silenced_alert_is_recorded_but_not_notified() -> None:
+    stage = AlertingStage()
+    act(stage, create(COMMANDER, "cell", "D1-S2-G03"))
+    [raised] = stage.engine.step([decide(2_000, 0.99)], now_ms=2_000)
+    message = build_action("escalate", raised.alert_id, COMMANDER, now_ms=3_000, action_id="e-1")
+    out, refused = act(stage, message)
+    assert refused is None
+    [escalated] = out.events
+    assert (escalated.kind, escalated.notify, escalated.silence_id) == (
+        AlertKind.ESCALATED, False, "s-1"
+    )  # fmt: skip
