@@ -267,7 +267,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "silence_expire": ("expire now", "立即结束"),
     "silence_delete": ("delete", "删除"),
     "silence_sent": (
-        "sent: {action} of silence {silence}; the worker records it (action {id})",
+        "sent: {action} {silence}; the worker records it (action {id})",
         "已提交：静默 {silence} {action}；由后台写入记录（操作 {id}）",
     ),
     "silence_bad_start": (

@@ -3,8 +3,10 @@ alert-actions topic the way the real worker (streams/) will, so the browser test
 an acknowledged alert after a reload without depending on the worker being wired yet.
 
 For each action: a row in alert_events (kind = the action, actor, comment) and a new
-alerts_current row with a higher version (status, acknowledged_by, assignee). It is not
-the product's write path and must never move out of tests/.
+alerts_current row with a higher version (status, acknowledged_by, assignee). A silence
+action goes through the worker's own alerting stage and row builder into ``silences``
+(the stand-in has no detectors, so it mutes no alert itself). It is not the product's
+write path and must never move out of tests/.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from typing import Any
 
 from kafka import KafkaConsumer
 
-from detectors.contract.actions import status_after, validate_action
+from detectors.contract.actions import SILENCE_ACTIONS, status_after, validate_action
+from detectors.contract.tables import SILENCES
 from infra.clickhouse import connect
 from infra.settings import CommonSettings
 from infra.topics import alert_actions_topic
+from streams.alert_rows import silence_rows
+from streams.alerting import AlertingStage, StageOutput
 from tests.browser.seed import ALERT_COLUMNS, EVENT_COLUMNS, insert
 
 
@@ -28,6 +33,8 @@ def apply_action(settings: CommonSettings, raw: bytes) -> dict[str, Any] | None:
         action = validate_action(json.loads(raw))
     except ValueError:
         return None
+    if action["action"] in SILENCE_ACTIONS:
+        return None  # the stand-in's own stage applies those (WorkerStandIn.run)
     client = connect(settings)
     try:
         found = client.execute(
@@ -81,6 +88,7 @@ class WorkerStandIn(threading.Thread):
         super().__init__(name="worker-stand-in", daemon=True)
         self.settings = settings
         self.applied: list[dict[str, Any]] = []
+        self.stage = AlertingStage()  # the worker's: silences and the silences rows
         self.stopping = threading.Event()
         self.ready = threading.Event()
 
@@ -99,11 +107,27 @@ class WorkerStandIn(threading.Thread):
                     self.ready.set()
                 for records in batch.values():
                     for record in records:
-                        applied = apply_action(self.settings, record.value)
+                        applied = apply_action(self.settings, record.value) or self.silence(
+                            record.value
+                        )
                         if applied:
                             self.applied.append(applied)
         finally:
             consumer.close()
+
+    def silence(self, raw: bytes) -> dict[str, Any] | None:
+        """Apply a silence action as the worker does; None when it is none or refused."""
+        try:
+            action = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(action, dict) or action.get("action") not in SILENCE_ACTIONS:
+            return None
+        out = StageOutput()
+        if self.stage.act(action, out) is not None:
+            return None
+        insert(self.settings, SILENCES.name, SILENCES.column_list, silence_rows(self.stage, out))
+        return dict(action)
 
     def stop(self) -> None:
         self.stopping.set()
