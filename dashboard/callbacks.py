@@ -342,13 +342,13 @@ def _silences(queries: Queries, wiring: Wiring) -> list[Callback]:
              State(ids.SILENCE_METRIC, "value"), State(ids.SILENCE_START, "value"),
              State(ids.SILENCE_HOURS, "value"), State(ids.SILENCE_REASON, "value"),
              State(ids.SILENCE_PICK, "value"), LANG),
-            partial(_silence_act, wiring),
+            partial(_silence_act, queries, wiring),
             prevent_initial_call=True,
         ),
     ]  # fmt: skip
 
 
-def _silence_act(wiring: Wiring, *values: Any) -> Any:
+def _silence_act(queries: Queries, wiring: Wiring, *values: Any) -> Any:
     """Send a silence action (only on a real click of one of its buttons)."""
     *clicks, scope_kind, value, family, metric, start, hours, reason, pick, lang = values
     if not any(clicks):
@@ -356,6 +356,6 @@ def _silence_act(wiring: Wiring, *values: Any) -> Any:
     trigger = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
     form = silences_page.SilenceForm(scope_kind, value, family, metric, start, hours, reason)
     return silences_page.submit(
-        wiring.sender, wiring.scope_of(), trigger, form, pick, lang,
+        queries, wiring.sender, wiring.scope_of(), trigger, form, pick, lang,
         int(wiring.clock() * 1000), wiring.new_id,
     )  # fmt: skip

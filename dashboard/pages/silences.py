@@ -32,6 +32,10 @@ from detectors.contract.events import METRICS, SENSOR_FAMILIES
 from detectors.contract.silences import Silence, SilenceScope
 
 HOUR_MS = 3_600_000
+LATE_MS = 5 * 60_000
+"""A silence "from now" starts this much earlier: the worker judges readings by their event
+time, which trails the wall clock, and a reading taken just before the click must not page
+anyone once the operator has muted its sensor."""
 
 
 def layout(scope: Scope, lang: str, refresh_ms: int, wall: bool) -> html.Div:
@@ -210,6 +214,7 @@ class SilenceForm:
 
 
 def submit(
+    queries: Queries,
     sender: ActionSender,
     scope: Scope,
     trigger: str | None,
@@ -236,16 +241,35 @@ def submit(
         message = build_silence_action(
             action, silence_id, actor, now_ms=now_ms, action_id=new_id(), window=window
         )
+        if window is None:
+            _check_target(queries.silences(scope), message, now_ms)
         sender.send(message)
-    except (ActionError, SendError) as exc:
+    except (ActionError, SendError, QueryError) as exc:
         return [html.Div(str(exc), className="action-refused", role="alert", id="silence-message")]
     text = t("silence_sent", lang, action=t(f"action_{action}", lang), silence=silence_id[:8],
              id=message["action_id"][:8])  # fmt: skip
     return [html.Div(text, className="action-sent", id="silence-message")]
 
 
+def _check_target(known: Sequence[SilenceRow], message: dict[str, Any], now_ms: int) -> None:
+    """Refuse to expire or delete a silence that is unknown, already over, or not the
+    actor's district's (the worker would refuse it too, only later and out of sight)."""
+    silence_id = message["silence_id"]
+    found = next((s for s in known if s.silence_id == silence_id), None)
+    if found is None:
+        raise ActionError(f"unknown silence {silence_id} (or not in your scope): nothing sent")
+    state = found.state(now_ms)
+    if state not in ("active", "pending"):
+        raise ActionError(f"silence {silence_id[:8]} is already {state}: nothing sent")
+    if message["district"] and found.district != message["district"]:
+        raise ActionError(
+            f"silence {silence_id[:8]} covers more than your district "
+            f"{message['district']}: nothing sent"
+        )
+
+
 def _window(form: SilenceForm, now_ms: int, lang: str) -> Silence:
-    start_ms = now_ms
+    start_ms = now_ms - LATE_MS
     if form.start and form.start.strip():
         try:
             moment = datetime.strptime(form.start.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)

@@ -30,9 +30,13 @@ def new_ids() -> Any:
     return lambda: f"00000000-0000-4000-8000-{next(counter):012d}"
 
 
-def submit(scope: Scope, trigger: str, form: page.SilenceForm = FORM, pick: str = "s-1") -> Any:
+def submit(
+    scope: Scope, trigger: str, form: page.SilenceForm = FORM, pick: str = "s-1",
+    queries: FakeQueries | None = None,
+) -> Any:  # fmt: skip
     sender = RecordingSender()
-    answer = page.submit(sender, scope, trigger, form, pick, "en", T0_MS, new_ids())
+    known = queries or FakeQueries(silenced=[silence("s-1", "D1", T0_MS - HOUR, T0_MS + HOUR)])
+    answer = page.submit(known, sender, scope, trigger, form, pick, "en", T0_MS, new_ids())
     return sender.sent, answer[0]
 
 
@@ -43,7 +47,9 @@ def test_an_operator_creates_a_silence_through_the_action_contract() -> None:
     assert (message["action"], message["scope"], message["value"], message["metric"]) == (
         "create_silence", "street", "D1-S2", "water_level"
     )  # fmt: skip
-    assert (message["start_ms"], message["end_ms"]) == (T0_MS, T0_MS + 2 * HOUR)
+    # "now" reaches back a little: the worker judges readings by their (trailing) event time
+    start = T0_MS - page.LATE_MS
+    assert (message["start_ms"], message["end_ms"]) == (start, start + 2 * HOUR)
     assert (message["actor"], message["district"]) == ("li", "D1")
     assert "sent: create silence" in answer.children
 
@@ -131,3 +137,21 @@ def test_a_silenced_alert_is_marked_in_the_console_and_never_alarms() -> None:
     assert "silenced" in str(listed) and "alarm" not in str(listed.children[1])
     queries = FakeQueries(alerts=[muted])
     assert views.refresh_alarm(queries, COMMANDER, "en") == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("scope", "known", "problem"),
+    [
+        (COMMANDER, [], "unknown silence s-1"),
+        (COMMANDER, [silence("s-1", "D1", T0_MS - 2 * HOUR, T0_MS - HOUR)], "already expired"),
+        (COMMANDER, [silence("s-1", "D1", T0_MS - HOUR, T0_MS + HOUR, "deleted")],
+         "already deleted"),
+        (OPERATOR_D1, [silence("s-1", "", T0_MS - HOUR, T0_MS + HOUR)],
+         "covers more than your district D1"),
+    ],
+)  # fmt: skip
+def test_expiring_a_silence_that_cannot_be_expired_sends_nothing(
+    scope: Scope, known: list[SilenceRow], problem: str
+) -> None:
+    sent, answer = submit(scope, ids.SILENCE_EXPIRE, queries=FakeQueries(silenced=known))
+    assert sent == [] and problem in answer.children
