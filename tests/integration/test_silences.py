@@ -121,5 +121,24 @@ def test_a_silence_applied_by_the_worker_mutes_a_matching_alert(
         assert routed[(MUTED.grid, "raised")] is False
         assert not any(sent for (grid, _), sent in routed.items() if grid == MUTED.grid)
         assert routed[(HEARD.grid, "incident_opened")] is True  # the other one pages people
+
+        # Expired, the silence lets go: the alert still active now opens a notified incident.
+        expire = build_silence_action(
+            "expire_silence", silence_id, Actor("li", "district_operator", "D2"),
+            now_ms=int(time.time() * 1000), action_id=str(uuid.uuid4()),
+        )  # fmt: skip
+        sender = KafkaActionSender(namespace)
+        sender.send(expire)
+        sender.close()
+        opened = ("SELECT notify FROM alert_events FINAL WHERE kind = 'incident_opened' "
+                  f"AND grid = '{MUTED.grid}'")  # fmt: skip
+        wait_for(lambda: bool(rows(namespace, opened)), 60, "the unmuted alert's incident", worker)
+        assert rows(namespace, opened) == [(1,)]
+        kinds = {k for (k,) in rows(namespace, "SELECT kind FROM alert_events FINAL "
+                                               f"WHERE alert_id = '{muted_id}'")}  # fmt: skip
+        assert {"raised", "unsilenced", "grouped"} <= kinds
+        latest = ("SELECT status, actor FROM silences FINAL "
+                  f"WHERE silence_id = '{silence_id}' ORDER BY version DESC LIMIT 1")  # fmt: skip
+        assert rows(namespace, latest) == [("expired", "li")]
     finally:
         worker.stop()

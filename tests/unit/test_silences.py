@@ -283,3 +283,13 @@ def test_an_operators_escalation_of_a_silenced_alert_is_recorded_but_not_notifie
     assert (escalated.kind, escalated.notify, escalated.silence_id) == (
         AlertKind.ESCALATED, False, "s-1"
     )  # fmt: skip
+
+
+def test_the_worker_stage_keeps_its_silences_across_a_restart() -> None:
+    stage = AlertingStage()
+    act(stage, create(OPERATOR_D1))
+    again = AlertingStage.restore(json.loads(json.dumps(stage.snapshot())))
+    assert list(again.engine.silences) == ["s-1"]
+    assert act(again, create(OPERATOR_D1))[1].reason == "silence_exists"
+    out, refused = act(again, expire(OPERATOR_D1, 2_000))
+    assert refused is None and out.silences[0].status == "expired"
