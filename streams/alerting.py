@@ -20,7 +20,8 @@ from typing import Any
 import orjson
 
 from detectors.alerting.engine import AlertEngine
-from detectors.alerting.types import NAMESPACE, AlertEvent, Decision
+from detectors.alerting.incidents import Incident
+from detectors.alerting.types import NAMESPACE, AlertEvent, Decision, with_lead
 from detectors.contract.actions import ActionError, validate_action
 from detectors.contract.alerts import ENDING_KINDS, AlertKind, Category
 from detectors.contract.levels import WarningLevel
@@ -105,6 +106,12 @@ class AlertingStage:
         stage.offsets = {k: int(v) for k, v in snap["offsets"].items()}
         return stage
 
+    def led(self, events: Iterable[AlertEvent]) -> list[AlertEvent]:
+        """The events with each incident's gravest active alert as its ``lead`` evidence:
+        what an incident's explanation measures."""
+        active = list(self.engine.active.values())
+        return [with_lead(event, active) for event in events]
+
     def act(self, action: Mapping[str, Any], out: StageOutput) -> Invalid | None:
         """Apply one operator action; or return why it is refused (nothing changes)."""
         problem = self._check(action)
@@ -114,10 +121,10 @@ class AlertingStage:
         ts, actor = int(action["ts"]), str(action["actor"])
         note = str(action.get("comment") or "")
         if kind == "acknowledge":
-            events = self.engine.acknowledge(target, ts, by=actor)
+            events = self.led(self.engine.acknowledge(target, ts, by=actor))
             self.meta_of(target)["acknowledged_by"] = actor
         else:
-            events = [self._action_event(kind, target, action)]
+            events = self.led([self._action_event(kind, target, action)])
         for event in events:
             out.actors[event.event_id] = (actor, note)
         out.events += events
@@ -170,7 +177,8 @@ class AlertingStage:
             category=alert.category if alert else Category.INCIDENT,
             level=level, tier=tier, notify=kind == "escalate",
             reason=f"{_PAST[kind]} by {action['actor']}", location=where,
-            evidence=dict(alert.evidence) if alert else {},
+            evidence=dict(alert.evidence) if alert else _incident_evidence(incident),
+            opened_ms=alert.opened_ms if alert else incident.opened_ms if incident else 0,
         )  # fmt: skip
 
     def remember_ended(self, events: Iterable[AlertEvent]) -> None:
@@ -181,6 +189,13 @@ class AlertingStage:
                 self.meta.pop(event.alert_id or event.incident_id, None)
         while len(self.ended) > RECENT_LIMIT:
             self.ended.pop(next(iter(self.ended)))
+
+
+def _incident_evidence(incident: Incident | None) -> dict[str, Any]:
+    """What an incident's own events carry, so an action does not blank its row."""
+    if incident is None:
+        return {}
+    return {"alerts": len(incident.alerts), "metrics": list(incident.metrics)}
 
 
 _PAST = {"acknowledge": AlertKind.ACKNOWLEDGED, "assign": AlertKind.ASSIGNED,

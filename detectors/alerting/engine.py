@@ -265,7 +265,8 @@ class AlertEngine:
         incident.alerts.append(alert.alert_id)
         if alert.metric not in incident.metrics:
             incident.metrics.append(alert.metric)
-        into = f"into {incident.incident_id}"
+        # reasons are read by people: the incident is named by its row, never by its id
+        into = f"joined the open {incident.scope} incident"
         events = [alert_event(self._incidents, alert, AlertKind.GROUPED, ts_ms, into)]
         if scope != incident.scope:
             incident.scope = scope
@@ -288,7 +289,7 @@ class AlertEngine:
         self._incidents[incident.incident_id] = incident
         alert.incident_id = incident.incident_id
         reason = f"{alert.category} alert on {alert.metric}"
-        into = f"into {incident.incident_id}"
+        into = "opened a new incident"
         return [
             incident_event(incident, AlertKind.INCIDENT_OPENED, ts_ms, reason),
             alert_event(self._incidents, alert, AlertKind.GROUPED, ts_ms, into),
