@@ -102,6 +102,10 @@ class AreaTree:
             area = self.get(area.parent) if area.parent else None
         return tuple(chain)
 
+    def names(self, lang: str) -> dict[str, str]:
+        """Each area's name in ``lang`` ('zh' or 'en'), by code: what sentences say."""
+        return {a.code: (a.name_zh if lang == "zh" else a.name) or a.name for a in self.areas}
+
     def district_of(self, code: str) -> str:
         """The district an area lies in ('' for the city)."""
         return next((a.code for a in self.ancestors(code) if a.level == AreaLevel.DISTRICT), "")

@@ -5,7 +5,8 @@ An orange or red alert nobody has acknowledged stays highlighted."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC
 from typing import Any
 
 from dash import dcc, html
@@ -17,6 +18,8 @@ from dashboard.model import AlertEventRow, AlertRow
 from dashboard.routes import Route, area_href, href
 from dashboard.scope import Page, Scope
 from dashboard.stages import hazard
+from detectors.alerting.explain import Explanation, facts_of
+from detectors.alerting.explain import explain as explain_alert
 from detectors.contract.actions import allowed_actions
 
 
@@ -98,10 +101,24 @@ def _action_form(scope: Scope, lang: str, wall: bool) -> html.Div:
     )
 
 
+def explained(alert: AlertRow, lang: str, names: Mapping[str, str] | None) -> Explanation:
+    """The alert's or incident's explanation in ``lang``, with area names, in UTC as the
+    rest of the page."""
+    evidence = {"metric": alert.metric, **alert.evidence}
+    facts = facts_of(alert.category, alert.place, alert.scope, alert.opened_ms, evidence)
+    return explain_alert(facts, lang, names or {}, UTC)
+
+
 def alert_list(
-    alerts: Sequence[AlertRow], selected: str, lang: str, wall: bool
+    alerts: Sequence[AlertRow],
+    selected: str,
+    lang: str,
+    wall: bool,
+    names: Mapping[str, str] | None = None,
 ) -> html.Table | html.P:
-    """Rows link to ``?alert=<id>``; unacknowledged orange/red rows carry 'alarm'."""
+    """Rows link to ``?alert=<id>``; unacknowledged orange/red rows carry 'alarm'; the
+    reason is the explanation's headline (the whole of it on hover)."""
+    said = [explained(a, lang, names) for a in alerts]
     rows = [
         [
             level_badge(a.level, lang),
@@ -111,12 +128,12 @@ def alert_list(
                 href(Route(Page.ALERTS, alert=a.alert_id, wall=wall)),
                 "alert-link",
             ),
-            a.reason,
+            html.Span(ex.headline, title=ex.text, className="explanation"),
             a.place.grid or a.place.street or a.place.district or a.place.city,
             when(a.opened_ms),
             a.assignee or NO_VALUE,
         ]
-        for a in alerts
+        for a, ex in zip(alerts, said, strict=True)
     ]
     classes = [
         " ".join(
@@ -142,17 +159,24 @@ def alert_list(
     return table(headers, rows, classes, t("no_alerts", lang), "console-table")
 
 
-def detail(alert: AlertRow | None, lang: str, message: str = "") -> list[Any]:
-    """The selected alert: what, where, since when, why."""
+def detail(
+    alert: AlertRow | None, lang: str, message: str = "", names: Mapping[str, str] | None = None
+) -> list[Any]:
+    """The selected alert: its explanation (what, where, how far, since when, forecast,
+    first action), then the facts it rests on."""
     if alert is None:
         return [html.P(message or t("select_alert", lang), className="muted", id="detail-empty")]
     where = alert.place
+    said = explained(alert, lang, names)
     facts: list[tuple[str, Any]] = [
         (t("alerts", lang), html.Code(alert.alert_id, id="detail-alert-id")),
         (t("subject", lang), alert.subject),
         (t("level", lang), level_badge(alert.level, lang)),
         (t("status", lang), html.Span(t(f"status_{alert.status}", lang), id="detail-status")),
-        (t("reason", lang), alert.reason),
+        (
+            t("explanation", lang),
+            html.Div([html.P(s) for s in said.sentences], id="detail-explanation"),
+        ),
         (
             t("where", lang),
             html.Span(

@@ -153,7 +153,7 @@ def _area_name(code: str, level: str, names: Mapping[str, str], lang: str) -> st
     if not name:  # no name known: the code, said what it is
         return f"{code}{word}" if lang == "zh" else f"{word} {code}"
     if lang == "en" and level in (AreaLevel.STREET, AreaLevel.DISTRICT):
-        return name if name.lower().endswith(word) else f"{name} {word}"
+        return name if word in name.lower() else f"{name} {word}"  # no 'X Street street'
     return name
 
 
