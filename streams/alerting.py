@@ -36,6 +36,13 @@ def decision_to_json(decision: Decision) -> bytes:
     return orjson.dumps({"type": "decision", **dataclasses.asdict(decision)})
 
 
+def notice(event: AlertEvent, names: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
+    """An event's record as the alerts topic carries it: with the (English, Chinese) names
+    of its places, so a notifier can explain it without the city model."""
+    places = {code: list(names[code]) for code in event.location.codes() if code in names}
+    return {**event.record(), "places": places}
+
+
 CHUNK_BYTES = 256 * 1024
 """Table values stay far below Kafka's 1 MB message limit, however many alerts are open."""
 

@@ -70,6 +70,7 @@ class Explanation:
     """Sentences, each empty when there is nothing to say."""
 
     lang: str
+    subject: str  # what and where: 'Flood risk at Changhe grid 01, Riverside district'
     headline: str  # what, where and how far: the line of a list
     since: str
     forecast: str
@@ -78,6 +79,11 @@ class Explanation:
     @property
     def sentences(self) -> tuple[str, ...]:
         return tuple(s for s in (self.headline, self.since, self.forecast, self.action) if s)
+
+    @property
+    def ended(self) -> str:
+        """The sentence for an all-clear: its readings are no longer news."""
+        return f"{self.subject}已解除。" if self.lang == "zh" else f"{self.subject}: over."
 
     @property
     def text(self) -> str:
@@ -98,14 +104,13 @@ def explain(
     hazard = _hazards(facts, lang) if incident else pick(PLAYBOOK[key].hazard, lang)
     measure = _incident_measure(facts, lead, lang) if incident else _measure(facts, lead, lang)
     if lang == "zh":
-        headline = f"{place}{hazard}：{measure}。"
+        subject, headline = f"{place}{hazard}", f"{place}{hazard}：{measure}。"
         action = f"首要处置：{PLAYBOOK[key].action[1]}"
     else:
-        headline = f"{hazard} at {place}: {measure}."
-        if incident:
-            headline = f"{hazard} in {place}: {measure}."
+        subject = f"{hazard} {'in' if incident else 'at'} {place}"
+        headline = f"{subject}: {measure}."
         action = f"First action: {PLAYBOOK[key].action[0]}"
-    return Explanation(lang, headline, since_text(facts.opened_ms, lang, tz),
+    return Explanation(lang, subject, headline, since_text(facts.opened_ms, lang, tz),
                        forecast_text(lead, lang, tz), action)  # fmt: skip
 
 

@@ -92,6 +92,15 @@ def test_a_forecast_says_when_the_limit_is_reached() -> None:
     assert said(Category.CONDITION, "en", evidence(threshold=4.0)).forecast == ""
 
 
+def test_an_all_clear_says_what_is_over_without_old_readings() -> None:
+    assert said(Category.CONDITION, "en", evidence(threshold=4.0)).ended == (
+        "Flood risk at Changhe grid 01, Riverside district: over."
+    )
+    assert said(Category.CONDITION, "zh", evidence(threshold=4.0)).ended == (
+        "滨江区长河街道第01网格内涝风险已解除。"
+    )
+
+
 def test_since_when_in_the_viewers_clock() -> None:
     assert said(Category.CONDITION, "en", evidence()).since == "Since 2024-05-01 06:03 UTC."
     china = said(Category.CONDITION, "zh", evidence(), tz=CHINA_TIME)
