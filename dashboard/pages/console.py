@@ -15,6 +15,7 @@ from dashboard import ids
 from dashboard.components import NO_VALUE, level_badge, link, panel, table, when
 from dashboard.i18n import event_kind, t
 from dashboard.model import AlertEventRow, AlertRow
+from dashboard.reasons import reason_text
 from dashboard.routes import Route, area_href, href
 from dashboard.scope import Page, Scope
 from dashboard.stages import hazard
@@ -218,7 +219,7 @@ def trail(events: Sequence[AlertEventRow], lang: str) -> html.Table | html.P:
             event_kind(e.kind, lang),
             e.level or NO_VALUE,
             e.actor or NO_VALUE,
-            e.comment or e.reason,
+            e.comment or reason_text(e.reason, lang),
         ]
         for e in events
     ]
