@@ -126,7 +126,7 @@ def _play_of(facts: Facts, lead: Mapping[str, Any]) -> str:
     metric while none is active)."""
     if facts.category != Category.INCIDENT:
         return playbook_key(facts.category, str(facts.evidence.get("metric", "")))
-    metric = lead.get("metric") or next(iter(facts.evidence.get("metrics") or []), "")
+    metric = lead.get("metric") or next(iter(_metrics(facts)), "")
     return playbook_key(str(lead.get("category") or Category.CONDITION), str(metric))
 
 
@@ -173,7 +173,7 @@ def _lead(facts: Facts) -> Mapping[str, Any]:
 
 def _hazards(facts: Facts, lang: str) -> str:
     """An incident's hazards, one per playbook entry of its metrics."""
-    metrics = [str(m) for m in facts.evidence.get("metrics") or []] or [""]
+    metrics = _metrics(facts) or [""]
     seen: list[tuple[str, str]] = []
     for metric in metrics:
         hazard = PLAYBOOK[playbook_key(Category.CONDITION, metric)].hazard
@@ -278,15 +278,15 @@ def _from_normal(value: float, usual: float, z: float | None, metric: str, lang:
 
 
 def _incident_measure(facts: Facts, lead: Mapping[str, Any], lang: str) -> str:
-    count = int(facts.evidence.get("alerts") or 0)
-    metrics = [metric_name(str(m), lang) for m in facts.evidence.get("metrics") or []]
+    count = _finite(facts.evidence.get("alerts")) or 0
+    metrics = [metric_name(m, lang) for m in _metrics(facts)]
     listed = ("、" if lang == "zh" else ", ").join(metrics)
     if count == 0:
         return pick(("no alert is active any more", "已无活动预警"), lang)
     if lang == "zh":
-        head = f"{count}条活动预警（{listed}）" if listed else f"{count}条活动预警"
+        head = f"{count:g}条活动预警（{listed}）" if listed else f"{count:g}条活动预警"
     else:
-        head = f"{count} active alert{'s' * (count > 1)}" + (f" ({listed})" if listed else "")
+        head = f"{count:g} active alert{'s' * (count > 1)}" + (f" ({listed})" if listed else "")
     if not lead:
         return head
     gravest = _measure(Facts(str(lead.get("category") or Category.CONDITION), facts.location,
@@ -296,9 +296,9 @@ def _incident_measure(facts: Facts, lead: Mapping[str, Any], lang: str) -> str:
 
 # -- when ------------------------------------------------------------------------------
 def since_text(opened_ms: int, lang: str, tz: tzinfo = CHINA_TIME) -> str:
-    if opened_ms <= 0:
+    moment = clock_text(opened_ms, tz) if opened_ms > 0 else ""
+    if not moment:
         return ""
-    moment = clock_text(opened_ms, tz)
     return f"自{moment}起。" if lang == "zh" else f"Since {moment}."
 
 
@@ -309,6 +309,8 @@ def forecast_text(evidence: Mapping[str, Any], lang: str, tz: tzinfo = CHINA_TIM
     if not isinstance(crossing, int | float) or isinstance(crossing, bool) or limit is None:
         return ""
     moment = clock_text(int(crossing), tz)
+    if not moment:
+        return ""
     shown = quantity(limit, str(evidence.get("metric", "")), lang)
     if lang == "zh":
         return f"预测：将于{moment}达到限值 {shown}。"
@@ -316,7 +318,11 @@ def forecast_text(evidence: Mapping[str, Any], lang: str, tz: tzinfo = CHINA_TIM
 
 
 def clock_text(ts_ms: int, tz: tzinfo) -> str:
-    moment = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone(tz)
+    """``'2024-05-01 14:03 UTC+8'`` ('' for a time no calendar holds)."""
+    try:
+        moment = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone(tz)
+    except (OverflowError, OSError, ValueError):
+        return ""
     return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
 
 
@@ -335,6 +341,12 @@ def quantity(value: float | None, metric: str, lang: str) -> str:
     spec = METRICS.get(metric)
     unit = unit_text(spec.unit, lang) if spec is not None else ""
     return f"{number(value)} {unit}".strip()
+
+
+def _metrics(facts: Facts) -> list[str]:
+    """An incident's metrics (none when the evidence holds something else)."""
+    metrics = facts.evidence.get("metrics")
+    return [str(m) for m in metrics] if isinstance(metrics, list | tuple) else []
 
 
 def _finite(value: Any) -> float | None:

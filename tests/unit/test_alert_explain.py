@@ -235,6 +235,21 @@ def test_no_id_leaks_into_any_sentence(category: str, lang: str) -> None:
                     assert_no_ids(text, lang)
 
 
+FIELDS = ("metric", "value", "threshold", "expected", "z", "forecast_ts_ms", "detector",
+          "alerts", "metrics", "lead")  # fmt: skip
+
+
+@pytest.mark.parametrize("category", [*ALERT_CATEGORIES, Category.INCIDENT, "", "junk"])
+def test_evidence_of_the_wrong_shape_explains_what_it_can(category: str) -> None:
+    """A record from another version or a broken producer: no exception, still a sentence."""
+    odd: list[Any] = ["x", None, True, [1], {"a": 1}, -1, 10**30, float("inf")]
+    for value in odd:
+        ev = dict.fromkeys(FIELDS, value)
+        for lang in ("en", "zh"):
+            text = explain(Facts(category, WHERE, "", 10**30, ev), lang, NAMES[lang]).text
+            assert text and (("首要处置" if lang == "zh" else "First action") in text)
+
+
 def test_the_engine_reasons_carry_no_ids() -> None:
     """An alert joining an incident once said 'into <incident uuid>'."""
     engine = AlertEngine()
