@@ -7,10 +7,12 @@ first; then the city tree, alerts, stages, sensors, cases and data quality.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from detectors.alerting.explain import Explanation, explain, facts_of
 from detectors.contract.alerts import ACTIVE_STATUSES as ACTIVE_STATUSES
 from detectors.contract.alerts import AlertStatus
 from detectors.contract.city import Area
@@ -150,6 +152,13 @@ class AlertRow:
         """An orange or red alert nobody has acknowledged yet: sound and highlight."""
         unacknowledged = self.status == AlertStatus.ACTIVE
         return unacknowledged and self.level is not None and self.level >= ALARMING
+
+    def explanation(self, lang: str, names: Mapping[str, str] | None = None) -> Explanation:
+        """What this alert or incident is, in ``lang``, with area names from ``names``
+        (code -> name), in UTC as the rest of the dashboard."""
+        evidence = {"metric": self.metric, **self.evidence}
+        facts = facts_of(self.category, self.place, self.scope, self.opened_ms, evidence)
+        return explain(facts, lang, names or {}, UTC)
 
 
 @dataclass(frozen=True, slots=True)

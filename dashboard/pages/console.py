@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC
 from typing import Any
 
 from dash import dcc, html
@@ -19,8 +18,6 @@ from dashboard.reasons import reason_text
 from dashboard.routes import Route, area_href, href
 from dashboard.scope import Page, Scope
 from dashboard.stages import hazard
-from detectors.alerting.explain import Explanation, facts_of
-from detectors.alerting.explain import explain as explain_alert
 from detectors.contract.actions import allowed_actions
 
 
@@ -102,14 +99,6 @@ def _action_form(scope: Scope, lang: str, wall: bool) -> html.Div:
     )
 
 
-def explained(alert: AlertRow, lang: str, names: Mapping[str, str] | None) -> Explanation:
-    """The alert's or incident's explanation in ``lang``, with area names, in UTC as the
-    rest of the page."""
-    evidence = {"metric": alert.metric, **alert.evidence}
-    facts = facts_of(alert.category, alert.place, alert.scope, alert.opened_ms, evidence)
-    return explain_alert(facts, lang, names or {}, UTC)
-
-
 def alert_list(
     alerts: Sequence[AlertRow],
     selected: str,
@@ -119,7 +108,7 @@ def alert_list(
 ) -> html.Table | html.P:
     """Rows link to ``?alert=<id>``; unacknowledged orange/red rows carry 'alarm'; the
     reason is the explanation's headline (the whole of it on hover)."""
-    said = [explained(a, lang, names) for a in alerts]
+    said = [a.explanation(lang, names) for a in alerts]
     rows = [
         [
             level_badge(a.level, lang),
@@ -168,7 +157,7 @@ def detail(
     if alert is None:
         return [html.P(message or t("select_alert", lang), className="muted", id="detail-empty")]
     where = alert.place
-    said = explained(alert, lang, names)
+    said = alert.explanation(lang, names)
     facts: list[tuple[str, Any]] = [
         (t("alerts", lang), html.Code(alert.alert_id, id="detail-alert-id")),
         (t("subject", lang), alert.subject),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import plotly.graph_objects as go
@@ -200,6 +201,14 @@ def test_an_incident_is_explained_in_the_console_without_its_id(lang: str, headl
     for sentence in [*sentences, spans[0].title]:
         assert not UUID.search(sentence) and "WAT-0001" not in sentence
     assert incident.alert_id in texts(shown)  # the id stays, as the reference label
+
+
+def test_the_sensor_page_says_its_alerts_by_explanation_not_by_stored_reason() -> None:
+    """Rows stored before explanations could carry 'into <incident uuid>' as reason."""
+    old = replace(FAKE.alerts[0], reason="into 44cf7ff4-a1db-5808-9c3e-1f2a3b4c5d6e")
+    shown = texts(sensor_page.alerts_table([old], "zh", TREE.names("zh")))
+    assert "第1区1.1.1网格内涝风险：水位 4.2 m，超过限值 3.5 m 20%。" in shown
+    assert not any(UUID.search(text) for text in shown)
 
 
 def test_overdue_cases_stand_out_and_come_first() -> None:
