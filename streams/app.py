@@ -265,8 +265,9 @@ def create_app(
                 dead = intake.dead_rows(rejected, worker_name())
                 await pipeline.call("dead_letters", sink.write_dead_letters, dead)
                 await send_dead(rejected)
+            names = await pipeline.place_names() if out.events else {}
             for event in out.events:
-                record = notice(event, pipeline.registry.names)
+                record = notice(event, names)
                 await alerts_out.send(key=(event.alert_id or event.incident_id).encode(),
                                       value=orjson.dumps(record))  # fmt: skip
                 metrics.alert_events.labels(event.kind).inc()
