@@ -115,7 +115,10 @@ class AlertingStage:
 
     def led(self, events: Iterable[AlertEvent]) -> list[AlertEvent]:
         """The events with each incident's gravest active alert as its ``lead`` evidence:
-        what an incident's explanation measures."""
+        what an incident's explanation measures (most decisions change nothing: no cost)."""
+        events = list(events)
+        if not any(e.incident_id and not e.alert_id for e in events):
+            return events
         active = list(self.engine.active.values())
         return [with_lead(event, active) for event in events]
 
