@@ -161,6 +161,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "status_acknowledged": ("acknowledged", "已确认"),
     "status_cleared": ("cleared", "已解除"),
     "status_resolved": ("resolved", "已处置"),
+    "explanation": ("explanation", "说明"),
     # Cases.
     "category": ("category", "类别"),
     "step": ("step", "环节"),

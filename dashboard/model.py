@@ -7,10 +7,12 @@ first; then the city tree, alerts, stages, sensors, cases and data quality.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from detectors.alerting.explain import Explanation, explain, facts_of
 from detectors.contract.alerts import ACTIVE_STATUSES as ACTIVE_STATUSES
 from detectors.contract.alerts import AlertStatus
 from detectors.contract.city import Area
@@ -102,6 +104,10 @@ class AreaTree:
             area = self.get(area.parent) if area.parent else None
         return tuple(chain)
 
+    def names(self, lang: str) -> dict[str, str]:
+        """Each area's name in ``lang`` ('zh' or 'en'), by code: what sentences say."""
+        return {a.code: (a.name_zh if lang == "zh" else a.name) or a.name for a in self.areas}
+
     def district_of(self, code: str) -> str:
         """The district an area lies in ('' for the city)."""
         return next((a.code for a in self.ancestors(code) if a.level == AreaLevel.DISTRICT), "")
@@ -152,6 +158,13 @@ class AlertRow:
     def silenced(self) -> bool:
         """A silence muted it (the worker marks the evidence with the silence's id)."""
         return bool(self.evidence.get("silence_id"))
+
+    def explanation(self, lang: str, names: Mapping[str, str] | None = None) -> Explanation:
+        """What this alert or incident is, in ``lang``, with area names from ``names``
+        (code -> name), in UTC as the rest of the dashboard."""
+        evidence = {"metric": self.metric, **self.evidence}
+        facts = facts_of(self.category, self.place, self.scope, self.opened_ms, evidence)
+        return explain(facts, lang, names or {}, UTC)
 
 
 @dataclass(frozen=True, slots=True)

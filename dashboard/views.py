@@ -142,14 +142,15 @@ def refresh_console(
         alerts = queries.console_alerts(scope, statuses)
         selected = queries.alert(scope, route.alert) if route.alert else None
         events = queries.alert_trail(scope, route.alert) if selected else []
+        names = queries.area_tree(scope).names(lang)
     except (QueryError, ScopeError, NotFound) as exc:
         return _failure(ConsoleView, exc, lang)
     missing = route.alert and not selected
     unknown = explain(NotFound("alert", route.alert), lang) if missing else ""
     return ConsoleView(
         status=[],
-        alerts=console.alert_list(alerts, route.alert, lang, is_wall(route, scope)),
-        detail=console.detail(selected, lang, unknown),
+        alerts=console.alert_list(alerts, route.alert, lang, is_wall(route, scope), names),
+        detail=console.detail(selected, lang, unknown, names),
         trail=console.trail(events, lang) if selected else [],
     )
 

@@ -20,7 +20,8 @@ from typing import Any
 import orjson
 
 from detectors.alerting.engine import AlertEngine
-from detectors.alerting.types import NAMESPACE, AlertEvent, Decision
+from detectors.alerting.incidents import Incident
+from detectors.alerting.types import NAMESPACE, AlertEvent, Decision, with_lead
 from detectors.contract.actions import SILENCE_ACTIONS, ActionError, silence_of, validate_action
 from detectors.contract.alerts import ENDING_KINDS, AlertKind, Category
 from detectors.contract.levels import WarningLevel
@@ -34,6 +35,13 @@ RECENT_LIMIT = 5000
 def decision_to_json(decision: Decision) -> bytes:
     """A decision as it travels on the alerting topic."""
     return orjson.dumps({"type": "decision", **dataclasses.asdict(decision)})
+
+
+def notice(event: AlertEvent, names: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
+    """An event's record as the alerts topic carries it: with the (English, Chinese) names
+    of its places, so a notifier can explain it without the city model."""
+    places = {code: list(names[code]) for code in event.location.codes() if code in names}
+    return {**event.record(), "places": places}
 
 
 CHUNK_BYTES = 256 * 1024
@@ -121,6 +129,15 @@ class AlertingStage:
         stage.offsets = {k: int(v) for k, v in snap["offsets"].items()}
         return stage
 
+    def led(self, events: Iterable[AlertEvent]) -> list[AlertEvent]:
+        """The events with each incident's gravest active alert as its ``lead`` evidence:
+        what an incident's explanation measures (most decisions change nothing: no cost)."""
+        events = list(events)
+        if not any(e.incident_id and not e.alert_id for e in events):
+            return events
+        active = list(self.engine.active.values())
+        return [with_lead(event, active) for event in events]
+
     def act(self, action: Mapping[str, Any], out: StageOutput) -> Invalid | None:
         """Apply one operator action; or return why it is refused (nothing changes)."""
         if action.get("action") in SILENCE_ACTIONS:
@@ -132,13 +149,13 @@ class AlertingStage:
         ts, actor = int(action["ts"]), str(action["actor"])
         note = str(action.get("comment") or "")
         if kind == "acknowledge":
-            events = self.engine.acknowledge(target, ts, by=actor)
+            events = self.led(self.engine.acknowledge(target, ts, by=actor))
             self.meta_of(target)["acknowledged_by"] = actor
         else:
-            events = [self._action_event(kind, target, action)]
+            events = self.led([self._action_event(kind, target, action)])
         for event in events:
             out.actors[event.event_id] = (actor, note)
-        out.events += events
+        out.events += self.led(events)
         return None
 
     def _act_on_silence(self, action: Mapping[str, Any], out: StageOutput) -> Invalid | None:
@@ -167,7 +184,7 @@ class AlertingStage:
             self._forget_silence(silence_id, status)
         for event in events:
             out.actors[event.event_id] = (clean["actor"], clean["comment"])
-        out.events += events
+        out.events += self.led(events)
         out.silences.append(SilenceChange(silence, status, ts, clean["action_id"], clean["actor"],
                                           clean["role"], clean["comment"]))  # fmt: skip
         return None
@@ -232,7 +249,9 @@ class AlertingStage:
             category=alert.category if alert else Category.INCIDENT,
             level=level, tier=tier, notify=kind == "escalate" and not muted_by,
             reason=f"{_PAST[kind]} by {action['actor']}", location=where,
-            evidence=dict(alert.evidence) if alert else {}, silence_id=muted_by,
+            evidence=dict(alert.evidence) if alert else _incident_evidence(incident),
+            opened_ms=alert.opened_ms if alert else incident.opened_ms if incident else 0,
+            silence_id=muted_by,
         )  # fmt: skip
 
     def remember_ended(self, events: Iterable[AlertEvent]) -> None:
@@ -243,6 +262,13 @@ class AlertingStage:
                 self.meta.pop(event.alert_id or event.incident_id, None)
         while len(self.ended) > RECENT_LIMIT:
             self.ended.pop(next(iter(self.ended)))
+
+
+def _incident_evidence(incident: Incident | None) -> dict[str, Any]:
+    """What an incident's own events carry, so an action does not blank its row."""
+    if incident is None:
+        return {}
+    return {"alerts": len(incident.alerts), "metrics": list(incident.metrics)}
 
 
 _PAST = {"acknowledge": AlertKind.ACKNOWLEDGED, "assign": AlertKind.ASSIGNED,

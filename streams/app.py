@@ -43,6 +43,7 @@ from streams import alert_rows
 from streams.alerting import (
     AlertingStage,
     decision_to_json,
+    notice,
     pack_snapshot,
     tick_to_json,
     unpack_snapshot,
@@ -264,9 +265,11 @@ def create_app(
                 dead = intake.dead_rows(rejected, worker_name())
                 await pipeline.call("dead_letters", sink.write_dead_letters, dead)
                 await send_dead(rejected)
+            names = await pipeline.place_names() if out.events else {}
             for event in out.events:
+                record = notice(event, names)
                 await alerts_out.send(key=(event.alert_id or event.incident_id).encode(),
-                                      value=orjson.dumps(event.record()))  # fmt: skip
+                                      value=orjson.dumps(record))  # fmt: skip
                 metrics.alert_events.labels(event.kind).inc()
             for key, value in pack_snapshot(ENGINE_KEY, stage[0].snapshot()).items():
                 engine_state.data[key] = value

@@ -48,11 +48,11 @@ class AlertIntake:
                     rejected.append((message, refused))
             elif doc.get("type") == "tick":
                 tick_ms = int(doc["ts_ms"])
-                out.events += stage.engine.tick(tick_ms)
+                out.events += stage.led(stage.engine.tick(tick_ms))
                 stage.end_silences(tick_ms, out)
                 stages += stage_rows(stage, tick_ms)
             else:
-                out.events += stage.engine.apply([decision_from(doc)])
+                out.events += stage.led(stage.engine.apply([decision_from(doc)]))
         return out, rejected, stages
 
     @staticmethod

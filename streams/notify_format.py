@@ -1,17 +1,20 @@
 """What a webhook receives for one alert event: generic JSON, or a DingTalk or WeCom robot
-markdown message. Pure: a record (``AlertEvent.record()`` as read from the alerts topic)
-in, a JSON-able dict out.
+markdown message. Pure: a record (``AlertEvent.record()`` with the place names the worker
+adds, as read from the alerts topic) in, a JSON-able dict out. Every message explains the
+alert in Chinese and English (:mod:`detectors.alerting.explain`); ids are reference labels.
 
 >>> record = {"kind": "raised", "ts": 1_714_543_385_000, "level": "II", "tier": "district",
 ...           "alert_id": "a1", "incident_id": "", "category": "condition", "city": "CB",
 ...           "district": "D1", "street": "D1-S1", "grid": "D1-S1-G01", "scope": "",
 ...           "reason": "static scored 0.90", "evidence": {"metric": "pm25", "value": 182.4,
-...           "threshold": 150.0, "detector": "static", "source_id": "ENV-0003"}}
+...           "threshold": 150.0, "detector": "static", "source_id": "ENV-0003"},
+...           "opened": 1_714_543_385_000, "places": {"D1": ["Riverside", "滨江区"],
+...           "D1-S1-G01": ["Changhe 01", "长河01网格"]}}
 >>> print(summary(record).replace(" · ", "\\n"))
 II 橙色 重大 / orange major
 新预警 alert raised
-pm25 182.4 ug/m3 (threshold 150) by static at sensor ENV-0003
-CB / D1 / D1-S1 / D1-S1-G01
+滨江区长河01网格空气污染：PM2.5 182.4 μg/m³，超过限值 150 μg/m³ 22%。
+Air pollution at Changhe 01, Riverside district: PM2.5 182.4 μg/m³, 22 % over the limit 150 μg/m³.
 2024-05-01 14:03:05 UTC+8
 alert a1
 """
@@ -24,17 +27,18 @@ import hmac
 import json
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
 from detectors.alerting.escalation import TIERS
+from detectors.alerting.explain import CHINA_TIME as CHINA_TIME
+from detectors.alerting.explain import Explanation, explain, facts_of
 from detectors.contract.alerts import AlertKind, Category
 from detectors.contract.events import METRICS
 from detectors.contract.levels import WarningLevel, parse_level
-from detectors.contract.places import AreaLevel
+from detectors.contract.places import AreaLevel, Location
 
-CHINA_TIME = timezone(timedelta(hours=8), "UTC+8")
 WECOM_MAX_BYTES = 4096  # a WeCom robot rejects longer markdown content
 FORMATS = ("generic", "dingtalk", "wecom")
 
@@ -178,6 +182,39 @@ def where_text(record: Mapping[str, Any]) -> str:
     return " / ".join(c for c in codes if c) or "unknown"
 
 
+def explained(record: Mapping[str, Any], lang: str) -> Explanation:
+    """The record's explanation in ``lang``, with the place names the worker added."""
+    places = record.get("places")
+    names = {
+        str(code): str(pair[1] if lang == "zh" else pair[0])
+        for code, pair in (places.items() if isinstance(places, dict) else ())
+        if isinstance(pair, list | tuple) and len(pair) == 2
+    }
+    where = Location(*(str(record.get(level) or "") for level in reversed(TIERS)))
+    opened = record.get("opened")
+    if not isinstance(opened, int) or isinstance(opened, bool) or opened <= 0:
+        opened = int(record["ts"])  # a record from before events said when they began
+    evidence = record.get("evidence")
+    facts = facts_of(str(record.get("category") or ""), where, str(record.get("scope") or ""),
+                     opened, evidence if isinstance(evidence, dict) else {})  # fmt: skip
+    return explain(facts, lang, names, CHINA_TIME)
+
+
+def explanation_text(record: Mapping[str, Any], lang: str) -> str:
+    """The whole explanation in ``lang``; for an all-clear only what is over."""
+    said = explained(record, lang)
+    return said.ended if record.get("kind") in ALL_CLEAR else said.text
+
+
+def headline_text(record: Mapping[str, Any], lang: str) -> str:
+    """What, where, how far and the forecast in ``lang``; for an all-clear only what is
+    over."""
+    said = explained(record, lang)
+    if record.get("kind") in ALL_CLEAR:
+        return said.ended
+    return ("" if lang == "zh" else " ").join(s for s in (said.headline, said.forecast) if s)
+
+
 def subject_text(record: Mapping[str, Any]) -> str:
     if record.get("alert_id"):
         return f"alert {record['alert_id']}"
@@ -185,13 +222,14 @@ def subject_text(record: Mapping[str, Any]) -> str:
 
 
 def summary(record: Mapping[str, Any]) -> str:
-    """One line with everything that matters, for logs, chat and SMS gateways."""
+    """One line with everything that matters, for logs, chat and SMS gateways: the
+    explanation's headline in Chinese and English; the id last, as a reference."""
     return " · ".join(
         [
             level_text(level_of(record)),
             kind_text(str(record["kind"])),
-            what_text(record),
-            where_text(record),
+            headline_text(record, "zh"),
+            headline_text(record, "en"),
             local_time(int(record["ts"])),
             subject_text(record),
         ]
@@ -205,6 +243,8 @@ def _lines(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     if record.get("scope"):
         where += f" (范围 scope: {TIER_ZH.get(record['scope'], '')} {record['scope']})"
     rows = [
+        ("说明", explanation_text(record, "zh")),
+        ("explanation", explanation_text(record, "en")),
         ("内容 what", what_text(record)),
         ("地点 where", where),
         ("时间 when", local_time(int(record["ts"]))),
@@ -220,20 +260,20 @@ def _lines(record: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def title(record: Mapping[str, Any]) -> str:
-    """``'[II 橙色预警] 新预警 pm25 · D1-S1-G01'``: what a phone shows in its notification."""
+    """``'[II 橙色预警] 新预警 滨江区长河街道第01网格空气污染'``: what a phone shows in its
+    notification."""
     level = level_of(record)
-    evidence = record.get("evidence") or {}
-    topic = evidence.get("metric") or ", ".join(evidence.get("metrics", [])) or ""
-    place = where_text(record).split(" / ")[-1]
     kind_zh = KIND_TEXT.get(str(record["kind"]), (str(record["kind"]), ""))[0]
-    parts = [f"[{level.roman} {COLOUR_ZH[level.colour]}预警]", kind_zh, topic, "·", place]
+    parts = [f"[{level.roman} {COLOUR_ZH[level.colour]}预警]", kind_zh,
+             explained(record, "zh").subject]  # fmt: skip
     return " ".join(p for p in parts if p)
 
 
 # -- bodies ------------------------------------------------------------------------------
 def generic_body(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The record as it is, plus a summary line."""
-    return {"summary": summary(record), "event": dict(record)}
+    """The record as it is, plus a summary line and the explanation in both languages."""
+    explanation = {lang: explanation_text(record, lang) for lang in ("zh", "en")}
+    return {"summary": summary(record), "explanation": explanation, "event": dict(record)}
 
 
 def dingtalk_body(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -137,6 +137,13 @@ class Pipeline:
         self._profiles = await self.call("source_profiles", self._sink.load_profiles)
         self._registry_at = self._clock()
 
+    async def place_names(self) -> Mapping[str, tuple[str, str]]:
+        """Area names for alert notices, no staler than a registry refresh: the worker
+        that holds the alerting partition may ingest nothing, and so refresh nothing."""
+        if self._clock() - self._registry_at > self._registry_refresh_s:
+            await self.refresh_registry()
+        return self._registry.names
+
     def _bounds(self) -> TimeBounds:
         return TimeBounds(int(self._clock() * 1000), self._max_future_ms, self._max_age_ms)
 

@@ -124,13 +124,16 @@ class ClickHouseSink:
                 source_id, Family(family), kind, frozenset(metrics),
                 Location(city, district, street, grid), float(lon), float(lat), int(cadence),
             )  # fmt: skip
+        areas = self.client.execute(
+            "SELECT level, code, city, district, street, name, name_zh FROM areas FINAL"
+        )
         grids = {
             code: Location(city, district, street, code)
-            for code, city, district, street in self.client.execute(
-                "SELECT code, city, district, street FROM areas FINAL WHERE level = 'grid'"
-            )
+            for level, code, city, district, street, _, _ in areas
+            if level == "grid"
         }
-        return Registry(sources=sources, grids=grids)
+        names = {str(row[1]): (str(row[5]), str(row[6])) for row in areas}
+        return Registry(sources=sources, grids=grids, names=names)
 
 
 def _stored_readings(rows: Iterable[tuple[Any, ...]]) -> list[Reading]:

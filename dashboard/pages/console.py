@@ -5,7 +5,7 @@ An orange or red alert nobody has acknowledged stays highlighted."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dash import dcc, html
@@ -14,6 +14,7 @@ from dashboard import ids
 from dashboard.components import NO_VALUE, level_badge, link, panel, table, when
 from dashboard.i18n import event_kind, t
 from dashboard.model import AlertEventRow, AlertRow
+from dashboard.reasons import reason_text
 from dashboard.routes import Route, area_href, href
 from dashboard.scope import Page, Scope
 from dashboard.stages import hazard
@@ -99,9 +100,15 @@ def _action_form(scope: Scope, lang: str, wall: bool) -> html.Div:
 
 
 def alert_list(
-    alerts: Sequence[AlertRow], selected: str, lang: str, wall: bool
+    alerts: Sequence[AlertRow],
+    selected: str,
+    lang: str,
+    wall: bool,
+    names: Mapping[str, str] | None = None,
 ) -> html.Table | html.P:
-    """Rows link to ``?alert=<id>``; unacknowledged orange/red rows carry 'alarm'."""
+    """Rows link to ``?alert=<id>``; unacknowledged orange/red rows carry 'alarm'; the
+    reason is the explanation's headline (the whole of it on hover)."""
+    said = [a.explanation(lang, names) for a in alerts]
     rows = [
         [
             level_badge(a.level, lang),
@@ -111,12 +118,12 @@ def alert_list(
                 href(Route(Page.ALERTS, alert=a.alert_id, wall=wall)),
                 "alert-link",
             ),
-            a.reason,
+            html.Span(ex.headline, title=ex.text, className="explanation"),
             a.place.grid or a.place.street or a.place.district or a.place.city,
             when(a.opened_ms),
             a.assignee or NO_VALUE,
         ]
-        for a in alerts
+        for a, ex in zip(alerts, said, strict=True)
     ]
     classes = [
         " ".join(
@@ -152,17 +159,24 @@ def _status(alert: AlertRow, lang: str) -> Any:
     return html.Span([t(f"status_{alert.status}", lang), " ", mark])
 
 
-def detail(alert: AlertRow | None, lang: str, message: str = "") -> list[Any]:
-    """The selected alert: what, where, since when, why."""
+def detail(
+    alert: AlertRow | None, lang: str, message: str = "", names: Mapping[str, str] | None = None
+) -> list[Any]:
+    """The selected alert: its explanation (what, where, how far, since when, forecast,
+    first action), then the facts it rests on."""
     if alert is None:
         return [html.P(message or t("select_alert", lang), className="muted", id="detail-empty")]
     where = alert.place
+    said = alert.explanation(lang, names)
     facts: list[tuple[str, Any]] = [
         (t("alerts", lang), html.Code(alert.alert_id, id="detail-alert-id")),
         (t("subject", lang), alert.subject),
         (t("level", lang), level_badge(alert.level, lang)),
         (t("status", lang), html.Span(_status(alert, lang), id="detail-status")),
-        (t("reason", lang), alert.reason),
+        (
+            t("explanation", lang),
+            html.Div([html.P(s) for s in said.sentences], id="detail-explanation"),
+        ),
         (
             t("where", lang),
             html.Span(
@@ -204,7 +218,7 @@ def trail(events: Sequence[AlertEventRow], lang: str) -> html.Table | html.P:
             event_kind(e.kind, lang),
             e.level or NO_VALUE,
             e.actor or NO_VALUE,
-            e.comment or e.reason,
+            e.comment or reason_text(e.reason, lang),
         ]
         for e in events
     ]

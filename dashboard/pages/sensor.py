@@ -3,7 +3,7 @@ of its metric and the forecasts the detectors made."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from dash import dcc, html
 
@@ -68,13 +68,17 @@ def layout(info: SensorInfo, lang: str, refresh_ms: int, wall: bool) -> html.Div
     )
 
 
-def alerts_table(alerts: Sequence[AlertRow], lang: str) -> html.Table | html.P:
+def alerts_table(
+    alerts: Sequence[AlertRow], lang: str, names: Mapping[str, str] | None = None
+) -> html.Table | html.P:
+    """The sensor's alerts, each said by its explanation's headline (the stored reason is
+    the engine's last word, once an incident's id), linking to the console."""
     rows = [
         [
             level_badge(a.level, lang),
             t(f"status_{a.status}", lang),
             a.metric,
-            link(a.reason or a.alert_id, href(Route(Page.ALERTS, alert=a.alert_id))),
+            link(a.explanation(lang, names).headline, href(Route(Page.ALERTS, alert=a.alert_id))),
             when(a.opened_ms),
             when(a.updated_ms),
         ]

@@ -233,11 +233,11 @@ class AlertEngine:
                 incident.quiet_since = ts_ms
             else:
                 events += self._incident_relevel(incident, ts_ms)
-        reason = f"silenced by {silence_id}"
+        reason = "muted by a silence"  # which one: the event's silence_id
         return [alert_event(self._incidents, alert, AlertKind.SILENCED, ts_ms, reason), *events]
 
     def _unmute(self, alert: Alert, ts_ms: int) -> list[AlertEvent]:
-        reason = f"silence {alert.silence_id} ended"
+        reason = "its silence ended"
         alert.silence_id = ""
         alert.tier_since_ms = ts_ms  # time unacknowledged counts from now
         grouped = [] if alert.category == Category.FAULT else self._group(alert, ts_ms)
@@ -343,7 +343,8 @@ class AlertEngine:
         incident.alerts.append(alert.alert_id)
         if alert.metric not in incident.metrics:
             incident.metrics.append(alert.metric)
-        into = f"into {incident.incident_id}"
+        # reasons are read by people: the incident is named by its row, never by its id
+        into = f"joined the open {incident.scope} incident"
         events = [alert_event(self._incidents, alert, AlertKind.GROUPED, ts_ms, into)]
         if scope != incident.scope:
             incident.scope = scope
@@ -366,7 +367,7 @@ class AlertEngine:
         self._incidents[incident.incident_id] = incident
         alert.incident_id = incident.incident_id
         reason = f"{alert.category} alert on {alert.metric}"
-        into = f"into {incident.incident_id}"
+        into = "opened a new incident"
         return [
             incident_event(incident, AlertKind.INCIDENT_OPENED, ts_ms, reason),
             alert_event(self._incidents, alert, AlertKind.GROUPED, ts_ms, into),

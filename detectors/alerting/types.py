@@ -10,8 +10,8 @@ first alert), so replaying the same decisions gives the same ids.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from detectors.alerting.incidents import Incident
@@ -38,6 +38,7 @@ class Decision:
     threshold: float | None = None
     forecast_ts_ms: int | None = None
     expected: float | None = None
+    z: float | None = None  # how many scales from the expected value, when a detector says
 
     def evidence(self) -> dict[str, Any]:
         """What an operator sees as the reason."""
@@ -50,6 +51,7 @@ class Decision:
             "threshold": self.threshold,
             "forecast_ts_ms": self.forecast_ts_ms,
             "expected": self.expected,
+            "z": self.z,
             "ts_ms": self.ts_ms,
         }
 
@@ -73,6 +75,7 @@ class AlertEvent:
     scope: str = ""  # an incident's extent: grid, street, district or city
     evidence: dict[str, Any] = field(default_factory=dict)
     silence_id: str = ""  # the silence that mutes the alert ('' = none)
+    opened_ms: int = 0  # when the alert or incident began (0: unknown)
 
     def record(self) -> dict[str, Any]:
         """Plain, JSON-able fields."""
@@ -96,6 +99,7 @@ class AlertEvent:
             "scope": self.scope,
             "evidence": dict(self.evidence),
             "silence_id": self.silence_id,
+            "opened": self.opened_ms,
         }
 
 
@@ -166,6 +170,7 @@ def alert_event(
         location=Location(*alert.location),
         evidence=dict(alert.evidence),
         silence_id=alert.silence_id,
+        opened_ms=alert.opened_ms,
     )
 
 
@@ -189,4 +194,19 @@ def incident_event(
         location=incident.where,
         scope=incident.scope,
         evidence={"alerts": len(incident.alerts), "metrics": list(incident.metrics)},
+        opened_ms=incident.opened_ms,
     )
+
+
+def with_lead(event: AlertEvent, active: Iterable[Alert]) -> AlertEvent:
+    """An incident's event with the evidence of its gravest active alert (the earliest of
+    equals) as ``lead``, so that it can say how far things are from normal; any other
+    event as it is."""
+    if event.alert_id or not event.incident_id:
+        return event
+    members = [a for a in active if a.incident_id == event.incident_id]
+    if not members:
+        return event
+    gravest = max(members, key=lambda a: (a.level, -a.opened_ms))
+    lead = {**gravest.evidence, "category": gravest.category, "level": gravest.level}
+    return replace(event, evidence={**event.evidence, "lead": lead})

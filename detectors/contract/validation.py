@@ -7,7 +7,7 @@ bytes give the same verdict in the worker, in a replay and in a test.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from detectors.contract import wire
 from detectors.contract.dead_letter import MAX_EVENT_BYTES
@@ -71,6 +71,8 @@ class Registry:
 
     sources: Mapping[str, Source]
     grids: Mapping[str, Location]
+    names: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Area code -> (English, Chinese) name: what alert notices call places."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -232,7 +232,7 @@ class Monitor:
                 key, category, source_id, metric, where, detector, score, value, ts,
                 threshold=_number(evidence.get("threshold")),
                 forecast_ts_ms=_integer(evidence.get("forecast_ts_ms")),
-                expected=_number(evidence.get("expected")),
+                expected=_number(evidence.get("expected")), z=_number(evidence.get("z")),
             )
         )  # fmt: skip
 

@@ -11,15 +11,17 @@ from typing import Any
 
 import orjson
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 
 from detectors.alerting.types import Decision
 from detectors.contract.actions import Actor, build_action
 from detectors.contract.events import Location
+from infra.clickhouse import connect
 from infra.kafka import ensure_topics
 from infra.settings import CommonSettings
-from infra.topics import alert_actions_topic, alerting_topic
+from infra.topics import alert_actions_topic, alerting_topic, alerts_topic
 from streams.alerting import decision_to_json
+from streams.notify_format import summary
 from tests.integration.harness import ROOT, WorkerProcess, process_env, rows, wait_for
 
 pytestmark = pytest.mark.integration
@@ -60,7 +62,42 @@ def current(settings: CommonSettings, alert_id: str) -> tuple[Any, ...] | None:
     return found[0] if found else None
 
 
+def name_the_places(settings: CommonSettings) -> None:
+    """The city model's names of WHERE's areas, as the simulator writes them."""
+    areas = [
+        ("district", "D2", "CB", "D2", "", "West Lake", "西湖区"),
+        ("street", "D2-S1", "D2", "D2", "D2-S1", "Lingyin", "灵隐街道"),
+        ("grid", "D2-S1-G03", "D2-S1", "D2", "D2-S1", "Lingyin grid 03", "灵隐街道第03网格"),
+    ]
+    client = connect(settings)
+    try:
+        client.execute(
+            "INSERT INTO areas (level, code, parent, city, district, street, name, "
+            "name_zh, ring, lon, lat, updated_at) VALUES",
+            [(*a[:3], "CB", *a[3:], "[]", 0.0, 0.0, 0) for a in areas],
+        )
+    finally:
+        client.disconnect()
+
+
+def raised_notice(settings: CommonSettings) -> dict[str, Any] | None:
+    """The 'raised' record on the alerts topic, as the notifier reads it."""
+    consumer = KafkaConsumer(
+        alerts_topic(settings.kafka_topic_prefix),
+        group_id=None,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+    )
+    try:
+        found = [orjson.loads(m.value) for m in consumer]
+    finally:
+        consumer.close()
+    return next((r for r in found if r.get("kind") == "raised"), None)
+
+
 def test_decisions_raise_and_actions_are_applied_once(namespace: CommonSettings) -> None:
+    name_the_places(namespace)
     worker = WorkerProcess(
         process_env(namespace),
         ROOT / ".local" / "test-logs" / f"{namespace.kafka_topic_prefix}.log",
@@ -75,6 +112,14 @@ def test_decisions_raise_and_actions_are_applied_once(namespace: CommonSettings)
         wait_for(lambda: bool(rows(namespace, raised)), 120, "the alert to be raised", worker)
         alert_id = rows(namespace, raised)[0][0]
         assert current(namespace, alert_id)[0] == "active"
+        # the notice names its places, so the notifier explains it by name in both languages
+        wait_for(lambda: raised_notice(namespace) is not None, 60, "the raised notice", worker)
+        notice = raised_notice(namespace)
+        assert notice is not None and notice["places"]["D2"] == ["West Lake", "西湖区"]
+        assert notice["opened"] == notice["ts"]
+        line = summary(notice)
+        assert "Flood risk at Lingyin grid 03, West Lake district: water level 4.6 m" in line
+        assert "西湖区灵隐街道第03网格内涝风险" in line and "D2-S1-G03" not in line
 
         send(namespace, alert_actions_topic(prefix), [
             action("acknowledge", alert_id, comment="on my way"),

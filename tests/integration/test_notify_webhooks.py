@@ -206,8 +206,10 @@ def test_each_webhook_gets_exactly_its_events_in_its_format(
         {"name": "hang", "endpoint": "hang", "timeout_s": 120, "max_attempts": 1},
     )  # fmt: skip
     street_iii = alert_record(event_id="e-1", level="III", tier="street")
+    d2_names = {"D2": ["West Lake", "西湖区"], "D2-S1-G04": ["Lingyin grid 04", "灵隐街道第04网格"]}
     district_ii = alert_record(event_id="e-2", alert_id="a-2", district="D2", street="D2-S1",
-                               grid="D2-S1-G04", level="II", tier="district")  # fmt: skip
+                               grid="D2-S1-G04", level="II", tier="district",
+                               places=d2_names)  # fmt: skip
     city_i = incident_record(event_id="e-6", scope="city", tier="city", level="I")
     produce(namespace, [
         encoded(street_iii),
@@ -241,7 +243,8 @@ def test_each_webhook_gets_exactly_its_events_in_its_format(
 
         assert bodies("generic") == [generic_body(r) for r in (street_iii, district_ii, city_i)]
         assert bodies("ding") == [dingtalk_body(r) for r in (district_ii, city_i)]
-        assert bodies("ding")[0]["markdown"]["title"] == "[II 橙色预警] 新预警 pm25 · D2-S1-G04"
+        title = "[II 橙色预警] 新预警 西湖区灵隐街道第04网格空气污染"
+        assert bodies("ding")[0]["markdown"]["title"] == title
         assert all(s.query["access_token"] == "tok" for s in server.requests("ding"))
         assert bodies("wecom") == [wecom_body(r) for r in (district_ii, city_i)]
         assert bodies("wecom")[0]["markdown"]["content"].startswith(

@@ -120,3 +120,14 @@ def test_the_engines_state_is_read_only_from_outside() -> None:
         del engine.active["S1:water_level:condition"]  # type: ignore[attr-defined]
     with pytest.raises(TypeError):
         engine.incidents["x"] = engine.incidents.get("x")  # type: ignore[index]
+
+
+def test_an_action_on_an_incident_keeps_what_explains_it() -> None:
+    """Its row in alerts_current is the last event's: an assignment once blanked it."""
+    stage = stage_with(decide(30_000, 0.78, "S1", GRID_A, Category.CONDITION))
+    incident = next(iter(stage.engine.incidents.values()))
+    for kind, extra in (("assign", {"assignee": "team-7"}), ("acknowledge", {})):
+        (event,) = act(stage, kind, incident.incident_id, **extra).events
+        assert event.evidence["metrics"] == ["water_level"] and event.evidence["alerts"] == 1
+        assert event.evidence["lead"]["source_id"] == "S1"
+        assert event.opened_ms == incident.opened_ms == 30_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import plotly.graph_objects as go
@@ -15,13 +16,15 @@ from dashboard import charts, ids, maps, router, shell
 from dashboard import layout as overview_layout
 from dashboard.components import LEVEL_COLOUR
 from dashboard.i18n import LABELS, explain, t
-from dashboard.model import AreaTree, CaseList, NotFound, SensorCell
+from dashboard.model import AlertRow, AreaTree, CaseList, NotFound, SensorCell
 from dashboard.pages import cases as cases_page
 from dashboard.pages import console, quality, tier
 from dashboard.pages import sensor as sensor_page
 from dashboard.routes import Route
 from dashboard.scope import Page, Role, Scope, ScopeError
 from detectors.contract.audit import AccessEvent, AccessKind
+from detectors.contract.levels import WarningLevel
+from detectors.contract.places import Location
 from detectors.scoring.limits import Band
 from tests.dashboard_fake import T0_MS, FakeQueries
 
@@ -153,6 +156,59 @@ def test_the_alert_list_highlights_unacknowledged_orange_and_red() -> None:
     assert classes[0] == "alarm status-active"  # alert-1: II, active
     assert classes[1] == "selected status-acknowledged"  # alert-2: III, acknowledged
     assert classes[3] == "alarm status-active"  # alert-4: I, active
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _incident_row() -> AlertRow:
+    """An incident as the worker stores it: uuid ids, its gravest alert as lead."""
+    lead = {
+        "source_id": "WAT-0001",
+        "metric": "water_level",
+        "detector": "seasonal",
+        "value": 6.0,
+        "expected": 2.0,
+        "z": 5.0,
+        "category": "condition",
+        "level": 3,
+    }
+    return AlertRow(
+        "44cf7ff4-a1db-5808-9c3e-1f2a3b4c5d6e", "incident",
+        "44cf7ff4-a1db-5808-9c3e-1f2a3b4c5d6e", "", "incident", WarningLevel.II, "district",
+        "active", T0_MS, T0_MS + 60_000, 3, "", "", "spread: to district",
+        Location("CB", "D1", "D1-S1", "D1-S1-G01"), "district", "", "",
+        {"alerts": 2, "metrics": ["water_level"], "lead": lead},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("lang", "headline"),
+    [("en", "Flood risk in District 1: 2 active alerts (water level); the gravest: water "
+      "level 6 m, 3 times the usual 2 m (5 σ)."),
+     ("zh", "第1区内涝风险：2条活动预警（水位）；最严重：水位 6 m，为常态 2 m 的3倍（5 σ）。")],
+)  # fmt: skip
+def test_an_incident_is_explained_in_the_console_without_its_id(lang: str, headline: str) -> None:
+    incident = _incident_row()
+    names = TREE.names(lang)
+    listed = console.alert_list([incident], "", lang, False, names)
+    spans = [c for c in walk(listed) if getattr(c, "className", None) == "explanation"]
+    assert [s.children for s in spans] == [headline]
+    shown = html.Div(console.detail(incident, lang, "", names))
+    said = next(c for c in walk(shown) if getattr(c, "id", None) == "detail-explanation")
+    sentences = texts(said)
+    assert sentences[0] == headline and len(sentences) == 3  # what, since, first action
+    for sentence in [*sentences, spans[0].title]:
+        assert not UUID.search(sentence) and "WAT-0001" not in sentence
+    assert incident.alert_id in texts(shown)  # the id stays, as the reference label
+
+
+def test_the_sensor_page_says_its_alerts_by_explanation_not_by_stored_reason() -> None:
+    """Rows stored before explanations could carry 'into <incident uuid>' as reason."""
+    old = replace(FAKE.alerts[0], reason="into 44cf7ff4-a1db-5808-9c3e-1f2a3b4c5d6e")
+    shown = texts(sensor_page.alerts_table([old], "zh", TREE.names("zh")))
+    assert "第1区1.1.1网格内涝风险：水位 4.2 m，超过限值 3.5 m 20%。" in shown
+    assert not any(UUID.search(text) for text in shown)
 
 
 def test_overdue_cases_stand_out_and_come_first() -> None:

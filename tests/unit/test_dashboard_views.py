@@ -100,6 +100,26 @@ def test_the_console_lists_the_scope_most_severe_first_and_shows_the_selection()
     assert "resolved" in flat(everything.alerts)
 
 
+@pytest.mark.parametrize(
+    ("lang", "headline", "action"),
+    [
+        ("en", "Flood risk at Cell 1.1.1, District 1: water level 4.2 m, 20 % over the limit "
+         "3.5 m.", "First action: Check the river and drainage cameras"),
+        ("zh", "第1区1.1.1网格内涝风险：水位 4.2 m，超过限值 3.5 m 20%。",
+         "首要处置：查看河道和排水监控"),
+    ],
+)  # fmt: skip
+def test_the_console_explains_each_alert_in_the_viewers_language(
+    lang: str, headline: str, action: str
+) -> None:
+    view = views.refresh_console(FakeQueries(), COMMANDER, "?alert=alert-1", "open", lang)
+    assert headline in flat(view.alerts)  # the list's reason column
+    detail = flat(view.detail)
+    assert headline in detail and action in detail
+    since = "自2025-11-26 08:01 UTC起。" if lang == "zh" else "Since 2025-11-26 08:01 UTC."
+    assert since in detail
+
+
 def test_the_console_of_a_district_operator_holds_their_district_only() -> None:
     view = views.refresh_console(FakeQueries(), OPERATOR_D1, "?alert=alert-4", "open", "en")
     assert "D2-S1-G01" not in flat(view.alerts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -10,20 +11,27 @@ import pytest
 from detectors.alerting.types import AlertEvent
 from detectors.contract.events import Location
 from detectors.contract.levels import WarningLevel
+from streams.alerting import notice
 from streams.notify_format import (
+    FORMATS,
     RecordError,
     clip_utf8,
     dingtalk_signed_url,
+    explanation_text,
     level_text,
     local_time,
     parse_record,
     record_problem,
     render,
     summary,
+    title,
 )
 
 TS = 1_714_543_385_000  # 2024-05-01 06:03:05 UTC = 14:03:05 in Beijing
 WHERE = Location("CB", "D1", "D1-S1", "D1-S1-G01")
+NAMES = {"CB": ("Citybrain City", "城市大脑示范市"), "D1": ("Riverside", "滨江区"),
+         "D1-S1": ("Changhe", "长河街道"), "D1-S1-G01": ("Changhe grid 01", "长河街道第01网格"),
+         "D2": ("West Lake", "西湖区")}  # fmt: skip
 
 
 def alert_record(**changes: Any) -> dict[str, Any]:
@@ -46,8 +54,9 @@ def alert_record(**changes: Any) -> dict[str, Any]:
             "score": 0.9, "threshold": 150.0, "forecast_ts_ms": None, "expected": None,
             "ts_ms": TS,
         },
+        opened_ms=TS,
     )  # fmt: skip
-    return {**event.record(), **changes}
+    return {**notice(event, NAMES), **changes}
 
 
 def incident_record(**changes: Any) -> dict[str, Any]:
@@ -65,9 +74,12 @@ def incident_record(**changes: Any) -> dict[str, Any]:
         reason="spread: to city",
         location=WHERE,
         scope="district",
-        evidence={"alerts": 3, "metrics": ["water_level", "rainfall"]},
-    )
-    return {**event.record(), **changes}
+        evidence={"alerts": 3, "metrics": ["water_level", "rainfall"], "lead": {
+            "source_id": "WAT-0007", "metric": "water_level", "detector": "static",
+            "value": 4.6, "threshold": 4.0, "category": "condition", "level": 4}},
+        opened_ms=TS - 45 * 60_000,
+    )  # fmt: skip
+    return {**notice(event, NAMES), **changes}
 
 
 def test_level_text_is_bilingual() -> None:
@@ -82,12 +94,38 @@ def test_time_is_shown_in_china_standard_time() -> None:
     assert local_time(1_714_580_000_000) == "2024-05-02 00:13:20 UTC+8"  # past midnight
 
 
+ALERT_ZH = (
+    "滨江区长河街道第01网格空气污染：PM2.5 182.4 μg/m³，超过限值 150 μg/m³ 22%。"
+    "自2024-05-01 14:03 UTC+8起。"
+    "首要处置：排查周边排放源（工地扬尘、交通、工业），通报生态环境部门，提醒敏感人群减少户外活动。"
+)
+ALERT_EN = (
+    "Air pollution at Changhe grid 01, Riverside district: PM2.5 182.4 μg/m³, 22 % over the "
+    "limit 150 μg/m³. Since 2024-05-01 14:03 UTC+8. First action: Check nearby emission "
+    "sources (construction dust, traffic, industry), tell the environment bureau and advise "
+    "sensitive groups to stay indoors."
+)
+INCIDENT_ZH = (
+    "滨江区内涝风险：3条活动预警（水位、降雨量）；最严重：水位 4.6 m，超过限值 4 m 15%。"
+    "自2024-05-01 13:18 UTC+8起。"
+    "首要处置：查看河道和排水监控，通知防汛办，在低洼路段和下穿通道预置泵车和抢险人员。"
+)
+INCIDENT_EN = (
+    "Flood risk in Riverside district: 3 active alerts (water level, rainfall); the gravest: "
+    "water level 4.6 m, 15 % over the limit 4 m. Since 2024-05-01 13:18 UTC+8. First action: "
+    "Check the river and drainage cameras, alert the flood-control office and get pumps and "
+    "crews to low-lying roads and underpasses."
+)
+
+
 def test_generic_is_the_record_and_a_summary() -> None:
     record = alert_record()
     assert render("generic", record) == {
-        "summary": "II 橙色 重大 / orange major · 新预警 alert raised · pm25 182.4 ug/m3 "
-        "(threshold 150) by static at sensor ENV-0003 · CB / D1 / D1-S1 / D1-S1-G01 · "
-        "2024-05-01 14:03:05 UTC+8 · alert a-1",
+        "summary": "II 橙色 重大 / orange major · 新预警 alert raised · "
+        "滨江区长河街道第01网格空气污染：PM2.5 182.4 μg/m³，超过限值 150 μg/m³ 22%。 · "
+        "Air pollution at Changhe grid 01, Riverside district: PM2.5 182.4 μg/m³, 22 % over "
+        "the limit 150 μg/m³. · 2024-05-01 14:03:05 UTC+8 · alert a-1",
+        "explanation": {"zh": ALERT_ZH, "en": ALERT_EN},
         "event": record,
     }
 
@@ -96,9 +134,11 @@ def test_dingtalk_alert() -> None:
     assert render("dingtalk", alert_record()) == {
         "msgtype": "markdown",
         "markdown": {
-            "title": "[II 橙色预警] 新预警 pm25 · D1-S1-G01",
+            "title": "[II 橙色预警] 新预警 滨江区长河街道第01网格空气污染",
             "text": '#### <font color="#FA6400">II 橙色 重大 / orange major</font> '
             "新预警 alert raised\n\n"
+            f"**说明**: {ALERT_ZH}\n\n"
+            f"**explanation**: {ALERT_EN}\n\n"
             "**内容 what**: pm25 182.4 ug/m3 (threshold 150) by static at sensor ENV-0003\n\n"
             "**地点 where**: CB / D1 / D1-S1 / D1-S1-G01\n\n"
             "**时间 when**: 2024-05-01 14:03:05 UTC+8\n\n"
@@ -115,6 +155,8 @@ def test_wecom_alert() -> None:
         "markdown": {
             "content": '### <font color="warning">II 橙色 重大 / orange major</font> '
             "新预警 alert raised\n"
+            f"> 说明: {ALERT_ZH}\n"
+            f"> explanation: {ALERT_EN}\n"
             "> 内容 what: pm25 182.4 ug/m3 (threshold 150) by static at sensor ENV-0003\n"
             "> 地点 where: CB / D1 / D1-S1 / D1-S1-G01\n"
             "> 时间 when: 2024-05-01 14:03:05 UTC+8\n"
@@ -129,9 +171,11 @@ def test_dingtalk_incident_shows_its_area_down_to_its_scope() -> None:
     assert render("dingtalk", incident_record()) == {
         "msgtype": "markdown",
         "markdown": {
-            "title": "[I 红色预警] 事件升级 water_level, rainfall · D1",
+            "title": "[I 红色预警] 事件升级 滨江区内涝风险",
             "text": '#### <font color="#E02020">I 红色 特别重大 / red especially major</font> '
             "事件升级 incident escalated\n\n"
+            f"**说明**: {INCIDENT_ZH}\n\n"
+            f"**explanation**: {INCIDENT_EN}\n\n"
             "**内容 what**: 3 条预警 active alerts: water_level, rainfall\n\n"
             "**地点 where**: CB / D1 (范围 scope: 区 district)\n\n"
             "**时间 when**: 2024-05-01 14:03:05 UTC+8\n\n"
@@ -148,6 +192,8 @@ def test_wecom_incident() -> None:
         "markdown": {
             "content": '### <font color="warning">I 红色 特别重大 / red especially major</font> '
             "事件升级 incident escalated\n"
+            f"> 说明: {INCIDENT_ZH}\n"
+            f"> explanation: {INCIDENT_EN}\n"
             "> 内容 what: 3 条预警 active alerts: water_level, rainfall\n"
             "> 地点 where: CB / D1 (范围 scope: 区 district)\n"
             "> 时间 when: 2024-05-01 14:03:05 UTC+8\n"
@@ -156,6 +202,33 @@ def test_wecom_incident() -> None:
             "> 事件编号 incident id: i-1",
         },
     }
+
+
+def test_an_all_clear_says_what_is_over_not_its_old_readings() -> None:
+    record = alert_record(kind="cleared")
+    assert "滨江区长河街道第01网格空气污染已解除。" in summary(record)
+    assert "Air pollution at Changhe grid 01, Riverside district: over." in summary(record)
+    assert "182.4" not in summary(record)
+
+
+def test_a_record_without_place_names_still_explains_by_codes() -> None:
+    """From a worker that had not loaded the city model yet (or an older one)."""
+    record = {k: v for k, v in alert_record().items() if k not in ("places", "opened")}
+    line = summary(record)
+    assert "Air pollution at grid cell D1-S1-G01, district D1: PM2.5 182.4" in line
+    assert "D1区D1-S1-G01网格空气污染" in line
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("kind", ["raised", "level_changed", "escalated", "cleared"])
+def test_no_id_in_any_explanation_sentence(fmt: str, kind: str) -> None:
+    for record in (alert_record(kind=kind), incident_record()):
+        zh, en = explanation_text(record, "zh"), explanation_text(record, "en")
+        for text in (zh, en, title(record)):
+            assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text)
+            assert not any(i in text for i in ("ENV-0003", "WAT-0007", "a-1", "i-1", "D1-S1"))
+        body = json.dumps(render(fmt, record), ensure_ascii=False)
+        assert zh in body and en in body  # both languages in every message
 
 
 @pytest.mark.parametrize(
@@ -173,18 +246,28 @@ def test_forecast_and_expected_values_are_shown() -> None:
         "metric": "water_level", "value": 3.42, "threshold": 3.7, "expected": 2.9,
         "forecast_ts_ms": TS + 24 * 60_000, "detector": "forecast", "source_id": "WAT-0007",
     }  # fmt: skip
-    line = summary(alert_record(evidence=evidence))
+    record = alert_record(evidence=evidence)
+    line = summary(record)
     assert (
+        "Flood risk at Changhe grid 01, Riverside district: water level 3.42 m, the limit is "
+        "3.7 m. Forecast: reaches the limit 3.7 m at 2024-05-01 14:27 UTC+8."
+    ) in line
+    assert "预测：将于2024-05-01 14:27 UTC+8达到限值 3.7 m。" in line
+    text = render("dingtalk", record)["markdown"]["text"]
+    assert (  # the evidence itself stays, as a reference under the explanation
         "water_level 3.42 m (threshold 3.7) (expected 2.9) forecast to cross it at "
         "2024-05-01 14:27 UTC+8 预计越限 by forecast at sensor WAT-0007"
-    ) in line
+    ) in text
 
 
 def test_a_silent_sensor_has_no_value() -> None:
-    raw = json.dumps(alert_record(evidence={"metric": "pm25", "value": float("nan")})).encode()
+    silent = {"metric": "pm25", "value": float("nan"), "detector": "silent", "threshold": 600_000}
+    raw = json.dumps(alert_record(category="fault", evidence=silent)).encode()
     record = parse_record(raw)  # NaN, as json.dumps writes it, is read as None
     assert record["evidence"]["value"] is None
-    assert "pm25 n/a ·" in summary(record)
+    assert "the PM2.5 sensor has sent nothing for over 10 min" in summary(record)
+    assert "PM2.5传感器超过10分钟无数据" in summary(record)
+    assert "pm25 n/a" in render("wecom", record)["markdown"]["content"]
     json.dumps(render("generic", record), allow_nan=False)  # valid JSON out
 
 

@@ -110,3 +110,20 @@ def test_store_failure_is_retried_not_dropped() -> None:
         registry.get_sample_value("citybrain_worker_sink_errors_total", {"table": "rollups_1m"})
         == 2
     )
+
+
+def test_place_names_load_even_when_nothing_was_ingested() -> None:
+    """The worker holding the alerting partition may get no ingest partition at all."""
+    named = Registry(REGISTRY.sources, REGISTRY.grids, {"D1": ("Riverside", "滨江区")})
+
+    class NamedSink(MemorySink):
+        loads = 0
+
+        def load_registry(self) -> Registry:
+            NamedSink.loads += 1
+            return named
+
+    pipeline = _pipeline(NamedSink(), CollectorRegistry())
+    assert asyncio.run(pipeline.place_names()) == {"D1": ("Riverside", "滨江区")}
+    asyncio.run(pipeline.place_names())  # fresh: not loaded again
+    assert NamedSink.loads == 1

@@ -186,6 +186,14 @@ def test_the_worker_s_time_bounds_are_checked_before_anything_is_sent() -> None:
         check_window(now - 30 * hour, now, now, None, tight)
 
 
+def test_the_registry_names_every_area_in_both_languages() -> None:
+    """Alert notices explain places by these names, never by codes."""
+    _, _, plan = planned("baseline")
+    registry = registry_after(plan)
+    assert set(registry.names) == {row[1] for row in plan.area_rows}
+    assert all(en and zh for en, zh in registry.names.values())
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_every_event_is_valid_for_the_registered_reference(name: str) -> None:
     synthesis, timeline, plan = planned(name)
