@@ -6,9 +6,9 @@ import re
 
 from dashboard.reasons import reason_text
 from detectors.alerting.engine import AlertEngine, AlertPolicy
-from detectors.contract.silences import Silence
 from detectors.alerting.types import AlertEvent, Decision
 from detectors.contract.events import Location
+from detectors.contract.silences import Silence
 
 MIN = 60_000
 CJK = re.compile(r"[\u4e00-\u9fff]")
