@@ -114,7 +114,8 @@ def alert_list(
             level_badge(a.level, lang),
             _status(a, lang),
             link(
-                f"{hazard(a, lang)} · {a.metric or a.category}",
+                # the sensor's id as its label (crews find the device by it), never in a sentence
+                " · ".join(x for x in (hazard(a, lang), a.metric or a.category, a.source_id) if x),
                 href(Route(Page.ALERTS, alert=a.alert_id, wall=wall)),
                 "alert-link",
             ),

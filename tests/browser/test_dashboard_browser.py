@@ -171,7 +171,7 @@ def test_acknowledge_an_alert_and_see_it_after_a_reload(
     _wait(driver, _has_text("detail-alert-id", seeded.d2_alert))
     # Choosing another alert changes only ?alert=: the page stays, back returns.
     driver.execute_script("document.querySelector('.console-page').dataset.mark = 'same'")
-    _click_link(driver, "flood · pipe_level", ids.CONSOLE_LIST)
+    _click_link(driver, "flood · pipe_level · WAT-0001", ids.CONSOLE_LIST)
     _wait(driver, _has_text("detail-alert-id", seeded.red_alert))
     assert _path(driver) == f"/alerts?alert={seeded.red_alert}"
     assert driver.execute_script("return document.querySelector('.console-page').dataset.mark")
