@@ -113,6 +113,13 @@ class Queries(Protocol):
         """The newest entries of the access audit (logins, refusals, user changes)."""
         ...
 
+    def area_marks(
+        self, scope: Scope, level: str, code: str, since_ms: int, limit: int = 500
+    ) -> list[AlertRow]:
+        """The alerts and incidents located in an area opened at or after ``since_ms``,
+        whatever their status now: what the area's time charts mark."""
+        ...
+
 
 QUERY_NAMES: tuple[str, ...] = tuple(
     name
