@@ -14,15 +14,21 @@ from typing import Any
 import plotly.graph_objects as go
 import pytest
 from dash import dcc, no_update
+from prometheus_client import CollectorRegistry
 
 from dashboard import charts, figures, ids, layout, marks, router, routes, rows, shell, views
+from dashboard.app import create_app
+from dashboard.audit import MemoryAuditLog
 from dashboard.components import LEVEL_COLOUR
 from dashboard.model import CaseList, RatePoint
 from dashboard.overview import refresh_overview
 from dashboard.pages import console, tier
 from dashboard.pages import sensor as sensor_page
 from dashboard.scope import Page, Role, Scope
+from dashboard.sender import RecordingSender
+from dashboard.users import MemoryUserStore
 from detectors.contract.levels import WarningLevel
+from infra.settings import DashboardSettings, load
 from tests.dashboard_fake import FAKE_T0, MIN_MS, T0_MS, FakeQueries
 
 COMMANDER = Scope(Role.CITY_COMMANDER, "", "wang")
@@ -265,3 +271,17 @@ def test_alerts_raised_before_the_chart_are_not_marked() -> None:
     view = views.refresh_tier(late, COMMANDER, "/district/D1", "", "en")
     assert [t.name for t in view.activity.data] == [view.activity.data[0].name]
     assert max(a.opened_ms for a in FAKE.alerts) < T0_MS + 10 * MIN_MS
+
+
+def test_a_shared_link_asking_for_chinese_logs_in_in_chinese() -> None:
+    """Not logged in, /district/D1?lang=zh leads to the login page, in Chinese."""
+    settings = load(DashboardSettings, dashboard_secret_key="k" * 32)
+    app = create_app(settings, FAKE, CollectorRegistry(), MemoryUserStore(), RecordingSender(),
+                     audit=MemoryAuditLog())  # fmt: skip
+    client = app.server.test_client()
+    moved = client.get("/district/D1?lang=zh")
+    assert moved.status_code == 302
+    page = client.get(moved.headers["Location"]).get_data(as_text=True)
+    assert "用户名" in page and 'name="lang" value="zh"' in page
+    english = client.get("/login?next=/district/D1").get_data(as_text=True)
+    assert "username" in english and "用户名" not in english
