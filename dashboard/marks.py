@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 
 from dashboard.components import LEVEL_COLOUR
 from dashboard.i18n import LABELS, t
-from dashboard.model import AlertRow
+from dashboard.model import AlertRow, RatePoint
 from dashboard.stages import hazard
 from detectors.contract.alerts import Subject
 from detectors.contract.levels import WarningLevel
@@ -42,6 +42,11 @@ class Mark:
     rank: int  # its warning level, 1 (IV blue) to 4 (I red); 0 without one
     incident: bool
     text: str  # the hover text
+
+
+def chart_start_ms(points: Sequence[RatePoint]) -> int:
+    """Epoch ms of a rate chart's first minute: its marks begin there."""
+    return int(min(p.window_start for p in points).timestamp() * 1000)
 
 
 def marks_of(alerts: Sequence[AlertRow], since: datetime | None, lang: str) -> list[Mark]:

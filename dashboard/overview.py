@@ -10,6 +10,7 @@ from dash import Output, no_update
 
 from dashboard import figures, ids, layout
 from dashboard.i18n import t
+from dashboard.marks import chart_start_ms
 from dashboard.model import AlertRow, RatePoint
 from dashboard.queries import Queries, QueryError
 from dashboard.scope import Scope
@@ -78,6 +79,5 @@ def _marks(queries: Queries, scope: Scope, rates: Sequence[RatePoint]) -> list[A
     """The alerts and incidents of the viewer's area raised since the rate chart begins."""
     if not rates:
         return []
-    since_ms = int(min(p.window_start for p in rates).timestamp() * 1000)
     level, code = ("city", "") if scope.city_wide else ("district", scope.district)
-    return queries.area_marks(scope, level, code, since_ms)
+    return queries.area_marks(scope, level, code, chart_start_ms(rates))

@@ -9,7 +9,6 @@ and no data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from dash import html, no_update
@@ -17,14 +16,8 @@ from dash import html, no_update
 from dashboard import charts, ids, maps, routes
 from dashboard.components import status_line
 from dashboard.i18n import explain, t
-from dashboard.model import (
-    ACTIVE_STATUSES,
-    ALERT_STATUSES,
-    AlertRow,
-    NotFound,
-    QueryError,
-    RatePoint,
-)
+from dashboard.marks import chart_start_ms
+from dashboard.model import ACTIVE_STATUSES, ALERT_STATUSES, AlertRow, NotFound, QueryError
 from dashboard.pages import cases as cases_page
 from dashboard.pages import console, quality, tier
 from dashboard.pages import sensor as sensor_page
@@ -115,7 +108,7 @@ def refresh_tier(
         stages = queries.latest_stages(scope, below, codes) if below and codes else {}
         cases = queries.area_cases(scope, level, area.code)
         rate = queries.area_rate(scope, level, area.code)
-        marks = queries.area_marks(scope, level, area.code, _start_ms(rate)) if rate else []
+        marks = queries.area_marks(scope, level, area.code, chart_start_ms(rate)) if rate else []
     except (QueryError, ScopeError, NotFound) as exc:
         return _failure(TierView, exc, lang)
     wall = is_wall(route, scope)
@@ -140,11 +133,6 @@ def refresh_tier(
         history=tier.stage_history_table(history, lang),
         activity=charts.activity_chart(rate, lang, wall, marks),
     )
-
-
-def _start_ms(rate: Sequence[RatePoint]) -> int:
-    """Epoch ms of a rate chart's first minute: its marks begin there."""
-    return int(min(p.window_start for p in rate).timestamp() * 1000)
 
 
 def refresh_console(
