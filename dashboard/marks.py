@@ -103,6 +103,18 @@ def add_marks(fig: go.Figure, marks: Sequence[Mark], wall: bool = False) -> None
         yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
         showlegend=False,
     )
+    _make_headroom(fig)
+
+
+def _make_headroom(fig: go.Figure) -> None:
+    """The chart's own values stay below the marks (at 94 % of the height): its axis
+    reaches a quarter above its highest value."""
+    values = [
+        v for trace in fig.data if trace.yaxis in (None, "y") for v in (trace.y or ())
+        if isinstance(v, int | float)
+    ]  # fmt: skip
+    if values and max(values) > 0:
+        fig.update_layout(yaxis_range=[0, max(values) * 1.25])
 
 
 def _lines(marks: Sequence[Mark], colour: str, name: str) -> go.Scatter:

@@ -248,6 +248,13 @@ def test_an_incident_is_a_diamond_an_alert_a_triangle_coloured_by_level() -> Non
     assert fig.layout.yaxis2.overlaying == "y"
 
 
+def test_the_marks_stand_above_the_charts_own_values() -> None:
+    fig = charts.activity_chart(_minutes(100, 120, 80, 3), "en", alerts=FAKE.alerts[:1])
+    low, high = fig.layout.yaxis.range
+    assert low == 0 and 120 / high == pytest.approx(0.8)  # the marks stand at 0.94
+    assert charts.activity_chart(_minutes(100, 120, 3), "en").layout.yaxis.range is None
+
+
 def test_the_tier_activity_chart_marks_the_areas_alerts() -> None:
     view = views.refresh_tier(FAKE, COMMANDER, "/district/D1", "", "en")
     names = [t.name for t in view.activity.data]
