@@ -20,13 +20,14 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from flask import Flask, g, redirect, request, session
 from werkzeug.wrappers import Response
 
 from dashboard.audit import AuditLog, access_event
 from dashboard.i18n import normalise, t
+from dashboard.routes import language
 from dashboard.scope import Scope
 from dashboard.throttle import LoginThrottle, Refusal
 from dashboard.users import User, UserStore, authenticate
@@ -155,8 +156,10 @@ class Auth:
         return checked[1]
 
     def login(self) -> Response:
-        lang = normalise(request.values.get("lang", self.settings.dashboard_language))
         target = safe_next(request.values.get("next"))
+        # A shared link's ?lang= (now in the address to go to after login) speaks here too.
+        asked = request.values.get("lang") or language(urlsplit(target).query)
+        lang = normalise(asked or self.settings.dashboard_language)
         if request.method == "GET":
             notice = t("session_expired", lang) if request.args.get("expired") else ""
             return _login_page(lang, target, notice)

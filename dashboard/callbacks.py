@@ -24,6 +24,7 @@ from dashboard import ids, router, views
 from dashboard.i18n import normalise
 from dashboard.overview import OUTPUTS, Overview, refresh_overview
 from dashboard.pages import replay as replay_page
+from dashboard.pages import sensor as sensor_page
 from dashboard.pages import silences as silences_page
 from dashboard.queries import Queries
 from dashboard.replay_queries import ReplayQueries
@@ -148,9 +149,11 @@ def _shell(queries: Queries, wiring: Wiring) -> list[Callback]:
         ),
         Callback(
             (Output(ids.LANG, "data"),),
-            (Input(ids.LANG_EN, "n_clicks"), Input(ids.LANG_ZH, "n_clicks")),
-            lambda _en, _zh: "zh" if ctx.triggered_id == ids.LANG_ZH else "en",
-            prevent_initial_call=True,
+            (Input(ids.LANG_EN, "n_clicks"), Input(ids.LANG_ZH, "n_clicks"),
+             Input(ids.URL, "search")),
+            lambda _en, _zh, search: views.choose_language(
+                ctx.triggered_id if isinstance(ctx.triggered_id, str) else None, search
+            ),
         ),
         Callback(
             (Output(ids.ALARM_IDS, "data"), Output(ids.ALARM_BANNER, "children")),
@@ -261,13 +264,22 @@ def _other_pages(queries: Queries, wiring: Wiring) -> list[Callback]:
         ),
         Callback(
             (Output(ids.SENSOR_STATUS, "children"), Output(ids.SENSOR_CHART, "figure"),
-             Output(ids.SENSOR_ALERTS, "children")),
+             Output(ids.SENSOR_ALERTS, "children"), Output(ids.SENSOR_ALERTING, "children"),
+             Output(ids.SENSOR_METRIC, "options")),
             (Input(ids.SENSOR_REFRESH, "n_intervals"), Input(ids.SENSOR_METRIC, "value"),
              State(ids.URL, "pathname"), LANG),
             lambda _tick, metric, path, lang: views.refresh_sensor(
                 queries, scope_of(), path, metric, lang
             ),
             shared=True,
+        ),
+        Callback(
+            (Output(ids.SENSOR_METRIC, "value"),),
+            (Input(ids.URL, "search"), State(ids.SENSOR_METRIC, "options")),
+            lambda search, options: sensor_page.metric_of_address(
+                search, [o["value"] for o in options or []]
+            ) or no_update,
+            prevent_initial_call=True,
         ),
         Callback(
             (Output(ids.QUALITY_STATUS, "children"), Output(ids.QUALITY_TABLE, "children")),

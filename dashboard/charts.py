@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import plotly.graph_objects as go
 
 from dashboard.components import LEVEL_COLOUR
-from dashboard.figures import BACKGROUND, empty_figure, fill_minutes, metric_label
+from dashboard.figures import BACKGROUND, complete_minutes, empty_figure, metric_label
 from dashboard.i18n import t
+from dashboard.marks import add_marks, marks_of
 from dashboard.model import AlertRow, RatePoint, SeriesPoint
 from detectors.contract.levels import WarningLevel
 from detectors.scoring.limits import Band, default_bands
@@ -35,12 +36,18 @@ def _time(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def activity_chart(points: Sequence[RatePoint], lang: str, wall: bool = False) -> go.Figure:
-    """Events per minute of an area, one point per minute of event time (gaps as zero)."""
+def activity_chart(
+    points: Sequence[RatePoint],
+    lang: str,
+    wall: bool = False,
+    alerts: Sequence[AlertRow] = (),
+) -> go.Figure:
+    """Events per complete minute of an area, one point per minute of event time (gaps as
+    zero), with the area's alerts and incidents marked where they were raised."""
     title = t("activity", lang)
     if not points:
         return empty_figure(t("no_data", lang), title)
-    filled = fill_minutes(points)
+    filled = complete_minutes(points)
     fig = go.Figure(layout=_layout(title, wall))
     fig.add_trace(
         go.Scatter(
@@ -54,6 +61,7 @@ def activity_chart(points: Sequence[RatePoint], lang: str, wall: bool = False) -
         )
     )
     fig.update_yaxes(rangemode="tozero")
+    add_marks(fig, marks_of(alerts, filled[0].window_start, lang), wall)
     return fig
 
 

@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from dashboard.i18n import t
-from dashboard.model import CityShapes, DeadLetterCounts, DistrictRollup, RatePoint
+from dashboard.marks import add_marks, marks_of
+from dashboard.model import AlertRow, CityShapes, DeadLetterCounts, DistrictRollup, RatePoint
 from detectors.contract.city import Area
 from detectors.contract.events import METRICS
 
@@ -76,7 +77,12 @@ def city_map(
     means = latest_means(rollups, metric)
     low, high = _colour_range(means.values())
     empty_title = t("ov_map_empty", lang, metric=metric_label(metric))
-    fig = go.Figure(layout=_base_layout(title if means else empty_title))
+    minute = max((r.window_start for r in rollups if r.metric == metric), default=None)
+    shown = title  # the queries give complete minutes only: say which one
+    if minute is not None:
+        shown += " · " + t("last_complete_minute", lang, minute=f"{minute:%H:%M}")
+    fig = go.Figure(layout=_base_layout(shown if means else empty_title))
+    fig.update_layout(uirevision=title)  # a new minute keeps the viewer's zoom
     for district in districts:
         fig.add_trace(_district_trace(district, means.get(district.code), low, high))
     if shapes.city and shapes.city.ring:
@@ -186,13 +192,16 @@ def _equal_aspect(fig: go.Figure, points: Sequence[tuple[float, float]]) -> None
     )
 
 
-def event_rate_chart(points: Sequence[RatePoint], lang: str = "en") -> go.Figure:
-    """Valid events per second across the city, one point per minute of event time;
-    minutes without any event are drawn as zero, not bridged."""
+def event_rate_chart(
+    points: Sequence[RatePoint], lang: str = "en", alerts: Sequence[AlertRow] = ()
+) -> go.Figure:
+    """Valid events per second across the city, one point per complete minute of event
+    time; minutes without any event are drawn as zero, not bridged. The alerts and
+    incidents of the viewer's area are marked where they were raised."""
     title = t("ov_rate_title", lang)
     if not points:
         return empty_figure(t("no_data", lang), title)
-    filled = fill_minutes(points)
+    filled = complete_minutes(points)
     fig = go.Figure(layout=_base_layout(title))
     fig.add_trace(
         go.Scatter(
@@ -205,7 +214,18 @@ def event_rate_chart(points: Sequence[RatePoint], lang: str = "en") -> go.Figure
         )
     )
     fig.update_yaxes(rangemode="tozero", title_text="events/s")
+    add_marks(fig, marks_of(alerts, filled[0].window_start, lang))
     return fig
+
+
+def complete_minutes(points: Sequence[RatePoint]) -> list[RatePoint]:
+    """The minutes of a rate series that are over, silent ones as zero: the newest minute
+    (event time) is still filling up, and drawn it makes every rate chart dip at its right
+    edge. A series of one minute is all there is, so it stays (a fresh start)."""
+    if not points:
+        return []
+    filled = fill_minutes(points)
+    return filled[:-1] if len(filled) > 1 else filled
 
 
 def fill_minutes(points: Sequence[RatePoint]) -> list[RatePoint]:

@@ -301,6 +301,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "action_delete_silence": ("delete silence", "删除静默"),
     "event_silenced": ("silenced", "已静默"),
     "event_unsilenced": ("silence ended", "静默结束"),
+    # Views: the last complete minute, alerts marked on charts, a sensor's alerting metrics.
+    "last_complete_minute": ("last complete minute {minute} UTC", "最近完整分钟 {minute} UTC"),
+    "no_complete_minute": ("no complete minute yet", "尚无完整分钟"),
+    "alerting_metrics": ("active alerts on", "有活动预警的指标"),
+    "no_alerting_metrics": ("no active alert on this sensor", "该传感器无活动预警"),
+    "alert_marks": ("alerts", "预警"),
+    "incident_marks": ("incidents", "事件"),
+    "mark_opened": ("opened {time} UTC", "发生于 {time} UTC"),
 }
 
 

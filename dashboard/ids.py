@@ -13,10 +13,11 @@ DEAD_LETTERS = "dead-letter-chart"
 KPI_EVENTS_PER_S = "kpi-events-per-second"
 KPI_DEAD_LETTERS = "kpi-dead-letters"
 KPI_LAST_DATA = "kpi-last-data"
+COMPLETE_MINUTE = "complete-minute"
 
 OVERVIEW: tuple[str, ...] = (
     REFRESH, STATUS, CITY_NAME, METRIC, CITY_MAP, DISTRICT_TABLE, EVENT_RATE, DEAD_LETTERS,
-    KPI_EVENTS_PER_S, KPI_DEAD_LETTERS, KPI_LAST_DATA,
+    KPI_EVENTS_PER_S, KPI_DEAD_LETTERS, KPI_LAST_DATA, COMPLETE_MINUTE,
 )  # fmt: skip
 """The ids of the city overview page (``/overview``)."""
 
@@ -76,6 +77,7 @@ SENSOR_STATUS = "sensor-status"
 SENSOR_METRIC = "sensor-metric"
 SENSOR_CHART = "sensor-chart"
 SENSOR_ALERTS = "sensor-alerts"
+SENSOR_ALERTING = "sensor-alerting"
 
 # Data quality.
 QUALITY_REFRESH = "quality-refresh"

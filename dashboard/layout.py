@@ -62,6 +62,7 @@ def _header(lang: str) -> html.Header:
         [
             html.H1("citybrain", id=ids.CITY_NAME, style={"margin": 0}),
             html.Span(t("ov_subtitle", lang), style={"color": MUTED}),
+            html.Span(NO_VALUE, id=ids.COMPLETE_MINUTE, style={"color": TEXT, "fontWeight": 600}),
         ],
         style={"display": "flex", "alignItems": "baseline", "gap": "16px"},
     )
@@ -183,10 +184,16 @@ def _table_row(code: str, name: str, rollup: DistrictRollup | None) -> html.Tr:
 def last_full_minute(points: Sequence[RatePoint]) -> RatePoint | None:
     """The newest minute that is over: the newest one may still be filling up, and a
     number that drops at the start of every minute would mislead a wall screen."""
-    if not points:
-        return None
-    filled = figures.fill_minutes(points)
-    return filled[-2] if len(filled) > 1 else filled[-1]
+    complete = figures.complete_minutes(points)
+    return complete[-1] if complete else None
+
+
+def complete_minute_text(points: Sequence[RatePoint], lang: str = "en") -> str:
+    """'last complete minute 12:04 UTC': the minute the current values are of."""
+    point = last_full_minute(points)
+    if point is None:
+        return t("no_complete_minute", lang)
+    return t("last_complete_minute", lang, minute=f"{point.window_start:%H:%M}")
 
 
 def events_per_second_text(points: Sequence[RatePoint]) -> str:

@@ -3,12 +3,15 @@ for the overview page in the order its callback writes them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from dash import Output, no_update
 
 from dashboard import figures, ids, layout
 from dashboard.i18n import t
+from dashboard.marks import chart_start_ms
+from dashboard.model import AlertRow, RatePoint
 from dashboard.queries import Queries, QueryError
 from dashboard.scope import Scope
 
@@ -24,6 +27,7 @@ class Overview(NamedTuple):
     events_per_second: Any
     dead_letter_total: Any
     last_data: Any
+    minute: Any  # which complete minute the current values are of
     status: Any
 
 
@@ -36,6 +40,7 @@ OUTPUTS = Overview(
     events_per_second=Output(ids.KPI_EVENTS_PER_S, "children"),
     dead_letter_total=Output(ids.KPI_DEAD_LETTERS, "children"),
     last_data=Output(ids.KPI_LAST_DATA, "children"),
+    minute=Output(ids.COMPLETE_MINUTE, "children"),
     status=Output(ids.STATUS, "children"),
 )
 
@@ -51,6 +56,7 @@ def refresh_overview(
         rollups = queries.latest_district_rollups(scope)
         rates = queries.event_rate(scope)
         dead = queries.dead_letter_counts(scope)
+        marks = _marks(queries, scope, rates)
     except QueryError as exc:
         unchanged = Overview(*[no_update] * len(Overview._fields))
         text = t("data_unavailable", lang, error=exc)
@@ -59,10 +65,19 @@ def refresh_overview(
         city_name=layout.city_title(shapes),
         city_map=figures.city_map(shapes, rollups, metric, lang),
         district_table=layout.district_table(shapes, rollups, metric, lang),
-        event_rate=figures.event_rate_chart(rates, lang),
+        event_rate=figures.event_rate_chart(rates, lang, marks),
         dead_letters=figures.dead_letter_chart(dead, lang),
         events_per_second=layout.events_per_second_text(rates),
         dead_letter_total=f"{dead.total:,}",
         last_data=layout.last_data_text(rates),
+        minute=layout.complete_minute_text(rates, lang),
         status=layout.status_banner(""),
     )
+
+
+def _marks(queries: Queries, scope: Scope, rates: Sequence[RatePoint]) -> list[AlertRow]:
+    """The alerts and incidents of the viewer's area raised since the rate chart begins."""
+    if not rates:
+        return []
+    level, code = ("city", "") if scope.city_wide else ("district", scope.district)
+    return queries.area_marks(scope, level, code, chart_start_ms(rates))

@@ -100,6 +100,7 @@ class ClickHouseQueries:
     sensor_alerts = Select(sql.SENSOR_ALERTS, each(rows.alert))
     access_events = Select(sql.ACCESS_EVENTS, each(rows.access_event))
     silences = Select(sql.SILENCE_LIST, each(rows.silence))
+    area_marks = Select(sql.AREA_MARKS, each(rows.alert), in_area=True)
 
     # The city overview.
 
@@ -113,7 +114,10 @@ class ClickHouseQueries:
         newest = self._newest_window("district")
         if newest is None:
             return []
-        params = {**rows.window_params("district", newest, minutes), **scope.sql_params()}
+        # Each district's newest complete minute: the map coloured by the minute still
+        # filling up (a few events against a full minute's) would jump every minute.
+        window = rows.complete_window_params("district", newest, minutes)
+        params = {**window, **scope.sql_params()}
         return [rows.district_rollup(*row) for row in self._execute(sql.LATEST_ROLLUPS, params)]
 
     def event_rate(self, scope: Scope, minutes: int = 30) -> list[RatePoint]:

@@ -119,6 +119,13 @@ class Queries(Protocol):
         the viewer's district and the city-wide ones."""
         ...
 
+    def area_marks(
+        self, scope: Scope, level: str, code: str, since_ms: int, limit: int = 500
+    ) -> list[AlertRow]:
+        """The alerts and incidents located in an area opened at or after ``since_ms``,
+        whatever their status now: what the area's time charts mark."""
+        ...
+
 
 QUERY_NAMES: tuple[str, ...] = tuple(
     name

@@ -78,7 +78,7 @@ def _page(queries: Queries, scope: Scope, route: Route, lang: str, settings: Pag
         info = queries.sensor(scope, route.code)
         if info is None:
             raise NotFound("sensor", route.code)
-        return sensor_page.layout(info, lang, refresh, wall)
+        return sensor_page.layout(info, lang, refresh, wall, route.metric)
     if route.page is Page.REPLAY:
         if route.code:
             return replay_page.replay_layout(route.code, lang)

@@ -1,10 +1,17 @@
 """The command center's addresses: every view has its own URL, so browser back/forward
 and a shared link open the same view.
 
->>> parse("/district/D2", "?wall=1")
-Route(page=<Page.TIER: 'tier'>, level='district', code='D2', wall=True, alert='', error='')
+>>> parse("/district/D2", "?wall=1")  # doctest: +NORMALIZE_WHITESPACE
+Route(page=<Page.TIER: 'tier'>, level='district', code='D2', wall=True, alert='', error='',
+      metric='')
 >>> href(Route(Page.TIER, "grid", "D1-S1-G03"))
 '/grid/D1-S1-G03'
+>>> parse("/sensor/AIR-0001", "?metric=pm10").metric
+'pm10'
+>>> href(Route(Page.SENSOR, code="AIR-0001", metric="pm10"))
+'/sensor/AIR-0001?metric=pm10'
+>>> language("?lang=zh&wall=1"), language("?wall=1")
+('zh', None)
 >>> parse("/district/D2;DROP", "").error
 'bad address: /district/D2;DROP'
 """
@@ -15,6 +22,7 @@ import re
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, quote
 
+from dashboard.i18n import LANGUAGES
 from dashboard.scope import Page
 from detectors.contract.places import AREA_LEVELS, AreaLevel
 from detectors.contract.places import child_level as child_level  # the tier below a tier
@@ -24,6 +32,7 @@ TIER_LEVELS = AREA_LEVELS
 
 _CODE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _ALERT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+_METRIC = re.compile(r"^[a-z0-9_]{1,40}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,21 +46,33 @@ class Route:
     wall: bool = False
     alert: str = ""
     error: str = ""
+    metric: str = ""  # a sensor page's metric to open on (the alert's, from an alert link)
 
 
 HOME = Route(Page.TIER, AreaLevel.CITY)
 
 
 def parse(pathname: str | None, search: str | None = "") -> Route:
-    """The route of a pathname and query string (``?wall=1``, ``?alert=<id>``)."""
+    """The route of a pathname and query string (``?wall=1``, ``?alert=<id>``,
+    ``?metric=<name>`` on a sensor page)."""
     path = (pathname or "/").rstrip("/") or "/"
     query = parse_qs((search or "").lstrip("?"))
     wall = query.get("wall", [""])[0] in ("1", "true", "yes")
     alert = query.get("alert", [""])[0]
+    metric = query.get("metric", [""])[0]
     route = _parse_path(path)
     if alert and not _ALERT_ID.match(alert):
         return replace(route, error=f"bad alert id: {alert[:80]}", wall=wall)
-    return replace(route, wall=wall, alert=alert)
+    if metric and not _METRIC.match(metric):
+        return replace(route, error=f"bad metric: {metric[:40]}", wall=wall)
+    return replace(route, wall=wall, alert=alert, metric=metric)
+
+
+def language(search: str | None) -> str | None:
+    """The language an address asks for (``?lang=zh`` or ``?lang=en``), None when it asks
+    for none (or for one the command center does not speak)."""
+    asked = parse_qs((search or "").lstrip("?")).get("lang", [""])[0]
+    return asked if asked in LANGUAGES else None
 
 
 def _parse_path(path: str) -> Route:
@@ -85,9 +106,16 @@ def href(route: Route) -> str:
     else:
         path = f"/{route.page.value}"
     query = [f"alert={quote(route.alert)}"] if route.alert else []
+    query += [f"metric={quote(route.metric)}"] if route.metric else []
     query += ["wall=1"] if route.wall else []
     return path + ("?" + "&".join(query) if query else "")
 
 
 def area_href(level: str, code: str, wall: bool = False) -> str:
     return href(Route(Page.TIER, level, code, wall=wall))
+
+
+def sensor_href(source_id: str, metric: str = "", wall: bool = False) -> str:
+    """A sensor's page, opened on ``metric`` (an alert's): what every link from an alert
+    to its sensor uses."""
+    return href(Route(Page.SENSOR, code=source_id, metric=metric, wall=wall))

@@ -61,6 +61,26 @@ def window_params(level: str, newest: int, minutes: int) -> dict[str, Any]:
     return {"level": level, "since": newest - 60 * (max(minutes, 1) - 1), "until": newest}
 
 
+def last_complete_minute(newest: int) -> int:
+    """Epoch seconds of the newest minute that is over, given the newest window written
+    (event time): that one is still filling up, so a count or mean of it is partial (a
+    map coloured by it jumps, a rate chart dips at its right edge).
+
+    >>> last_complete_minute(1_700_000_160)
+    1700000100
+    """
+    return newest - 60
+
+
+def complete_window_params(level: str, newest: int, minutes: int) -> dict[str, Any]:
+    """The last ``minutes`` complete minutes before the newest (filling) window.
+
+    >>> complete_window_params("city", 6000, 3)
+    {'level': 'city', 'since': 5820, 'until': 5940}
+    """
+    return window_params(level, last_complete_minute(newest), minutes)
+
+
 def area(level: str, code: str, parent: str, name: str, name_zh: str, ring: str) -> Area:
     return Area(level, code, parent, name, name_zh, parse_ring(ring))
 

@@ -9,7 +9,7 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.i18n import t
 from dashboard.model import AlertRow
-from dashboard.routes import Route, area_href, href
+from dashboard.routes import Route, area_href, href, sensor_href
 from dashboard.scope import Page, Role, Scope, can_open
 
 
@@ -115,17 +115,29 @@ def header(scope: Scope, route: Route, lang: str) -> list[html.Span | dcc.Link |
 
 
 def alarm_banner(alarms: list[AlertRow], lang: str) -> list[dcc.Link]:
-    """A blinking bar while any orange or red alert is unacknowledged."""
+    """A blinking bar while any orange or red alert is unacknowledged: it opens the
+    gravest one in the console; beside it, that alert's sensor on its metric."""
     if not alarms:
         return []
-    return [
+    gravest = alarms[0]  # the query orders them gravest, newest first
+    banner: list[dcc.Link] = [
         dcc.Link(
             t("alarm_banner", lang, n=len(alarms)),
-            href=href(Route(Page.ALERTS)),
+            href=href(Route(Page.ALERTS, alert=gravest.alert_id)),
             className="alarm-banner",
             id="alarm-link",
         )
     ]
+    if gravest.source_id:
+        banner.append(
+            dcc.Link(
+                f"{gravest.source_id} · {gravest.metric}".rstrip(" ·"),
+                href=sensor_href(gravest.source_id, gravest.metric),
+                className="alarm-sensor",
+                id="alarm-sensor-link",
+            )
+        )
+    return banner
 
 
 def frame_class(route: Route, scope: Scope) -> str:

@@ -60,6 +60,16 @@ ORDER BY level_rank DESC, opened_ms DESC, alert_id
 LIMIT %(limit)s
 """
 
+AREA_MARKS = f"""
+SELECT {ALERT_COLUMNS}
+FROM alerts_current FINAL
+WHERE {SCOPE_FILTER} AND {AREA_FILTER} AND opened_ms >= %(since_ms)s
+ORDER BY opened_ms DESC, alert_id
+LIMIT %(limit)s
+"""
+"""An area's alerts and incidents raised since a time: opened_ms never changes between
+versions of a row, so the condition is safe before FINAL picks the newest."""
+
 CONSOLE_ALERTS = f"""
 SELECT {ALERT_COLUMNS}
 FROM alerts_current FINAL

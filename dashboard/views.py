@@ -13,9 +13,10 @@ from typing import Any, NamedTuple, TypeVar
 
 from dash import html, no_update
 
-from dashboard import charts, maps, routes
+from dashboard import charts, ids, maps, routes
 from dashboard.components import status_line
 from dashboard.i18n import explain, t
+from dashboard.marks import chart_start_ms
 from dashboard.model import ACTIVE_STATUSES, ALERT_STATUSES, AlertRow, NotFound, QueryError
 from dashboard.pages import cases as cases_page
 from dashboard.pages import console, quality, tier
@@ -52,6 +53,8 @@ class SensorView(NamedTuple):
     status: Any
     chart: Any
     alerts: Any
+    alerting: Any  # which metrics have active alerts
+    options: Any  # the metric selector's options, alerting ones marked
 
 
 V = TypeVar("V", TierView, ConsoleView, SensorView)
@@ -105,6 +108,7 @@ def refresh_tier(
         stages = queries.latest_stages(scope, below, codes) if below and codes else {}
         cases = queries.area_cases(scope, level, area.code)
         rate = queries.area_rate(scope, level, area.code)
+        marks = queries.area_marks(scope, level, area.code, chart_start_ms(rate)) if rate else []
     except (QueryError, ScopeError, NotFound) as exc:
         return _failure(TierView, exc, lang)
     wall = is_wall(route, scope)
@@ -127,7 +131,7 @@ def refresh_tier(
         children=children,
         alerts=tier.alerts_table(alerts, lang, wall),
         history=tier.stage_history_table(history, lang),
-        activity=charts.activity_chart(rate, lang, wall),
+        activity=charts.activity_chart(rate, lang, wall, marks),
     )
 
 
@@ -200,11 +204,14 @@ def refresh_sensor(
         alerts = queries.sensor_alerts(scope, route.code, since)
     except (QueryError, ScopeError, NotFound) as exc:
         return _failure(SensorView, exc, lang)
-    chosen = metric if metric in info.metrics else (info.metrics[0] if info.metrics else "")
+    chosen = sensor_page.opening_metric(info, metric or "") or ""
+    alerting = sensor_page.alerting_metrics(alerts)
     return SensorView(
         status=[],
         chart=charts.sensor_chart(info.source_id, chosen, series, alerts, lang),
         alerts=sensor_page.alerts_table(alerts, lang),
+        alerting=sensor_page.alerting_view(info.source_id, alerting, lang, is_wall(route, scope)),
+        options=sensor_page.metric_options(info.metrics, alerting),
     )
 
 
@@ -216,6 +223,16 @@ def refresh_quality(
     except (QueryError, ScopeError, NotFound) as exc:
         return message(exc, lang), no_update
     return [], quality.quality_table(found, now_ms, lang)
+
+
+def choose_language(trigger: str | None, search: str | None) -> Any:
+    """The language a click on the switch asks for, or else the address (``?lang=zh``,
+    ``?lang=en``, on any page); no_update when neither asks, so the stored choice holds."""
+    if trigger == ids.LANG_ZH:
+        return "zh"
+    if trigger == ids.LANG_EN:
+        return "en"
+    return routes.language(search) or no_update
 
 
 def drill_target(click: dict[str, Any] | None) -> str | None:

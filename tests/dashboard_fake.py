@@ -467,6 +467,16 @@ class FakeQueries:
         found = [s for s in self.silenced if s.district in ("", scope.district) or scope.city_wide]
         return sorted(found, key=lambda s: (-s.created_ms, s.silence_id))[:limit]
 
+    def area_marks(
+        self, scope: Scope, level: str, code: str, since_ms: int, limit: int = 500
+    ) -> list[AlertRow]:
+        area = self.area(scope, level, code)
+        found = [
+            a for a in self._scoped(scope) if a.place.code(level) == area.code
+            and a.opened_ms >= since_ms
+        ]  # fmt: skip
+        return sorted(found, key=lambda a: (-a.opened_ms, a.alert_id))[:limit]
+
     def _fail(self) -> None:
         if self.error is not None:
             raise self.error

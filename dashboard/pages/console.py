@@ -15,7 +15,7 @@ from dashboard.components import NO_VALUE, level_badge, link, panel, table, when
 from dashboard.i18n import event_kind, t
 from dashboard.model import AlertEventRow, AlertRow
 from dashboard.reasons import reason_text
-from dashboard.routes import Route, area_href, href
+from dashboard.routes import Route, area_href, href, sensor_href
 from dashboard.scope import Page, Scope
 from dashboard.stages import hazard
 from detectors.contract.actions import allowed_actions
@@ -192,7 +192,7 @@ def detail(
         ),
         (
             t("sensor", lang),
-            link(alert.source_id, href(Route(Page.SENSOR, code=alert.source_id)))
+            link(alert.source_id, sensor_href(alert.source_id, alert.metric))
             if alert.source_id
             else NO_VALUE,
         ),

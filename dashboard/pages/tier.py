@@ -11,7 +11,7 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.cases import is_overdue
 from dashboard.components import NO_VALUE, kpi, level_badge, link, panel, stage_badge, table, when
-from dashboard.figures import empty_figure
+from dashboard.figures import complete_minutes, empty_figure
 from dashboard.i18n import t
 from dashboard.maps import worst_levels
 from dashboard.model import (
@@ -23,7 +23,7 @@ from dashboard.model import (
     SensorInfo,
     StageChange,
 )
-from dashboard.routes import Route, area_href, child_level, href
+from dashboard.routes import Route, area_href, child_level, href, sensor_href
 from dashboard.scope import Page, Scope
 from dashboard.shell import breadcrumb
 from dashboard.stages import hazard, stage_of
@@ -157,7 +157,14 @@ def kpis(
                   className=f"level-badge level-{int(lv)}")
         for lv in reversed(WarningLevel)
     ]  # fmt: skip
-    per_min = rate[-2].count if len(rate) > 1 else (rate[-1].count if rate else None)
+    complete = complete_minutes(rate)  # the newest minute may still be filling up
+    newest = complete[-1] if complete else None
+    per_min = newest.count if newest else None
+    minute = (
+        t("last_complete_minute", lang, minute=f"{newest.window_start:%H:%M}")
+        if newest
+        else t("no_complete_minute", lang)
+    )
     unacknowledged = sum(1 for a in active if a.status == AlertStatus.ACTIVE)
     return [
         kpi(t("active_alerts", lang), [str(len(active)), html.Div(counts, className="kpi-levels")],
@@ -166,7 +173,9 @@ def kpis(
         kpi(t("open_cases", lang), str(len(cases.cases))),
         kpi(t("overdue_cases", lang), str(len(overdue)), class_name="overdue" if overdue else ""),
         kpi(t("sensors", lang), f"{sensors:,}"),
-        kpi(t("events_per_min", lang), NO_VALUE if per_min is None else f"{per_min:,}"),
+        kpi(t("events_per_min", lang),
+            [NO_VALUE if per_min is None else f"{per_min:,}",
+             html.Div(minute, className="kpi-note", id="tier-minute")]),
     ]  # fmt: skip
 
 
@@ -222,14 +231,19 @@ def _sum_by(level: str, tree: AreaTree, per_grid: dict[str, int]) -> dict[str, i
 def sensors_table(
     sensors: Sequence[SensorInfo], alerts: Sequence[AlertRow], lang: str, wall: bool
 ) -> html.Table | html.P:
-    """A grid cell's sensors, each with the highest level of its active alerts."""
+    """A grid cell's sensors, each with the highest level of its active alerts; a sensor
+    with alerts opens on the metric of its gravest one."""
     worst: dict[str, int] = {}
-    for a in alerts:
+    gravest: dict[str, str] = {}
+    for a in alerts:  # gravest first: the first alert of a sensor names its metric
         if a.active and a.level is not None:
             worst[a.source_id] = max(worst.get(a.source_id, 0), int(a.level))
+            gravest.setdefault(a.source_id, a.metric)
     rows = [
         [
-            link(s.source_id, href(Route(Page.SENSOR, code=s.source_id, wall=wall)), "drill"),
+            link(
+                s.source_id, sensor_href(s.source_id, gravest.get(s.source_id, ""), wall), "drill"
+            ),
             s.kind,
             s.family,
             ", ".join(s.metrics),
@@ -262,6 +276,9 @@ def alerts_table(
                 "alert-link",
             ),
             a.place.grid or a.place.street or a.place.district,
+            link(a.source_id, sensor_href(a.source_id, a.metric, wall), "sensor-link")
+            if a.source_id
+            else NO_VALUE,
             when(a.opened_ms),
         ]
         for a in shown
@@ -272,6 +289,7 @@ def alerts_table(
         t("status", lang),
         t("alerts", lang),
         t("where", lang),
+        t("sensor", lang),
         t("opened", lang),
     ]
     return table(headers, rows, classes, t("no_alerts", lang), "alerts-table")

@@ -124,7 +124,8 @@ def test_login_drill_down_back_forward_and_the_map(
     _wait(driver, _has_text(ids.TIER_CHILDREN, world[1].sensor))
 
     _click_link(driver, world[1].sensor, ids.TIER_CHILDREN)
-    _wait(driver, lambda d: _path(d) == f"/sensor/{world[1].sensor}")
+    # The sensor has an alert: it opens on that alert's metric.
+    _wait(driver, lambda d: _path(d) == f"/sensor/{world[1].sensor}?metric=pipe_level")
     _wait(
         driver,
         lambda d: d.find_elements(By.CSS_SELECTOR, f"#{ids.SENSOR_CHART} .scatterlayer .trace"),

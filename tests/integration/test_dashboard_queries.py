@@ -134,6 +134,24 @@ def test_district_shapes_are_the_newest_city_and_district_rows(city: CommonSetti
 
 
 def test_latest_district_rollups_sum_the_final_rows_over_partitions(city: CommonSettings) -> None:
+    # The newest district minute (T) is still filling up: each district's newest complete
+    # minute of the ten before it is read (D1's at T-1, D2's at T-2 from two topics, and
+    # D2's noise at T-10).
+    assert _queries(city).latest_district_rollups(COMMANDER) == [
+        DistrictRollup("D1", "pm25", _minutes(-1), 100, 1.0, 1.0, 1.0),
+        DistrictRollup("D2", "noise", _minutes(-10), 9, 60.0, 55.0, 65.0),
+        DistrictRollup("D2", "pm25", _minutes(-2), 5, 90.0 / 5, 9.0, 50.0),
+    ]
+
+
+def test_latest_district_rollups_sum_the_partitions_of_a_complete_minute(
+    city: CommonSettings,
+) -> None:
+    """Once T is over (T+1 is the newest), T's partitions and re-delivery are summed (and
+    D2's noise, eleven minutes old then, is left out)."""
+    _insert(city, "rollups_1m", ROLLUP_COLUMNS, [
+        _rollup("district", "D2", "pm25", 1, 0, 1, 1.0, 1.0, 1.0, version=1),
+    ])  # fmt: skip
     assert _queries(city).latest_district_rollups(COMMANDER) == [
         DistrictRollup("D1", "pm25", T, 4, 35.0 / 4, 3.0, 20.0),
         DistrictRollup("D2", "pm25", _minutes(-2), 5, 90.0 / 5, 9.0, 50.0),
@@ -142,9 +160,9 @@ def test_latest_district_rollups_sum_the_final_rows_over_partitions(city: Common
 
 def test_latest_district_rollups_look_back_only_the_given_minutes(city: CommonSettings) -> None:
     assert _queries(city).latest_district_rollups(COMMANDER, minutes=1) == [
-        DistrictRollup("D1", "pm25", T, 4, 35.0 / 4, 3.0, 20.0)
+        DistrictRollup("D1", "pm25", _minutes(-1), 100, 1.0, 1.0, 1.0)
     ]
-    assert len(_queries(city).latest_district_rollups(COMMANDER, minutes=11)) == 3
+    assert len(_queries(city).latest_district_rollups(COMMANDER, minutes=10)) == 3
 
 
 def test_event_rate_is_the_city_count_per_minute_newest_last(city: CommonSettings) -> None:
@@ -180,12 +198,13 @@ def test_the_newest_window_is_found_when_the_newest_day_lacks_the_level(
 ) -> None:
     """Districts last reported yesterday, the city today: both are still found."""
     _insert(isolated, "rollups_1m", ROLLUP_COLUMNS, [
-        _rollup("district", "D1", "pm25", -24 * 60, 0, 2, 8.0, 3.0, 5.0, version=1),
+        _rollup("district", "D1", "pm25", -24 * 60 - 1, 0, 2, 8.0, 3.0, 5.0, version=1),
+        _rollup("district", "D1", "pm25", -24 * 60, 0, 1, 1.0, 1.0, 1.0, version=1),
         _rollup("city", "CB", "pm25", 0, 0, 6, 0.0, 0.0, 0.0, version=1),
     ])  # fmt: skip
     queries = _queries(isolated)
     assert queries.latest_district_rollups(COMMANDER) == [
-        DistrictRollup("D1", "pm25", _minutes(-24 * 60), 2, 4.0, 3.0, 5.0)
+        DistrictRollup("D1", "pm25", _minutes(-24 * 60 - 1), 2, 4.0, 3.0, 5.0)
     ]
     assert queries.event_rate(COMMANDER) == [RatePoint(T, 6)]
 

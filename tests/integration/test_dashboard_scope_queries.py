@@ -317,3 +317,38 @@ def test_an_action_reaches_the_actions_topic_keyed_by_the_alert(
         consumer.close()
         delete_topics(settings, [topic])
     assert record.key == b"alert-red-d1" and json.loads(record.value) == message
+
+
+def test_an_areas_marks_are_its_alerts_and_incidents_raised_since_in_any_status(
+    world: tuple[CommonSettings, Seeded], queries: ClickHouseQueries
+) -> None:
+    settings, seeded = world
+    minute = 60_000
+    incident = alert_row(
+        "incident-d1-marks",
+        WarningLevel.III,
+        "active",
+        ("CB", "D1", "", ""),
+        "",
+        "",
+        seeded.now_ms - 5 * minute,
+        subject="incident",
+    )
+    insert(settings, "alerts_current", ALERT_COLUMNS, [incident])
+    # The seeded D1 alerts were raised 40, 35 and 32 minutes ago; newest first.
+    recent = queries.area_marks(COMMANDER, "district", "D1", seeded.now_ms - 36 * minute)
+    assert [(a.alert_id, a.subject) for a in recent] == [
+        ("incident-d1-marks", "incident"),
+        ("alert-blue-d1", "alert"),
+        ("alert-yellow-d1", "alert"),
+    ]
+    assert recent[-1].status == "acknowledged"
+    everything = queries.area_marks(COMMANDER, "city", "CB", seeded.now_ms - 120 * minute)
+    assert {"alert-resolved-d3", "alert-red-d1", "incident-d1-marks"} <= {
+        a.alert_id for a in everything
+    }
+    mine = queries.area_marks(OPERATOR_D1, "district", "D1", 0)
+    assert {a.place.district for a in mine} == {"D1"}
+    with pytest.raises(ScopeError):
+        queries.area_marks(OPERATOR_D1, "district", "D2", 0)
+    assert queries.area_marks(COMMANDER, "street", seeded.street, seeded.now_ms) == []

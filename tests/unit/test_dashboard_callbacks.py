@@ -32,10 +32,15 @@ def test_refresh_renders_every_panel_from_the_queries() -> None:
     assert overview.city_name == "Citybrain 城脑市"
     assert isinstance(overview.city_map, go.Figure)
     assert "pm25" in overview.city_map.layout.title.text
-    assert len(overview.event_rate.data[0].x) == 30
+    assert len(overview.event_rate.data[0].x) == 29
     assert list(overview.dead_letters.data[0].x) == ["out_of_range", "bad_json", "unknown_source"]
-    # The fake's newest minute is 08:29 with 6870 events; the last full one is 08:28.
+    # The fake's newest minute is 08:29 with 6870 events; the last full one is 08:28, and
+    # the rate chart stops there too (no dip at its right edge). The page says so.
     assert overview.events_per_second == "114.0 (08:28)"
+    assert overview.minute == "last complete minute 08:28 UTC"
+    assert list(overview.event_rate.data[0].y)[-1] == 6840 / 60
+    # The roll-up query gives complete minutes only: the map says which one it shows.
+    assert "last complete minute 08:29 UTC" in overview.city_map.layout.title.text
     assert overview.dead_letter_total == "7"
     assert overview.last_data == "2025-11-26 08:29 UTC"
     assert overview.status == []
@@ -49,7 +54,11 @@ def test_refresh_follows_the_metric_selector() -> None:
 
 def test_refresh_speaks_chinese() -> None:
     overview = callbacks.refresh_overview(FakeQueries(), COMMANDER, "pm25", "zh")
-    assert overview.city_map.layout.title.text == "pm25 (ug/m3)：最新1分钟均值"
+    assert (
+        overview.city_map.layout.title.text
+        == "pm25 (ug/m3)：最新1分钟均值 · 最近完整分钟 08:29 UTC"
+    )
+    assert overview.minute == "最近完整分钟 08:28 UTC"
     assert overview.event_rate.layout.title.text == "每秒事件数（全市，按分钟）"
     assert overview.district_table.children[1].children.children[2].children == "时间窗（UTC）"
     failing = callbacks.refresh_overview(FakeQueries(error=QueryError("x")), COMMANDER, None, "zh")
