@@ -157,6 +157,14 @@ def _shell(queries: Queries, wiring: Wiring) -> list[Callback]:
             shared=True,
         ),
         Callback(
+            (Output(ids.DRILL_BANNER, "children"),),
+            (Input(ids.SHELL_REFRESH, "n_intervals"), Input(ids.LANG, "data")),
+            lambda _tick, lang: views.refresh_drills(
+                queries, scope_of(), lang, int(wiring.clock() * 1000)
+            ),
+            shared=True,
+        ),
+        Callback(
             (Output(ids.ALARM_SOUND, "children"),),
             (Input(ids.ALARM_IDS, "data"), State(ids.ALARM_SOUND, "children")),
             ClientsideFunction("citybrain", "alarm"),

@@ -272,3 +272,28 @@ def level_of(roman: str) -> WarningLevel | None:
         return WarningLevel[roman] if roman else None
     except KeyError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class DrillRow:
+    """A demo drill the simulator plays on live sensors (``drills``): what, where, when."""
+
+    drill_id: str
+    kind: str
+    title: str
+    title_zh: str
+    area_name: str
+    area_name_zh: str
+    place: Location
+    start_ms: int
+    end_ms: int
+
+    GRACE_MS = 30 * 60_000
+    """An alert opened this long after the drill ended still belongs to it (the alert
+    engine keeps a quiet incident open as long)."""
+
+    def covers(self, alert: AlertRow) -> bool:
+        """Whether ``alert`` (or incident) is this drill's: opened in its street while it
+        ran or shortly after."""
+        when = self.start_ms <= alert.opened_ms < self.end_ms + self.GRACE_MS
+        return when and bool(self.place.street) and alert.place.street == self.place.street

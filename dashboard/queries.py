@@ -99,6 +99,7 @@ class ClickHouseQueries:
     sensor = Select(sql.ONE_SENSOR, first(rows.sensor))
     sensor_alerts = Select(sql.SENSOR_ALERTS, each(rows.alert))
     access_events = Select(sql.ACCESS_EVENTS, each(rows.access_event))
+    active_drills = Select(sql.ACTIVE_DRILLS, each(rows.drill))
 
     # The city overview.
 

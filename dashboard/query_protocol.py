@@ -24,6 +24,7 @@ from dashboard.model import (
     CityShapes,
     DeadLetterCounts,
     DistrictRollup,
+    DrillRow,
     QualityRow,
     RatePoint,
     SensorCell,
@@ -111,6 +112,11 @@ class Queries(Protocol):
 
     def access_events(self, scope: Scope, limit: int = 200) -> list[AccessEvent]:
         """The newest entries of the access audit (logins, refusals, user changes)."""
+        ...
+
+    def active_drills(self, scope: Scope, now_ms: int) -> list[DrillRow]:
+        """The demo drills in scope running at ``now_ms`` (wall clock: drills are played
+        live), oldest first."""
         ...
 
 

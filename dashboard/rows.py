@@ -14,6 +14,7 @@ from dashboard.model import (
     AreaTree,
     CaseRow,
     DistrictRollup,
+    DrillRow,
     QualityRow,
     SensorCell,
     SensorInfo,
@@ -255,3 +256,12 @@ def quality(
             )
         )
     return result
+
+
+def drill(*row: Any) -> DrillRow:
+    drill_id, kind, title, title_zh, name, name_zh, city, district, street, grid, start, end = row
+    place = Location(str(city), str(district), str(street), str(grid))
+    return DrillRow(
+        str(drill_id), str(kind), str(title), str(title_zh), str(name), str(name_zh), place,
+        int(start), int(end),
+    )  # fmt: skip

@@ -24,7 +24,7 @@ from dashboard.queries import Queries
 from dashboard.routes import Route
 from dashboard.scope import Page, Role, Scope, ScopeError
 from dashboard.sender import ActionSender, SendError
-from dashboard.shell import alarm_banner, resolve
+from dashboard.shell import alarm_banner, drill_banner, resolve
 from detectors.contract.actions import ActionError, Actor, Target, build_action, check_target
 
 HOUR_MS = 3_600_000
@@ -162,6 +162,17 @@ def refresh_alarm(queries: Queries, scope: Scope, lang: str) -> tuple[Any, Any]:
     except QueryError:
         return no_update, no_update
     return [a.alert_id for a in alarms], alarm_banner(alarms, lang)
+
+
+def refresh_drills(queries: Queries, scope: Scope, lang: str, now_ms: int) -> Any:
+    """The banner of the demo drills running now, with the alerts they raised (none: no
+    banner; no drills table yet, as before a demo ever ran: no banner either)."""
+    try:
+        drills = queries.active_drills(scope, now_ms)
+        alerts = queries.console_alerts(scope, ACTIVE_STATUSES) if drills else []
+    except QueryError:
+        return []
+    return drill_banner(drills, alerts, lang)
 
 
 def refresh_cases(queries: Queries, scope: Scope, show: str | None, lang: str) -> tuple[Any, Any]:
