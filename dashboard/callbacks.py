@@ -221,7 +221,7 @@ def _console(queries: Queries, wiring: Wiring) -> list[Callback]:
             (Input(ids.CONSOLE_REFRESH, "n_intervals"), Input(ids.CONSOLE_FILTER, "value"),
              Input(ids.CONSOLE_URL, "search"), LANG),
             lambda _tick, show, search, lang: views.refresh_console(
-                queries, wiring.scope_of(), search, show, lang
+                queries, wiring.scope_of(), search, show, lang, int(wiring.clock() * 1000)
             ),
             shared=True,
         ),

@@ -297,3 +297,8 @@ class DrillRow:
         ran or shortly after."""
         when = self.start_ms <= alert.opened_ms < self.end_ms + self.GRACE_MS
         return when and bool(self.place.street) and alert.place.street == self.place.street
+
+
+def drill_alert_ids(drills: list[DrillRow], alerts: list[AlertRow]) -> frozenset[str]:
+    """The ids of the alerts and incidents that some drill of ``drills`` raised."""
+    return frozenset(a.alert_id for a in alerts if any(d.covers(a) for d in drills))

@@ -114,9 +114,9 @@ class Queries(Protocol):
         """The newest entries of the access audit (logins, refusals, user changes)."""
         ...
 
-    def active_drills(self, scope: Scope, now_ms: int) -> list[DrillRow]:
+    def active_drills(self, scope: Scope, now_ms: int, grace_ms: int = 0) -> list[DrillRow]:
         """The demo drills in scope running at ``now_ms`` (wall clock: drills are played
-        live), oldest first."""
+        live), or ended less than ``grace_ms`` before it, oldest first."""
         ...
 
 

@@ -302,7 +302,7 @@ ACTIVE_DRILLS = f"""
 SELECT drill_id, kind, title, title_zh, area_name, area_name_zh,
        city, district, street, grid, start_ms, end_ms
 FROM drills FINAL
-WHERE {SCOPE_FILTER} AND start_ms <= %(now_ms)s AND end_ms > %(now_ms)s
+WHERE {SCOPE_FILTER} AND start_ms <= %(now_ms)s AND end_ms + %(grace_ms)s > %(now_ms)s
 ORDER BY start_ms, drill_id
 LIMIT 20
 """

@@ -420,11 +420,12 @@ class FakeQueries:
     ) -> list[AlertRow]:
         return _ordered([a for a in self._scoped(scope) if a.status in statuses])[:limit]
 
-    def active_drills(self, scope: Scope, now_ms: int) -> list[DrillRow]:
+    def active_drills(self, scope: Scope, now_ms: int, grace_ms: int = 0) -> list[DrillRow]:
         self._fail()
         return [
             d for d in self.drills
-            if scope.allows_district(d.place.district) and d.start_ms <= now_ms < d.end_ms
+            if scope.allows_district(d.place.district)
+            and d.start_ms <= now_ms < d.end_ms + grace_ms
         ]  # fmt: skip
 
     def alarms(self, scope: Scope) -> list[AlertRow]:

@@ -99,12 +99,17 @@ def _action_form(scope: Scope, lang: str, wall: bool) -> html.Div:
 
 
 def alert_list(
-    alerts: Sequence[AlertRow], selected: str, lang: str, wall: bool
+    alerts: Sequence[AlertRow],
+    selected: str,
+    lang: str,
+    wall: bool,
+    drill_ids: frozenset[str] = frozenset(),
 ) -> html.Table | html.P:
-    """Rows link to ``?alert=<id>``; unacknowledged orange/red rows carry 'alarm'."""
+    """Rows link to ``?alert=<id>``; unacknowledged orange/red rows carry 'alarm'; the
+    alerts and incidents of a demo drill (``drill_ids``) are marked DRILL."""
     rows = [
         [
-            level_badge(a.level, lang),
+            drill_marked(level_badge(a.level, lang), a.alert_id in drill_ids, lang),
             t(f"status_{a.status}", lang),
             link(
                 f"{hazard(a, lang)} · {a.metric or a.category}",
@@ -140,6 +145,13 @@ def alert_list(
         t("assignee", lang),
     ]
     return table(headers, rows, classes, t("no_alerts", lang), "console-table")
+
+
+def drill_marked(cell: Any, drill: bool, lang: str) -> Any:
+    """A cell with the DRILL mark in front when its alert is a drill's."""
+    if not drill:
+        return cell
+    return html.Span([html.Span(t("drill_mark", lang), className="drill-chip"), " ", cell])
 
 
 def detail(alert: AlertRow | None, lang: str, message: str = "") -> list[Any]:

@@ -99,3 +99,22 @@ def test_a_drill_row_maps_from_the_table() -> None:
     assert drill.place == location_of("D1-S1", city="CB")
     assert (drill.kind, drill.title_zh, drill.area_name) == ("flood", "城市内涝", "Hubin")
     assert drill.end_ms - drill.start_ms == 12 * MIN_MS
+
+
+def test_the_console_marks_drill_alerts_while_their_incident_may_be_open() -> None:
+    queries = FakeQueries(drills=[flood()])
+    during = T0_MS + 5 * MIN_MS
+    view = views.refresh_console(queries, COMMANDER, "", "open", "en", during)
+    text = flat(view.alerts)
+    # a row's level cell (where the chip goes) comes before its link to ?alert=<id>
+    chips = [i for i in range(len(text)) if text.startswith('"drill-chip"', i)]
+    marked = sorted(text[i:].split("?alert=", 1)[1].split('"')[0] for i in chips)
+    assert marked == ["alert-1", "alert-2"]  # street D1-S1; not alert-3 (D1-S2), alert-4 (D2)
+    # after the drill, still marked while its incident may stay open; then no more
+    after = views.refresh_console(queries, COMMANDER, "", "open", "en", T0_MS + 40 * MIN_MS)
+    assert flat(after.alerts).count("drill-chip") == 2
+    later = views.refresh_console(queries, COMMANDER, "", "open", "en", T0_MS + 45 * MIN_MS)
+    assert "drill-chip" not in flat(later.alerts)
+    assert "drill-chip" not in flat(views.refresh_console(queries, COMMANDER, "", "open", "en"))
+    zh = views.refresh_console(queries, COMMANDER, "", "open", "zh", during)
+    assert flat(zh.alerts).count("演练") == 2
