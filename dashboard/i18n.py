@@ -253,6 +253,7 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "drill_mark": ("DRILL", "演练"),
     "drill_alerts": ("drill alerts:", "演练告警："),
+    "drill_incident": ("incident", "事件"),
 }
 
 

@@ -287,6 +287,7 @@ class DrillRow:
     place: Location
     start_ms: int
     end_ms: int
+    metrics: tuple[str, ...] = ()
 
     GRACE_MS = 30 * 60_000
     """An alert opened this long after the drill ended still belongs to it (the alert
@@ -294,9 +295,11 @@ class DrillRow:
 
     def covers(self, alert: AlertRow) -> bool:
         """Whether ``alert`` (or incident) is this drill's: opened in its street while it
-        ran or shortly after."""
+        ran or shortly after, on a metric it bends (an incident names no metric)."""
         when = self.start_ms <= alert.opened_ms < self.end_ms + self.GRACE_MS
-        return when and bool(self.place.street) and alert.place.street == self.place.street
+        metric = not (alert.metric and self.metrics) or alert.metric in self.metrics
+        where = bool(self.place.street) and alert.place.street == self.place.street
+        return when and where and metric
 
 
 def drill_alert_ids(drills: list[DrillRow], alerts: list[AlertRow]) -> frozenset[str]:

@@ -259,9 +259,10 @@ def quality(
 
 
 def drill(*row: Any) -> DrillRow:
-    drill_id, kind, title, title_zh, name, name_zh, city, district, street, grid, start, end = row
+    drill_id, kind, title, title_zh, name, name_zh, city, district, street, grid = row[:10]
+    start, end, metrics = row[10:]
     place = Location(str(city), str(district), str(street), str(grid))
     return DrillRow(
         str(drill_id), str(kind), str(title), str(title_zh), str(name), str(name_zh), place,
-        int(start), int(end),
+        int(start), int(end), tuple(str(m) for m in metrics),
     )  # fmt: skip

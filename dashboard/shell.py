@@ -163,7 +163,7 @@ def drill_banner(drills: list[DrillRow], alerts: list[AlertRow], lang: str) -> l
         mine = [a for a in alerts if drill.covers(a)]
         links = [
             dcc.Link(
-                f"{t('drill_mark', lang)} {a.subject} {a.alert_id[:8]}",
+                f"{t('drill_mark', lang)} {_subject(a, lang)} {a.alert_id[:8]}",
                 href=href(Route(Page.ALERTS, alert=a.alert_id)),
                 className="drill-alert",
             )
@@ -181,3 +181,7 @@ def drill_banner(drills: list[DrillRow], alerts: list[AlertRow], lang: str) -> l
             )
         )
     return bars
+
+
+def _subject(alert: AlertRow, lang: str) -> str:
+    return t("drill_incident" if alert.subject == "incident" else "alert", lang)

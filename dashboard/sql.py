@@ -300,7 +300,7 @@ ORDER BY n DESC, reason
 
 ACTIVE_DRILLS = f"""
 SELECT drill_id, kind, title, title_zh, area_name, area_name_zh,
-       city, district, street, grid, start_ms, end_ms
+       city, district, street, grid, start_ms, end_ms, metrics
 FROM drills FINAL
 WHERE {SCOPE_FILTER} AND start_ms <= %(now_ms)s AND end_ms + %(grace_ms)s > %(now_ms)s
 ORDER BY start_ms, drill_id

@@ -26,7 +26,8 @@ def drill_row(drill: Drill, updated_at: int) -> tuple[object, ...]:
         drill.drill_id, drill.number, kind.name, kind.title, kind.title_zh,
         area.code, area.name, area.name_zh,
         where.city, where.district, where.street, where.grid,
-        drill.start_ms // 1000, drill.start_ms, drill.end_ms, sorted(drill.sources), updated_at,
+        drill.start_ms // 1000, drill.start_ms, drill.end_ms, sorted(drill.sources),
+        list(kind.metrics), updated_at,
     )  # fmt: skip
 
 

@@ -27,7 +27,7 @@ from functools import cached_property
 from typing import TypeVar
 
 from detectors.contract.city import Area
-from detectors.contract.events import METRICS, Location
+from detectors.contract.events import CASE_METRIC, METRICS, Location
 from sensors_sim.city import CityModel
 
 DRILL_EVERY_S = 900
@@ -71,6 +71,12 @@ class DrillKind:
     @property
     def sensor_kinds(self) -> frozenset[str]:
         return frozenset(effect.kind for effect in self.effects)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metrics whose alerts this kind of drill raises."""
+        bent = {effect.metric for effect in self.effects}
+        return tuple(sorted(bent | ({CASE_METRIC} if self.case_category else set())))
 
 
 # Traffic has no limit rule: its statistics and neighbour groups see a crash once they have

@@ -4,6 +4,7 @@ viewer's scope, naming the alerts and incidents the drill raised as drill ones."
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from dash import Output
@@ -31,7 +32,7 @@ def flood(start_ms: int = T0_MS, minutes: int = 12) -> DrillRow:
     """A flood drill in street D1-S1 ("Hubin"), as the simulator records it."""
     return rows.drill(
         "DR-1234abcd-0000", "flood", "urban flooding", "城市内涝", "Hubin", "湖滨",
-        "CB", "D1", "D1-S1", "", start_ms, start_ms + minutes * MIN_MS,
+        "CB", "D1", "D1-S1", "", start_ms, start_ms + minutes * MIN_MS, ["water_level"],
     )  # fmt: skip
 
 
@@ -46,7 +47,7 @@ def test_the_banner_names_the_drill_and_its_area_in_both_languages() -> None:
 def test_a_case_surge_names_its_grid_cell() -> None:
     surge = rows.drill(
         "DR-1234abcd-0005", "case_surge", "case surge", "案件激增", "Hubin", "湖滨",
-        "CB", "D1", "D1-S1", "D1-S1-G02", T0_MS, T0_MS + 12 * MIN_MS,
+        "CB", "D1", "D1-S1", "D1-S1-G02", T0_MS, T0_MS + 12 * MIN_MS, ["case_reports"],
     )  # fmt: skip
     assert "DRILL: case surge in Hubin D1-S1-G02" in flat(drill_banner([surge], [], "en"))
 
@@ -61,6 +62,12 @@ def test_the_banner_marks_the_alerts_the_drill_raised_and_no_others() -> None:
     assert "alert-3" not in text and "alert-4" not in text  # another street, district
     late = flood(start_ms=T0_MS + 90 * MIN_MS)  # alerts long before it are not its own
     assert not any(late.covers(a) for a in alerts)
+    # in its street and time but on a metric it does not bend: another drill's, or real
+    one = next(a for a in alerts if a.alert_id == "alert-1")
+    assert not drill.covers(replace(one, metric="load"))
+    incident = replace(one, subject="incident", metric="")
+    assert drill.covers(incident)
+    assert "DRILL incident alert-1" in flat(drill_banner([drill], [incident], "en"))
 
 
 def test_refresh_shows_running_drills_of_the_scope_only() -> None:
@@ -98,7 +105,7 @@ def test_a_drill_row_maps_from_the_table() -> None:
     drill = flood()
     assert drill.place == location_of("D1-S1", city="CB")
     assert (drill.kind, drill.title_zh, drill.area_name) == ("flood", "城市内涝", "Hubin")
-    assert drill.end_ms - drill.start_ms == 12 * MIN_MS
+    assert drill.end_ms - drill.start_ms == 12 * MIN_MS and drill.metrics == ("water_level",)
 
 
 def test_the_console_marks_drill_alerts_while_their_incident_may_be_open() -> None:

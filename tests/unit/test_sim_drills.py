@@ -195,6 +195,9 @@ def test_a_drill_is_recorded_as_a_whole_row_of_its_table(city: CityModel) -> Non
     assert row["grid"] == drill.location.grid and row["area_name"] == drill.area.name
     assert row["start_ms"] == drill.start_ms and row["end_ms"] == drill.end_ms
     assert row["start"] == drill.start_ms // 1000 and row["updated_at"] == 7
+    assert row["metrics"] == ["case_reports"]
+    flood = DrillSchedule.for_city(city, 42, START).drill(0)
+    assert drill_row(flood, 7)[DRILLS.names.index("metrics")] == ["pipe_level", "rainfall"]
     client, err = RecordingClient(), io.StringIO()
     settings = SimpleNamespace(clickhouse_database="cb")
     recorder = DrillRecorder(settings, err, lambda: 7.0, lambda _s: client)  # type: ignore[arg-type]
