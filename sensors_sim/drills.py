@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -41,6 +42,9 @@ ANNOUNCE_S = 60
 DRILL_MARK = "[演练 DRILL] "
 """The start of a drill case report's text: nobody mistakes it for a real one."""
 ACCUMULATED = {"rainfall": 5 * 60_000}
+JITTER = 0.02
+"""How far a held peak wobbles (a share of it): a value repeated exactly for a quarter of
+an hour is what the stuck-sensor detector looks for."""
 T = TypeVar("T")
 """Metrics that report an amount since the previous reading, and the span ``peak`` is for."""
 
@@ -162,7 +166,7 @@ class Drill:
         share = self.envelope(ts_ms)
         if effect is None or share == 0.0:
             return value
-        peak = effect.peak
+        peak = effect.peak * (1.0 + JITTER * _wobble(metric, ts_ms))
         if metric in ACCUMULATED:
             peak *= (elapsed_ms if elapsed_ms is not None else ACCUMULATED[metric]) / ACCUMULATED[
                 metric
@@ -317,3 +321,9 @@ class DrillPlay:
                 self.filed[drill.drill_id] = number
                 return drill, number
         return None
+
+
+def _wobble(metric: str, ts_ms: int) -> float:
+    """A fixed pseudo-random number in [-1, 1] for (metric, time): no draw from the run's
+    generator, so a drill changes no other reading."""
+    return zlib.crc32(f"{metric}:{ts_ms}".encode()) / 2**31 - 1.0
