@@ -42,6 +42,8 @@ ANNOUNCE_S = 60
 DRILL_MARK = "[演练 DRILL] "
 """The start of a drill case report's text: nobody mistakes it for a real one."""
 ACCUMULATED = {"rainfall": 5 * 60_000}
+FLAGS = ("signal_fault", "breaker_open")
+"""Metrics that are a device's 0/1 flag."""
 JITTER = 0.02
 """How far a held peak wobbles (a share of it): a value repeated exactly for a quarter of
 an hour is what the stuck-sensor detector looks for."""
@@ -83,9 +85,10 @@ class DrillKind:
         return tuple(sorted(bent | ({CASE_METRIC} if self.case_category else set())))
 
 
-# Traffic has no limit rule: its statistics and neighbour groups see a crash once they have
-# an hour of history, so the crash comes last in turn (80 minutes in at the default
-# interval), after that warm-up.
+# Traffic has no limit rule: its statistics need a day of history and its neighbour groups
+# an hour, so the crash also knocks out the signals at the junction (their fault flags,
+# which the neighbour group turns into an area event once it is warm) and comes last in
+# turn (80 minutes in at the default interval), after that warm-up.
 # Peaks sit past the limit bands of detectors/scoring/limits.py (level II or III) and each
 # holds longer than its rule's hold time (profiles.HOLD_MIN: 15 min for the air pollutants,
 # 5 min for drains, mains and feeders), so the static rule itself opens the incident.
@@ -116,7 +119,8 @@ DRILL_KINDS: tuple[DrillKind, ...] = (
     DrillKind(
         "traffic_crash", "traffic crash", "交通事故",
         (Effect("traffic_detector", "speed", 4.0), Effect("traffic_detector", "occupancy", 88.0),
-         Effect("traffic_detector", "flow", 120.0)),
+         Effect("traffic_detector", "flow", 120.0),
+         Effect("traffic_detector", "signal_fault", 1.0)),
         hold_s=480,
     ),
 )  # fmt: skip
@@ -172,6 +176,8 @@ class Drill:
                 metric
             ]
         spec = METRICS[metric]
+        if metric in FLAGS:  # a flag is up or down, never half raised
+            return 1.0 if share >= 0.5 else value
         return round(min(max(value + (peak - value) * share, spec.low), spec.high), 4)
 
     def case_times(self) -> Iterator[int]:

@@ -127,6 +127,17 @@ def test_each_sensor_drill_holds_a_value_past_a_limit_longer_than_its_rule() -> 
                 assert any(band.breached(effect.peak * wobble) for band in bands)
 
 
+def test_a_crash_raises_the_signal_fault_flags_whole(city: CityModel) -> None:
+    crash = DrillSchedule.for_city(city, 42, START).drill(5)
+    assert crash.kind.name == "traffic_crash"
+    flags = [
+        crash.value("traffic_detector", "signal_fault", crash.start_ms + s * 1000, 0.0, None)
+        for s in range(0, RISE_S + 1, 10)
+    ]
+    assert set(flags) == {0.0, 1.0} and flags == sorted(flags)
+    assert crash.value("traffic_detector", "signal_fault", crash.peak_ms, 0.0, None) == 1.0
+
+
 def _readings(events: list[bytes]) -> list[dict[str, object]]:
     return [orjson.loads(v) for v in events]
 
