@@ -4,8 +4,9 @@ worker's own detection and alert-engine code, must raise almost no alerts.
     .venv/bin/python bench/bench_cold_start.py [--hours 24] [--batch 1000]
 
 The city and its readings are exactly what ``scripts/up`` produces (``citybrain-sim run
---seed 42 --rate 200 --case-fraction 0.002``): the default city, the same generator, so
-every sensor stream gets a reading every ``streams / rate`` seconds of event time. Events
+--seed 42 --case-fraction 0.002``, without its demo drills): the default city, the same
+generator at the city's cadence rate, so every sensor stream gets a reading every cadence
+of event time. Events
 are validated against the city's registry, detected by :class:`streams.detection.Detection`
 (sites built by ``sites_of`` as the worker builds them, minute ticks interleaved) and fed
 to the alert engine in the order the alerting agent applies them. Nothing is held beyond
@@ -40,11 +41,18 @@ from detectors.scoring.profiles import FLAGS  # noqa: E402
 from sensors_sim import cli  # noqa: E402
 from sensors_sim.__main__ import make_city  # noqa: E402
 from sensors_sim.city import CityModel  # noqa: E402
-from sensors_sim.generator import SimEvent, event_time, generate  # noqa: E402
+from sensors_sim.generator import (  # noqa: E402
+    SimEvent,
+    cadence_rate,
+    event_time,
+    generate,
+    run_rate,
+    sensor_streams,
+)
 from streams.detection import Detection  # noqa: E402
 from streams.detector_config import load as load_detector_config  # noqa: E402
 
-UP_ARGS = ("run", "--seed", "42", "--rate", "200", "--case-fraction", "0.002")
+UP_ARGS = ("run", "--seed", "42", "--case-fraction", "0.002")
 """The simulator command line of ``scripts/up``."""
 START_MS = 1_764_115_200_000  # 2025-11-26T00:00Z: the live run starts at any hour; so may we
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
@@ -94,9 +102,11 @@ def batches(events: Iterable[SimEvent], size: int) -> Iterator[list[SimEvent]]:
 def play(hours: float, batch_size: int, first_n: int) -> tuple[Tally, int, float]:
     """Play ``hours`` of the ``scripts/up`` city from empty state; (tally, sensors, s)."""
     command = cli.parse(list(UP_ARGS))
-    run = command.run
-    assert run is not None
+    assert command.run is not None
     city = make_city(command.city)
+    cadence = cadence_rate(sensor_streams(city, command.city.seed))
+    run = command.run.at_rate(run_rate(cadence, command.run.malformed, command.run.case_fraction))
+    assert run.rate is not None
     registry = registry_of(city)
     config = load_detector_config("")  # the worker's defaults: no configuration file
     detection = Detection.for_registry(

@@ -162,6 +162,14 @@ def _shell(queries: Queries, wiring: Wiring) -> list[Callback]:
             shared=True,
         ),
         Callback(
+            (Output(ids.DRILL_BANNER, "children"),),
+            (Input(ids.SHELL_REFRESH, "n_intervals"), Input(ids.LANG, "data")),
+            lambda _tick, lang: views.refresh_drills(
+                queries, scope_of(), lang, int(wiring.clock() * 1000)
+            ),
+            shared=True,
+        ),
+        Callback(
             (Output(ids.ALARM_SOUND, "children"),),
             (Input(ids.ALARM_IDS, "data"), State(ids.ALARM_SOUND, "children")),
             ClientsideFunction("citybrain", "alarm"),
@@ -218,7 +226,7 @@ def _console(queries: Queries, wiring: Wiring) -> list[Callback]:
             (Input(ids.CONSOLE_REFRESH, "n_intervals"), Input(ids.CONSOLE_FILTER, "value"),
              Input(ids.CONSOLE_URL, "search"), LANG),
             lambda _tick, show, search, lang: views.refresh_console(
-                queries, wiring.scope_of(), search, show, lang
+                queries, wiring.scope_of(), search, show, lang, int(wiring.clock() * 1000)
             ),
             shared=True,
         ),

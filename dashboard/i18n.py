@@ -309,6 +309,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "alert_marks": ("alerts", "预警"),
     "incident_marks": ("incidents", "事件"),
     "mark_opened": ("opened {time} UTC", "发生于 {time} UTC"),
+    # Demo drills (citybrain-sim run --demo).
+    "drill_banner": ("DRILL: {title} in {area}", "演练：{area}{title}"),
+    "drill_note": (
+        "an exercise, not a real incident: its alerts and incidents are marked DRILL; "
+        "until {until}",
+        "这是演练，不是真实事件：其告警和事件标为“演练”；至{until}",
+    ),
+    "drill_mark": ("DRILL", "演练"),
+    "drill_alerts": ("drill alerts:", "演练告警："),
+    "drill_incident": ("incident", "事件"),
 }
 
 

@@ -327,3 +327,36 @@ def silence_of_alert(alert: AlertRow) -> str:
     """The id of the silence that muted an alert ('' when none): the worker stores it in
     the alert's evidence."""
     return str(alert.evidence.get("silence_id") or "")
+
+
+@dataclass(frozen=True, slots=True)
+class DrillRow:
+    """A demo drill the simulator plays on live sensors (``drills``): what, where, when."""
+
+    drill_id: str
+    kind: str
+    title: str
+    title_zh: str
+    area_name: str
+    area_name_zh: str
+    place: Location
+    start_ms: int
+    end_ms: int
+    metrics: tuple[str, ...] = ()
+
+    GRACE_MS = 30 * 60_000
+    """An alert opened this long after the drill ended still belongs to it (the alert
+    engine keeps a quiet incident open as long)."""
+
+    def covers(self, alert: AlertRow) -> bool:
+        """Whether ``alert`` (or incident) is this drill's: opened in its street while it
+        ran or shortly after, on a metric it bends (an incident names no metric)."""
+        when = self.start_ms <= alert.opened_ms < self.end_ms + self.GRACE_MS
+        metric = not (alert.metric and self.metrics) or alert.metric in self.metrics
+        where = bool(self.place.street) and alert.place.street == self.place.street
+        return when and where and metric
+
+
+def drill_alert_ids(drills: list[DrillRow], alerts: list[AlertRow]) -> frozenset[str]:
+    """The ids of the alerts and incidents that some drill of ``drills`` raised."""
+    return frozenset(a.alert_id for a in alerts if any(d.covers(a) for d in drills))

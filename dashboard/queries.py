@@ -101,6 +101,7 @@ class ClickHouseQueries:
     access_events = Select(sql.ACCESS_EVENTS, each(rows.access_event))
     silences = Select(sql.SILENCE_LIST, each(rows.silence))
     area_marks = Select(sql.AREA_MARKS, each(rows.alert), in_area=True)
+    active_drills = Select(sql.ACTIVE_DRILLS, each(rows.drill))
 
     # The city overview.
 

@@ -24,6 +24,7 @@ from dashboard.model import (
     CityShapes,
     DeadLetterCounts,
     DistrictRollup,
+    DrillRow,
     QualityRow,
     RatePoint,
     SensorCell,
@@ -124,6 +125,11 @@ class Queries(Protocol):
     ) -> list[AlertRow]:
         """The alerts and incidents located in an area opened at or after ``since_ms``,
         whatever their status now: what the area's time charts mark."""
+        ...
+
+    def active_drills(self, scope: Scope, now_ms: int, grace_ms: int = 0) -> list[DrillRow]:
+        """The demo drills in scope running at ``now_ms`` (wall clock: drills are played
+        live), or ended less than ``grace_ms`` before it, oldest first."""
         ...
 
 

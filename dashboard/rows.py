@@ -14,6 +14,7 @@ from dashboard.model import (
     AreaTree,
     CaseRow,
     DistrictRollup,
+    DrillRow,
     QualityRow,
     SensorCell,
     SensorInfo,
@@ -286,4 +287,14 @@ def silence(*row: Any) -> SilenceRow:
         str(silence_id), str(status), int(ts_ms), str(scope), str(value), str(family),
         str(metric), str(district), int(start_ms), int(end_ms), str(reason), str(author),
         int(created_ms), str(actor),
+    )  # fmt: skip
+
+
+def drill(*row: Any) -> DrillRow:
+    drill_id, kind, title, title_zh, name, name_zh, city, district, street, grid = row[:10]
+    start, end, metrics = row[10:]
+    place = Location(str(city), str(district), str(street), str(grid))
+    return DrillRow(
+        str(drill_id), str(kind), str(title), str(title_zh), str(name), str(name_zh), place,
+        int(start), int(end), tuple(str(m) for m in metrics),
     )  # fmt: skip

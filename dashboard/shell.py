@@ -4,11 +4,13 @@ scope on each navigation."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from dash import dcc, html
 
 from dashboard import ids
 from dashboard.i18n import t
-from dashboard.model import AlertRow
+from dashboard.model import AlertRow, DrillRow
 from dashboard.routes import Route, area_href, href, sensor_href
 from dashboard.scope import Page, Role, Scope, can_open
 
@@ -46,6 +48,7 @@ def build_shell(refresh_ms: int, default_lang: str) -> html.Div:
                 className="topbar",
             ),
             html.Div(id=ids.ALARM_BANNER),
+            html.Div(id=ids.DRILL_BANNER),
             html.Div("0", id=ids.ALARM_SOUND, className="alarm-sound", hidden=True),
             html.Main(id=ids.PAGE),
         ],
@@ -157,3 +160,41 @@ def breadcrumb(chain: list[tuple[str, str, str, bool]], wall: bool) -> html.Nav:
         else:
             parts.append(html.Span(name, className="crumb current"))
     return html.Nav(parts, className="breadcrumb", id="breadcrumb")
+
+
+def drill_banner(drills: list[DrillRow], alerts: list[AlertRow], lang: str) -> list[html.Div]:
+    """A bar per running demo drill: "DRILL: <title> in <area>", that it is an exercise,
+    and links to the alerts and incidents it raised (marked DRILL), so nobody takes them
+    for real ones."""
+    bars = []
+    for drill in drills:
+        title = drill.title_zh if lang == "zh" else drill.title
+        area = (drill.area_name_zh if lang == "zh" else drill.area_name) or drill.place.street
+        if drill.place.grid:
+            area = f"{area} {drill.place.grid}"
+        until = datetime.fromtimestamp(drill.end_ms / 1000, UTC).strftime("%H:%M UTC")
+        mine = [a for a in alerts if drill.covers(a)]
+        links = [
+            dcc.Link(
+                f"{t('drill_mark', lang)} {_subject(a, lang)} {a.alert_id[:8]}",
+                href=href(Route(Page.ALERTS, alert=a.alert_id)),
+                className="drill-alert",
+            )
+            for a in mine[:6]
+        ]
+        bars.append(
+            html.Div(
+                [
+                    html.Strong(t("drill_banner", lang, title=title, area=area)),
+                    html.Span(" " + t("drill_note", lang, until=until), className="drill-note"),
+                    *([html.Span(" " + t("drill_alerts", lang) + " "), *links] if links else []),
+                ],
+                className="drill-banner",
+                id={"type": "drill", "drill": drill.drill_id},
+            )
+        )
+    return bars
+
+
+def _subject(alert: AlertRow, lang: str) -> str:
+    return t("drill_incident" if alert.subject == "incident" else "alert", lang)

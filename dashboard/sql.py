@@ -329,3 +329,12 @@ FROM (
 ORDER BY created_ms DESC, silence_id
 LIMIT %(limit)s
 """
+
+ACTIVE_DRILLS = f"""
+SELECT drill_id, kind, title, title_zh, area_name, area_name_zh,
+       city, district, street, grid, start_ms, end_ms, metrics
+FROM drills FINAL
+WHERE {SCOPE_FILTER} AND start_ms <= %(now_ms)s AND end_ms + %(grace_ms)s > %(now_ms)s
+ORDER BY start_ms, drill_id
+LIMIT 20
+"""

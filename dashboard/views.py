@@ -17,7 +17,15 @@ from dashboard import charts, ids, maps, routes
 from dashboard.components import status_line
 from dashboard.i18n import explain, t
 from dashboard.marks import chart_start_ms
-from dashboard.model import ACTIVE_STATUSES, ALERT_STATUSES, AlertRow, NotFound, QueryError
+from dashboard.model import (
+    ACTIVE_STATUSES,
+    ALERT_STATUSES,
+    AlertRow,
+    DrillRow,
+    NotFound,
+    QueryError,
+    drill_alert_ids,
+)
 from dashboard.pages import cases as cases_page
 from dashboard.pages import console, quality, tier
 from dashboard.pages import sensor as sensor_page
@@ -25,7 +33,7 @@ from dashboard.queries import Queries
 from dashboard.routes import Route
 from dashboard.scope import Page, Role, Scope, ScopeError
 from dashboard.sender import ActionSender, SendError
-from dashboard.shell import alarm_banner, resolve
+from dashboard.shell import alarm_banner, drill_banner, resolve
 from detectors.contract.actions import ActionError, Actor, Target, build_action, check_target
 
 HOUR_MS = 3_600_000
@@ -136,7 +144,12 @@ def refresh_tier(
 
 
 def refresh_console(
-    queries: Queries, scope: Scope, search: str | None, show: str | None, lang: str
+    queries: Queries,
+    scope: Scope,
+    search: str | None,
+    show: str | None,
+    lang: str,
+    now_ms: int | None = None,
 ) -> ConsoleView:
     route = routes.parse("/alerts", search)
     statuses = ALERT_STATUSES if show == "all" else ACTIVE_STATUSES
@@ -144,6 +157,7 @@ def refresh_console(
         if route.error:
             return _emptied(ConsoleView, status_line(route.error))
         alerts = queries.console_alerts(scope, statuses)
+        drills = drill_alert_ids(_drills_of(queries, scope, now_ms), alerts)
         selected = queries.alert(scope, route.alert) if route.alert else None
         events = queries.alert_trail(scope, route.alert) if selected else []
         names = queries.area_tree(scope).names(lang)
@@ -153,7 +167,7 @@ def refresh_console(
     unknown = explain(NotFound("alert", route.alert), lang) if missing else ""
     return ConsoleView(
         status=[],
-        alerts=console.alert_list(alerts, route.alert, lang, is_wall(route, scope), names),
+        alerts=console.alert_list(alerts, route.alert, lang, is_wall(route, scope), names, drills),
         detail=console.detail(selected, lang, unknown, names),
         trail=console.trail(events, lang) if selected else [],
     )
@@ -168,6 +182,28 @@ def refresh_alarm(queries: Queries, scope: Scope, lang: str) -> tuple[Any, Any]:
     except QueryError:
         return no_update, no_update
     return [a.alert_id for a in alarms], alarm_banner(alarms, lang)
+
+
+def _drills_of(queries: Queries, scope: Scope, now_ms: int | None) -> list[DrillRow]:
+    """The drills whose alerts may still be open at ``now_ms`` (none without a time; none
+    when they cannot be read: the console must not fail for want of its marks)."""
+    if now_ms is None:
+        return []
+    try:
+        return queries.active_drills(scope, now_ms, DrillRow.GRACE_MS)
+    except QueryError:
+        return []
+
+
+def refresh_drills(queries: Queries, scope: Scope, lang: str, now_ms: int) -> Any:
+    """The banner of the demo drills running now, with the alerts they raised (none: no
+    banner; no drills table yet, as before a demo ever ran: no banner either)."""
+    try:
+        drills = queries.active_drills(scope, now_ms)
+        alerts = queries.console_alerts(scope, ACTIVE_STATUSES) if drills else []
+    except QueryError:
+        return []
+    return drill_banner(drills, alerts, lang)
 
 
 def refresh_cases(queries: Queries, scope: Scope, show: str | None, lang: str) -> tuple[Any, Any]:

@@ -9,6 +9,7 @@ citybrain-sim scenario --list
 
 from __future__ import annotations
 
+import itertools
 import signal
 import sys
 import threading
@@ -26,7 +27,17 @@ from prometheus_client import CollectorRegistry, start_http_server
 from infra.settings import SettingsError, SimSettings, WorkerSettings, load
 from sensors_sim import cli, scenario_play
 from sensors_sim.city import CityModel, build_city
-from sensors_sim.generator import SimEvent, generate
+from sensors_sim.drill_record import DrillRecorder
+from sensors_sim.drills import DrillSchedule, announced
+from sensors_sim.generator import (
+    SimEvent,
+    cadence_rate,
+    event_time,
+    generate,
+    run_rate,
+    sensor_streams,
+    visit_cycle_s,
+)
 from sensors_sim.producer import (
     Pace,
     Publisher,
@@ -132,14 +143,37 @@ def _run_command(
         settings.metrics_addr,
     )
     ensure_topics(settings)
+    run = _with_rate(run, city, city_args.seed, err)
+    assert run.rate is not None
     start_ms = cli.resolve_start(run, int(time.time() * 1000))
-    events = generate(
-        city, city_args.seed, start_ms, run.rate, run.count, run.malformed, run.case_fraction
-    )
+    drills = None
+    if run.drill_every_s is not None:
+        drills = DrillSchedule.for_city(city, city_args.seed, start_ms, run.drill_every_s)
+    events: Iterable[SimEvent] = generate(
+        city, city_args.seed, start_ms, run.rate, run.count, run.malformed, run.case_fraction,
+        drills,
+    )  # fmt: skip
+    if drills is not None:
+        recorder = DrillRecorder(settings, err)
+        times = (event_time(start_ms, run.rate, i) for i in itertools.count())
+        events = announced(events, times, drills, recorder.record)
     tally, seconds = _produce(events, settings, registry, Pace.at(run.rate, run.max_speed), err)
     out.write(orjson.dumps(run_summary(tally, seconds, run.rate)).decode() + "\n")
     out.flush()
     return 0 if tally.send_errors == 0 else 1
+
+
+def _with_rate(run: cli.RunArgs, city: CityModel, seed: int, err: TextIO) -> cli.RunArgs:
+    """The run at its ``--rate``, else at the city's cadence rate (said on ``err``)."""
+    if run.rate is not None:
+        return run.at_rate(run.rate)
+    streams = sensor_streams(city, seed)
+    rate = run_rate(cadence_rate(streams), run.malformed, run.case_fraction)
+    err.write(
+        f"{cli.PROG}: rate {rate:.2f} events/s: {len(streams)} sensor streams, each at its "
+        f"cadence (one cycle of {visit_cycle_s(streams)} s); --rate overrides\n"
+    )
+    return run.at_rate(rate)
 
 
 def _serve_metrics(port: int, addr: str) -> CollectorRegistry:

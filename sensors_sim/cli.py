@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import NoReturn
 
@@ -33,10 +33,13 @@ class CityArgs:
 
 @dataclass(frozen=True, slots=True)
 class RunArgs:
-    """What ``run`` produces: ``count`` None means until stopped, ``start_ms`` None means
-    now (or, at max speed with a known count, early enough that the last event is now)."""
+    """What ``run`` produces: ``rate`` None means the city's cadence rate (every sensor
+    stream at its cadence; see :meth:`at_rate`), ``count`` None means until stopped (or
+    ``duration_s`` of event time), ``start_ms`` None means now (or, at max speed with a
+    known count, early enough that the last event is now); ``drill_every_s`` None means no
+    demo drills."""
 
-    rate: float
+    rate: float | None
     count: int | None
     malformed: float
     case_fraction: float
@@ -44,6 +47,17 @@ class RunArgs:
     max_speed: bool
     reference: bool
     metrics_port: int | None
+    duration_s: float | None = None
+    drill_every_s: float | None = None
+
+    def at_rate(self, rate: float) -> RunArgs:
+        """These arguments with ``rate`` filled in where none was given, and the count of
+        a ``--duration`` worked out at the rate."""
+        chosen = self.rate if self.rate is not None else rate
+        count = self.count
+        if count is None and self.duration_s is not None:
+            count = max(1, round(self.duration_s * chosen))
+        return replace(self, rate=chosen, count=count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +145,11 @@ def _add_scenario_arguments(scenario: argparse.ArgumentParser) -> None:
 
 
 def _add_run_arguments(run: argparse.ArgumentParser) -> None:
-    run.add_argument("--rate", type=float, default=1000.0, help="events per second (1000)")
+    run.add_argument(
+        "--rate", type=float,
+        help="events per second (default: the city's cadence rate, the sum over sensor "
+        "streams of 1 / cadence, so every stream reports at its cadence)",
+    )  # fmt: skip
     run.add_argument("--duration", type=float, help="seconds of event time to produce")
     run.add_argument("--count", type=int, help="number of events to produce")
     run.add_argument("--malformed", type=float, default=0.0, help="share of corrupted events")
@@ -146,6 +164,15 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     run.add_argument("--no-reference", action="store_true", help="skip writing reference data")
     run.add_argument("--metrics-port", type=int, help="Prometheus port (0: off)")
+    run.add_argument(
+        "--demo", action="store_true",
+        help="play a labelled drill (flood, air pollution, water main, traffic crash, feeder "
+        "overload, case surge, in turn) on the live sensors every --drill-every seconds",
+    )  # fmt: skip
+    run.add_argument(
+        "--drill-every", type=float, default=900.0,
+        help="seconds between the starts of demo drills (default 900)",
+    )  # fmt: skip
 
 
 def parse(argv: list[str] | None) -> Command:
@@ -173,8 +200,10 @@ def _city_args(args: argparse.Namespace) -> CityArgs:
 
 
 def _run_args(args: argparse.Namespace) -> RunArgs:
-    if not args.rate > 0:
+    if args.rate is not None and not args.rate > 0:
         raise UsageError(f"--rate must be positive, got {args.rate:g}")
+    if args.demo and not args.drill_every > 0:
+        raise UsageError(f"--drill-every must be positive, got {args.drill_every:g}")
     for flag, fraction in (
         ("--malformed", args.malformed),
         ("--case-fraction", args.case_fraction),
@@ -183,15 +212,18 @@ def _run_args(args: argparse.Namespace) -> RunArgs:
             raise UsageError(f"{flag} must be between 0 and 1, got {fraction:g}")
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
         raise UsageError(f"--metrics-port must be 0..65535, got {args.metrics_port}")
+    count = _count(args.count, args.duration, args.rate)
     return RunArgs(
         rate=args.rate,
-        count=_count(args.count, args.duration, args.rate),
+        count=count,
         malformed=args.malformed,
         case_fraction=args.case_fraction,
         start_ms=parse_start(args.start),
         max_speed=args.max_speed,
         reference=not args.no_reference,
         metrics_port=args.metrics_port,
+        duration_s=args.duration if count is None else None,
+        drill_every_s=args.drill_every if args.demo else None,
     )
 
 
@@ -231,7 +263,9 @@ def parse_speed(text: str) -> float | None:
     return speed
 
 
-def _count(count: int | None, duration: float | None, rate: float) -> int | None:
+def _count(count: int | None, duration: float | None, rate: float | None) -> int | None:
+    """The count of events asked for: ``--count``, or ``--duration`` at a given rate (None
+    until the rate is known)."""
     if count is not None and duration is not None:
         raise UsageError("give --count or --duration, not both")
     if count is not None:
@@ -241,7 +275,7 @@ def _count(count: int | None, duration: float | None, rate: float) -> int | None
     if duration is not None:
         if not duration > 0:
             raise UsageError(f"--duration must be positive, got {duration:g}")
-        return max(1, round(duration * rate))
+        return None if rate is None else max(1, round(duration * rate))
     return None
 
 
@@ -267,6 +301,6 @@ def resolve_start(run: RunArgs, now_ms: int) -> int:
     enough that the last event is no later than now (so none lies in the future)."""
     if run.start_ms is not None:
         return run.start_ms
-    if run.max_speed and run.count is not None:
+    if run.max_speed and run.count is not None and run.rate is not None:
         return now_ms - int(run.count * 1000 / run.rate)
     return now_ms

@@ -21,6 +21,7 @@ from dashboard.model import (
     CityShapes,
     DeadLetterCounts,
     DistrictRollup,
+    DrillRow,
     NotFound,
     QualityRow,
     RatePoint,
@@ -270,6 +271,7 @@ class FakeQueries:
     quality: list[QualityRow] = field(default_factory=_fake_quality)
     access: list[AccessEvent] = field(default_factory=list)
     silenced: list[SilenceRow] = field(default_factory=list)
+    drills: list[DrillRow] = field(default_factory=list)
 
     @classmethod
     def empty(cls) -> FakeQueries:
@@ -419,6 +421,14 @@ class FakeQueries:
         self, scope: Scope, statuses: Sequence[str], limit: int = 200
     ) -> list[AlertRow]:
         return _ordered([a for a in self._scoped(scope) if a.status in statuses])[:limit]
+
+    def active_drills(self, scope: Scope, now_ms: int, grace_ms: int = 0) -> list[DrillRow]:
+        self._fail()
+        return [
+            d for d in self.drills
+            if scope.allows_district(d.place.district)
+            and d.start_ms <= now_ms < d.end_ms + grace_ms
+        ]  # fmt: skip
 
     def alarms(self, scope: Scope) -> list[AlertRow]:
         return _ordered([a for a in self._scoped(scope) if a.alarming])

@@ -105,13 +105,15 @@ def alert_list(
     lang: str,
     wall: bool,
     names: Mapping[str, str] | None = None,
+    drill_ids: frozenset[str] = frozenset(),
 ) -> html.Table | html.P:
     """Rows link to ``?alert=<id>``; unacknowledged orange/red rows carry 'alarm'; the
-    reason is the explanation's headline (the whole of it on hover)."""
+    reason is the explanation's headline (the whole of it on hover); the alerts and
+    incidents of a demo drill (``drill_ids``) are marked DRILL."""
     said = [a.explanation(lang, names) for a in alerts]
     rows = [
         [
-            level_badge(a.level, lang),
+            drill_marked(level_badge(a.level, lang), a.alert_id in drill_ids, lang),
             _status(a, lang),
             link(
                 # the sensor's id as its label (crews find the device by it), never in a sentence
@@ -158,6 +160,13 @@ def _status(alert: AlertRow, lang: str) -> Any:
     mark = html.Span(t("silenced", lang), className="silenced-mark",
                      title=str(alert.evidence.get("silence_id")))  # fmt: skip
     return html.Span([t(f"status_{alert.status}", lang), " ", mark])
+
+
+def drill_marked(cell: Any, drill: bool, lang: str) -> Any:
+    """A cell with the DRILL mark in front when its alert is a drill's."""
+    if not drill:
+        return cell
+    return html.Span([html.Span(t("drill_mark", lang), className="drill-chip"), " ", cell])
 
 
 def detail(

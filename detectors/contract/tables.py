@@ -176,10 +176,24 @@ SILENCES = TableSpec(
     "the highest version of a silence_id. start_ms/end_ms: the window.",
 )
 
+DRILLS = TableSpec(
+    "drills",
+    columns(f"""drill_id String, number UInt32, kind dimension, title String,
+        title_zh String, area_code String, area_name String, area_name_zh String,
+        {LOCATION}, start DateTime('UTC'), start_ms UInt64, end_ms UInt64,
+        sources Array(String), metrics Array(String), updated_at DateTime('UTC')"""),
+    _replacing("updated_at"),
+    "drill_id",
+    comment="Demo drills the simulator plays on live sensors (citybrain-sim run --demo): "
+    "what, where (a street, or a grid cell for a case surge), when and on which metrics, "
+    "so that every page "
+    "can say that the incident it shows is a drill.",
+)
+
 TABLES = (
     AREAS, SOURCES, SOURCE_PROFILES, EVENTS_RAW, CASES_RAW, ROLLUPS_1M,
     ALERT_EVENTS, ALERTS_CURRENT, STAGE_CHANGES, DEAD_LETTERS, REPLAYS, USERS, AUTH_EVENTS,
-    SILENCES,
+    SILENCES, DRILLS,
 )  # fmt: skip
 """Every table, in the order they are created."""
 

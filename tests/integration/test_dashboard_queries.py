@@ -3,6 +3,7 @@ newest window by event time, each checked exactly."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,9 @@ from detectors.contract.city import Area
 from detectors.contract.tables import AREAS, DEAD_LETTERS, ROLLUPS_1M
 from infra.clickhouse import connect
 from infra.settings import CommonSettings
+from sensors_sim.city import build_city
+from sensors_sim.drill_record import DrillRecorder
+from sensors_sim.drills import DrillSchedule
 
 pytestmark = pytest.mark.integration
 COMMANDER = Scope(Role.CITY_COMMANDER, "", "commander")
@@ -242,3 +246,30 @@ def test_the_access_audit_is_written_and_read_back_newest_first_in_scope(
     assert queries.access_events(COMMANDER, limit=1) == [entries[2]]
     operator = Scope(Role.DISTRICT_OPERATOR, "D1", "li")
     assert queries.access_events(operator) == [entries[1]]
+
+
+def test_a_recorded_drill_is_read_back_while_it_runs_and_in_scope(
+    isolated: CommonSettings,
+) -> None:
+    """The simulator's recorder writes a drill (twice: FINAL keeps one); the dashboard
+    reads it only while it runs (or within the grace), only in its district's scope."""
+    drill = DrillSchedule.for_city(build_city(42), 42, 1_764_115_200_000).drill(0)
+    recorder = DrillRecorder(isolated, io.StringIO(), clock=lambda: 1_764_115_000.0)
+    recorder.record(drill)
+    recorder.record(drill)
+    queries = _queries(isolated)
+    [found] = queries.active_drills(COMMANDER, drill.start_ms + 1)
+    assert (found.drill_id, found.kind, found.area_name) == (
+        drill.drill_id,
+        "flood",
+        drill.area.name,
+    )
+    assert found.place.street == drill.area.code and found.metrics == ("pipe_level", "rainfall")
+    assert (found.start_ms, found.end_ms) == (drill.start_ms, drill.end_ms)
+    assert queries.active_drills(COMMANDER, drill.start_ms - 1) == []
+    assert queries.active_drills(COMMANDER, drill.end_ms) == []
+    assert len(queries.active_drills(COMMANDER, drill.end_ms, 60_000)) == 1
+    other = "D1" if drill.location.district != "D1" else "D2"
+    assert queries.active_drills(Scope(Role.DISTRICT_OPERATOR, other, "li"), drill.start_ms) == []
+    mine = Scope(Role.DISTRICT_OPERATOR, drill.location.district, "li")
+    assert len(queries.active_drills(mine, drill.start_ms)) == 1

@@ -13,7 +13,16 @@ from detectors.contract.events import CASE_STATUSES, CaseReport, Family, Reading
 from detectors.contract.validation import Invalid, Reason, TimeBounds, validate
 from sensors_sim.city import CityModel, build_city, registry
 from sensors_sim.corruption import CORRUPTIONS
-from sensors_sim.generator import EVENT_NAMESPACE, SimEvent, event_id, generate
+from sensors_sim.generator import (
+    EVENT_NAMESPACE,
+    SimEvent,
+    cadence_rate,
+    event_id,
+    generate,
+    run_rate,
+    sensor_streams,
+    visit_cycle_s,
+)
 
 START = 1_764_115_200_000  # 2025-11-26T00:00:00Z
 READING_KEYS = [
@@ -66,14 +75,31 @@ def test_readings_follow_the_wire_format(city: CityModel) -> None:
         assert doc["schema_version"] == 1
 
 
-def test_streams_are_visited_round_robin(city: CityModel) -> None:
-    streams = {
-        (s.source_id, m) for s in city.sources if s.family is not Family.CASE for m in s.metrics
-    }
-    events = list(generate(city, 4, START, 1000.0, 2 * len(streams), case_fraction=0.0))
-    pairs = [(d["source_id"], d["metric"]) for d in map(orjson.loads, (e.value for e in events))]
-    assert set(pairs[: len(streams)]) == streams
-    assert pairs[: len(streams)] == pairs[len(streams) :]
+def test_each_stream_is_visited_as_often_as_its_cadence_asks(city: CityModel) -> None:
+    """At the cadence rate one cycle of event time gives every stream cycle / cadence
+    readings, evenly spaced: a 30 s detector every 30 s, a 300 s gauge every 300 s."""
+    streams = sensor_streams(city, 4)
+    rate, cycle = cadence_rate(streams), visit_cycle_s(streams)
+    count = round(2 * cycle * rate)
+    events = list(generate(city, 4, START, rate, count, case_fraction=0.0))
+    times: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    for doc in map(orjson.loads, (e.value for e in events)):
+        times[(doc["source_id"], doc["metric"])].append(doc["ts"])
+    assert set(times) == {(s.source.source_id, s.metric) for s in streams}
+    cadence = {(s.source.source_id, s.metric): s.source.cadence_s for s in streams}
+    for key, seen in times.items():
+        assert len(seen) == 2 * cycle // cadence[key], key
+        gaps = {b - a for a, b in zip(seen, seen[1:], strict=False)}
+        assert all(abs(gap - cadence[key] * 1000) <= 1000 for gap in gaps), (key, gaps)
+
+
+def test_the_cadence_rate_is_the_sum_of_one_over_cadence(city: CityModel) -> None:
+    streams = sensor_streams(city, 4)
+    assert {s.source.cadence_s for s in streams} == {30, 60, 300}
+    assert cadence_rate(streams) == pytest.approx(sum(1 / s.source.cadence_s for s in streams))
+    assert visit_cycle_s(streams) == 300
+    assert run_rate(50.0, 0.0, 0.0) == 50.0
+    assert run_rate(50.0, 0.2, 0.5) == pytest.approx(125.0)
 
 
 def test_every_event_gets_the_verdict_it_was_made_for(city: CityModel) -> None:

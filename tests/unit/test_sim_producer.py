@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+import pytest
 from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.future import Future
 from prometheus_client import CollectorRegistry
@@ -118,6 +119,23 @@ def test_token_bucket_does_not_sleep_when_time_has_passed() -> None:
     time.now += 1.0
     bucket.take(5)
     assert time.sleeps == []
+
+
+def test_pace_holds_a_low_rate_when_sleeps_run_long() -> None:
+    """At 68 events/s (one per chunk) each sleep running 3 ms long must not slow the
+    events: the bucket keeps what the late sleep earned."""
+
+    class LateTime(FakeTime):
+        def sleep(self, seconds: float) -> None:
+            super().sleep(seconds + 0.003)
+
+    time = LateTime()
+    pace = Pace.at(68.0, max_speed=False)
+    assert pace.bucket is not None
+    bucket = TokenBucket(68.0, pace.bucket.burst, clock=time.clock, sleep=time.sleep)
+    for _ in range(6800):
+        bucket.take(pace.chunk)
+    assert 6800 / time.now == pytest.approx(68.0, rel=0.01)
 
 
 def test_pace_chunks_are_about_ten_milliseconds() -> None:
