@@ -134,8 +134,9 @@ def _run_command(
     ensure_topics(settings)
     start_ms = cli.resolve_start(run, int(time.time() * 1000))
     events = generate(
-        city, city_args.seed, start_ms, run.rate, run.count, run.malformed, run.case_fraction
-    )
+        city, city_args.seed, start_ms, run.rate, run.count, run.malformed, run.case_fraction,
+        run.play_departments,
+    )  # fmt: skip
     tally, seconds = _produce(events, settings, registry, Pace.at(run.rate, run.max_speed), err)
     out.write(orjson.dumps(run_summary(tally, seconds, run.rate)).decode() + "\n")
     out.flush()

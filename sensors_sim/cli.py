@@ -44,6 +44,7 @@ class RunArgs:
     max_speed: bool
     reference: bool
     metrics_port: int | None
+    play_departments: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,11 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
         help="send as fast as possible; event times stay spaced as if at --rate (with no "
         "--count or --duration they run ahead of the clock)",
     )  # fmt: skip
+    run.add_argument(
+        "--play-departments", action="store_true",
+        help="move filed cases along their lifecycle too (demo runs); by default cases are "
+        "only filed and operators move them on in the command center",
+    )  # fmt: skip
     run.add_argument("--no-reference", action="store_true", help="skip writing reference data")
     run.add_argument("--metrics-port", type=int, help="Prometheus port (0: off)")
 
@@ -192,6 +198,7 @@ def _run_args(args: argparse.Namespace) -> RunArgs:
         max_speed=args.max_speed,
         reference=not args.no_reference,
         metrics_port=args.metrics_port,
+        play_departments=args.play_departments,
     )
 
 

@@ -103,11 +103,12 @@ def generate(
     count: int | None,
     malformed_fraction: float = 0.0,
     case_fraction: float = 0.02,
+    play_departments: bool = False,
 ) -> Iterator[SimEvent]:
     """``count`` events (endless for None) of ``city`` from ``start_ms`` on, spaced as if
-    sent at ``rate`` per second."""
+    sent at ``rate`` per second; cases are only filed unless ``play_departments``."""
     _check(rate, count, malformed_fraction, case_fraction)
-    factory = _EventFactory.for_run(city, seed, start_ms)
+    factory = _EventFactory.for_run(city, seed, start_ms, play_departments)
     indices: Iterable[int] = itertools.count() if count is None else range(count)
     for index in indices:
         eid = event_id(seed, start_ms, index)
@@ -144,14 +145,16 @@ class _EventFactory:
     last_ms: dict[int, int] = field(default_factory=dict)  # each stream's previous reading
 
     @classmethod
-    def for_run(cls, city: CityModel, seed: int, start_ms: int) -> _EventFactory:
+    def for_run(
+        cls, city: CityModel, seed: int, start_ms: int, play_departments: bool = False
+    ) -> _EventFactory:
         streams = sensor_streams(city, seed)
         if not streams:
             raise ValueError("the city has no sensors to simulate")
         locations = city.grid_locations()
         cells = [(locations[cell.code], cell) for cell in city.level("grid")]
         workers = [source for source in city.sources if source.family is Family.CASE]
-        desk = CaseDesk.for_city(workers, cells, run_tag(seed, start_ms))
+        desk = CaseDesk.for_city(workers, cells, run_tag(seed, start_ms), play_departments)
         rng = random.Random(f"citybrain-events:{seed}:{start_ms}")
         return cls(streams, desk, tuple(locations.values()), rng)
 
