@@ -202,9 +202,9 @@ def _fake_cases() -> list[CaseRow]:
             "C-2",
             "garbage",
             _place("D1-S2-G01"),
-            {"filed": T0_MS, "dispatched": T0_MS + 5 * MIN_MS},
-            "dispatched",
-            T0_MS + 5 * MIN_MS,
+            {"filed": T0_MS, "dispatched": T0_MS + 5 * MIN_MS, "accepted": T0_MS + 10 * MIN_MS},
+            "accepted",
+            T0_MS + 10 * MIN_MS,
             "垃圾堆放",
         ),
         CaseRow(
