@@ -46,6 +46,10 @@ CATEGORY_LIMITS_MIN: dict[str, dict[str, int]] = {
 """Tighter limits of some categories (never looser than the default)."""
 
 DONE, LATE, PENDING, OVERDUE, WAITING = "done", "late", "pending", "overdue", "waiting"
+SKIPPED = "skipped"
+"""A step never recorded though a later one was: a case from before the step existed
+(acceptance), or moved on by hand. It is not overdue, and the next step's clock starts
+from the step before it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +76,13 @@ def timeline(category: str, steps: Mapping[str, int], now_ms: int) -> list[Step]
     limits = limits_for(category)
     result: list[Step] = []
     previous: int | None = None
-    for status in CASE_STATUSES:
+    furthest = _furthest(steps)
+    for index, status in enumerate(CASE_STATUSES):
         at = steps.get(status)
         limit = limits.get(status)
+        if at is None and index < furthest:
+            result.append(Step(status, None, None, limit, SKIPPED))
+            continue
         previous = _since(status, previous, steps)
         due = previous + limit * MINUTE_MS if previous is not None and limit else None
         result.append(Step(status, at, due, limit, _state(at, due, previous, now_ms, status)))
@@ -96,14 +104,22 @@ def is_overdue(category: str, steps: Mapping[str, int], now_ms: int) -> bool:
     thousands of cases on every refresh)."""
     limits = _limits(category)
     previous: int | None = None
-    for status in CASE_STATUSES:
+    furthest = _furthest(steps)
+    for index, status in enumerate(CASE_STATUSES):
         at = steps.get(status)
         limit = limits.get(status)
+        if at is None and index < furthest:
+            continue  # skipped
         previous = _since(status, previous, steps)
         if at is None and previous is not None and limit and now_ms > previous + limit * MINUTE_MS:
             return True
         previous = at
     return False
+
+
+def _furthest(steps: Mapping[str, int]) -> int:
+    """The index of the furthest lifecycle step reached (-1: none)."""
+    return max((i for i, s in enumerate(CASE_STATUSES) if s in steps), default=-1)
 
 
 def _since(status: str, previous: int | None, steps: Mapping[str, int]) -> int | None:

@@ -189,6 +189,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "state_pending": ("pending", "进行中"),
     "state_overdue": ("overdue", "已超时"),
     "state_waiting": ("waiting", "待办"),
+    "state_skipped": ("skipped", "未记录"),
     "cases_clock": ("case clock (newest case event): {t}", "案件时钟（最新案件事件）：{t}"),
     # Sensor.
     "series": ("readings", "读数"),

@@ -125,3 +125,12 @@ def test_the_case_page_says_where_the_case_stands_and_what_may_follow() -> None:
     assert "step: accepted" in texts and "next: mark handled" in texts
     late = cases_page.case_timeline(case, case.last_ms + 20 * H, "zh")
     assert "升级至全市指挥中心" in " ".join(text_of([node]) for node in late)
+
+
+def test_a_step_never_recorded_before_a_later_one_is_skipped_not_overdue() -> None:
+    steps = {"filed": 0, "dispatched": 1, "handled": 2 * H}  # from before acceptance existed
+    states = {s.status: s.state for s in timeline("garbage", steps, 10 * H)}
+    assert states["accepted"] == "skipped" and states["handled"] == "done"
+    assert states["verified"] == "overdue"  # an hour from handling
+    done = {**steps, "verified": 2 * H + 1, "closed": 2 * H + 2, "evaluated": 2 * H + 3}
+    assert not is_overdue("garbage", done, 100 * H) and escalation("garbage", done, 100 * H) == ""
