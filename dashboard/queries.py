@@ -94,6 +94,7 @@ class ClickHouseQueries:
     stage_history = Select(sql.STAGE_HISTORY, each(rows.stage), in_area=True)
     case = Select(sql.CASE_EVENTS, rows.case_of_events)
     case_clock = Select(sql.CASES_NEWEST, first_int)
+    case_trail = Select(sql.CASE_TRAIL, each(rows.case_step))
     console_alerts = Select(sql.CONSOLE_ALERTS, each(rows.alert))
     alarms = Select(sql.ALARMS, each(rows.alert))
     alert = Select(sql.ONE_ALERT, first(rows.alert))

@@ -13,6 +13,7 @@ from dashboard.model import (
     AlertRow,
     AreaTree,
     CaseRow,
+    CaseStepRow,
     DistrictRollup,
     QualityRow,
     SensorCell,
@@ -214,6 +215,13 @@ def case_steps(events: Iterable[tuple[Any, Any]]) -> dict[str, int]:
             steps.pop("handled", None)
             steps.pop("verified", None)
     return steps
+
+
+def case_step(*row: Any) -> CaseStepRow:
+    """A row of ``sql.CASE_TRAIL``."""
+    ts_ms, action, status, department, score, actor, role, comment = row
+    return CaseStepRow(int(ts_ms), str(action), str(status), str(department), int(score),
+                       str(actor), str(role), str(comment))  # fmt: skip
 
 
 def case_of_events(found: Sequence[Row]) -> CaseRow | None:

@@ -4,6 +4,7 @@ step by step against its time limits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from dash import dcc, html
@@ -20,9 +21,9 @@ from dashboard.cases import (
     timeline,
 )
 from dashboard.components import NO_VALUE, ago, link, panel, table, when
-from dashboard.i18n import t
-from dashboard.model import CaseList, CaseRow
-from dashboard.pages.case_actions import action_form
+from dashboard.i18n import LABELS, t
+from dashboard.model import CaseList, CaseRow, CaseStepRow
+from dashboard.pages.case_actions import action_form, department_name
 from dashboard.routes import Route, area_href, href
 from dashboard.scope import Page, Scope
 from detectors.contract.cases import possible_actions
@@ -123,7 +124,11 @@ def case_layout(
     )
 
 
-def case_timeline(case: CaseRow, now_ms: int, lang: str) -> list[Any]:
+def case_timeline(
+    case: CaseRow, now_ms: int, lang: str, trail: Sequence[CaseStepRow] = ()
+) -> list[Any]:
+    """A case's facts, where it stands, its lifecycle against the limits and the actions
+    applied to it (who, in what role, with what comment)."""
     steps = timeline(case.category, case.steps, now_ms)
     rows = [
         [
@@ -160,5 +165,32 @@ def case_timeline(case: CaseRow, now_ms: int, lang: str) -> list[Any]:
         facts,
         *where,
         table(headers, rows, classes, NO_VALUE, "timeline-table"),
+        case_trail(trail, lang),
         html.Div(t("cases_clock", lang, t=when(now_ms)), className="muted"),
     ]
+
+
+def case_trail(trail: Sequence[CaseStepRow], lang: str) -> html.Div:
+    """The case's audit trail: each applied action with its actor, role and comment."""
+    rows = [
+        [
+            when(step.ts_ms),
+            t(f"case_action_{step.action}", lang),
+            t(f"step_{step.status}", lang),
+            department_name(step.department, lang) if step.department else NO_VALUE,
+            str(step.score) if step.score else NO_VALUE,
+            f"{step.actor} ({_role(step.role, lang)})",
+            step.comment or NO_VALUE,
+        ]
+        for step in trail
+    ]
+    headers = [t("time", lang), t("action", lang), t("step", lang), t("department", lang),
+               t("score", lang), t("actor", lang), t("comment", lang)]  # fmt: skip
+    return html.Div(
+        [html.H4(t("case_trail", lang)), table(headers, rows, None, NO_VALUE, "case-trail")],
+        id="case-trail",
+    )
+
+
+def _role(role: str, lang: str) -> str:
+    return t(f"role_{role}", lang) if f"role_{role}" in LABELS else role

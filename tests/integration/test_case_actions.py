@@ -90,11 +90,17 @@ def test_a_case_moved_from_dispatch_to_close_is_stored_step_by_step(
         assert (family, reason) == ("case_action", "case_state")
         assert "cannot close a case that is dispatched" in detail
         # the case page reads the lifecycle from cases_raw, where each step is a case event
-        case = ClickHouseQueries(lambda: connect(namespace)).case(
-            Scope(Role.DISTRICT_OPERATOR, "D2", "li"), case_id
+        queries, scope = (
+            ClickHouseQueries(lambda: connect(namespace)),
+            Scope(Role.DISTRICT_OPERATOR, "D2", "li"),
         )
+        case = queries.case(scope, case_id)
         assert case is not None and case.last_status == "evaluated"
         assert list(case.steps) == ["filed", "dispatched", "accepted", "sent_back", "handled",
                                     "verified", "closed", "evaluated"]  # fmt: skip
+        trail = queries.case_trail(scope, case_id)
+        assert [(s.action, s.actor, s.comment) for s in trail][3] == ("send_back", "li", "仍有残留")
+        assert trail[-1].score == 4 and len(trail) == 8
+        assert queries.case_trail(Scope(Role.DISTRICT_OPERATOR, "D1", "wu"), case_id) == []
     finally:
         worker.stop()

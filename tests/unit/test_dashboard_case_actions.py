@@ -134,3 +134,17 @@ def test_a_step_never_recorded_before_a_later_one_is_skipped_not_overdue() -> No
     assert states["verified"] == "overdue"  # an hour from handling
     done = {**steps, "verified": 2 * H + 1, "closed": 2 * H + 2, "evaluated": 2 * H + 3}
     assert not is_overdue("garbage", done, 100 * H) and escalation("garbage", done, 100 * H) == ""
+
+
+def test_the_case_page_shows_who_did_what_to_the_case() -> None:
+    from dashboard import views
+
+    queries = FakeQueries()
+    shown = views.refresh_case(queries, OPERATOR, "/case/C-2", "zh")
+    trail = next(node for node in shown if getattr(node, "id", None) == "case-trail")
+    text = text_of([trail])
+    assert "派遣" in text and "环卫" in text and "li (区级值班员)" in text and "请环卫清运" in text
+    outside = views.refresh_case(
+        queries, Scope(Role.DISTRICT_OPERATOR, "D2", "wu"), "/case/C-2", "en"
+    )
+    assert "请环卫清运" not in str(outside)
