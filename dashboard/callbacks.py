@@ -20,9 +20,10 @@ import dash
 from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 from dash.dependencies import DashDependency
 
-from dashboard import ids, router, views
+from dashboard import ids, router, routes, views
 from dashboard.i18n import normalise
 from dashboard.overview import OUTPUTS, Overview, refresh_overview
+from dashboard.pages import case_actions
 from dashboard.pages import replay as replay_page
 from dashboard.pages import sensor as sensor_page
 from dashboard.pages import silences as silences_page
@@ -271,6 +272,14 @@ def _other_pages(queries: Queries, wiring: Wiring) -> list[Callback]:
             shared=True,
         ),
         Callback(
+            (Output(ids.CASE_RESULT, "children"),),
+            (Input(ids.CASE_SUBMIT, "n_clicks"), State(ids.URL, "pathname"),
+             State(ids.CASE_ACTION, "value"), State(ids.CASE_DEPARTMENT, "value"),
+             State(ids.CASE_SCORE, "value"), State(ids.CASE_COMMENT, "value"), LANG),
+            partial(_case_act, queries, wiring),
+            prevent_initial_call=True,
+        ),
+        Callback(
             (Output(ids.SENSOR_STATUS, "children"), Output(ids.SENSOR_CHART, "figure"),
              Output(ids.SENSOR_ALERTS, "children"), Output(ids.SENSOR_ALERTING, "children"),
              Output(ids.SENSOR_METRIC, "options")),
@@ -366,6 +375,21 @@ def _silences(queries: Queries, wiring: Wiring) -> list[Callback]:
             prevent_initial_call=True,
         ),
     ]  # fmt: skip
+
+
+def _case_act(
+    queries: Queries, wiring: Wiring, clicks: int | None, path: str | None,
+    action: str | None, department: str | None, score: int | None, comment: str | None,
+    lang: str,
+) -> Any:  # fmt: skip
+    """Send a case action (only on a real click of its button)."""
+    if not clicks:
+        return no_update
+    route = routes.parse(path, "")
+    return case_actions.submit(
+        queries, wiring.sender, wiring.scope_of(), route.code,
+        (action, department, score, comment), lang, int(wiring.clock() * 1000), wiring.new_id(),
+    )  # fmt: skip
 
 
 def _silence_act(queries: Queries, wiring: Wiring, *values: Any) -> Any:

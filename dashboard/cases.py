@@ -1,14 +1,20 @@
 """The lifecycle of a grid-management case and its time limits.
 
-A case is filed, then dispatched, handled, verified, closed and evaluated. Each step must
-follow the one before within a limit (minutes); a category that is a danger to people may
-tighten them. A step not reached in time makes the case overdue.
+A case is filed, then dispatched, accepted, handled, verified, closed and evaluated. Each
+step must follow the one before within a limit (minutes); a category that is a danger to
+people may tighten them. A step not reached in time makes the case overdue, and the longer
+it is overdue the higher the tier it is escalated to (street, then district, then city).
+A case sent back at verification is handled again, within the handling limit from then.
 
 >>> limits_for("manhole_cover")["dispatched"], limits_for("garbage")["dispatched"]
 (10, 30)
 >>> steps = {"filed": 0, "dispatched": 20 * MINUTE_MS}
 >>> [s.state for s in timeline("garbage", steps, now_ms=5 * 60 * MINUTE_MS)][:3]
 ['done', 'done', 'overdue']
+>>> escalation("garbage", steps, now_ms=20 * MINUTE_MS + 31 * MINUTE_MS)
+'street'
+>>> escalation("garbage", steps, now_ms=20 * MINUTE_MS + 4 * 30 * MINUTE_MS + 1)
+'city'
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from detectors.contract.events import CASE_STATUSES
+from detectors.contract.events import CASE_SENT_BACK, CASE_STATUSES
 
 MINUTE_MS = 60_000
 
 STEP_LIMITS_MIN: dict[str, int] = {
     "dispatched": 30,  # from filing
-    "handled": 4 * 60,  # from dispatch
+    "accepted": 30,  # from dispatch
+    "handled": 4 * 60,  # from acceptance (or from being sent back)
     "verified": 60,  # from handling
     "closed": 60,  # from verification
     "evaluated": 24 * 60,  # from closing
@@ -39,6 +46,10 @@ CATEGORY_LIMITS_MIN: dict[str, dict[str, int]] = {
 """Tighter limits of some categories (never looser than the default)."""
 
 DONE, LATE, PENDING, OVERDUE, WAITING = "done", "late", "pending", "overdue", "waiting"
+SKIPPED = "skipped"
+"""A step never recorded though a later one was: a case from before the step existed
+(acceptance), or moved on by hand. It is not overdue, and the next step's clock starts
+from the step before it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +76,14 @@ def timeline(category: str, steps: Mapping[str, int], now_ms: int) -> list[Step]
     limits = limits_for(category)
     result: list[Step] = []
     previous: int | None = None
-    for status in CASE_STATUSES:
+    furthest = _furthest(steps)
+    for index, status in enumerate(CASE_STATUSES):
         at = steps.get(status)
         limit = limits.get(status)
+        if at is None and index < furthest:
+            result.append(Step(status, None, None, limit, SKIPPED))
+            continue
+        previous = _since(status, previous, steps)
         due = previous + limit * MINUTE_MS if previous is not None and limit else None
         result.append(Step(status, at, due, limit, _state(at, due, previous, now_ms, status)))
         previous = at
@@ -88,13 +104,47 @@ def is_overdue(category: str, steps: Mapping[str, int], now_ms: int) -> bool:
     thousands of cases on every refresh)."""
     limits = _limits(category)
     previous: int | None = None
-    for status in CASE_STATUSES:
+    furthest = _furthest(steps)
+    for index, status in enumerate(CASE_STATUSES):
         at = steps.get(status)
         limit = limits.get(status)
+        if at is None and index < furthest:
+            continue  # skipped
+        previous = _since(status, previous, steps)
         if at is None and previous is not None and limit and now_ms > previous + limit * MINUTE_MS:
             return True
         previous = at
     return False
+
+
+def _furthest(steps: Mapping[str, int]) -> int:
+    """The index of the furthest lifecycle step reached (-1: none)."""
+    return max((i for i, s in enumerate(CASE_STATUSES) if s in steps), default=-1)
+
+
+def _since(status: str, previous: int | None, steps: Mapping[str, int]) -> int | None:
+    """When the clock of ``status`` started: the step before it, or for handling a later
+    send-back (the department redoes the work from then)."""
+    back = steps.get(CASE_SENT_BACK)
+    if status == "handled" and back is not None and (previous is None or back > previous):
+        return back
+    return previous
+
+
+ESCALATION_TIERS: tuple[tuple[int, str], ...] = ((4, "city"), (2, "district"), (1, "street"))
+"""(how many times its limit a step is overdue by, the tier the case goes to): overdue at
+all, the street center chases it; twice the limit, the district; four times, the city."""
+
+
+def escalation(category: str, steps: Mapping[str, int], now_ms: int) -> str:
+    """The tier an overdue case is escalated to ('' when it is not overdue)."""
+    for step in timeline(category, steps, now_ms):
+        if step.state == OVERDUE and step.due_ms is not None and step.limit_min:
+            late_by = now_ms - step.due_ms + step.limit_min * MINUTE_MS
+            for times, tier in ESCALATION_TIERS:
+                if late_by > times * step.limit_min * MINUTE_MS:
+                    return tier
+    return ""
 
 
 @functools.lru_cache(maxsize=64)

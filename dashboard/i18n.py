@@ -189,6 +189,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "state_pending": ("pending", "进行中"),
     "state_overdue": ("overdue", "已超时"),
     "state_waiting": ("waiting", "待办"),
+    "state_skipped": ("skipped", "未记录"),
     "cases_clock": ("case clock (newest case event): {t}", "案件时钟（最新案件事件）：{t}"),
     # Sensor.
     "series": ("readings", "读数"),
@@ -319,6 +320,30 @@ LABELS: dict[str, tuple[str, str]] = {
     "drill_mark": ("DRILL", "演练"),
     "drill_alerts": ("drill alerts:", "演练告警："),
     "drill_incident": ("incident", "事件"),
+    "step_accepted": ("accepted", "受理"),
+    "step_sent_back": ("sent back", "退回"),
+    "case_act": ("act on this case", "处置此案件"),
+    "case_read_only": ("read-only: this role does not act on cases", "只读：此角色不能处置案件"),
+    "case_action_dispatch": ("dispatch to a department", "派遣"),
+    "case_action_accept": ("accept (department)", "受理"),
+    "case_action_handle": ("mark handled", "处置完毕"),
+    "case_action_verify": ("verify: passed", "核查通过"),
+    "case_action_send_back": ("verify: send back", "核查不通过，退回"),
+    "case_action_close": ("close", "结案"),
+    "case_action_evaluate": ("evaluate", "评价"),
+    "department": ("department", "责任部门"),
+    "score": ("score (1-5)", "评分（1-5）"),
+    "case_action_sent": (
+        "sent: {action} on case {case}; the worker records it (action {id})",
+        "已提交：案件 {case} {action}；由后台写入记录（操作 {id}）",
+    ),
+    "unknown_case": (
+        "unknown case {case} (or not in your scope): nothing sent",
+        "未知案件 {case}（或不在您的范围内）：未提交",
+    ),
+    "case_next": ("next: {actions}", "下一步：{actions}"),
+    "escalated_to": ("overdue, escalated to the {tier} center", "已超时，升级至{tier}指挥中心"),
+    "case_trail": ("case steps (audit trail)", "案件处置记录"),
 }
 
 

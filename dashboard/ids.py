@@ -70,6 +70,12 @@ CASES_FILTER = "cases-filter"
 CASES_LIST = "cases-list"
 CASE_REFRESH = "case-refresh"
 CASE_TIMELINE = "case-timeline"
+CASE_ACTION = "case-action"
+CASE_DEPARTMENT = "case-department"
+CASE_SCORE = "case-score"
+CASE_COMMENT = "case-comment"
+CASE_SUBMIT = "case-submit"
+CASE_RESULT = "case-result"
 
 # A sensor.
 SENSOR_REFRESH = "sensor-refresh"

@@ -244,6 +244,20 @@ class CaseRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseStepRow:
+    """One action applied to a case (``case_steps``): who did what, and when."""
+
+    ts_ms: int
+    action: str
+    status: str
+    department: str
+    score: int
+    actor: str
+    role: str
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
 class CaseList:
     """Cases of a scope and the newest case event time (the clock their limits run on)."""
 

@@ -45,6 +45,7 @@ from dashboard.scope import Scope, ScopeError
 from dashboard.selects import Row, Select, each, first, first_int
 from detectors.contract.alerts import Subject
 from detectors.contract.city import Area
+from detectors.contract.events import CASE_STATUSES, CASE_STEP_STATUSES
 from detectors.contract.places import AreaLevel
 
 __all__ = [
@@ -61,7 +62,7 @@ __all__ = [
     "parse_ring",
 ]
 
-OPEN_CASE_STATUSES = ("filed", "dispatched", "handled", "verified", "closed")
+OPEN_CASE_STATUSES = tuple(s for s in CASE_STEP_STATUSES if s != CASE_STATUSES[-1])
 DAY_S = 86_400
 
 
@@ -93,6 +94,7 @@ class ClickHouseQueries:
     stage_history = Select(sql.STAGE_HISTORY, each(rows.stage), in_area=True)
     case = Select(sql.CASE_EVENTS, rows.case_of_events)
     case_clock = Select(sql.CASES_NEWEST, first_int)
+    case_trail = Select(sql.CASE_TRAIL, each(rows.case_step))
     console_alerts = Select(sql.CONSOLE_ALERTS, each(rows.alert))
     alarms = Select(sql.ALARMS, each(rows.alert))
     alert = Select(sql.ONE_ALERT, first(rows.alert))

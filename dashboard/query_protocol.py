@@ -21,6 +21,7 @@ from dashboard.model import (
     AreaTree,
     CaseList,
     CaseRow,
+    CaseStepRow,
     CityShapes,
     DeadLetterCounts,
     DistrictRollup,
@@ -85,6 +86,10 @@ class Queries(Protocol):
     ) -> CaseList: ...
 
     def case(self, scope: Scope, case_id: str) -> CaseRow | None: ...
+
+    def case_trail(self, scope: Scope, case_id: str) -> list[CaseStepRow]:
+        """The actions applied to a case, oldest first (the audit trail)."""
+        ...
 
     def case_clock(self, scope: Scope) -> int:
         """Epoch ms of the newest case event in scope: the clock case limits run on (event

@@ -73,7 +73,7 @@ def _page(queries: Queries, scope: Scope, route: Route, lang: str, settings: Pag
     if route.page is Page.CASES:
         return cases_page.list_layout(lang, refresh)
     if route.page is Page.CASE:
-        return cases_page.case_layout(route.code, lang, refresh)
+        return cases_page.case_layout(route.code, lang, refresh, scope, wall)
     if route.page is Page.SENSOR:
         info = queries.sensor(scope, route.code)
         if info is None:

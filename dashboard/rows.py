@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from dashboard.model import (
     AlertRow,
     AreaTree,
     CaseRow,
+    CaseStepRow,
     DistrictRollup,
     DrillRow,
     QualityRow,
@@ -25,6 +26,7 @@ from dashboard.model import (
 )
 from detectors.contract.audit import AccessEvent, AccessKind
 from detectors.contract.city import Area, Ring
+from detectors.contract.events import CASE_SENT_BACK
 from detectors.contract.places import Location
 
 Row = Sequence[Any]
@@ -215,13 +217,32 @@ def case(*row: Any) -> CaseRow:
         last_ms,
         text,
     ) = row
-    steps: dict[str, int] = {}
-    for status, ts_ms in zip(statuses, stamps, strict=True):
-        steps[str(status)] = min(int(ts_ms), steps.get(str(status), int(ts_ms)))
+    steps = case_steps(zip(statuses, stamps, strict=True))
     place = Location(str(city), str(district), str(street), str(grid))
     return CaseRow(
         str(case_id), str(category), place, steps, str(last_status), int(last_ms), str(text)
     )
+
+
+def case_steps(events: Iterable[tuple[Any, Any]]) -> dict[str, int]:
+    """When a case first reached each step, from its (status, ts_ms) events in any order.
+    A send-back undoes handling and verification: they are to be reached again."""
+    steps: dict[str, int] = {}
+    for status, ts_ms in sorted(((str(s), int(t)) for s, t in events), key=lambda e: e[1]):
+        if status in steps and status != CASE_SENT_BACK:
+            continue
+        steps[status] = ts_ms
+        if status == CASE_SENT_BACK:
+            steps.pop("handled", None)
+            steps.pop("verified", None)
+    return steps
+
+
+def case_step(*row: Any) -> CaseStepRow:
+    """A row of ``sql.CASE_TRAIL``."""
+    ts_ms, action, status, department, score, actor, role, comment = row
+    return CaseStepRow(int(ts_ms), str(action), str(status), str(department), int(score),
+                       str(actor), str(role), str(comment))  # fmt: skip
 
 
 def case_of_events(found: Sequence[Row]) -> CaseRow | None:

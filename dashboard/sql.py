@@ -214,6 +214,13 @@ WHERE case_id = %(case_id)s AND {SCOPE_FILTER}
 ORDER BY ts_ms
 """
 
+CASE_TRAIL = f"""
+SELECT ts_ms, action, status, department, score, actor, role, comment
+FROM case_steps FINAL
+WHERE case_id = %(case_id)s AND {SCOPE_FILTER}
+ORDER BY ts_ms
+"""
+
 QUALITY_SOURCES = f"""
 SELECT family, district, count(), sum(length(metrics) * 60.0 / greatest(cadence_s, 1))
 FROM sources FINAL

@@ -220,11 +220,12 @@ def refresh_case(queries: Queries, scope: Scope, pathname: str | None, lang: str
     try:
         found = queries.case(scope, route.code)
         now_ms = queries.case_clock(scope)
+        trail = queries.case_trail(scope, route.code) if found is not None else []
     except (QueryError, ScopeError, NotFound) as exc:
         return message(exc, lang)
     if found is None:
         return status_line(explain(NotFound("case", route.code), lang))
-    return cases_page.case_timeline(found, max(now_ms, found.last_ms), lang)
+    return cases_page.case_timeline(found, max(now_ms, found.last_ms), lang, trail)
 
 
 def refresh_sensor(

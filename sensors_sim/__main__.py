@@ -151,7 +151,7 @@ def _run_command(
         drills = DrillSchedule.for_city(city, city_args.seed, start_ms, run.drill_every_s)
     events: Iterable[SimEvent] = generate(
         city, city_args.seed, start_ms, run.rate, run.count, run.malformed, run.case_fraction,
-        drills,
+        drills, run.play_departments,
     )  # fmt: skip
     if drills is not None:
         recorder = DrillRecorder(settings, err)

@@ -1,5 +1,6 @@
-"""Grid-management case reports: grid workers and the citizen hotline file cases, and
-earlier cases move on through dispatch, handling, verification, closing and evaluation."""
+"""Grid-management case reports: grid workers and the citizen hotline file cases. Moving a
+case along its lifecycle is the operators' work (case actions in the command center); only
+a desk that plays the departments (demo runs) moves earlier cases on by itself."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ CATEGORY_TEXT: dict[str, str] = {
 
 STEP_TEXT: dict[str, str] = {
     "dispatched": "已派遣至街道处置",
+    "accepted": "责任单位已受理",
     "handled": "已处置完毕，待核查",
     "verified": "网格员现场核查通过",
     "closed": "案件已结案",
@@ -69,21 +71,29 @@ class CaseDesk:
     cells: tuple[tuple[Location, Area], ...]
     cells_by_street: Mapping[str, tuple[tuple[Location, Area], ...]]
     open_cases: deque[Case]
+    play_departments: bool = False
 
     @classmethod
     def for_city(
-        cls, workers: Sequence[Source], cells: Sequence[tuple[Location, Area]], run_tag: str
+        cls,
+        workers: Sequence[Source],
+        cells: Sequence[tuple[Location, Area]],
+        run_tag: str,
+        play_departments: bool = False,
     ) -> CaseDesk:
-        """A desk with no open cases; ``run_tag`` keeps case ids of different runs apart."""
+        """A desk with no open cases; ``run_tag`` keeps case ids of different runs apart;
+        ``play_departments``: it moves its cases along too (demo runs)."""
         by_street: dict[str, list[tuple[Location, Area]]] = {}
         for cell in cells:
             by_street.setdefault(cell[0].street, []).append(cell)
         streets = {street: tuple(found) for street, found in by_street.items()}
-        return cls(run_tag, tuple(workers), tuple(cells), streets, deque())
+        return cls(run_tag, tuple(workers), tuple(cells), streets, deque(), play_departments)
 
     def next_event(self, event_id: str, ts_ms: int, number: int, rng: random.Random) -> CaseReport:
-        """The next case event: a lifecycle step of an open case or a newly filed one."""
-        if self.open_cases and rng.random() < ADVANCE_PROBABILITY:
+        """The next case event: a newly filed case, or (playing the departments) a
+        lifecycle step of an open one."""
+        advance = self.play_departments and self.open_cases
+        if advance and rng.random() < ADVANCE_PROBABILITY:
             case = self._advance(self.open_cases.popleft())
             text, photo = STEP_TEXT[case.status], ""
             if case.status == "handled":
@@ -93,7 +103,7 @@ class CaseDesk:
             text, photo = CATEGORY_TEXT.get(case.category, case.category), ""
             if rng.random() < 0.8:
                 photo = f"photo/{case.case_id}/report.jpg"
-        if case.status != CASE_STATUSES[-1]:
+        if self.play_departments and case.status != CASE_STATUSES[-1]:
             self.open_cases.append(case)
             if len(self.open_cases) > MAX_OPEN_CASES:
                 self.open_cases.popleft()

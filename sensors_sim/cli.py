@@ -49,6 +49,7 @@ class RunArgs:
     metrics_port: int | None
     duration_s: float | None = None
     drill_every_s: float | None = None
+    play_departments: bool = False
 
     def at_rate(self, rate: float) -> RunArgs:
         """These arguments with ``rate`` filled in where none was given, and the count of
@@ -162,6 +163,11 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
         help="send as fast as possible; event times stay spaced as if at --rate (with no "
         "--count or --duration they run ahead of the clock)",
     )  # fmt: skip
+    run.add_argument(
+        "--play-departments", action="store_true",
+        help="move filed cases along their lifecycle too (demo runs); by default cases are "
+        "only filed and operators move them on in the command center",
+    )  # fmt: skip
     run.add_argument("--no-reference", action="store_true", help="skip writing reference data")
     run.add_argument("--metrics-port", type=int, help="Prometheus port (0: off)")
     run.add_argument(
@@ -224,6 +230,7 @@ def _run_args(args: argparse.Namespace) -> RunArgs:
         metrics_port=args.metrics_port,
         duration_s=args.duration if count is None else None,
         drill_every_s=args.drill_every if args.demo else None,
+        play_departments=args.play_departments,
     )
 
 

@@ -164,12 +164,14 @@ def generate(
     malformed_fraction: float = 0.0,
     case_fraction: float = 0.02,
     drills: DrillSchedule | None = None,
+    play_departments: bool = False,
 ) -> Iterator[SimEvent]:
     """``count`` events (endless for None) of ``city`` from ``start_ms`` on, spaced as if
     sent at ``rate`` per second; with ``drills``, their effects are played on the sensors
-    and their extra case reports take the slots of ordinary events."""
+    and their extra case reports take the slots of ordinary events; cases are only filed
+    unless ``play_departments``."""
     _check(rate, count, malformed_fraction, case_fraction)
-    factory = _EventFactory.for_run(city, seed, start_ms)
+    factory = _EventFactory.for_run(city, seed, start_ms, play_departments)
     if drills is not None:
         factory.drills = DrillPlay.start(drills)
     indices: Iterable[int] = itertools.count() if count is None else range(count)
@@ -215,7 +217,9 @@ class _EventFactory:
     drills: DrillPlay | None = None
 
     @classmethod
-    def for_run(cls, city: CityModel, seed: int, start_ms: int) -> _EventFactory:
+    def for_run(
+        cls, city: CityModel, seed: int, start_ms: int, play_departments: bool = False
+    ) -> _EventFactory:
         streams = sensor_streams(city, seed)
         if not streams:
             raise ValueError("the city has no sensors to simulate")
@@ -223,7 +227,7 @@ class _EventFactory:
         cells = [(locations[cell.code], cell) for cell in city.level("grid")]
         workers = [source for source in city.sources if source.family is Family.CASE]
         tag = run_tag(seed, start_ms)
-        desk = CaseDesk.for_city(workers, cells, tag)
+        desk = CaseDesk.for_city(workers, cells, tag, play_departments)
         rng = random.Random(f"citybrain-events:{seed}:{start_ms}")
         return cls(streams, visit_order(streams), desk, tuple(locations.values()), rng, tag)
 

@@ -28,6 +28,7 @@ from detectors.contract.levels import WarningLevel
 from detectors.contract.places import AreaLevel, Location
 from detectors.contract.silences import Silence, SilenceStatus
 from detectors.contract.validation import Invalid
+from streams.case_steps import CaseStep
 
 RECENT_LIMIT = 5000
 
@@ -87,6 +88,7 @@ class StageOutput:
     events: list[AlertEvent] = field(default_factory=list)
     actors: dict[str, tuple[str, str]] = field(default_factory=dict)  # event id -> actor, note
     silences: list[SilenceChange] = field(default_factory=list)
+    case_steps: list[CaseStep] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

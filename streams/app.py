@@ -28,7 +28,14 @@ import orjson
 from detectors.alerting.engine import AlertEngine
 from detectors.contract import dead_letter
 from detectors.contract.events import Family, Reading
-from detectors.contract.tables import ALERT_EVENTS, ALERTS_CURRENT, SILENCES, STAGE_CHANGES
+from detectors.contract.tables import (
+    ALERT_EVENTS,
+    ALERTS_CURRENT,
+    CASE_STEPS,
+    CASES_RAW,
+    SILENCES,
+    STAGE_CHANGES,
+)
 from infra.clickhouse import connect
 from infra.settings import WorkerSettings
 from infra.topics import (
@@ -49,6 +56,7 @@ from streams.alerting import (
     unpack_snapshot,
 )
 from streams.batch import Message
+from streams.case_steps import case_states, cases_raw_rows, step_rows
 from streams.detection import Detection, Item
 from streams.detector_config import load as load_detector_config
 from streams.event_time import EventTimeMerge
@@ -259,7 +267,11 @@ def create_app(
                 fresh = AlertingStage(AlertEngine(config.policy()))
                 stage.append(AlertingStage.restore(snap) if snap else fresh)
             messages = [to_message(e) for e in events]
-            out, rejected, stages = intake.apply(stage[0], messages)
+            wanted = intake.case_ids(stage[0], messages)
+            cases = case_states(
+                await pipeline.call("cases_raw", sink.load_case_states, wanted) if wanted else []
+            )
+            out, rejected, stages = intake.apply(stage[0], messages, cases)
             await write_alerts(stage[0], out, stages)
             if rejected:
                 dead = intake.dead_rows(rejected, worker_name())
@@ -283,6 +295,8 @@ def create_app(
             (ALERTS_CURRENT, alert_rows.current_rows(stage, out.events)),
             (STAGE_CHANGES, stages),
             (SILENCES, alert_rows.silence_rows(stage, out)),
+            (CASES_RAW, cases_raw_rows(out.case_steps, int(time.time()))),
+            (CASE_STEPS, step_rows(out.case_steps)),
         ]
         for table, table_rows in rows:
             if table_rows:

@@ -1,5 +1,6 @@
 """What the alerting agent reads: decisions and ticks from the ingest stage, actions from
-operators; parsed, de-duplicated by offset and applied in order to the alerting stage."""
+operators; parsed, de-duplicated by offset and applied in order to the alerting stage (and
+case actions to the cases they name)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from collections.abc import Sequence
 import orjson
 
 from detectors.contract import dead_letter
+from detectors.contract.cases import CASE_ACTIONS
 from detectors.contract.validation import Invalid
 from streams.alert_rows import stage_rows
 from streams.alerting import AlertingStage, StageOutput, decision_from
 from streams.batch import Message
+from streams.case_steps import CaseState, apply_case_action
 
 Rejected = list[tuple[Message, Invalid]]
 
@@ -23,12 +26,33 @@ class AlertIntake:
         self.decisions_topic = decisions_topic
         self.actions_topic = actions_topic
 
+    def case_ids(self, stage: AlertingStage, messages: Sequence[Message]) -> set[str]:
+        """The cases that the batch's new case actions name: what to look up first."""
+        found = set()
+        for message in messages:
+            if message.topic != self.actions_topic or message.offset <= stage.offsets.get(
+                message.topic, -1
+            ):
+                continue
+            try:
+                doc = orjson.loads(message.value)
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and doc.get("action") in CASE_ACTIONS:
+                found.add(str(doc.get("case_id") or ""))
+        return found - {""}
+
     def apply(
-        self, stage: AlertingStage, messages: Sequence[Message]
+        self,
+        stage: AlertingStage,
+        messages: Sequence[Message],
+        cases: dict[str, CaseState] | None = None,
     ) -> tuple[StageOutput, Rejected, list[tuple[object, ...]]]:
         """Apply the batch in order: decisions without moving the clock, ticks (event time,
-        from the ingest stage) moving it, actions at their own time. Returns the output,
-        the rejected messages and the stage-change rows (taken at each tick)."""
+        from the ingest stage) moving it, actions at their own time, case actions to
+        ``cases`` (where the batch's cases stand; updated as they move). Returns the
+        output, the rejected messages and the stage-change rows (taken at each tick)."""
+        cases = {} if cases is None else cases
         out, rejected = StageOutput(), []
         stages: list[tuple[object, ...]] = []
         for message in messages:
@@ -42,7 +66,13 @@ class AlertIntake:
             except ValueError as exc:
                 rejected.append((message, Invalid("malformed_json", str(exc)[:200])))
                 continue
-            if message.topic == self.actions_topic:
+            if message.topic == self.actions_topic and doc.get("action") in CASE_ACTIONS:
+                step = apply_case_action(doc, cases)
+                if isinstance(step, Invalid):
+                    rejected.append((message, step))
+                else:
+                    out.case_steps.append(step)
+            elif message.topic == self.actions_topic:
                 refused = stage.act(doc, out)
                 if refused is not None:
                     rejected.append((message, refused))
@@ -60,6 +90,16 @@ class AlertIntake:
         """Rows for dead_letters: a refused action is kept with its reason."""
         return [
             dead_letter.row(m.topic, m.partition, m.offset, m.timestamp_ms // 1000,
-                            "alert_action", inv.reason, inv.detail, m.value, worker)
+                            _family(m), inv.reason, inv.detail, m.value, worker)
             for m, inv in rejected
         ]  # fmt: skip
+
+
+def _family(message: Message) -> str:
+    """The family a refused action is dead-lettered under: case or alert action."""
+    try:
+        doc = orjson.loads(message.value)
+    except ValueError:
+        return "alert_action"
+    is_case = isinstance(doc, dict) and doc.get("action") in CASE_ACTIONS
+    return "case_action" if is_case else "alert_action"

@@ -82,6 +82,20 @@ class ClickHouseSink:
             for w, level, key, metric, family, cnt, total, low, high, version in result
         ]  # fmt: skip
 
+    def load_case_states(self, case_ids: Iterable[str]) -> list[tuple[Any, ...]]:
+        """Where some cases stand (:func:`streams.case_steps.case_states` reads the rows).
+        No FINAL: a re-delivered event only repeats a step."""
+        wanted = tuple(sorted(set(case_ids)))
+        if not wanted:
+            return []
+        result: list[tuple[Any, ...]] = self.client.execute(
+            "SELECT case_id, any(category), argMax(status, ts_ms), max(ts_ms), "
+            "argMin(source_id, ts_ms), any(city), any(district), any(street), any(grid), "
+            "any(lon), any(lat) FROM cases_raw WHERE case_id IN %(case_ids)s GROUP BY case_id",
+            {"case_ids": wanted},
+        )
+        return result
+
     def load_identities(self, windows_ms: Iterable[int]) -> list[Reading | CaseReport]:
         """The events stored in these roll-up windows by any partition, for the identity
         ledger. Without FINAL: a re-delivered row is the same event twice, harmless."""

@@ -18,6 +18,7 @@ from dashboard.model import (
     AreaTree,
     CaseList,
     CaseRow,
+    CaseStepRow,
     CityShapes,
     DeadLetterCounts,
     DistrictRollup,
@@ -203,15 +204,26 @@ def _fake_cases() -> list[CaseRow]:
             "C-2",
             "garbage",
             _place("D1-S2-G01"),
-            {"filed": T0_MS, "dispatched": T0_MS + 5 * MIN_MS},
-            "dispatched",
-            T0_MS + 5 * MIN_MS,
+            {"filed": T0_MS, "dispatched": T0_MS + 5 * MIN_MS, "accepted": T0_MS + 10 * MIN_MS},
+            "accepted",
+            T0_MS + 10 * MIN_MS,
             "垃圾堆放",
         ),
         CaseRow(
             "C-3", "road_damage", _place("D2-S1-G01"), {"filed": T0_MS}, "filed", T0_MS, "路面破损"
         ),
     ]
+
+
+def _fake_case_steps() -> dict[str, list[CaseStepRow]]:
+    return {
+        "C-2": [
+            CaseStepRow(T0_MS + 5 * MIN_MS, "dispatch", "dispatched", "sanitation", 0, "li",
+                        "district_operator", "请环卫清运"),
+            CaseStepRow(T0_MS + 10 * MIN_MS, "accept", "accepted", "", 0, "li",
+                        "district_operator", ""),
+        ]
+    }  # fmt: skip
 
 
 def _fake_rollups() -> list[DistrictRollup]:
@@ -268,6 +280,7 @@ class FakeQueries:
     sensors: list[SensorInfo] = field(default_factory=_fake_sensors)
     series: list[SeriesPoint] = field(default_factory=_fake_series)
     cases: list[CaseRow] = field(default_factory=_fake_cases)
+    case_steps: dict[str, list[CaseStepRow]] = field(default_factory=_fake_case_steps)
     quality: list[QualityRow] = field(default_factory=_fake_quality)
     access: list[AccessEvent] = field(default_factory=list)
     silenced: list[SilenceRow] = field(default_factory=list)
@@ -471,6 +484,10 @@ class FakeQueries:
         self._fail()
         found = [e for e in self.access if scope.allows_district(e.district)]
         return sorted(found, key=lambda e: -e.ts_ms)[:limit]
+
+    def case_trail(self, scope: Scope, case_id: str) -> list[CaseStepRow]:
+        self._fail()
+        return list(self.case_steps.get(case_id, [])) if self.case(scope, case_id) else []
 
     def silences(self, scope: Scope, limit: int = 200) -> list[SilenceRow]:
         self._fail()

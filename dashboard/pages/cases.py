@@ -4,6 +4,7 @@ step by step against its time limits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from dash import dcc, html
@@ -15,14 +16,18 @@ from dashboard.cases import (
     STEP_LIMITS_MIN,
     current_step,
     due_next,
+    escalation,
     is_overdue,
     timeline,
 )
 from dashboard.components import NO_VALUE, ago, link, panel, table, when
-from dashboard.i18n import t
-from dashboard.model import CaseList, CaseRow
+from dashboard.i18n import LABELS, t
+from dashboard.model import CaseList, CaseRow, CaseStepRow
+from dashboard.pages.case_actions import action_form, department_name
 from dashboard.routes import Route, area_href, href
-from dashboard.scope import Page
+from dashboard.scope import Page, Scope
+from detectors.contract.cases import possible_actions
+from detectors.contract.events import CASE_SENT_BACK
 
 
 def list_layout(lang: str, refresh_ms: int) -> html.Div:
@@ -54,8 +59,9 @@ def case_list(cases: CaseList, show: str, lang: str, limit: int = 300) -> list[A
     flagged.sort(key=lambda pair: (not pair[1], -pair[0].last_ms))
     rows, classes = [], []
     for case, late in flagged[:limit]:
-        step = current_step(case.steps)
+        step = _step(case)
         nxt = due_next(case.category, case.steps)
+        tier = escalation(case.category, case.steps, cases.now_ms) if late else ""
         rows.append(
             [
                 link(case.case_id, href(Route(Page.CASE, code=case.case_id)), "case-link"),
@@ -67,6 +73,7 @@ def case_list(cases: CaseList, show: str, lang: str, limit: int = 300) -> list[A
                 when(case.steps.get("filed")),
                 f"{t(f'step_{nxt[0]}', lang)} {when(nxt[1])}" if nxt else NO_VALUE,
                 ago(case.last_ms, cases.now_ms, lang),
+                t("escalated_to", lang, tier=t(tier, lang)) if tier else "",
             ]
         )
         classes.append("overdue" if late else "")
@@ -78,9 +85,15 @@ def case_list(cases: CaseList, show: str, lang: str, limit: int = 300) -> list[A
         t("step_filed", lang),
         t("due", lang),
         t("updated", lang),
+        t("state_overdue", lang),
     ]
     clock = html.Div(t("cases_clock", lang, t=when(cases.now_ms)), className="muted")
     return [clock, table(headers, rows, classes, t("no_cases", lang), "cases-table")]
+
+
+def _step(case: CaseRow) -> str:
+    """Where a case stands: its furthest step, or sent back when it was."""
+    return CASE_SENT_BACK if case.last_status == CASE_SENT_BACK else current_step(case.steps)
 
 
 def limits_table(lang: str) -> html.Table | html.P:
@@ -94,19 +107,28 @@ def limits_table(lang: str) -> html.Table | html.P:
     return table([t("category", lang), *[t(f"step_{s}", lang) for s in steps]], rows)
 
 
-def case_layout(case_id: str, lang: str, refresh_ms: int) -> html.Div:
+def case_layout(
+    case_id: str, lang: str, refresh_ms: int, scope: Scope | None = None, wall: bool = True
+) -> html.Div:
+    """One case: its lifecycle and, for a role that may act, the case actions."""
+    acting = [panel(action_form(scope, lang, wall), t("case_act", lang))] if scope else []
     return html.Div(
         [
             dcc.Interval(id=ids.CASE_REFRESH, interval=refresh_ms, n_intervals=0),
             dcc.Link(f"‹ {t('cases', lang)}", href=href(Route(Page.CASES))),
             html.H2(f"{t('case', lang)} {case_id}"),
             panel(html.Div(id=ids.CASE_TIMELINE), t("lifecycle", lang)),
+            *acting,
         ],
         className="case-page",
     )
 
 
-def case_timeline(case: CaseRow, now_ms: int, lang: str) -> list[Any]:
+def case_timeline(
+    case: CaseRow, now_ms: int, lang: str, trail: Sequence[CaseStepRow] = ()
+) -> list[Any]:
+    """A case's facts, where it stands, its lifecycle against the limits and the actions
+    applied to it (who, in what role, with what comment)."""
     steps = timeline(case.category, case.steps, now_ms)
     rows = [
         [
@@ -131,8 +153,44 @@ def case_timeline(case: CaseRow, now_ms: int, lang: str) -> list[Any]:
         className="facts",
     )
     headers = [t("step", lang), t("time", lang), t("due", lang), t("limit", lang), t("state", lang)]
+    actions = ", ".join(t(f"case_action_{a}", lang) for a in possible_actions(case.last_status))
+    tier = escalation(case.category, case.steps, now_ms)
+    where = [
+        html.Div(t("step", lang) + ": " + t(f"step_{_step(case)}", lang), id="case-step"),
+        html.Div(t("case_next", lang, actions=actions or NO_VALUE), className="muted"),
+    ]
+    if tier:
+        where.append(html.Div(t("escalated_to", lang, tier=t(tier, lang)), className="overdue"))
     return [
         facts,
+        *where,
         table(headers, rows, classes, NO_VALUE, "timeline-table"),
+        case_trail(trail, lang),
         html.Div(t("cases_clock", lang, t=when(now_ms)), className="muted"),
     ]
+
+
+def case_trail(trail: Sequence[CaseStepRow], lang: str) -> html.Div:
+    """The case's audit trail: each applied action with its actor, role and comment."""
+    rows = [
+        [
+            when(step.ts_ms),
+            t(f"case_action_{step.action}", lang),
+            t(f"step_{step.status}", lang),
+            department_name(step.department, lang) if step.department else NO_VALUE,
+            str(step.score) if step.score else NO_VALUE,
+            f"{step.actor} ({_role(step.role, lang)})",
+            step.comment or NO_VALUE,
+        ]
+        for step in trail
+    ]
+    headers = [t("time", lang), t("action", lang), t("step", lang), t("department", lang),
+               t("score", lang), t("actor", lang), t("comment", lang)]  # fmt: skip
+    return html.Div(
+        [html.H4(t("case_trail", lang)), table(headers, rows, None, NO_VALUE, "case-trail")],
+        id="case-trail",
+    )
+
+
+def _role(role: str, lang: str) -> str:
+    return t(f"role_{role}", lang) if f"role_{role}" in LABELS else role

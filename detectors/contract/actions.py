@@ -23,6 +23,14 @@ with ``silence_id`` in place of ``alert_id``::
      "value": "<what the scope names>", "family": "", "metric": "",          # create only
      "start_ms": <epoch ms>, "end_ms": <epoch ms>, "reason": "<text>"}       # create only
 
+Case actions (:mod:`detectors.contract.cases`) too, keyed by the case id, with ``case_id``::
+
+    {..., "action": "dispatch" | "accept" | "handle" | "verify" | "send_back" | "close"
+                    | "evaluate",
+     "case_id": "<id>", "actor", "role", "district", "comment",  # send_back: comment required
+     "department": "<code of DEPARTMENTS>",                       # dispatch only
+     "score": 1..5}                                               # evaluate only
+
 >>> actor = Actor("li", "district_operator", "D2")
 >>> msg = build_action("assign", "a-1", actor, assignee="wang", now_ms=5, action_id="x")
 >>> msg["action"], msg["assignee"], msg["district"]
@@ -41,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.contract.alerts import AlertStatus
+from detectors.contract.cases import CASE_ACTIONS, DEPARTMENTS, SCORES
 from detectors.contract.events import METRICS
 from detectors.contract.silences import (
     MAX_SILENCE_MS,
@@ -55,8 +64,10 @@ SILENCE_ACTIONS: tuple[str, ...] = ("create_silence", "expire_silence", "delete_
 """Actions on silences rather than alerts: they carry a ``silence_id``."""
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    "city_commander": frozenset(ACTIONS + SILENCE_ACTIONS),
-    "district_operator": frozenset(ACTIONS + SILENCE_ACTIONS),
+    # The command centers run the grid-management desk: they dispatch, verify, close and
+    # record the evaluation, and enter what a department reports (accepted, handled).
+    "city_commander": frozenset(ACTIONS + SILENCE_ACTIONS + CASE_ACTIONS),
+    "district_operator": frozenset(ACTIONS + SILENCE_ACTIONS + CASE_ACTIONS),
     # Emergency staff take and work alerts; dispatching them to others is a command task.
     # They may mute a known maintenance and end a silence, not withdraw one from the record.
     "emergency_staff": frozenset(
@@ -140,8 +151,10 @@ def validate_action(message: Mapping[str, Any]) -> dict[str, Any]:
     action = message.get("action")
     if action in SILENCE_ACTIONS:
         return validate_silence_action(message)
+    if action in CASE_ACTIONS:
+        return validate_case_action(message)
     if action not in ACTIONS:
-        known = ", ".join(ACTIONS + SILENCE_ACTIONS)
+        known = ", ".join(ACTIONS + SILENCE_ACTIONS + CASE_ACTIONS)
         raise ActionError(f"unknown action {action!r} (one of {known})")
     if message.get("schema_version") != SCHEMA_VERSION:
         raise ActionError(f"unsupported schema_version {message.get('schema_version')!r}")
@@ -315,5 +328,78 @@ def silence_of(message: Mapping[str, Any]) -> Silence:
 
 
 def message_key(message: Mapping[str, Any]) -> str:
-    """What an action message is keyed by on Kafka: its alert or its silence."""
-    return str(message.get("alert_id") or message.get("silence_id") or "")
+    """What an action message is keyed by on Kafka: its alert, silence or case."""
+    return str(message.get("alert_id") or message.get("silence_id") or message.get("case_id") or "")
+
+
+# -- cases ------------------------------------------------------------------------------
+_CASE_ID = _ALERT_ID
+
+
+def allowed_case_actions(role: str) -> tuple[str, ...]:
+    """The case actions a role may take, in lifecycle order."""
+    permitted = ROLE_ACTIONS.get(role, frozenset())
+    return tuple(a for a in CASE_ACTIONS if a in permitted)
+
+
+def build_case_action(
+    action: str,
+    case_id: str,
+    actor: Actor,
+    *,
+    now_ms: int,
+    action_id: str,
+    department: str = "",
+    score: int | None = None,
+    comment: str = "",
+) -> dict[str, Any]:
+    """The message for a case action, or ActionError saying what is wrong with it."""
+    message: dict[str, Any] = {
+        "action_id": action_id, "schema_version": SCHEMA_VERSION, "ts": int(now_ms),
+        "action": action, "case_id": (case_id or "").strip(), "actor": actor.username,
+        "role": actor.role, "district": actor.district, "comment": (comment or "").strip(),
+    }  # fmt: skip
+    if action == "dispatch":
+        message["department"] = (department or "").strip()
+    if action == "evaluate":
+        message["score"] = score
+    return validate_case_action(message)
+
+
+def validate_case_action(message: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a case action as the worker must before applying it; a clean copy. Whether
+    the case's status allows it is the worker's check (:mod:`detectors.contract.cases`)."""
+    action = message.get("action")
+    if action not in CASE_ACTIONS:
+        raise ActionError(f"unknown case action {action!r}")
+    if message.get("schema_version") != SCHEMA_VERSION:
+        raise ActionError(f"unsupported schema_version {message.get('schema_version')!r}")
+    for name in ("action_id", "case_id", "actor", "role"):
+        if not isinstance(message.get(name), str) or not message[name]:
+            raise ActionError(f"{name} is required")
+    if not _CASE_ID.match(message["case_id"]):
+        raise ActionError(f"bad case id {message['case_id'][:80]!r}")
+    ts = message.get("ts")
+    if not isinstance(ts, int) or isinstance(ts, bool) or ts <= 0:
+        raise ActionError("ts must be epoch milliseconds")
+    if action not in ROLE_ACTIONS.get(message["role"], frozenset()):
+        raise ActionError(f"role {message['role']} may not {action.replace('_', ' ')} cases")
+    comment = message.get("comment") or ""
+    if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
+        raise ActionError(f"a comment is text of at most {MAX_COMMENT} characters")
+    if action == "send_back" and not comment.strip():
+        raise ActionError("sending a case back needs a comment saying why")
+    keep = ("action_id", "schema_version", "ts", "action", "case_id", "actor", "role")
+    clean = {k: message[k] for k in keep}
+    clean["district"] = str(message.get("district") or "")
+    clean["comment"] = comment
+    if action == "dispatch":
+        if message.get("department") not in DEPARTMENTS:
+            raise ActionError(f"dispatch needs a department (one of {', '.join(DEPARTMENTS)})")
+        clean["department"] = message["department"]
+    if action == "evaluate":
+        score = message.get("score")
+        if isinstance(score, bool) or score not in SCORES:
+            raise ActionError("an evaluation needs a score from 1 to 5")
+        clean["score"] = int(score)
+    return clean

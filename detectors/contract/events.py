@@ -96,11 +96,18 @@ CASE_CATEGORIES: tuple[str, ...] = (
 CASE_STATUSES: tuple[str, ...] = (
     "filed",
     "dispatched",
+    "accepted",
     "handled",
     "verified",
     "closed",
     "evaluated",
 )
+
+CASE_SENT_BACK = "sent_back"
+"""A detour, not a step: verification failed and the case went back to its department."""
+
+CASE_STEP_STATUSES: tuple[str, ...] = (*CASE_STATUSES, CASE_SENT_BACK)
+"""Every status a case event may carry: the lifecycle in order, then the detour."""
 
 CASE_METRIC = "case_reports"
 """Case reports roll up as a count under this metric name."""

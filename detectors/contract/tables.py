@@ -190,10 +190,25 @@ DRILLS = TableSpec(
     "can say that the incident it shows is a drill.",
 )
 
+CASE_STEPS = TableSpec(
+    "case_steps",
+    columns(f"""event_id String, ts DateTime('UTC'), ts_ms UInt64, case_id String,
+        action dimension, status dimension, previous dimension, department dimension,
+        score UInt8, actor String, role dimension, comment String, action_id String,
+        {LOCATION}"""),
+    _replacing(),
+    "(case_id, ts, event_id)",
+    partition_by="toYYYYMM(ts)",
+    comment="Every operator action applied to a case (detectors.contract.cases), written by "
+    "the worker: who did what (actor, role, comment), the status before and after, the "
+    "department dispatched to and the evaluation's score (0 = none). The same step is also "
+    "a row of cases_raw (same event_id), so the lifecycle reads stay one table.",
+)
+
 TABLES = (
     AREAS, SOURCES, SOURCE_PROFILES, EVENTS_RAW, CASES_RAW, ROLLUPS_1M,
     ALERT_EVENTS, ALERTS_CURRENT, STAGE_CHANGES, DEAD_LETTERS, REPLAYS, USERS, AUTH_EVENTS,
-    SILENCES, DRILLS,
+    SILENCES, DRILLS, CASE_STEPS,
 )  # fmt: skip
 """Every table, in the order they are created."""
 

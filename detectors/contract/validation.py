@@ -13,7 +13,7 @@ from detectors.contract import wire
 from detectors.contract.dead_letter import MAX_EVENT_BYTES
 from detectors.contract.events import (
     CASE_CATEGORIES,
-    CASE_STATUSES,
+    CASE_STEP_STATUSES,
     METRICS,
     SCHEMA_VERSION,
     CaseReport,
@@ -197,7 +197,7 @@ def _case(doc: dict[str, object], registry: Registry, bounds: TimeBounds) -> Cas
     category, status = str(doc["category"]), str(doc["status"])
     if category not in CASE_CATEGORIES:
         raise _Reject(Reason.UNKNOWN_CATEGORY, f"case category {category[:32]!r} is unknown")
-    if status not in CASE_STATUSES:
+    if status not in CASE_STEP_STATUSES:
         raise _Reject(Reason.UNKNOWN_STATUS, f"case status {status[:32]!r} is unknown")
     location = _location(doc)
     registered = registry.grids.get(location.grid)

@@ -292,6 +292,7 @@ def _seed_cases(settings: CommonSettings, city: CityModel, now_ms: int) -> str:
             [
                 ("filed", -600),
                 ("dispatched", -590),
+                ("accepted", -580),
                 ("handled", -500),
                 ("verified", -480),
                 ("closed", -470),

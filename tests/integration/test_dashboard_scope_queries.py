@@ -209,6 +209,7 @@ def test_cases_of_the_scope_with_their_steps(queries: ClickHouseQueries, seeded:
     assert done is not None and list(done.steps) == [
         "filed",
         "dispatched",
+        "accepted",
         "handled",
         "verified",
         "closed",

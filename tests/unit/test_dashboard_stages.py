@@ -137,6 +137,7 @@ def test_each_step_is_judged_against_its_limit(
     assert [s.status for s in found] == [
         "filed",
         "dispatched",
+        "accepted",
         "handled",
         "verified",
         "closed",

@@ -141,8 +141,14 @@ def test_malformed_and_case_shares_follow_the_fractions(city: CityModel) -> None
     assert all(e.expected_reason is None and e.family is not Family.CASE for e in none)
 
 
+def test_cases_are_only_filed_unless_the_desk_plays_the_departments(city: CityModel) -> None:
+    events = list(generate(city, 4, START, 500.0, 5000, case_fraction=0.2))
+    statuses = [orjson.loads(e.value)["status"] for e in events if e.family is Family.CASE]
+    assert len(statuses) > 500 and set(statuses) == {"filed"}
+
+
 def test_cases_are_filed_then_move_through_their_lifecycle(city: CityModel) -> None:
-    events = list(generate(city, 4, START, 500.0, 20000, case_fraction=0.2))
+    events = list(generate(city, 4, START, 500.0, 20000, case_fraction=0.2, play_departments=True))
     steps: dict[str, list[str]] = defaultdict(list)
     for event in events:
         if event.family is Family.CASE:
