@@ -156,31 +156,51 @@ def validate_action(message: Mapping[str, Any]) -> dict[str, Any]:
     if action not in ACTIONS:
         known = ", ".join(ACTIONS + SILENCE_ACTIONS + CASE_ACTIONS)
         raise ActionError(f"unknown action {action!r} (one of {known})")
-    if message.get("schema_version") != SCHEMA_VERSION:
-        raise ActionError(f"unsupported schema_version {message.get('schema_version')!r}")
-    for name in ("action_id", "alert_id", "actor", "role"):
-        if not isinstance(message.get(name), str) or not message[name]:
-            raise ActionError(f"{name} is required")
-    if not _ALERT_ID.match(message["alert_id"]):
-        raise ActionError(f"bad alert id {message['alert_id'][:80]!r}")
-    if not isinstance(message.get("ts"), int) or message["ts"] <= 0:
-        raise ActionError("ts must be epoch milliseconds")
+    _check_envelope(message, "alert", _ALERT_ID)
     if action not in ROLE_ACTIONS.get(message["role"], frozenset()):
         raise ActionError(f"role {message['role']} may not {action} alerts")
     _check_texts(message)
-    keep = ("action_id", "schema_version", "ts", "action", "alert_id", "actor", "role")
-    clean = {k: message[k] for k in keep}
-    clean["district"] = str(message.get("district") or "")
-    clean["comment"] = str(message.get("comment") or "")
+    clean = _clean(message, "alert", str(message.get("comment") or ""))
     if action == "assign":
         clean["assignee"] = message["assignee"]
     return clean
 
 
-def _check_texts(message: Mapping[str, Any]) -> None:
+def _check_envelope(message: Mapping[str, Any], target: str, pattern: re.Pattern[str]) -> None:
+    """What every action carries, whatever it acts on: the schema version, who sent it
+    (action id, actor, role), the id of its ``target`` (alert, silence or case) matching
+    ``pattern``, and its time."""
+    if message.get("schema_version") != SCHEMA_VERSION:
+        raise ActionError(f"unsupported schema_version {message.get('schema_version')!r}")
+    for name in ("action_id", f"{target}_id", "actor", "role"):
+        if not isinstance(message.get(name), str) or not message[name]:
+            raise ActionError(f"{name} is required")
+    if not pattern.match(message[f"{target}_id"]):
+        raise ActionError(f"bad {target} id {message[f'{target}_id'][:80]!r}")
+    ts = message.get("ts")
+    if not isinstance(ts, int) or isinstance(ts, bool) or ts <= 0:
+        raise ActionError("ts must be epoch milliseconds")
+
+
+def _comment(message: Mapping[str, Any]) -> str:
+    """The action's comment ('' when none), checked to be text of a bounded length."""
     comment = message.get("comment") or ""
     if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
         raise ActionError(f"a comment is text of at most {MAX_COMMENT} characters")
+    return comment
+
+
+def _clean(message: Mapping[str, Any], target: str, comment: str) -> dict[str, Any]:
+    """The fields every checked action keeps, with its district and comment."""
+    keep = ("action_id", "schema_version", "ts", "action", f"{target}_id", "actor", "role")
+    clean = {k: message[k] for k in keep}
+    clean["district"] = str(message.get("district") or "")
+    clean["comment"] = comment
+    return clean
+
+
+def _check_texts(message: Mapping[str, Any]) -> None:
+    comment = _comment(message)
     if message["action"] == "comment" and not comment.strip():
         raise ActionError("a comment needs text")
     if message["action"] == "assign":
@@ -253,25 +273,10 @@ def validate_silence_action(message: Mapping[str, Any]) -> dict[str, Any]:
     action = message.get("action")
     if action not in SILENCE_ACTIONS:
         raise ActionError(f"unknown silence action {action!r}")
-    if message.get("schema_version") != SCHEMA_VERSION:
-        raise ActionError(f"unsupported schema_version {message.get('schema_version')!r}")
-    for name in ("action_id", "silence_id", "actor", "role"):
-        if not isinstance(message.get(name), str) or not message[name]:
-            raise ActionError(f"{name} is required")
-    if not _SILENCE_ID.match(message["silence_id"]):
-        raise ActionError(f"bad silence id {message['silence_id'][:80]!r}")
-    ts = message.get("ts")
-    if not isinstance(ts, int) or isinstance(ts, bool) or ts <= 0:
-        raise ActionError("ts must be epoch milliseconds")
+    _check_envelope(message, "silence", _SILENCE_ID)
     if action not in ROLE_ACTIONS.get(message["role"], frozenset()):
         raise ActionError(f"role {message['role']} may not {action.replace('_', ' ')}s")
-    comment = message.get("comment") or ""
-    if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
-        raise ActionError(f"a comment is text of at most {MAX_COMMENT} characters")
-    keep = ("action_id", "schema_version", "ts", "action", "silence_id", "actor", "role")
-    clean = {k: message[k] for k in keep}
-    clean["district"] = str(message.get("district") or "")
-    clean["comment"] = comment
+    clean = _clean(message, "silence", _comment(message))
     if action == "create_silence":
         clean |= _check_window(message, clean["district"])
     return clean
@@ -372,27 +377,13 @@ def validate_case_action(message: Mapping[str, Any]) -> dict[str, Any]:
     action = message.get("action")
     if action not in CASE_ACTIONS:
         raise ActionError(f"unknown case action {action!r}")
-    if message.get("schema_version") != SCHEMA_VERSION:
-        raise ActionError(f"unsupported schema_version {message.get('schema_version')!r}")
-    for name in ("action_id", "case_id", "actor", "role"):
-        if not isinstance(message.get(name), str) or not message[name]:
-            raise ActionError(f"{name} is required")
-    if not _CASE_ID.match(message["case_id"]):
-        raise ActionError(f"bad case id {message['case_id'][:80]!r}")
-    ts = message.get("ts")
-    if not isinstance(ts, int) or isinstance(ts, bool) or ts <= 0:
-        raise ActionError("ts must be epoch milliseconds")
+    _check_envelope(message, "case", _CASE_ID)
     if action not in ROLE_ACTIONS.get(message["role"], frozenset()):
         raise ActionError(f"role {message['role']} may not {action.replace('_', ' ')} cases")
-    comment = message.get("comment") or ""
-    if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
-        raise ActionError(f"a comment is text of at most {MAX_COMMENT} characters")
+    comment = _comment(message)
     if action == "send_back" and not comment.strip():
         raise ActionError("sending a case back needs a comment saying why")
-    keep = ("action_id", "schema_version", "ts", "action", "case_id", "actor", "role")
-    clean = {k: message[k] for k in keep}
-    clean["district"] = str(message.get("district") or "")
-    clean["comment"] = comment
+    clean = _clean(message, "case", comment)
     if action == "dispatch":
         if message.get("department") not in DEPARTMENTS:
             raise ActionError(f"dispatch needs a department (one of {', '.join(DEPARTMENTS)})")
