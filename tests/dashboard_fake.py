@@ -7,9 +7,10 @@ it; unit and browser tests (and a benchmark, if one ever needs it) import it fro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from dashboard.model import (
     ACTIVE_STATUSES,
@@ -512,3 +513,14 @@ class FakeQueries:
 def _ordered(alerts: list[AlertRow]) -> list[AlertRow]:
     """Most severe first, then newest (the SQL's order)."""
     return sorted(alerts, key=lambda a: (-(a.level or 0), -a.opened_ms, a.alert_id))
+
+
+def walk(component: Any) -> Iterator[Any]:
+    """Every component in a Dash tree, depth first."""
+    yield component
+    children = getattr(component, "children", None)
+    if isinstance(children, list | tuple):
+        for child in children:
+            yield from walk(child)
+    elif children is not None and not isinstance(children, str | int | float):
+        yield from walk(children)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,20 +10,9 @@ from dash import html
 from dashboard import ids, layout
 from dashboard.queries import CityShapes, DistrictRollup, RatePoint
 from detectors.contract.events import METRICS
-from tests.dashboard_fake import FakeQueries
+from tests.dashboard_fake import FakeQueries, walk
 
 T0 = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
-
-
-def walk(component: Any) -> Iterator[Any]:
-    """Every component in a Dash tree, depth first."""
-    yield component
-    children = getattr(component, "children", None)
-    if isinstance(children, list | tuple):
-        for child in children:
-            yield from walk(child)
-    elif children is not None and not isinstance(children, str | int | float):
-        yield from walk(children)
 
 
 def _ids(component: Any) -> list[str]:

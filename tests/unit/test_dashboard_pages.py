@@ -4,7 +4,6 @@ both languages."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -26,21 +25,11 @@ from detectors.contract.audit import AccessEvent, AccessKind
 from detectors.contract.levels import WarningLevel
 from detectors.contract.places import Location
 from detectors.scoring.limits import Band
-from tests.dashboard_fake import T0_MS, FakeQueries
+from tests.dashboard_fake import T0_MS, FakeQueries, walk
 
 COMMANDER = Scope(Role.CITY_COMMANDER, "", "wang")
 FAKE = FakeQueries()
 TREE = AreaTree(FAKE.areas)
-
-
-def walk(component: Any) -> Iterator[Any]:
-    yield component
-    children = getattr(component, "children", None)
-    if isinstance(children, list | tuple):
-        for child in children:
-            yield from walk(child)
-    elif children is not None and not isinstance(children, str | int | float):
-        yield from walk(children)
 
 
 def texts(component: Any) -> list[str]:

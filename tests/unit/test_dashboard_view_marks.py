@@ -6,7 +6,6 @@ address sets the language as the switch does."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -29,7 +28,7 @@ from dashboard.sender import RecordingSender
 from dashboard.users import MemoryUserStore
 from detectors.contract.levels import WarningLevel
 from infra.settings import DashboardSettings, load
-from tests.dashboard_fake import FAKE_T0, MIN_MS, T0_MS, FakeQueries
+from tests.dashboard_fake import FAKE_T0, MIN_MS, T0_MS, FakeQueries, walk
 
 COMMANDER = Scope(Role.CITY_COMMANDER, "", "wang")
 OPERATOR_D1 = Scope(Role.DISTRICT_OPERATOR, "D1", "li")
@@ -38,16 +37,6 @@ FAKE = FakeQueries()
 
 def flat(value: Any) -> str:
     return json.dumps(value, default=lambda c: c.to_plotly_json(), ensure_ascii=False)
-
-
-def walk(component: Any) -> Iterator[Any]:
-    yield component
-    children = getattr(component, "children", None)
-    if isinstance(children, list | tuple):
-        for child in children:
-            yield from walk(child)
-    elif children is not None and not isinstance(children, str | int | float):
-        yield from walk(children)
 
 
 def hrefs(component: Any) -> list[str]:
