@@ -139,6 +139,9 @@ def test_a_silence_applied_by_the_worker_mutes_a_matching_alert(
         assert {"raised", "unsilenced", "grouped"} <= kinds
         latest = ("SELECT status, actor FROM silences FINAL "
                   f"WHERE silence_id = '{silence_id}' ORDER BY version DESC LIMIT 1")  # fmt: skip
-        assert rows(namespace, latest) == [("expired", "li")]
+        # the silence's row and the alert events are separate writes: wait for this one too
+        expired = [("expired", "li")]
+        wait_for(lambda: rows(namespace, latest) == expired, 60, "the expiry stored", worker)
+        assert rows(namespace, latest) == expired
     finally:
         worker.stop()
