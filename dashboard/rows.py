@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,8 +25,8 @@ from dashboard.model import (
     parse_evidence,
 )
 from detectors.contract.audit import AccessEvent, AccessKind
+from detectors.contract.case_limits import case_steps
 from detectors.contract.city import Area, Ring
-from detectors.contract.events import CASE_SENT_BACK
 from detectors.contract.places import Location
 
 Row = Sequence[Any]
@@ -222,20 +222,6 @@ def case(*row: Any) -> CaseRow:
     return CaseRow(
         str(case_id), str(category), place, steps, str(last_status), int(last_ms), str(text)
     )
-
-
-def case_steps(events: Iterable[tuple[Any, Any]]) -> dict[str, int]:
-    """When a case first reached each step, from its (status, ts_ms) events in any order.
-    A send-back undoes handling and verification: they are to be reached again."""
-    steps: dict[str, int] = {}
-    for status, ts_ms in sorted(((str(s), int(t)) for s, t in events), key=lambda e: e[1]):
-        if status in steps and status != CASE_SENT_BACK:
-            continue
-        steps[status] = ts_ms
-        if status == CASE_SENT_BACK:
-            steps.pop("handled", None)
-            steps.pop("verified", None)
-    return steps
 
 
 def case_step(*row: Any) -> CaseStepRow:

@@ -10,7 +10,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.cases import (
+from detectors.contract.case_limits import (
     CATEGORY_LIMITS_MIN,
     OVERDUE,
     STEP_LIMITS_MIN,

@@ -9,7 +9,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.cases import is_overdue
+from detectors.contract.case_limits import is_overdue
 from dashboard.components import NO_VALUE, kpi, level_badge, link, panel, stage_badge, table, when
 from dashboard.figures import complete_minutes, empty_figure
 from dashboard.i18n import t

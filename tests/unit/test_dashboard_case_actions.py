@@ -12,11 +12,11 @@ import pytest
 from dash import html
 
 from dashboard import ids
-from dashboard.cases import MINUTE_MS, escalation, is_overdue, timeline
+from detectors.contract.case_limits import MINUTE_MS, escalation, is_overdue, timeline
 from dashboard.model import QueryError
 from dashboard.pages import case_actions
 from dashboard.pages import cases as cases_page
-from dashboard.rows import case_steps
+from detectors.contract.case_limits import case_steps
 from dashboard.scope import Role, Scope
 from dashboard.sender import RecordingSender
 from tests.dashboard_fake import FakeQueries

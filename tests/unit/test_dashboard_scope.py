@@ -6,13 +6,13 @@ import doctest
 
 import pytest
 
-from dashboard import cases, i18n, routes, scope, stages
+from dashboard import i18n, routes, scope, stages
 from dashboard.routes import Route, href, parse
 from dashboard.scope import Page, Role, Scope, ScopeError, can_open, check_assignment, parse_role
 from detectors.contract import actions
 
 
-@pytest.mark.parametrize("module", [scope, routes, actions, stages, cases, i18n])
+@pytest.mark.parametrize("module", [scope, routes, actions, stages, i18n])
 def test_the_examples_in_the_docstrings_hold(module: object) -> None:
     failures, tried = doctest.testmod(module, raise_on_error=False)  # type: ignore[arg-type]
     assert tried > 0 and failures == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.cases import (
+from detectors.contract.case_limits import (
     CATEGORY_LIMITS_MIN,
     MINUTE_MS,
     STEP_LIMITS_MIN,

@@ -1,4 +1,5 @@
-"""The lifecycle of a grid-management case and its time limits.
+"""The lifecycle of a grid-management case and its time limits: the one rule by which the
+dashboard shows a case overdue and the worker raises and escalates its overdue alert.
 
 A case is filed, then dispatched, accepted, handled, verified, closed and evaluated. Each
 step must follow the one before within a limit (minutes); a category that is a danger to
@@ -15,13 +16,18 @@ A case sent back at verification is handled again, within the handling limit fro
 'street'
 >>> escalation("garbage", steps, now_ms=20 * MINUTE_MS + 4 * 30 * MINUTE_MS + 1)
 'city'
+>>> overdue_step("garbage", steps, now_ms=20 * MINUTE_MS + 61 * MINUTE_MS)
+Lateness(status='accepted', due_ms=3000000, limit_min=30, late_ms=1860000, tier='district')
+>>> case_steps([("handled", 3), ("filed", 1), ("sent_back", 4), ("filed", 1)])
+{'filed': 1, 'sent_back': 4}
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from detectors.contract.events import CASE_SENT_BACK, CASE_STATUSES
 
@@ -136,15 +142,48 @@ ESCALATION_TIERS: tuple[tuple[int, str], ...] = ((4, "city"), (2, "district"), (
 all, the street center chases it; twice the limit, the district; four times, the city."""
 
 
-def escalation(category: str, steps: Mapping[str, int], now_ms: int) -> str:
-    """The tier an overdue case is escalated to ('' when it is not overdue)."""
+@dataclass(frozen=True, slots=True)
+class Lateness:
+    """The step a case is overdue on: by when it was due, its limit, how late it is at the
+    time judged and the tier that must chase it."""
+
+    status: str
+    due_ms: int
+    limit_min: int
+    late_ms: int
+    tier: str
+
+
+def overdue_step(category: str, steps: Mapping[str, int], now_ms: int) -> Lateness | None:
+    """The step a case is overdue on at ``now_ms`` and the tier it is escalated to (None
+    when it is not overdue: a case waits on one step at a time)."""
     for step in timeline(category, steps, now_ms):
         if step.state == OVERDUE and step.due_ms is not None and step.limit_min:
-            late_by = now_ms - step.due_ms + step.limit_min * MINUTE_MS
-            for times, tier in ESCALATION_TIERS:
-                if late_by > times * step.limit_min * MINUTE_MS:
-                    return tier
-    return ""
+            limit_ms = step.limit_min * MINUTE_MS
+            taken = now_ms - step.due_ms + limit_ms  # since the step's clock started
+            tier = next((t for times, t in ESCALATION_TIERS if taken > times * limit_ms), "street")
+            return Lateness(step.status, step.due_ms, step.limit_min, now_ms - step.due_ms, tier)
+    return None
+
+
+def escalation(category: str, steps: Mapping[str, int], now_ms: int) -> str:
+    """The tier an overdue case is escalated to ('' when it is not overdue)."""
+    late = overdue_step(category, steps, now_ms)
+    return late.tier if late is not None else ""
+
+
+def case_steps(events: Iterable[tuple[Any, Any]]) -> dict[str, int]:
+    """When a case first reached each step, from its (status, ts_ms) events in any order.
+    A send-back undoes handling and verification: they are to be reached again."""
+    steps: dict[str, int] = {}
+    for status, ts_ms in sorted(((str(s), int(t)) for s, t in events), key=lambda e: e[1]):
+        if status in steps and status != CASE_SENT_BACK:
+            continue
+        steps[status] = ts_ms
+        if status == CASE_SENT_BACK:
+            steps.pop("handled", None)
+            steps.pop("verified", None)
+    return steps
 
 
 @functools.lru_cache(maxsize=64)
