@@ -49,6 +49,7 @@ from sensors_sim.generator import (  # noqa: E402
     run_rate,
     sensor_streams,
 )
+from streams.alerting import feed  # noqa: E402
 from streams.detection import Detection  # noqa: E402
 from streams.detector_config import load as load_detector_config  # noqa: E402
 
@@ -136,7 +137,7 @@ def play(hours: float, batch_size: int, first_n: int) -> tuple[Tally, int, float
         )
         tally.readings += sum(1 for e in batch if e.family is not Family.CASE)
         for step in detection.process(valid):
-            found = engine.tick(step) if isinstance(step, int) else engine.apply([step])
+            found = feed(engine, step)
             for event in found:
                 tally.note(event, first_n)
     sensors = sum(1 for s in city.sources if s.family is not Family.CASE)

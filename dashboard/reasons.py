@@ -10,6 +10,10 @@ it is.
 ('并入街道级事件', 'level II')
 >>> reason_text("static scored 0.91", "zh"), reason_text("something new", "zh")
 ('static 检测评分 0.91', 'something new')
+>>> reason_text("case step accepted overdue by 61 min: to district", "zh")
+'受理环节超时61分钟：升至区级响应'
+>>> reason_text("case step dispatched done", "zh"), reason_text("case step handled done", "en")
+('派遣环节已完成', 'case step handled done')
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from dashboard.i18n import LABELS
 from detectors.alerting.playbook import metric_name
 
 TIER_ZH = {"grid": "网格", "street": "街道", "district": "区", "city": "市"}
@@ -32,6 +37,18 @@ def _tier(tier: str) -> str:
     return f"{TIER_ZH.get(tier, tier)}级响应"
 
 
+def _step_zh(step: str) -> str:
+    return LABELS.get(f"step_{step}", (step, step))[1]
+
+
+def _late(m: re.Match[str], lang: str) -> str:
+    """An overdue case's reason: its step, how late, and the tier it went to."""
+    if lang != "zh":
+        return m[0]
+    said = f"{_step_zh(m[1])}环节超时{m[2]}分钟"
+    return f"{said}：升至{_tier(m[3])}" if m[3] else said
+
+
 RULES: tuple[tuple[re.Pattern[str], Say], ...] = (
     (re.compile(r"^(\w+) scored ([\d.]+)$"),
      lambda m, lang: f"{m[1]} 检测评分 {m[2]}" if lang == "zh" else m[0]),
@@ -41,6 +58,11 @@ RULES: tuple[tuple[re.Pattern[str], Say], ...] = (
      lambda m, lang: f"{m[1]}分钟未确认：升至{_tier(m[2])}" if lang == "zh" else m[0]),
     (re.compile(r"^(level|spread): to (\w+)$"),
      lambda m, lang: f"{WHY_ZH[m[1]]}：升至{_tier(m[2])}" if lang == "zh" else m[0]),
+    (re.compile(r"^case step (\w+) overdue by (\d+) min(?:: to (\w+))?$"), _late),
+    (re.compile(r"^case step (\w+) done$"),
+     lambda m, lang: f"{_step_zh(m[1])}环节已完成" if lang == "zh" else m[0]),
+    (re.compile(r"^superseded$"),
+     lambda m, lang: "已由新的超时预警接替" if lang == "zh" else m[0]),
     (re.compile(r"^below ([\d.]+)$"),
      lambda m, lang: f"评分持续低于 {m[1]}" if lang == "zh" else m[0]),
     (re.compile(r"^no decisions: stale$"),

@@ -5,6 +5,18 @@ One engine serves the whole city (the alerting topic has one partition), so inci
 group alerts across districts and escalate to the city tier. Every change is an
 :class:`AlertEvent`; operator actions become events of the same shape, so the audit trail
 in ``alert_events`` is complete and ``alerts_current`` always holds the latest state.
+
+How the engine learns each open case's step times (to raise, escalate and clear overdue
+case alerts, :mod:`detectors.alerting.overdue`): the ingest stage forwards every valid case
+event on the alerting topic where it falls among the event-time ticks
+(:func:`case_to_json`), and the case actions the alerting stage applies itself feed it
+directly. Why this and not reading ``cases_raw`` for every open case at each tick: the
+steps then reach the engine in the same order as the clock that judges them, so a replay
+gives the same alerts at any speed and however batches are cut; no query scans every open
+case every minute; and the watched cases are in the engine's snapshot, so a restart neither
+forgets a case nor alerts a lateness twice. (``load_case_states`` still checks each action
+against ``cases_raw``, which also knows cases from before the engine watched them: such a
+case is watched from its next step on.)
 """
 
 from __future__ import annotations
@@ -21,9 +33,11 @@ import orjson
 
 from detectors.alerting.engine import AlertEngine
 from detectors.alerting.incidents import Incident
+from detectors.alerting.overdue import CaseMove
 from detectors.alerting.types import NAMESPACE, AlertEvent, Decision, with_lead
 from detectors.contract.actions import SILENCE_ACTIONS, ActionError, silence_of, validate_action
 from detectors.contract.alerts import ENDING_KINDS, AlertKind, Category
+from detectors.contract.events import CaseReport
 from detectors.contract.levels import WarningLevel
 from detectors.contract.places import AreaLevel, Location
 from detectors.contract.silences import Silence, SilenceStatus
@@ -73,6 +87,39 @@ def unpack_snapshot(key: str, entries: Mapping[str, Any]) -> dict[str, Any] | No
 def tick_to_json(ts_ms: int) -> bytes:
     """The passage of event time, for the engine's clock when no decision comes."""
     return orjson.dumps({"type": "tick", "ts_ms": ts_ms})
+
+
+def case_to_json(case: CaseReport) -> bytes:
+    """A case event as it travels on the alerting topic: what the engine watches of it."""
+    return orjson.dumps({
+        "type": "case", "case_id": case.case_id, "category": case.category,
+        "status": case.status, "ts_ms": case.ts_ms, "location": dataclasses.asdict(case.location),
+    })  # fmt: skip
+
+
+def step_to_json(step: Decision | int | CaseReport) -> bytes:
+    """One output of the ingest stage's detection (a decision, a tick, a case event) as the
+    alerting topic carries it."""
+    if isinstance(step, int):
+        return tick_to_json(step)
+    return case_to_json(step) if isinstance(step, CaseReport) else decision_to_json(step)
+
+
+def case_move_from(doc: Mapping[str, Any]) -> CaseMove:
+    return CaseMove(str(doc["case_id"]), str(doc["category"]), str(doc["status"]),
+                    int(doc["ts_ms"]), Location(**doc["location"]))  # fmt: skip
+
+
+def feed(engine: AlertEngine, step: Decision | int | CaseReport) -> list[AlertEvent]:
+    """The engine's events for one output of detection, as the alerting stage applies it
+    (for tools that run detection and the engine in one process)."""
+    if isinstance(step, int):
+        return engine.tick(step)
+    if isinstance(step, CaseReport):
+        return engine.case_moved(
+            CaseMove(step.case_id, step.category, step.status, step.ts_ms, step.location)
+        )
+    return engine.apply([step])
 
 
 def decision_from(doc: Mapping[str, Any]) -> Decision:

@@ -1,8 +1,9 @@
 """The topology: one Faust app with two agents.
 
 - ``ingest`` takes batches from every family topic: store (validate, dead-letter, roll up,
-  write ClickHouse), then detect, sending decisions and event-time ticks to the one-partition
-  alerting topic; detector state is snapshotted into the ``detector_state`` table.
+  write ClickHouse), then detect, sending decisions, event-time ticks and case events (whose
+  clocks the alert engine watches) to the one-partition alerting topic; detector state is
+  snapshotted into the ``detector_state`` table.
 - ``alerting`` runs the city's alert engine over decisions and operator actions, writes the
   alert tables, publishes alert events and snapshots itself into the ``alert_engine`` table.
 
@@ -26,6 +27,7 @@ import faust
 import orjson
 
 from detectors.alerting.engine import AlertEngine
+from detectors.alerting.types import Decision
 from detectors.contract import dead_letter
 from detectors.contract.events import Family, Reading
 from detectors.contract.tables import (
@@ -49,10 +51,9 @@ from infra.topics import (
 from streams import alert_rows
 from streams.alerting import (
     AlertingStage,
-    decision_to_json,
     notice,
     pack_snapshot,
-    tick_to_json,
+    step_to_json,
     unpack_snapshot,
 )
 from streams.batch import Message
@@ -221,9 +222,8 @@ def create_app(
             log.info("skipped %d re-delivered readings the detectors had learnt",
                      det.redelivered - before)  # fmt: skip
         for step in steps:
-            payload = tick_to_json(step) if isinstance(step, int) else decision_to_json(step)
-            await alerting_out.send(key=ENGINE_KEY.encode(), value=payload)
-        metrics.decisions.inc(sum(1 for step in steps if not isinstance(step, int)))
+            await alerting_out.send(key=ENGINE_KEY.encode(), value=step_to_json(step))
+        metrics.decisions.inc(sum(1 for step in steps if isinstance(step, Decision)))
         checkpoint.processed([*done, *(event for event, _ in released)], released, det)
 
     @app.agent(source)

@@ -72,36 +72,39 @@ class Detection:
         self.monitor.sites.setdefault(site.source_id, site)
         return (item.ts_ms, site.source_id, site.metrics[0], 1.0)
 
-    def _fresh(self, items: Iterable[Item]) -> list[tuple[int, str, str, float]]:
-        fresh = []
-        for item in items:
-            if isinstance(item, CaseReport) and item.status != "filed":
-                continue  # lifecycle steps are not new reports
-            reading = self._series(item)
-            seen = self.monitor.last_seen(reading[1], reading[2])
-            if seen is not None and reading[0] <= seen:
-                self.redelivered += 1  # learnt before a restart: once is enough
-                continue
-            fresh.append(reading)
-        return fresh
+    def _fresh(self, item: Item) -> tuple[int, str, str, float] | None:
+        """The reading to learn from ``item`` (None: a lifecycle step, or learnt before)."""
+        if isinstance(item, CaseReport) and item.status != "filed":
+            return None  # lifecycle steps are not new reports
+        reading = self._series(item)
+        seen = self.monitor.last_seen(reading[1], reading[2])
+        if seen is not None and reading[0] <= seen:
+            self.redelivered += 1  # learnt before a restart: once is enough
+            return None
+        return reading
 
-    def process(self, items: Iterable[Item]) -> list[Decision | int]:
+    def process(self, items: Iterable[Item]) -> list[Decision | int | CaseReport]:
         """Score and learn a batch in consumption order. Returns decisions with the
-        event-time minute ticks interleaved where they fall (an int is a tick time): the
-        silence checks of a tick run before the first reading at or after it, so the output
+        event-time minute ticks interleaved where they fall (an int is a tick time), and
+        every case event where it falls (the alert engine watches case clocks): the silence
+        and case checks of a tick run before the first event at or after it, so the output
         does not depend on where batches are cut."""
-        out: list[Decision | int] = []
+        out: list[Decision | int | CaseReport] = []
         chunk: list[tuple[int, str, str, float]] = []
-        for reading in self._fresh(items):
-            if self.next_tick_ms is None:
-                self.next_tick_ms = reading[0] - reading[0] % MINUTE_MS + MINUTE_MS
-            while reading[0] >= self.next_tick_ms:
-                out += self.monitor.process(chunk)
-                chunk = []
-                out += self.monitor.tick(self.next_tick_ms)
-                out.append(self.next_tick_ms)
-                self.next_tick_ms += MINUTE_MS
-            chunk.append(reading)
+        for item in items:
+            reading = self._fresh(item)
+            if reading is not None:
+                if self.next_tick_ms is None:
+                    self.next_tick_ms = reading[0] - reading[0] % MINUTE_MS + MINUTE_MS
+                while reading[0] >= self.next_tick_ms:
+                    out += self.monitor.process(chunk)
+                    chunk = []
+                    out += self.monitor.tick(self.next_tick_ms)
+                    out.append(self.next_tick_ms)
+                    self.next_tick_ms += MINUTE_MS
+                chunk.append(reading)
+            if isinstance(item, CaseReport):
+                out.append(item)
         out += self.monitor.process(chunk)
         return out
 

@@ -1,6 +1,7 @@
-"""What the alerting agent reads: decisions and ticks from the ingest stage, actions from
-operators; parsed, de-duplicated by offset and applied in order to the alerting stage (and
-case actions to the cases they name)."""
+"""What the alerting agent reads: decisions, ticks and case events from the ingest stage,
+actions from operators; parsed, de-duplicated by offset and applied in order to the
+alerting stage (and case actions to the cases they name, and to the engine's watch of
+their clocks)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from collections.abc import Sequence
 
 import orjson
 
+from detectors.alerting.overdue import CaseMove
 from detectors.contract import dead_letter
 from detectors.contract.cases import CASE_ACTIONS
 from detectors.contract.validation import Invalid
 from streams.alert_rows import stage_rows
-from streams.alerting import AlertingStage, StageOutput, decision_from
+from streams.alerting import AlertingStage, StageOutput, case_move_from, decision_from
 from streams.batch import Message
-from streams.case_steps import CaseState, apply_case_action
+from streams.case_steps import CaseState, CaseStep, apply_case_action
 
 Rejected = list[tuple[Message, Invalid]]
 
@@ -72,6 +74,7 @@ class AlertIntake:
                     rejected.append((message, step))
                 else:
                     out.case_steps.append(step)
+                    _moved(stage, step, out)
             elif message.topic == self.actions_topic:
                 refused = stage.act(doc, out)
                 if refused is not None:
@@ -81,6 +84,8 @@ class AlertIntake:
                 out.events += stage.led(stage.engine.tick(tick_ms))
                 stage.end_silences(tick_ms, out)
                 stages += stage_rows(stage, tick_ms)
+            elif doc.get("type") == "case":
+                out.events += stage.engine.case_moved(case_move_from(doc))
             else:
                 out.events += stage.led(stage.engine.apply([decision_from(doc)]))
         return out, rejected, stages
@@ -93,6 +98,17 @@ class AlertIntake:
                             _family(m), inv.reason, inv.detail, m.value, worker)
             for m, inv in rejected
         ]  # fmt: skip
+
+
+def _moved(stage: AlertingStage, step: CaseStep, out: StageOutput) -> None:
+    """An applied case action moves the case's clock: the overdue alert it ends is ended
+    by the operator who acted."""
+    case = step.case
+    move = CaseMove(case.case_id, case.category, case.status, case.ts_ms, case.location,
+                    step.department)  # fmt: skip
+    for event in stage.engine.case_moved(move):
+        out.actors[event.event_id] = (step.actor, step.comment)
+        out.events.append(event)
 
 
 def _family(message: Message) -> str:

@@ -10,6 +10,12 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.components import NO_VALUE, ago, link, panel, table, when
+from dashboard.i18n import LABELS, t
+from dashboard.model import CaseList, CaseRow, CaseStepRow
+from dashboard.pages.case_actions import action_form, department_name
+from dashboard.routes import Route, area_href, href
+from dashboard.scope import Page, Scope
 from detectors.contract.case_limits import (
     CATEGORY_LIMITS_MIN,
     OVERDUE,
@@ -20,12 +26,6 @@ from detectors.contract.case_limits import (
     is_overdue,
     timeline,
 )
-from dashboard.components import NO_VALUE, ago, link, panel, table, when
-from dashboard.i18n import LABELS, t
-from dashboard.model import CaseList, CaseRow, CaseStepRow
-from dashboard.pages.case_actions import action_form, department_name
-from dashboard.routes import Route, area_href, href
-from dashboard.scope import Page, Scope
 from detectors.contract.cases import possible_actions
 from detectors.contract.events import CASE_SENT_BACK
 

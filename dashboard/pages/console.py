@@ -19,6 +19,7 @@ from dashboard.routes import Route, area_href, href, sensor_href
 from dashboard.scope import Page, Scope
 from dashboard.stages import hazard
 from detectors.contract.actions import allowed_actions
+from detectors.contract.alerts import Category
 
 
 def layout(scope: Scope, lang: str, refresh_ms: int, wall: bool) -> html.Div:
@@ -199,12 +200,7 @@ def detail(
                 ]
             ),
         ),
-        (
-            t("sensor", lang),
-            link(alert.source_id, sensor_href(alert.source_id, alert.metric))
-            if alert.source_id
-            else NO_VALUE,
-        ),
+        _source(alert, lang),
         (t("opened", lang), when(alert.opened_ms)),
         (t("updated", lang), when(alert.updated_ms)),
         (t("acknowledged_by", lang), alert.acknowledged_by or NO_VALUE),
@@ -219,6 +215,15 @@ def detail(
     return [
         html.Dl([item for k, v in facts for item in (html.Dt(k), html.Dd(v))], className="facts")
     ]
+
+
+def _source(alert: AlertRow, lang: str) -> tuple[str, Any]:
+    """What the alert is on, linked: its sensor, or for an overdue case the case's page."""
+    if not alert.source_id:
+        return t("sensor", lang), NO_VALUE
+    if alert.category == Category.CASE:
+        return t("case", lang), link(alert.source_id, href(Route(Page.CASE, code=alert.source_id)))
+    return t("sensor", lang), link(alert.source_id, sensor_href(alert.source_id, alert.metric))
 
 
 def trail(events: Sequence[AlertEventRow], lang: str) -> html.Table | html.P:

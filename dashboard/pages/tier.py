@@ -9,7 +9,6 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import ids
-from detectors.contract.case_limits import is_overdue
 from dashboard.components import NO_VALUE, kpi, level_badge, link, panel, stage_badge, table, when
 from dashboard.figures import complete_minutes, empty_figure
 from dashboard.i18n import t
@@ -28,6 +27,7 @@ from dashboard.scope import Page, Scope
 from dashboard.shell import breadcrumb
 from dashboard.stages import hazard, stage_of
 from detectors.contract.alerts import AlertStatus
+from detectors.contract.case_limits import is_overdue
 from detectors.contract.city import Area
 from detectors.contract.levels import WarningLevel
 

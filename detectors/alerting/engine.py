@@ -9,7 +9,10 @@ escalated up the command tiers; every state change is an :class:`AlertEvent`.
 - an alert that a silence covers (:mod:`detectors.contract.silences`) is raised and
   recorded as usual but marked with the silence: it notifies no one, joins no incident and
   does not escalate; when the silence ends, the alert (if still active) is unsilenced and
-  from then on behaves like any other.
+  from then on behaves like any other;
+- it watches open grid-management cases: a step past its time limit is an alert that
+  escalates as it grows later and clears when the step is done
+  (:mod:`detectors.alerting.overdue`).
 
 >>> from detectors.contract.places import Location
 >>> where = Location("CB", "D1", "D1-S1", "D1-S1-G01")
@@ -32,8 +35,21 @@ from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Any
 
-from detectors.alerting.escalation import LEVEL_TIER, higher, overdue, raise_tier, tier_for
+from detectors.alerting.escalation import LEVEL_TIER, higher, overdue, raise_tier, rank, tier_for
 from detectors.alerting.incidents import Incident, incident_level, open_for
+from detectors.alerting.overdue import (
+    LEVEL,
+    MAX_WATCHED,
+    OVERDUE_METRIC,
+    CaseMove,
+    WatchedCase,
+    case_key,
+    evidence,
+    judge,
+    lateness_reason,
+    mark,
+    still_late,
+)
 from detectors.alerting.types import (
     Alert,
     AlertEvent,
@@ -44,11 +60,15 @@ from detectors.alerting.types import (
     incident_id,
 )
 from detectors.contract.alerts import AlertKind, Category
+from detectors.contract.case_limits import Lateness
 from detectors.contract.levels import ALARM, CLEAR_BELOW, WarningLevel, level_for
 from detectors.contract.places import AreaLevel, Location
 from detectors.contract.silences import Silence, first_match
 
 MINUTE_MS = 60_000
+ALONE = frozenset({Category.FAULT, Category.CASE})
+"""Categories whose alerts join no incident: a broken sensor or a late case is not a
+situation in its area."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +91,7 @@ class AlertEngine:
         self._alerts: dict[str, Alert] = {}  # by key
         self._incidents: dict[str, Incident] = {}  # open ones, by id
         self._silences: dict[str, Silence] = {}  # live or future ones, by id
+        self._cases: dict[str, WatchedCase] = {}  # open cases, by id
 
     # -- state -------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -79,6 +100,7 @@ class AlertEngine:
             "alerts": [asdict(a) for a in self._alerts.values()],
             "incidents": [i.dump() for i in self._incidents.values()],
             "silences": [s.dump() for s in self._silences.values()],
+            "cases": [c.dump() for c in self._cases.values()],
         }
 
     @classmethod
@@ -88,6 +110,8 @@ class AlertEngine:
         engine._incidents = {i["incident_id"]: Incident(**i) for i in snapshot["incidents"]}
         silences = snapshot.get("silences", [])  # a snapshot from before silences has none
         engine._silences = {s["silence_id"]: Silence(**s) for s in silences}
+        cases = snapshot.get("cases", [])  # nor one from before cases were watched
+        engine._cases = {c["case_id"]: WatchedCase(**c) for c in cases}
         return engine
 
     @property
@@ -104,6 +128,11 @@ class AlertEngine:
     def silences(self) -> Mapping[str, Silence]:
         """Silences in force or still to come, by id, to read."""
         return MappingProxyType(self._silences)
+
+    @property
+    def cases(self) -> Mapping[str, WatchedCase]:
+        """Open cases watched for lateness, by id, to read."""
+        return MappingProxyType(self._cases)
 
     def find(self, alert_id: str) -> Alert | None:
         """The active alert with this id, to read (None when there is none)."""
@@ -135,6 +164,8 @@ class AlertEngine:
         """Stale alerts clear, quiet incidents close, unacknowledged ones escalate."""
         events = self._resilence(now_ms)
         for alert in list(self._alerts.values()):
+            if alert.category == Category.CASE:
+                continue  # no decisions come for a case: its own clock judges it
             if now_ms - alert.last_ms > self.policy.stale_ms:
                 events += self._clear(alert, now_ms, "no decisions: stale")
             elif not alert.incident_id and not alert.silence_id:
@@ -146,6 +177,8 @@ class AlertEngine:
                     events.append(incident_event(incident, AlertKind.INCIDENT_CLOSED, now_ms, ""))
             else:
                 events += self._overdue_incident(incident, now_ms)
+        for case in list(self._cases.values()):
+            events += self._judge_case(case, now_ms)
         return events
 
     # -- operator actions --------------------------------------------------------------
@@ -240,7 +273,7 @@ class AlertEngine:
         reason = "its silence ended"
         alert.silence_id = ""
         alert.tier_since_ms = ts_ms  # time unacknowledged counts from now
-        grouped = [] if alert.category == Category.FAULT else self._group(alert, ts_ms)
+        grouped = [] if alert.category in ALONE else self._group(alert, ts_ms)
         unmuted = alert_event(self._incidents, alert, AlertKind.UNSILENCED, ts_ms, reason)
         return [unmuted, *grouped]
 
@@ -329,6 +362,60 @@ class AlertEngine:
         alert.tier, alert.tier_since_ms = raise_tier(alert.tier), now_ms
         reason = f"unacknowledged for {waited} min: to {alert.tier}"
         return [alert_event(self._incidents, alert, AlertKind.ESCALATED, now_ms, reason)]
+
+    # -- cases -------------------------------------------------------------------------
+    def case_moved(self, move: CaseMove) -> list[AlertEvent]:
+        """A case was filed or moved on: watch its clock (an evaluated one no longer); its
+        overdue alert clears when the step it is about is done."""
+        case = self._cases.get(move.case_id)
+        if case is None:
+            case = WatchedCase(move.case_id, move.category, list(move.location.codes()))
+            self._cases[move.case_id] = case
+            while len(self._cases) > MAX_WATCHED:
+                del self._cases[next(iter(self._cases))]
+        case.note(move)
+        alert = self._case_alert(case)
+        events: list[AlertEvent] = []
+        if alert is not None and not still_late(case):
+            step = case.alerted.split("@")[0]
+            events = self._clear(alert, move.ts_ms, f"case step {step} done")
+        if case.through:
+            del self._cases[case.case_id]
+        return events
+
+    def _case_alert(self, case: WatchedCase) -> Alert | None:
+        """The active alert of the case's alerted lateness (None: none, or it ended)."""
+        step = case.alerted.split("@")[0]
+        return self._alerts.get(case_key(case.case_id, step)) if step else None
+
+    def _judge_case(self, case: WatchedCase, now_ms: int) -> list[AlertEvent]:
+        late = judge(case, now_ms)
+        if late is None:
+            return []
+        alert = self._case_alert(case)
+        if mark(late) != case.alerted:
+            case.alerted = mark(late)
+            ended = self._clear(alert, now_ms, "superseded") if alert is not None else []
+            return ended + self._raise_case(case, late, now_ms)
+        if alert is None or alert.silence_id or rank(late.tier) <= rank(alert.tier):
+            return []  # resolved by an operator, muted, or no later than its tier says
+        alert.tier, alert.tier_since_ms, alert.last_ms = late.tier, now_ms, now_ms
+        alert.evidence = evidence(case, late)
+        reason = lateness_reason(late, late.tier)
+        return [alert_event(self._incidents, alert, AlertKind.ESCALATED, now_ms, reason)]
+
+    def _raise_case(self, case: WatchedCase, late: Lateness, now_ms: int) -> list[AlertEvent]:
+        key = case_key(case.case_id, late.status)
+        alert = Alert(
+            alert_id=alert_id(key, late.due_ms), key=key, category=Category.CASE,
+            metric=OVERDUE_METRIC, location=list(case.location), opened_ms=late.due_ms,
+            last_ms=now_ms, level=int(LEVEL), tier=late.tier, tier_since_ms=now_ms,
+            evidence=evidence(case, late),
+        )  # fmt: skip
+        self._alerts[key] = alert
+        alert.silence_id = self._silence_for(alert, now_ms)
+        reason = lateness_reason(late)
+        return [alert_event(self._incidents, alert, AlertKind.RAISED, now_ms, reason)]
 
     # -- incidents ---------------------------------------------------------------------
     def _group(self, alert: Alert, ts_ms: int) -> list[AlertEvent]:

@@ -31,7 +31,12 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from detectors.alerting.playbook import (
+    CASE_KINDS,
+    CASE_PLAY_OTHER,
+    CASE_PLAYS,
+    CASE_WAITING,
     DEVICE_FAULTS,
+    OVERDUE_CASE,
     PLAYBOOK,
     metric_name,
     pick,
@@ -39,6 +44,7 @@ from detectors.alerting.playbook import (
     unit_text,
 )
 from detectors.contract.alerts import Category
+from detectors.contract.cases import DEPARTMENTS
 from detectors.contract.events import METRICS
 from detectors.contract.places import AREA_LEVELS, AreaLevel, Location
 
@@ -98,6 +104,8 @@ def explain(
     to their names in that language (a code without one is shown as a code)."""
     lang = "zh" if lang == "zh" else "en"
     place = place_text(facts.location, facts.scope, names or {}, lang)
+    if facts.category == Category.CASE:
+        return _explain_case(facts, place, lang, tz)
     incident = facts.category == Category.INCIDENT
     lead = _lead(facts)
     key = _play_of(facts, lead)
@@ -292,6 +300,57 @@ def _incident_measure(facts: Facts, lead: Mapping[str, Any], lang: str) -> str:
     gravest = _measure(Facts(str(lead.get("category") or Category.CONDITION), facts.location,
                              "", 0, lead), lead, lang)  # fmt: skip
     return f"{head}；最严重：{gravest}" if lang == "zh" else f"{head}; the gravest: {gravest}"
+
+
+# -- overdue cases ---------------------------------------------------------------------
+def _explain_case(facts: Facts, place: str, lang: str, tz: tzinfo) -> Explanation:
+    """An overdue case: which kind of case, the step it waits on, how late against its
+    limit, who holds it, and the step's first action."""
+    ev = facts.evidence
+    step = str(ev.get("step", ""))
+    hazard, measure = pick(OVERDUE_CASE, lang), _case_measure(ev, step, lang)
+    play = pick(CASE_PLAYS.get(step, CASE_PLAY_OTHER), lang)
+    if lang == "zh":
+        subject, headline = f"{place}{hazard}", f"{place}{hazard}：{measure}。"
+        action = f"首要处置：{play}"
+    else:
+        subject = f"{hazard} at {place}"
+        headline, action = f"{subject}: {measure}.", f"First action: {play}"
+    return Explanation(lang, subject, headline, since_text(facts.opened_ms, lang, tz), "", action)
+
+
+def _case_measure(ev: Mapping[str, Any], step: str, lang: str) -> str:
+    kind = str(ev.get("case_category") or "")
+    named = pick(CASE_KINDS.get(kind, (kind.replace("_", " "), kind)), lang)
+    waiting = pick(CASE_WAITING.get(step, ("overdue", "超时")), lang)
+    what = f"{named}案件{waiting}" if lang == "zh" else f"{named} case {waiting}".lstrip()
+    late, limit = _finite(ev.get("late_min")), _finite(ev.get("limit_min"))
+    parts = [what]
+    if late is not None and late >= 0:
+        shown = duration_text(late, lang)
+        if limit is not None and limit > 0:
+            most = duration_text(limit, lang)
+            parts.append(
+                pick((f"{shown} past its {most} limit", f"超时{shown}（时限{most}）"), lang)
+            )
+        else:
+            parts.append(pick((f"{shown} past its limit", f"超时{shown}"), lang))
+    department = DEPARTMENTS.get(str(ev.get("department") or ""))
+    if department is not None:
+        parts.append(pick((f"held by {department[0]}", f"由{department[1]}承办"), lang))
+    elif step == "dispatched":
+        parts.append(pick(("not dispatched yet: the command center holds it",
+                           "尚未派遣，由指挥中心负责"), lang))  # fmt: skip
+    return ("，" if lang == "zh" else ", ").join(parts)
+
+
+def duration_text(minutes: float, lang: str) -> str:
+    """Minutes as people say them: ``'45 min'``, ``'2 h 5 min'`` (``'2小时5分钟'``)."""
+    hours, rest = divmod(round(minutes), 60)
+    if lang == "zh":
+        return (f"{hours}小时" if hours else "") + (f"{rest}分钟" if rest or not hours else "")
+    return " ".join(p for p in (f"{hours} h" if hours else "",
+                                f"{rest} min" if rest or not hours else "") if p)  # fmt: skip
 
 
 # -- when ------------------------------------------------------------------------------

@@ -150,3 +150,48 @@ def metric_name(metric: str, lang: str) -> str:
 def unit_text(unit: str, lang: str) -> str:
     """A unit as shown after a number."""
     return pick(UNITS.get(unit, (unit, unit)), lang)
+
+
+# -- overdue cases ---------------------------------------------------------------------
+OVERDUE_CASE = ("Overdue case", "案件超时")
+"""The hazard of an overdue case's alert."""
+
+CASE_KINDS: dict[str, tuple[str, str]] = {
+    "road_damage": ("road damage", "道路破损"), "illegal_parking": ("illegal parking", "违法停车"),
+    "garbage": ("garbage", "垃圾堆放"), "manhole_cover": ("manhole cover", "井盖缺失"),
+    "waterlogging": ("waterlogging", "道路积水"),
+    "noise_complaint": ("noise complaint", "噪声投诉"),
+    "street_light": ("street light", "路灯故障"),
+    "illegal_construction": ("illegal construction", "违法建设"),
+}  # fmt: skip
+"""Case categories as operators name them (an unknown one as it is)."""
+
+CASE_WAITING: dict[str, tuple[str, str]] = {
+    "dispatched": ("waiting to be dispatched", "待派遣"),
+    "accepted": ("waiting to be accepted", "待受理"),
+    "handled": ("waiting to be handled", "待处置"),
+    "verified": ("waiting to be verified", "待核查"),
+    "closed": ("waiting to be closed", "待结案"),
+    "evaluated": ("waiting to be evaluated", "待评价"),
+}
+"""What a case late on a step is waiting for."""
+
+CASE_PLAYS: dict[str, tuple[str, str]] = {
+    "dispatched": ("Dispatch it now to the department that must act, or have the grid worker "
+                   "confirm it on the spot.",
+                   "立即派遣至责任部门，或请网格员现场核实。"),
+    "accepted": ("Call the department it was dispatched to and have it accepted, or dispatch "
+                 "it to another.",
+                 "电话督促承办部门受理，必要时改派其他部门。"),
+    "handled": ("Press the department to finish the work and send the grid worker to see how "
+                "far it is.",
+                "督促承办部门尽快处置完毕，派网格员现场查看进展。"),
+    "verified": ("Send the grid worker to check the work on the spot, then pass it or send it "
+                 "back.",
+                 "派网格员现场核查处置结果，核查通过或退回重办。"),
+    "closed": ("Close the verified case.", "对已核查通过的案件办结归档。"),
+    "evaluated": ("Call the reporter back for their evaluation and record it.",
+                  "回访上报人，完成满意度评价。"),
+}  # fmt: skip
+"""The first action for a case late on each step."""
+CASE_PLAY_OTHER = ("Open the case and move it on to its next step.", "打开案件，推进至下一环节。")

@@ -63,8 +63,9 @@ class StageFacts:
 
 
 def counts(alert: StagedAlert) -> bool:
-    """Whether an alert says something about its area (a sensor fault does not)."""
-    return alert.category != Category.FAULT
+    """Whether an alert says something about its area's hazards (a sensor fault or an
+    overdue case does not)."""
+    return alert.category not in (Category.FAULT, Category.CASE)
 
 
 def area_stage(active_alerts: Iterable[StagedAlert]) -> StageFacts:

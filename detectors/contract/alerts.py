@@ -86,6 +86,7 @@ class Category(StrEnum):
     CONDITION = "condition"  # a sensor's reading is abnormal (limit, forecast, statistics)
     AREA = "area"  # neighbouring sensors agree that something happens in their area
     FAULT = "fault"  # the sensor itself is broken (silent, stuck, disagrees with neighbours)
+    CASE = "case"  # a grid-management case's step is past its time limit
     INCIDENT = "incident"
 
 

@@ -25,7 +25,7 @@ Lateness(status='accepted', due_ms=3000000, limit_min=30, late_ms=1860000, tier=
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,7 +172,7 @@ def escalation(category: str, steps: Mapping[str, int], now_ms: int) -> str:
     return late.tier if late is not None else ""
 
 
-def case_steps(events: Iterable[tuple[Any, Any]]) -> dict[str, int]:
+def case_steps(events: Iterable[Sequence[Any]]) -> dict[str, int]:
     """When a case first reached each step, from its (status, ts_ms) events in any order.
     A send-back undoes handling and verification: they are to be reached again."""
     steps: dict[str, int] = {}

@@ -12,13 +12,12 @@ import pytest
 from dash import html
 
 from dashboard import ids
-from detectors.contract.case_limits import MINUTE_MS, escalation, is_overdue, timeline
 from dashboard.model import QueryError
 from dashboard.pages import case_actions
 from dashboard.pages import cases as cases_page
-from detectors.contract.case_limits import case_steps
 from dashboard.scope import Role, Scope
 from dashboard.sender import RecordingSender
+from detectors.contract.case_limits import MINUTE_MS, case_steps, escalation, is_overdue, timeline
 from tests.dashboard_fake import FakeQueries
 
 H = 60 * MINUTE_MS

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.model import AlertRow
+from dashboard.stages import STAGE_OF_LEVEL, hazard, stage_of
 from detectors.contract.case_limits import (
     CATEGORY_LIMITS_MIN,
     MINUTE_MS,
@@ -15,8 +17,6 @@ from detectors.contract.case_limits import (
     limits_for,
     timeline,
 )
-from dashboard.model import AlertRow
-from dashboard.stages import STAGE_OF_LEVEL, hazard, stage_of
 from detectors.contract.levels import WarningLevel
 from detectors.contract.places import Location
 

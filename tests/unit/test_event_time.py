@@ -15,6 +15,7 @@ from detectors.contract.events import Family, Reading
 from detectors.evaluation.scenarios import Synthesis, synthesize
 from detectors.scoring.monitor import Monitor
 from sensors_sim.scenario import load_scenario
+from streams.alerting import feed
 from streams.detection import Detection
 from streams.event_time import EventTimeMerge
 
@@ -116,7 +117,7 @@ def _play(
             merge.read_to(p, len(q) - read[p])
         released = merge.release()
         for step in detection.process(released if merged else fetched):
-            events += engine.tick(step) if isinstance(step, int) else engine.apply([step])
+            events += feed(engine, step)
     return [(e.kind, e.category, e.location.grid, e.ts_ms) for e in events]
 
 
