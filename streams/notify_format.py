@@ -155,6 +155,11 @@ def what_text(record: Mapping[str, Any]) -> str:
         count = f"{evidence.get('alerts', 0)} 条预警 active alerts"
         metrics = ", ".join(str(m) for m in evidence.get("metrics", []))
         return f"{count}: {metrics}" if metrics else count
+    if record.get("category") == Category.CASE:
+        case = f"{evidence.get('source_id', '')} ({evidence.get('case_category', '')})"
+        late, limit = number(evidence.get("late_min")), number(evidence.get("limit_min"))
+        step = evidence.get("step", "")
+        return f"案件超时 case {case}: {step} {late} min past its {limit} min limit"
     metric = str(evidence.get("metric", ""))
     spec = METRICS.get(metric)
     value = evidence.get("value")
