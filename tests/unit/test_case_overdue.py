@@ -34,6 +34,7 @@ from streams.alerting import (
 from streams.batch import Message
 from streams.case_steps import CaseState
 from streams.intake import AlertIntake
+from streams.notify_format import summary, what_text
 
 MIN = 60_000
 T0 = 1_714_543_200_000  # 2024-05-01 06:00 UTC: a minute boundary
@@ -269,3 +270,17 @@ def test_an_overdue_case_with_odd_evidence_still_explains(odd: Any) -> None:
         text = said(lang, step=odd, case_category=odd, late_min=odd, limit_min=odd,
                     department=odd)  # fmt: skip
         assert text and first in text
+
+
+def test_the_notifier_says_an_overdue_case_in_both_languages() -> None:
+    record = {"kind": "escalated", "ts": T0 + 61 * MIN, "alert_id": "a-1", "category": "case",
+              "level": "IV", "tier": "district", "city": "CB", "district": "D1",
+              "street": "D1-S1", "grid": "D1-S1-G01", "scope": "", "opened": T0 + 30 * MIN,
+              "evidence": {**LATE, "late_min": 31},
+              "places": {"D1": ["Riverside", "滨江区"]}}  # fmt: skip
+    line = summary(record)
+    assert "案件超时：垃圾堆放案件待派遣，超时31分钟（时限30分钟）" in line
+    assert "Overdue case at grid cell D1-S1-G01, Riverside district: garbage case" in line
+    assert what_text(record) == (
+        "案件超时 case CS-20240501-0007 (garbage): dispatched 31 min past its 30 min limit"
+    )

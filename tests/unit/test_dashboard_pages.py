@@ -345,3 +345,26 @@ def _find(component: Any, kind: type) -> list[Any]:
 
 def _cells(row: Any) -> list[str]:
     return [str(cell.children) for cell in _find(row, html.Td)]
+
+
+def test_an_overdue_case_in_the_console_links_its_case_and_says_what_is_late() -> None:
+    late = AlertRow(
+        "91d248f7-361e-5ba4-b7f1-3d74dc1826ce", "alert", "", "CS-7:dispatched:case", "case",
+        WarningLevel.IV, "district", "active", T0_MS, T0_MS + 60_000, 4, "", "",
+        "case step dispatched overdue by 31 min: to district",
+        Location("CB", "D1", "D1-S1", "D1-S1-G01"), "", "CS-7", "case_overdue",
+        {"source_id": "CS-7", "metric": "case_overdue", "case_category": "garbage",
+         "step": "dispatched", "due_ms": T0_MS, "limit_min": 30, "late_min": 31,
+         "department": ""},
+    )  # fmt: skip
+    for lang, hazard, headline in (
+        ("en", "overdue case", "garbage case waiting to be dispatched, 31 min past its 30 min"),
+        ("zh", "案件超时", "垃圾堆放案件待派遣，超时31分钟（时限30分钟）"),
+    ):
+        listed = texts(console.alert_list([late], "", lang, False, TREE.names(lang)))
+        assert any(text.startswith(f"{hazard} · case_overdue · CS-7") for text in listed)
+        assert any(headline in text for text in listed)
+        shown = html.Div(console.detail(late, lang, "", TREE.names(lang)))
+        links = [c.href for c in walk(shown) if getattr(c, "href", None)]
+        assert "/case/CS-7" in links and not any(h.startswith("/sensor/") for h in links)
+        assert t("case", lang) in texts(shown)
