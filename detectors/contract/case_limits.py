@@ -25,7 +25,7 @@ Lateness(status='accepted', due_ms=3000000, limit_min=30, late_ms=1860000, tier=
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,21 +79,31 @@ def limits_for(category: str) -> dict[str, int]:
 
 def timeline(category: str, steps: Mapping[str, int], now_ms: int) -> list[Step]:
     """Every step of a case, in lifecycle order, judged at ``now_ms`` (event time)."""
-    limits = limits_for(category)
     result: list[Step] = []
+    for status, at, limit, since, skipped in _clocks(limits_for(category), steps):
+        if skipped:
+            result.append(Step(status, None, None, limit, SKIPPED))
+            continue
+        due = since + limit * MINUTE_MS if since is not None and limit else None
+        result.append(Step(status, at, due, limit, _state(at, due, since, now_ms, status)))
+    return result
+
+
+def _clocks(
+    limits: Mapping[str, int], steps: Mapping[str, int]
+) -> Iterator[tuple[str, int | None, int | None, int | None, bool]]:
+    """Each step in lifecycle order: its status, when it was reached, its limit, when its
+    clock started (None: not yet) and whether it was skipped."""
     previous: int | None = None
     furthest = _furthest(steps)
     for index, status in enumerate(CASE_STATUSES):
-        at = steps.get(status)
-        limit = limits.get(status)
+        at, limit = steps.get(status), limits.get(status)
         if at is None and index < furthest:
-            result.append(Step(status, None, None, limit, SKIPPED))
+            yield status, None, limit, None, True
             continue
         previous = _since(status, previous, steps)
-        due = previous + limit * MINUTE_MS if previous is not None and limit else None
-        result.append(Step(status, at, due, limit, _state(at, due, previous, now_ms, status)))
+        yield status, at, limit, previous, False
         previous = at
-    return result
 
 
 def _state(at: int | None, due: int | None, previous: int | None, now: int, status: str) -> str:
@@ -108,19 +118,10 @@ def is_overdue(category: str, steps: Mapping[str, int], now_ms: int) -> bool:
     """Whether a step the case has not reached is past its limit: the same judgement as
     :func:`timeline`'s 'overdue', without building the steps (a tier page judges
     thousands of cases on every refresh)."""
-    limits = _limits(category)
-    previous: int | None = None
-    furthest = _furthest(steps)
-    for index, status in enumerate(CASE_STATUSES):
-        at = steps.get(status)
-        limit = limits.get(status)
-        if at is None and index < furthest:
-            continue  # skipped
-        previous = _since(status, previous, steps)
-        if at is None and previous is not None and limit and now_ms > previous + limit * MINUTE_MS:
-            return True
-        previous = at
-    return False
+    return any(
+        at is None and since is not None and limit and now_ms > since + limit * MINUTE_MS
+        for _, at, limit, since, _ in _clocks(_limits(category), steps)
+    )  # fmt: skip
 
 
 def _furthest(steps: Mapping[str, int]) -> int:
