@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from detectors.alerting.stages import NORMAL, StagedAlert, StageFacts, area_stage
+from detectors.alerting.stages import NORMAL, StagedAlert, StageFacts, area_stage, counts
 from detectors.alerting.types import AlertEvent
 from detectors.contract.alerts import AlertStatus, Subject, status_after_kind
 from detectors.contract.levels import WarningLevel
@@ -70,9 +70,9 @@ def area_stages(stage: AlertingStage) -> dict[str, tuple[int, str]]:
     area, by ``"level:code"``, where an active alert counts (a silenced one does not)."""
     found: dict[str, list[StagedAlert]] = {}
     for alert in stage.engine.active.values():
-        if alert.silence_id:
-            continue
         staged = StagedAlert(WarningLevel(alert.level), alert.category, alert.metric)
+        if alert.silence_id or not counts(staged):
+            continue  # says nothing of its area: skipped before the walk up its levels
         where = Location(*alert.location)
         for level in LEVELS:
             if where.code(level):

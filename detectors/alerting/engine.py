@@ -49,6 +49,7 @@ from detectors.alerting.overdue import (
     lateness_reason,
     mark,
     still_late,
+    wake_after,
 )
 from detectors.alerting.types import (
     Alert,
@@ -61,6 +62,7 @@ from detectors.alerting.types import (
 )
 from detectors.contract.alerts import AlertKind, Category
 from detectors.contract.case_limits import Lateness
+from detectors.contract.events import CASE_STATUSES
 from detectors.contract.levels import ALARM, CLEAR_BELOW, WarningLevel, level_for
 from detectors.contract.places import AreaLevel, Location
 from detectors.contract.silences import Silence, first_match
@@ -97,7 +99,7 @@ class AlertEngine:
     def snapshot(self) -> dict[str, Any]:
         return {
             "policy": asdict(self.policy),
-            "alerts": [asdict(a) for a in self._alerts.values()],
+            "alerts": [a.dump() for a in self._alerts.values()],
             "incidents": [i.dump() for i in self._incidents.values()],
             "silences": [s.dump() for s in self._silences.values()],
             "cases": [c.dump() for c in self._cases.values()],
@@ -178,7 +180,8 @@ class AlertEngine:
             else:
                 events += self._overdue_incident(incident, now_ms)
         for case in list(self._cases.values()):
-            events += self._judge_case(case, now_ms)
+            if now_ms > case.wake_ms:
+                events += self._judge_case(case, now_ms)
         return events
 
     # -- operator actions --------------------------------------------------------------
@@ -369,11 +372,9 @@ class AlertEngine:
         overdue alert clears when the step it is about is done."""
         case = self._cases.get(move.case_id)
         if case is None:
-            case = WatchedCase(move.case_id, move.category, list(move.location.codes()))
-            self._cases[move.case_id] = case
-            while len(self._cases) > MAX_WATCHED:
-                del self._cases[next(iter(self._cases))]
+            case = self._watch(move)
         case.note(move)
+        case.wake_ms = wake_after(case, 0)  # the due time of the step it now waits on
         alert = self._case_alert(case)
         events: list[AlertEvent] = []
         if alert is not None and not still_late(case):
@@ -383,12 +384,26 @@ class AlertEngine:
             del self._cases[case.case_id]
         return events
 
+    def _watch(self, move: CaseMove) -> WatchedCase:
+        """Start watching a case; one let go before (too many open) takes back its active
+        alert, so that it still clears when the case moves on."""
+        case = WatchedCase(move.case_id, move.category, list(move.location.codes()))
+        for step in CASE_STATUSES:
+            alert = self._alerts.get(case_key(move.case_id, step))
+            if alert is not None:
+                case.alerted = f"{step}@{alert.evidence.get('due_ms')}"
+        self._cases[move.case_id] = case
+        while len(self._cases) > MAX_WATCHED:
+            del self._cases[next(iter(self._cases))]  # the longest watched
+        return case
+
     def _case_alert(self, case: WatchedCase) -> Alert | None:
         """The active alert of the case's alerted lateness (None: none, or it ended)."""
         step = case.alerted.split("@")[0]
         return self._alerts.get(case_key(case.case_id, step)) if step else None
 
     def _judge_case(self, case: WatchedCase, now_ms: int) -> list[AlertEvent]:
+        case.wake_ms = wake_after(case, now_ms)
         late = judge(case, now_ms)
         if late is None:
             return []
@@ -397,8 +412,11 @@ class AlertEngine:
             case.alerted = mark(late)
             ended = self._clear(alert, now_ms, "superseded") if alert is not None else []
             return ended + self._raise_case(case, late, now_ms)
-        if alert is None or alert.silence_id or rank(late.tier) <= rank(alert.tier):
-            return []  # resolved by an operator, muted, or no later than its tier says
+        if alert is not None and alert.silence_id:
+            case.wake_ms = now_ms  # muted: its tier catches up once the silence ends
+            return []
+        if alert is None or rank(late.tier) <= rank(alert.tier):
+            return []  # resolved by an operator, or no later than its tier says
         alert.tier, alert.tier_since_ms, alert.last_ms = late.tier, now_ms, now_ms
         alert.evidence = evidence(case, late)
         reason = lateness_reason(late, late.tier)

@@ -30,11 +30,17 @@ stage (:func:`detectors.alerting.stages.counts`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.contract.alerts import Category
-from detectors.contract.case_limits import MINUTE_MS, Lateness, case_steps, overdue_step
+from detectors.contract.case_limits import (
+    ESCALATION_TIERS,
+    MINUTE_MS,
+    Lateness,
+    case_steps,
+    overdue_step,
+)
 from detectors.contract.events import CASE_STATUSES
 from detectors.contract.levels import WarningLevel
 from detectors.contract.places import Location
@@ -42,8 +48,9 @@ from detectors.contract.places import Location
 OVERDUE_METRIC = "case_overdue"
 """The metric column of an overdue case's alert (what a silence on a metric names)."""
 LEVEL = WarningLevel.IV
-MAX_WATCHED = 100_000
-"""Open cases watched at most; past it the longest-watched are let go (a city files a few
+MAX_WATCHED = 50_000
+"""Open cases watched at most; past it the longest-watched are let go: an alert of theirs
+stays active, no longer escalates, and clears when the case moves on (a city files a few
 thousand a day, so only a deployment where no one ever closes a case gets here)."""
 
 
@@ -71,6 +78,7 @@ class WatchedCase:
     events: list[list[Any]] = field(default_factory=list)
     department: str = ""
     alerted: str = ""
+    wake_ms: int = 0  # no judgement can change before a tick past this (NEVER: none can)
 
     def note(self, move: CaseMove) -> None:
         """Add a step (a re-delivered one changes nothing)."""
@@ -85,12 +93,35 @@ class WatchedCase:
         return CASE_STATUSES[-1] in case_steps(self.events)
 
     def dump(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain fields for the snapshot (without :func:`dataclasses.asdict`'s deep copy:
+        a city may have many thousand open cases, snapshotted every batch)."""
+        return {
+            "case_id": self.case_id, "category": self.category, "location": self.location,
+            "events": self.events, "department": self.department, "alerted": self.alerted,
+            "wake_ms": self.wake_ms,
+        }  # fmt: skip
 
 
 def judge(case: WatchedCase, now_ms: int) -> Lateness | None:
     """The step ``case`` is overdue on at ``now_ms`` (None: on time, or through)."""
     return overdue_step(case.category, case_steps(case.events), now_ms)
+
+
+NEVER = 2**62
+"""A wake time no tick reaches."""
+
+
+def wake_after(case: WatchedCase, now_ms: int) -> int:
+    """When the judgement of ``case`` can next change after ``now_ms``: the due time of
+    the step it waits on, or the next escalation threshold past ``now_ms`` (a tick judges
+    the case only once it is past this, so a tick costs little for cases on time)."""
+    late = judge(case, NEVER)  # the step waited on, and when it is due, whenever judged
+    if late is None:
+        return NEVER  # through, or no step with a clock to wait on
+    limit_ms = late.limit_min * MINUTE_MS
+    start = late.due_ms - limit_ms
+    ahead = [start + times * limit_ms for times, _ in ESCALATION_TIERS]
+    return min((t for t in ahead if t >= now_ms), default=NEVER)
 
 
 def still_late(case: WatchedCase) -> bool:

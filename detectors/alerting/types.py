@@ -9,6 +9,7 @@ first alert), so replaying the same decisions gives the same ids.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -124,6 +125,15 @@ class Alert:
     lower: int = 0
     seq: int = 0
     silence_id: str = ""  # the silence muting it: no notification, escalation or stage
+
+    def dump(self) -> dict[str, Any]:
+        """Plain fields for the snapshot, taken every batch: copies of the two containers
+        (flat ones), not :func:`dataclasses.asdict`'s deep copy of everything."""
+        fields = {name: getattr(self, name) for name in ALERT_FIELDS}
+        return {**fields, "location": list(self.location), "evidence": dict(self.evidence)}
+
+
+ALERT_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Alert))
 
 
 def alert_id(key: str, opened_ms: int) -> str:

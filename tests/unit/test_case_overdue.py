@@ -14,7 +14,7 @@ import pytest
 
 from detectors.alerting.engine import AlertEngine
 from detectors.alerting.explain import Facts, explain
-from detectors.alerting.overdue import MAX_WATCHED, CaseMove
+from detectors.alerting.overdue import MAX_WATCHED, NEVER, CaseMove
 from detectors.alerting.stages import StagedAlert, area_stage
 from detectors.alerting.types import AlertEvent
 from detectors.contract.actions import Actor, build_case_action
@@ -191,11 +191,29 @@ def test_a_late_case_never_goes_stale_and_counts_for_no_stage() -> None:
     assert area_stage([case_alert]).stage == 1
 
 
-def test_the_watch_is_bounded() -> None:
+def test_a_tick_judges_a_case_only_when_its_judgement_can_change() -> None:
+    """The wake time: the due time, then each escalation threshold, then never."""
     engine = AlertEngine()
-    for n in range(MAX_WATCHED + 3):
-        engine.case_moved(move("filed", 0, case_id=f"CS-{n}"))
+    engine.case_moved(move("filed", 0))
+    wakes = []
+    for minute in (1, 31, 61, 121, 500):
+        engine.tick(T0 + minute * MIN)
+        wakes.append(engine.cases["CS-1"].wake_ms)
+    assert wakes == [T0 + 30 * MIN, T0 + 60 * MIN, T0 + 120 * MIN, NEVER, NEVER]
+    engine.case_moved(move("dispatched", 501))
+    assert engine.cases["CS-1"].wake_ms == T0 + 531 * MIN  # the next step's due time
+
+
+def test_the_watch_is_bounded_and_a_case_let_go_still_clears() -> None:
+    engine = AlertEngine()
+    engine.case_moved(move("filed", 0, case_id="CS-0"))
+    assert [e.kind for e in ticks(engine, 1, 31)] == ["raised"]
+    for n in range(1, MAX_WATCHED + 3):
+        engine.case_moved(move("filed", 40, case_id=f"CS-{n}"))
     assert len(engine.cases) == MAX_WATCHED and "CS-0" not in engine.cases
+    assert len(engine.active) == 1  # its alert stays: the case is still late
+    done = engine.case_moved(move("dispatched", 45, case_id="CS-0"))
+    assert seen(done) == [("cleared", 45, "street", "case step dispatched done")]
 
 
 # -- the alerting stage: case events from the ingest stage, case actions from operators ----
