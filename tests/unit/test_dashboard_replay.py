@@ -307,8 +307,7 @@ def test_the_charts_show_the_replays_rollups_its_alerts_and_the_moment(lang: str
     assert shown == "water_level"
     assert [o["value"] for o in options] == ["pm25", "water_level"]
     names = [trace.name for trace in activity.data]
-    water = "水务" if lang == "zh" else "water"
-    assert water in names and ("环境" if lang == "zh" else "environment") in names
+    assert t("family_water", lang) in names and t("family_environment", lang) in names
     total = activity.data[0]
     # Five minutes of 14 + 2m events; the newest minute is dropped as it is on the tier page.
     assert list(total.y) == [14, 16, 18, 20]
