@@ -1,6 +1,7 @@
 """The alerts and incidents of an area marked in time on its charts (a tier's activity,
 the overview's event rate): where on the time axis each was raised, coloured by warning
-level, with what it is on hover. Pure functions of alert rows and a figure.
+level, with what it is on hover; and on a replay's charts, the moment it shows. Pure
+functions of alert rows and a figure.
 
 >>> from detectors.contract.levels import WarningLevel
 >>> from detectors.contract.places import location_of
@@ -154,3 +155,36 @@ def _markers(
         name=name,
         showlegend=False,
     )
+
+
+MOMENT_COLOUR = "#f9fafb"
+MOMENT_NAME = "replay-moment"
+
+
+def moment_shape(at_ms: int, label: str, wall: bool = False) -> dict[str, object]:
+    """A solid vertical line across a time chart at ``at_ms`` (the moment a replay shows),
+    named so a page can find it, with ``label`` at its top.
+
+    >>> shape = moment_shape(1_764_144_180_000, "12:03")
+    >>> shape["x0"] == shape["x1"], shape["x0"].isoformat(), shape["label"]["text"]
+    (True, '2025-11-26T08:03:00+00:00', '12:03')
+    """
+    at = datetime.fromtimestamp(at_ms / 1000, UTC)
+    return {
+        "type": "line",
+        "name": MOMENT_NAME,
+        "xref": "x",
+        "yref": "paper",
+        "x0": at,
+        "x1": at,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": MOMENT_COLOUR, "width": 3 if wall else 2},
+        "label": {
+            "text": label,
+            "textangle": 0,
+            "textposition": "end",
+            "xanchor": "left",
+            "font": {"color": MOMENT_COLOUR, "size": 16 if wall else 12},
+        },
+    }

@@ -320,7 +320,20 @@ def _png_size(path: Any) -> tuple[int, int]:
     return struct.unpack(">II", header[16:24])
 
 
-@pytest.mark.parametrize(("width", "height", "wall"), [(1920, 1080, False), (3840, 2160, True)])
+SCREENS = [(1920, 1080, False), (3840, 2160, True)]
+"""(width, height, wall-screen mode) of the screens every page is photographed on."""
+
+
+def commander_screen(driver: WebDriver, url: str, width: int, height: int) -> WebDriver:
+    """``driver`` signed in as the city commander, on a screen of exactly that size."""
+    _login(driver, url, "commander", "commander-demo")
+    driver.set_window_size(width, height)
+    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)  # type: ignore[attr-defined]
+    return driver
+
+
+@pytest.mark.parametrize(("width", "height", "wall"), SCREENS)
 def test_every_page_photographed_at_full_hd_and_on_the_wall_screen(
     dashboard: str,
     extra: Extra,
@@ -329,11 +342,7 @@ def test_every_page_photographed_at_full_hd_and_on_the_wall_screen(
     height: int,
     wall: bool,
 ) -> None:
-    driver = browser()
-    _login(driver, dashboard, "commander", "commander-demo")
-    driver.set_window_size(width, height)
-    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)  # type: ignore[attr-defined]
+    driver = commander_screen(browser(), dashboard, width, height)
     for name, address, filled, text in PAGES:
         joiner = "&" if "?" in address else "?"
         driver.get(dashboard + address + (f"{joiner}wall=1" if wall else ""))
