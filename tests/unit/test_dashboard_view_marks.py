@@ -160,6 +160,8 @@ def test_the_alarm_banner_opens_the_gravest_alarm_and_its_sensor_on_its_metric()
     alarms = FAKE.alarms(COMMANDER)  # red FDR-0001 load, then orange WAT-0001
     banner = shell.alarm_banner(alarms, "en")
     assert hrefs(banner) == ["/alerts?alert=alert-4", "/sensor/FDR-0001?metric=load"]
+    assert banner[1].children == "sensor FDR-0001 · feeder load"  # the metric in words
+    assert shell.alarm_banner(alarms, "zh")[1].children == "传感器 FDR-0001 · 线路负荷"
     assert shell.alarm_banner([], "en") == []
 
 
