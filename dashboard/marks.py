@@ -24,6 +24,8 @@ from dashboard.components import LEVEL_COLOUR
 from dashboard.i18n import LABELS, t
 from dashboard.model import AlertRow, RatePoint
 from dashboard.stages import hazard
+from detectors.alerting.playbook import metric_name
+from detectors.alerting.reasons import reason_text
 from detectors.contract.alerts import Subject
 from detectors.contract.levels import WarningLevel
 
@@ -76,7 +78,8 @@ def _text(alert: AlertRow, lang: str) -> str:
     kind = t("incident_marks", lang) if alert.subject == Subject.INCIDENT else hazard(alert, lang)
     what = " · ".join(
         part
-        for part in (_level_text(alert.level, lang), kind, alert.metric or alert.category,
+        for part in (_level_text(alert.level, lang), kind,
+                     metric_name(alert.metric, lang) if alert.metric else alert.category,
                      alert.source_id or alert.place.grid or alert.place.street
                      or alert.place.district)
         if part
@@ -84,7 +87,8 @@ def _text(alert: AlertRow, lang: str) -> str:
     opened = datetime.fromtimestamp(alert.opened_ms / 1000, UTC).strftime("%H:%M:%S")
     key = f"status_{alert.status}"
     status = t(key, lang) if key in LABELS else alert.status
-    return f"{what}<br>{status} · {t('mark_opened', lang, time=opened)}<br>{alert.reason}"
+    reason = reason_text(alert.reason, lang)
+    return f"{what}<br>{status} · {t('mark_opened', lang, time=opened)}<br>{reason}"
 
 
 def add_marks(fig: go.Figure, marks: Sequence[Mark], wall: bool = False) -> None:

@@ -34,6 +34,7 @@ from dashboard.replay_state import (
 )
 from dashboard.routes import Route, href
 from dashboard.scope import Page, Scope, ScopeError, can_open
+from detectors.alerting.reasons import stage_text
 from detectors.contract.alerts import AlertStatus, Subject
 from detectors.contract.levels import WarningLevel
 from detectors.contract.places import Location
@@ -310,7 +311,12 @@ def stages_table(stages: dict[str, StagePoint], tree: AreaTree, lang: str) -> ht
     names = {a.code: (a.name_zh or a.name) if lang == "zh" else (a.name or a.code)
              for a in tree.areas}  # fmt: skip
     rows = [
-        [names.get(code, code), code, stage_badge(s.stage, lang), s.reason]
+        [
+            names.get(code, code),
+            code,
+            stage_badge(s.stage, lang),
+            stage_text(s.reason, s.level, code, lang, names),
+        ]
         for code, s in sorted(stages.items())
     ]
     headers = [t("name", lang), t("code", lang), t("stage", lang), t("reason", lang)]

@@ -195,7 +195,8 @@ def test_tier_and_overview_charts_mark_alerts_and_stop_at_the_last_complete_minu
     assert alerts == {_at(extra.alert_ms)}  # the seeded alerts were raised before the chart
     assert incidents == {_at(extra.incident_ms)}
     hover = _hovers(driver, ids.TIER_ACTIVITY)
-    assert "III yellow · air quality · pm10 · ENV-0001" in hover and "incidents" in hover
+    # the metric by its name (the alarm banner above keeps the code: a sensor reference)
+    assert "III yellow · air quality · PM10 · ENV-0001" in hover and "incidents" in hover
     assert _last_rate_minute(driver, ids.TIER_ACTIVITY) == extra.complete_minute
     minute = f"last complete minute {extra.complete_minute} UTC"
     _wait(driver, _has_text("tier-minute", minute))
