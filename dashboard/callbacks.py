@@ -324,13 +324,21 @@ def _replay(wiring: Wiring) -> list[Callback]:
             (Input(ids.REPLAY_NAME, "data"), LANG),
             lambda name, lang: replay_page.setup(replays, scope_of(), name, lang),
         ),
+        # The buttons and the clock's ticks are two callbacks: Dash drops the answer to a
+        # call that a newer call of the same callback overtook, so a tick must not be able
+        # to overtake (and undo) a pause.
         Callback(
             (Output(ids.REPLAY_SLIDER, "value", allow_duplicate=True),
              Output(ids.REPLAY_TICK, "disabled")),
-            (Input(ids.REPLAY_PLAY, "n_clicks"), Input(ids.REPLAY_PAUSE, "n_clicks"),
-             Input(ids.REPLAY_TICK, "n_intervals"), State(ids.REPLAY_SLIDER, "value"),
-             State(ids.REPLAY_SLIDER, "min"), State(ids.REPLAY_SLIDER, "max")),
+            (Input(ids.REPLAY_PLAY, "n_clicks"), Input(ids.REPLAY_PAUSE, "n_clicks"), *_RANGE),
             _play,
+            prevent_initial_call=True,
+        ),
+        Callback(
+            (Output(ids.REPLAY_SLIDER, "value", allow_duplicate=True),
+             Output(ids.REPLAY_TICK, "disabled", allow_duplicate=True)),
+            (Input(ids.REPLAY_TICK, "n_intervals"), *_RANGE),
+            lambda _tick, value, low, high: _play(None, None, value, low, high),
             prevent_initial_call=True,
         ),
         Callback(
@@ -339,17 +347,35 @@ def _replay(wiring: Wiring) -> list[Callback]:
             (Input(ids.REPLAY_SLIDER, "value"), State(ids.REPLAY_NAME, "data"), LANG),
             lambda value, name, lang: replay_page.moment(replays, scope_of(), name, value, lang),
         ),
+        Callback(
+            (Output(ids.REPLAY_ACTIVITY, "figure"), Output(ids.REPLAY_ROLLUP, "figure"),
+             Output(ids.REPLAY_METRIC, "options"), Output(ids.REPLAY_METRIC, "value")),
+            (Input(ids.REPLAY_NAME, "data"), Input(ids.REPLAY_METRIC, "value"),
+             State(ids.REPLAY_SLIDER, "value"), LANG),
+            lambda name, metric, value, lang: replay_page.charts(
+                replays, scope_of(), name, metric, value, lang),
+        ),
+        Callback(
+            (Output(ids.REPLAY_ACTIVITY, "figure", allow_duplicate=True),
+             Output(ids.REPLAY_ROLLUP, "figure", allow_duplicate=True)),
+            (Input(ids.REPLAY_SLIDER, "value"), State(ids.REPLAY_METRIC, "options"), LANG),
+            replay_page.move_moment,
+            prevent_initial_call=True,
+        ),
     ]  # fmt: skip
 
 
+_RANGE = (State(ids.REPLAY_SLIDER, "value"), State(ids.REPLAY_SLIDER, "min"),
+          State(ids.REPLAY_SLIDER, "max"))  # fmt: skip
+
+
 def _play(
-    _play: int | None, _pause: int | None, _tick: int | None,
-    value: int | None, low: int | None, high: int | None,
-) -> tuple[Any, bool]:  # fmt: skip
+    _play: int | None, _pause: int | None, value: int | None, low: int | None, high: int | None
+) -> tuple[Any, Any]:
     """Move the replay's slider after a button or a tick of its clock."""
     trigger = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
     moved, stopped = replay_page.play(trigger, value, int(low or 0), int(high or 1))
-    return (no_update if moved is None else moved), stopped
+    return (no_update if moved is None else moved), (no_update if stopped is None else stopped)
 
 
 def _silences(queries: Queries, wiring: Wiring) -> list[Callback]:

@@ -1,17 +1,18 @@
-"""Charts of a tier and a sensor: pure functions of query results."""
+"""Charts of a tier, a sensor and a replay: pure functions of query results."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 import plotly.graph_objects as go
 
 from dashboard.components import LEVEL_COLOUR
 from dashboard.figures import BACKGROUND, complete_minutes, empty_figure, metric_label
-from dashboard.i18n import t
+from dashboard.i18n import LABELS, t
+from dashboard.maps import FAMILY_COLOUR
 from dashboard.marks import add_marks, marks_of
-from dashboard.model import AlertRow, RatePoint, SeriesPoint
+from dashboard.model import AlertRow, RatePoint, RollupPoint, SeriesPoint
 from detectors.contract.levels import WarningLevel
 from detectors.scoring.limits import Band, default_bands
 
@@ -41,10 +42,13 @@ def activity_chart(
     lang: str,
     wall: bool = False,
     alerts: Sequence[AlertRow] = (),
+    families: Mapping[str, Sequence[RatePoint]] | None = None,
+    title: str = "",
 ) -> go.Figure:
     """Events per complete minute of an area, one point per minute of event time (gaps as
-    zero), with the area's alerts and incidents marked where they were raised."""
-    title = t("activity", lang)
+    zero), with the area's alerts and incidents marked where they were raised; with
+    ``families``, each family's events per minute as a line of its own."""
+    title = title or t("activity", lang)
     if not points:
         return empty_figure(t("no_data", lang), title)
     filled = complete_minutes(points)
@@ -60,8 +64,72 @@ def activity_chart(
             hovertemplate="%{x|%H:%M} UTC: %{y}<extra></extra>",
         )
     )
+    for family, series in sorted((families or {}).items()):
+        fig.add_trace(_family_trace(family, series, filled, lang))
     fig.update_yaxes(rangemode="tozero")
     add_marks(fig, marks_of(alerts, filled[0].window_start, lang), wall)
+    if families:  # the marks hide the legend; the families need theirs
+        fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.15})
+    return fig
+
+
+def _family_trace(
+    family: str, series: Sequence[RatePoint], minutes: Sequence[RatePoint], lang: str
+) -> go.Scatter:
+    """One family's events per minute over the chart's minutes (a silent minute as zero)."""
+    counts = {p.window_start: p.count for p in series}
+    key = f"family_{family}"
+    name = t(key, lang) if key in LABELS else family
+    return go.Scatter(
+        x=[p.window_start for p in minutes],
+        y=[counts.get(p.window_start, 0) for p in minutes],
+        mode="lines",
+        line={"color": FAMILY_COLOUR.get(family, "#9ca3af"), "width": 1.5},
+        name=name,
+        hovertemplate=f"{name} %{{x|%H:%M}} UTC: %{{y}}<extra></extra>",
+    )
+
+
+def rollup_chart(
+    metric: str,
+    points: Sequence[RollupPoint],
+    lang: str,
+    wall: bool = False,
+    alerts: Sequence[AlertRow] = (),
+) -> go.Figure:
+    """One metric of an area per minute: the mean of its readings as a line inside the
+    band of their lowest and highest, with the area's alerts and incidents marked."""
+    title = f"{t('rollup_title', lang)} · {metric_label(metric)}"
+    mine = [p for p in points if p.metric == metric and p.count]
+    if not mine:
+        return empty_figure(t("no_data", lang), title)
+    fig = go.Figure(layout=_layout(title, wall))
+    times = [p.window_start for p in mine]
+    fig.add_trace(
+        go.Scatter(
+            x=times,
+            y=[p.maximum for p in mine],
+            mode="lines",
+            line={"width": 0},
+            hoverinfo="skip",
+            name=t("rollup_max", lang),
+        )
+    )
+    fig.add_trace(go.Scatter(x=times, y=[p.minimum for p in mine], mode="lines",
+                             line={"width": 0}, fill="tonexty", fillcolor="rgba(56,189,248,0.2)",
+                             hoverinfo="skip", name=t("rollup_min", lang)))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=times,
+            y=[p.mean for p in mine],
+            mode="lines",
+            line={"color": "#38bdf8", "width": 2},
+            name=t("rollup_mean", lang),
+            hovertemplate="%{x|%H:%M} UTC: %{y:.4g}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(title_text=metric_label(metric))
+    add_marks(fig, marks_of(alerts, times[0], lang), wall)
     return fig
 
 

@@ -103,6 +103,9 @@ REPLAY_MOMENT = "replay-moment"
 REPLAY_MAP = "replay-map"
 REPLAY_ALERTS = "replay-alerts"
 REPLAY_STAGES = "replay-stages"
+REPLAY_ACTIVITY = "replay-activity"
+REPLAY_ROLLUP = "replay-rollup"
+REPLAY_METRIC = "replay-metric"
 
 # Silences and maintenance windows.
 SILENCE_REFRESH = "silence-refresh"

@@ -1,6 +1,7 @@
 """The alerts and incidents of an area marked in time on its charts (a tier's activity,
 the overview's event rate): where on the time axis each was raised, coloured by warning
-level, with what it is on hover. Pure functions of alert rows and a figure.
+level, with what it is on hover; and on a replay's charts, the moment it shows. Pure
+functions of alert rows and a figure.
 
 >>> from detectors.contract.levels import WarningLevel
 >>> from detectors.contract.places import location_of
@@ -23,6 +24,8 @@ from dashboard.components import LEVEL_COLOUR
 from dashboard.i18n import LABELS, t
 from dashboard.model import AlertRow, RatePoint
 from dashboard.stages import hazard
+from detectors.alerting.playbook import metric_name
+from detectors.alerting.reasons import reason_text
 from detectors.contract.alerts import Subject
 from detectors.contract.levels import WarningLevel
 
@@ -75,7 +78,8 @@ def _text(alert: AlertRow, lang: str) -> str:
     kind = t("incident_marks", lang) if alert.subject == Subject.INCIDENT else hazard(alert, lang)
     what = " · ".join(
         part
-        for part in (_level_text(alert.level, lang), kind, alert.metric or alert.category,
+        for part in (_level_text(alert.level, lang), kind,
+                     metric_name(alert.metric, lang) if alert.metric else alert.category,
                      alert.source_id or alert.place.grid or alert.place.street
                      or alert.place.district)
         if part
@@ -83,7 +87,8 @@ def _text(alert: AlertRow, lang: str) -> str:
     opened = datetime.fromtimestamp(alert.opened_ms / 1000, UTC).strftime("%H:%M:%S")
     key = f"status_{alert.status}"
     status = t(key, lang) if key in LABELS else alert.status
-    return f"{what}<br>{status} · {t('mark_opened', lang, time=opened)}<br>{alert.reason}"
+    reason = reason_text(alert.reason, lang)
+    return f"{what}<br>{status} · {t('mark_opened', lang, time=opened)}<br>{reason}"
 
 
 def add_marks(fig: go.Figure, marks: Sequence[Mark], wall: bool = False) -> None:
@@ -154,3 +159,36 @@ def _markers(
         name=name,
         showlegend=False,
     )
+
+
+MOMENT_COLOUR = "#f9fafb"
+MOMENT_NAME = "replay-moment"
+
+
+def moment_shape(at_ms: int, label: str, wall: bool = False) -> dict[str, object]:
+    """A solid vertical line across a time chart at ``at_ms`` (the moment a replay shows),
+    named so a page can find it, with ``label`` at its top.
+
+    >>> shape = moment_shape(1_764_144_180_000, "12:03")
+    >>> shape["x0"] == shape["x1"], shape["x0"].isoformat(), shape["label"]["text"]
+    (True, '2025-11-26T08:03:00+00:00', '12:03')
+    """
+    at = datetime.fromtimestamp(at_ms / 1000, UTC)
+    return {
+        "type": "line",
+        "name": MOMENT_NAME,
+        "xref": "x",
+        "yref": "paper",
+        "x0": at,
+        "x1": at,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": MOMENT_COLOUR, "width": 3 if wall else 2},
+        "label": {
+            "text": label,
+            "textangle": 0,
+            "textposition": "end",
+            "xanchor": "left",
+            "font": {"color": MOMENT_COLOUR, "size": 16 if wall else 12},
+        },
+    }

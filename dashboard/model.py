@@ -69,6 +69,23 @@ class RatePoint:
 
 
 @dataclass(frozen=True, slots=True)
+class RollupPoint:
+    """One metric of an area in one minute (rollups_1m summed over source partitions)."""
+
+    window_start: datetime
+    family: str
+    metric: str
+    count: int
+    total: float
+    minimum: float
+    maximum: float
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else float("nan")
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetterCounts:
     """Messages that could not be used: the total and the count per reason, largest first."""
 

@@ -3,7 +3,8 @@
 An alert is active at T when its 'raised' event is at or before T and no 'cleared' or
 'resolved' event for it is at or before T; a later event with a level (an escalation)
 changes its level. A district's stage at T is its newest stage change at or before T,
-else stage 1.
+else stage 1. Its charts show the area the viewer may see (:func:`chart_area`) over the
+whole replay, from its roll-ups (:func:`family_rates`, :func:`chart_metric`).
 
 >>> events = [
 ...     ReplayEvent(100, "raised", "a1", level_rank=2, district="D1"),
@@ -18,10 +19,16 @@ else stage 1.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from dashboard.model import AreaTree, RatePoint, RollupPoint
+from dashboard.scope import Scope
 from detectors.contract.alerts import ENDING_KINDS, AlertKind
+from detectors.contract.city import Area
+from detectors.contract.events import METRICS
 
 STEPS = 200
 """A play tick advances the moment by 1/STEPS of the replayed range."""
@@ -133,3 +140,48 @@ def advance(value: int | None, from_ms: int, to_ms: int) -> tuple[int, bool]:
     current = from_ms if value is None else min(max(int(value), from_ms), to_ms)
     following = min(current + step_ms(from_ms, to_ms), to_ms)
     return following, following >= to_ms
+
+
+def chart_area(tree: AreaTree, scope: Scope) -> Area | None:
+    """The area the replay's charts show: the city for a city-wide viewer, else the
+    viewer's district (None when the replay has no such area)."""
+    level, code = ("city", "") if scope.city_wide else ("district", scope.district)
+    return next((a for a in tree.areas if a.level == level and code in ("", a.code)), None)
+
+
+def family_rates(
+    points: Iterable[RollupPoint],
+) -> tuple[list[RatePoint], dict[str, list[RatePoint]]]:
+    """Events per minute of the area, in all and per family, oldest minute first.
+
+    >>> from datetime import UTC, datetime
+    >>> m0, m1 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
+    >>> total, families = family_rates([RollupPoint(m0, "water", "rainfall", 3, 0, 0, 0),
+    ...     RollupPoint(m0, "water", "water_level", 2, 0, 0, 0),
+    ...     RollupPoint(m1, "power", "load", 4, 0, 0, 0)])
+    >>> [p.count for p in total], {f: [p.count for p in s] for f, s in families.items()}
+    ([5, 4], {'power': [4], 'water': [5]})
+    """
+    total: Counter[datetime] = Counter()
+    by_family: dict[str, Counter[datetime]] = {}
+    for p in points:
+        total[p.window_start] += p.count
+        by_family.setdefault(p.family, Counter())[p.window_start] += p.count
+    return _rates(total), {family: _rates(c) for family, c in sorted(by_family.items())}
+
+
+def _rates(counts: Counter[datetime]) -> list[RatePoint]:
+    return [RatePoint(minute, n) for minute, n in sorted(counts.items())]
+
+
+def chart_metric(
+    points: Iterable[RollupPoint], wanted: str | None, default: str
+) -> tuple[str, list[str]]:
+    """(the metric to chart, every metric the roll-ups have in the order of the metric
+    catalogue): ``wanted`` when the replay has it, else ``default``, else its first."""
+    order = {m: i for i, m in enumerate(METRICS)}
+    found = sorted({p.metric for p in points}, key=lambda m: (order.get(m, len(order)), m))
+    for choice in (wanted, default):
+        if choice in found:
+            return str(choice), found
+    return (found[0] if found else ""), found

@@ -13,6 +13,7 @@ from dashboard.i18n import t
 from dashboard.model import AlertRow, DrillRow
 from dashboard.routes import Route, area_href, href, sensor_href
 from dashboard.scope import Page, Role, Scope, can_open
+from detectors.alerting.playbook import metric_name
 
 
 def build_shell(refresh_ms: int, default_lang: str) -> html.Div:
@@ -134,7 +135,8 @@ def alarm_banner(alarms: list[AlertRow], lang: str) -> list[dcc.Link]:
     if gravest.source_id:
         banner.append(
             dcc.Link(
-                f"{gravest.source_id} · {gravest.metric}".rstrip(" ·"),
+                f"{t('sensor', lang)} {gravest.source_id} · "
+                f"{metric_name(gravest.metric, lang)}".rstrip(" ·"),
                 href=sensor_href(gravest.source_id, gravest.metric),
                 className="alarm-sensor",
                 id="alarm-sensor-link",

@@ -120,8 +120,9 @@ def refresh_tier(
     except (QueryError, ScopeError, NotFound) as exc:
         return _failure(TierView, exc, lang)
     wall = is_wall(route, scope)
+    names = tree.names(lang)
     stage, reason, derived = tier.current_stage(
-        alerts, history, tier.area_title(level, area, lang), lang
+        alerts, history, tier.area_title(level, area, lang), lang, names
     )
     overdue = tier.overdue_cases(cases)
     children = (
@@ -138,7 +139,7 @@ def refresh_tier(
         map=maps.tier_map(level, area, tree, alerts, cells, sensors, lang, tile_url, wall),
         children=children,
         alerts=tier.alerts_table(alerts, lang, wall),
-        history=tier.stage_history_table(history, lang),
+        history=tier.stage_history_table(history, lang, names),
         activity=charts.activity_chart(rate, lang, wall, marks),
     )
 

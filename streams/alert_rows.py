@@ -5,12 +5,18 @@ order of its spec in detectors.contract.tables (tests/unit/test_table_rows.py ch
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 import orjson
 
-from detectors.alerting.stages import NORMAL, StagedAlert, StageFacts, area_stage, counts
+from detectors.alerting.stages import (
+    NORMAL,
+    StagedAlert,
+    StageFacts,
+    area_stage,
+    counts,
+    stored_reason,
+)
 from detectors.alerting.types import AlertEvent
 from detectors.contract.alerts import AlertStatus, Subject, status_after_kind
 from detectors.contract.levels import WarningLevel
@@ -81,15 +87,8 @@ def area_stages(stage: AlertingStage) -> dict[str, tuple[int, str]]:
     for area, alerts in found.items():
         facts = area_stage(alerts)
         if facts.stage > NORMAL:
-            stages[area] = (facts.stage, stage_reason(facts, area.split(":", 1)[1]))
+            stages[area] = (facts.stage, stored_reason(facts, area.split(":", 1)[1]))
     return stages
-
-
-def stage_reason(facts: StageFacts, name: str) -> str:
-    """The worker's reason: the gravest level's most common metric, e.g.
-    ``'stage 3: 4 water_level alerts in D1'``."""
-    metric, n = Counter(facts.at_gravest).most_common(1)[0]
-    return f"stage {facts.stage}: {n} {metric} alert{'s' * (n > 1)} in {name}"
 
 
 def stage_rows(stage: AlertingStage, now_ms: int) -> list[tuple[object, ...]]:
@@ -97,7 +96,7 @@ def stage_rows(stage: AlertingStage, now_ms: int) -> list[tuple[object, ...]]:
     current = area_stages(stage)
     rows: list[tuple[object, ...]] = []
     for area in sorted(set(current) | {a for a, s in stage.stages.items() if s > NORMAL}):
-        new, reason = current.get(area, (NORMAL, f"stage {NORMAL}: no active alerts"))
+        new, reason = current.get(area, (NORMAL, stored_reason(StageFacts(NORMAL), "")))
         old = stage.stages.get(area, NORMAL)
         if new != old:
             level, code = area.split(":", 1)

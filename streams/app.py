@@ -174,7 +174,9 @@ def create_app(
             detection.append(Detection.for_registry(
                 registry, models, profiles, config.neighbours, config.monitor.get("cool_after"),
             ))  # fmt: skip
-            detection[0].restore({k: v for k, v in detector_state.data.items() if v})
+            entries = {k: v for k, v in detector_state.data.items() if v}
+            detection[0].restore(entries)
+            log.info("detector state restored: %d entries from the state table", len(entries))
         elif adopted[0] is not registry:
             detection[0].add_sources(registry, profiles)
         adopted[0] = registry

@@ -34,6 +34,7 @@ from urllib.parse import quote_plus
 from detectors.alerting.escalation import TIERS
 from detectors.alerting.explain import CHINA_TIME as CHINA_TIME
 from detectors.alerting.explain import Explanation, explain, facts_of
+from detectors.alerting.reasons import reason_text
 from detectors.contract.alerts import AlertKind, Category
 from detectors.contract.events import METRICS
 from detectors.contract.levels import WarningLevel, parse_level
@@ -220,6 +221,12 @@ def headline_text(record: Mapping[str, Any], lang: str) -> str:
     return ("" if lang == "zh" else " ").join(s for s in (said.headline, said.forecast) if s)
 
 
+def reason_in_both(reason: str) -> str:
+    """The worker's reason said in Chinese and English (once when it is not one it knows)."""
+    zh, en = reason_text(reason, "zh"), reason_text(reason, "en")
+    return en if zh == en else f"{zh} / {en}"
+
+
 def subject_text(record: Mapping[str, Any]) -> str:
     if record.get("alert_id"):
         return f"alert {record['alert_id']}"
@@ -256,7 +263,7 @@ def _lines(record: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("响应层级 tier", f"{TIER_ZH[tier]} {tier}"),
     ]
     if record.get("reason"):
-        rows.append(("原因 reason", str(record["reason"])))
+        rows.append(("原因 reason", reason_in_both(str(record["reason"]))))
     if record.get("alert_id"):
         rows.append(("预警编号 alert id", str(record["alert_id"])))
     if record.get("incident_id"):

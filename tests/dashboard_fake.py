@@ -256,8 +256,9 @@ def _fake_quality() -> list[QualityRow]:
 
 def _fake_stages() -> list[StageChange]:
     return [
-        StageChange("district", "D1", T0_MS + MIN_MS, 4, 1, "stage 4: 1 orange flood alert in D1"),
-        StageChange("city", "CB", T0_MS + 4 * MIN_MS, 5, 4, "stage 5: 1 red power grid alert"),
+        # the worker's words: codes, said in the viewer's language where shown
+        StageChange("district", "D1", T0_MS + MIN_MS, 4, 1, "stage 4: 1 water_level alert in D1"),
+        StageChange("city", "CB", T0_MS + 4 * MIN_MS, 5, 4, "stage 5: 2 load alerts in CB"),
     ]
 
 

@@ -14,10 +14,10 @@ from dashboard import ids
 from dashboard.components import NO_VALUE, level_badge, link, panel, table, when
 from dashboard.i18n import event_kind, t
 from dashboard.model import AlertEventRow, AlertRow
-from dashboard.reasons import reason_text
 from dashboard.routes import Route, area_href, href, sensor_href
 from dashboard.scope import Page, Scope
 from dashboard.stages import hazard
+from detectors.alerting.reasons import reason_text
 from detectors.contract.actions import allowed_actions
 from detectors.contract.alerts import Category
 

@@ -1,5 +1,8 @@
 """The replay page: choose a finished replay, play, pause and seek through it, and see the
-city as the command center showed it at that moment (map, active alerts, stages)."""
+city as the command center showed it at that moment (map, active alerts, stages), and the
+replay's roll-ups over its whole range (events per minute by family, one metric) with its
+alerts marked in time and the moment shown as a line. Everything is of the viewer's
+scope: the city, or their district."""
 
 from __future__ import annotations
 
@@ -7,13 +10,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import Patch, dcc, html, no_update
 
 from dashboard import ids
+from dashboard.charts import activity_chart, rollup_chart
 from dashboard.components import level_badge, link, panel, stage_badge, status_line, table, when
-from dashboard.figures import empty_figure
+from dashboard.figures import empty_figure, metric_label
 from dashboard.i18n import t
+from dashboard.layout import DEFAULT_METRIC
 from dashboard.maps import tier_map
+from dashboard.marks import moment_shape
 from dashboard.model import AlertRow, AreaTree, QueryError
 from dashboard.replay_queries import BadReplay, ReplayInfo, ReplayQueries
 from dashboard.replay_state import (
@@ -21,10 +27,14 @@ from dashboard.replay_state import (
     StagePoint,
     active_at,
     advance,
+    chart_area,
+    chart_metric,
+    family_rates,
     stages_at,
 )
 from dashboard.routes import Route, href
-from dashboard.scope import Page, Scope, can_open
+from dashboard.scope import Page, Scope, ScopeError, can_open
+from detectors.alerting.reasons import stage_text
 from detectors.contract.alerts import AlertStatus, Subject
 from detectors.contract.levels import WarningLevel
 from detectors.contract.places import Location
@@ -88,11 +98,39 @@ def replay_layout(name: str, lang: str) -> html.Div:
                 ],
                 className="row-2",
             ),
+            html.Div(
+                [
+                    panel(_graph(ids.REPLAY_ACTIVITY, lang)),
+                    panel(
+                        [
+                            dcc.Dropdown(
+                                id=ids.REPLAY_METRIC,
+                                options=[],
+                                value=DEFAULT_METRIC,
+                                clearable=False,
+                                className="replay-metric",
+                                style={"color": "#111827", "maxWidth": "320px"},
+                            ),
+                            _graph(ids.REPLAY_ROLLUP, lang),
+                        ]
+                    ),
+                ],
+                className="row-2 replay-charts",
+            ),  # fmt: skip
             panel(
                 html.Div(id=ids.REPLAY_ALERTS), t("active_alerts", lang), class_name="scroll-panel"
             ),  # fmt: skip
         ],
         className="replay-page",
+    )
+
+
+def _graph(graph_id: str, lang: str) -> dcc.Graph:
+    return dcc.Graph(
+        id=graph_id,
+        figure=empty_figure(t("no_data", lang)),
+        config={"displaylogo": False, "displayModeBar": False},
+        className="small-graph",
     )
 
 
@@ -138,15 +176,18 @@ def setup(
     return info.from_ms, max(info.to_ms, info.from_ms + 1), info.from_ms, html.P(span)
 
 
-def play(trigger: str | None, value: int | None, low: int, high: int) -> tuple[Any, bool]:
-    """(slider value or None for unchanged, interval disabled) after a button or a tick."""
+def play(
+    trigger: str | None, value: int | None, low: int, high: int
+) -> tuple[int | None, bool | None]:
+    """(slider value, interval disabled), None for unchanged, after a button or a tick. A
+    tick never starts the clock again: one answered after a pause would undo the pause."""
     if trigger == ids.REPLAY_PLAY:
         start = low if value is None or int(value) >= high else int(value)
         return start, False
     if trigger == ids.REPLAY_PAUSE:
         return None, True
     following, done = advance(value, low, high)
-    return following, done
+    return following, (True if done else None)
 
 
 def moment(
@@ -161,10 +202,10 @@ def moment(
         if info is None:
             return empty, status_line(t("no_such_replay", lang, name=name or "")), "", ""
         at = info.from_ms if t_ms is None else min(max(int(t_ms), info.from_ms), info.to_ms)
-        tree = replays.areas(info)
-        alerts = active_at(replays.events(info, at), at)
+        tree = replays.areas(info, scope)
+        alerts = active_at(replays.events(info, scope, at), at)
         districts = [a.code for a in tree.areas if a.level == "district"]
-        stages = stages_at(replays.stage_changes(info, at), districts, at)
+        stages = stages_at(replays.stage_changes(info, scope, at), districts, at)
     except BadReplay as exc:
         return empty, status_line(t("bad_replay", lang, name=name, error=exc)), "", ""
     except QueryError as exc:
@@ -175,6 +216,62 @@ def moment(
         stages_table(stages, tree, lang),
         when(at),
     )
+
+
+def charts(
+    replays: ReplayQueries | None,
+    scope: Scope,
+    name: str | None,
+    metric: str | None,
+    t_ms: int | None,
+    lang: str,
+) -> tuple[Any, Any, list[dict[str, str]], str]:
+    """(events per minute by family, the chosen metric's roll-up, the metrics to choose
+    from, the metric shown) of the replay ``name`` in the viewer's area, over the whole
+    replay, its alerts marked and the moment ``t_ms`` drawn. A failure leaves the charts
+    empty: the moment's status line says what failed."""
+    empty = empty_figure(t("no_data", lang))
+    if replays is None or refused(scope):
+        return empty, empty, [], metric or DEFAULT_METRIC
+    try:
+        info = replays.replay(name or "")
+        area = chart_area(replays.areas(info, scope), scope) if info else None
+        if info is None or area is None:
+            return empty, empty, [], metric or DEFAULT_METRIC
+        points = replays.rollups(info, scope, area)
+        marks = replays.marks(info, scope, area)
+    except (BadReplay, QueryError, ScopeError):
+        return empty, empty, [], metric or DEFAULT_METRIC
+    shown, metrics = chart_metric(points, metric, DEFAULT_METRIC)
+    total, families = family_rates(points)
+    where = (area.name_zh or area.name) if lang == "zh" else (area.name or area.code)
+    title = t("replay_activity", lang, area=where)
+    figures = (
+        activity_chart(total, lang, alerts=marks, families=families, title=title),
+        rollup_chart(shown, points, lang, alerts=marks),
+    )
+    at = info.from_ms if t_ms is None else min(max(int(t_ms), info.from_ms), info.to_ms)
+    for figure in figures:
+        if points:
+            figure.add_shape(moment_mark(at, lang))
+    options = [{"label": metric_label(m), "value": m} for m in metrics]
+    return figures[0], figures[1], options, shown
+
+
+def moment_mark(t_ms: int, lang: str) -> dict[str, object]:
+    """The line that shows the replay's moment on its charts, labelled with its time."""
+    return moment_shape(t_ms, t("replay_at", lang, time=when(t_ms)[11:]))
+
+
+def move_moment(t_ms: int | None, metrics: list[Any] | None, lang: str) -> tuple[Any, Any]:
+    """Both charts' moment line moved to ``t_ms`` (a patch: the series stay as drawn);
+    charts without roll-ups (no ``metrics`` to choose from) have no line to move."""
+    if t_ms is None or not metrics:
+        return no_update, no_update
+    patches = (Patch(), Patch())
+    for patch in patches:
+        patch["layout"]["shapes"] = [moment_mark(int(t_ms), lang)]
+    return patches
 
 
 def as_alert_rows(alerts: Sequence[ActiveAlert], city: str) -> list[AlertRow]:
@@ -214,7 +311,12 @@ def stages_table(stages: dict[str, StagePoint], tree: AreaTree, lang: str) -> ht
     names = {a.code: (a.name_zh or a.name) if lang == "zh" else (a.name or a.code)
              for a in tree.areas}  # fmt: skip
     rows = [
-        [names.get(code, code), code, stage_badge(s.stage, lang), s.reason]
+        [
+            names.get(code, code),
+            code,
+            stage_badge(s.stage, lang),
+            stage_text(s.reason, s.level, code, lang, names),
+        ]
         for code, s in sorted(stages.items())
     ]
     headers = [t("name", lang), t("code", lang), t("stage", lang), t("reason", lang)]

@@ -3,7 +3,7 @@ up from below, its map, its active alerts and its stage history."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dash import dcc, html
@@ -26,6 +26,8 @@ from dashboard.routes import Route, area_href, child_level, href, sensor_href
 from dashboard.scope import Page, Scope
 from dashboard.shell import breadcrumb
 from dashboard.stages import hazard, stage_of
+from detectors.alerting.reasons import stage_text
+from detectors.alerting.stages import read_reason
 from detectors.contract.alerts import AlertStatus
 from detectors.contract.case_limits import is_overdue
 from detectors.contract.city import Area
@@ -111,13 +113,21 @@ def layout(
 
 
 def current_stage(
-    alerts: Sequence[AlertRow], history: Sequence[StageChange], title: str, lang: str
+    alerts: Sequence[AlertRow],
+    history: Sequence[StageChange],
+    title: str,
+    lang: str,
+    names: Mapping[str, str],
 ) -> tuple[int, str, bool]:
-    """(stage, reason, derived): the worker's newest stage row, or derived from the active
-    alerts when it has written none yet. The worker writes its reasons in English; in
-    another language the same rule's reason is shown when it agrees with the worker."""
+    """(stage, reason, derived): the worker's newest stage row, its reason said in ``lang``
+    with the area names of ``names``, or derived from the active alerts when it has written
+    none yet. A row whose reason the stage rule did not write (an older worker's) is shown
+    as it is, or, in another language than English, the same rule's reason when it agrees."""
     if history:
         newest = history[0]
+        if read_reason(newest.reason) is not None:
+            reason = stage_text(newest.reason, newest.level, newest.code, lang, names)
+            return newest.stage, reason, False
         if lang != "en":
             stage, reason = stage_of(alerts, title, lang)
             if stage == newest.stage:
@@ -295,9 +305,16 @@ def alerts_table(
     return table(headers, rows, classes, t("no_alerts", lang), "alerts-table")
 
 
-def stage_history_table(changes: Sequence[StageChange], lang: str) -> html.Table | html.P:
+def stage_history_table(
+    changes: Sequence[StageChange], lang: str, names: Mapping[str, str]
+) -> html.Table | html.P:
     rows = [
-        [when(c.ts_ms), stage_badge(c.stage, lang), t("stage_n", lang, n=c.previous), c.reason]
+        [
+            when(c.ts_ms),
+            stage_badge(c.stage, lang),
+            t("stage_n", lang, n=c.previous),
+            stage_text(c.reason, c.level, c.code, lang, names),
+        ]
         for c in changes
     ]
     headers = [t("time", lang), t("stage", lang), t("previous", lang), t("reason", lang)]

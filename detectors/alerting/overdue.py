@@ -159,6 +159,6 @@ def evidence(case: WatchedCase, late: Lateness) -> dict[str, Any]:
 
 
 def lateness_reason(late: Lateness, tier: str = "") -> str:
-    """The engine's reason (``dashboard/reasons.py`` says it in Chinese)."""
+    """The engine's reason (:mod:`detectors.alerting.reasons` says it in words)."""
     said = f"case step {late.status} overdue by {late.late_ms // MINUTE_MS} min"
     return f"{said}: to {tier}" if tier else said

@@ -122,6 +122,18 @@ METRIC_NAMES: dict[str, tuple[str, str]] = {
     "voltage": ("voltage", "电压"), "frequency": ("grid frequency", "电网频率"),
     "breaker_open": ("breaker", "断路器"), "case_reports": ("citizen reports", "群众上报"),
 }  # fmt: skip
+DETECTOR_NAMES: dict[str, tuple[str, str]] = {
+    "static": ("limit rule", "限值规则"), "rainstorm": ("rainstorm rule", "暴雨预警规则"),
+    "forecast": ("forecast", "趋势预测"), "seasonal": ("usual daily pattern", "日常规律"),
+    "robust_z": ("recent readings", "近期读数"), "ewma": ("trend chart", "趋势控制图"),
+    "cusum": ("drift chart", "累积偏移控制图"),
+    "multivariate": ("multi-metric model", "多指标模型"),
+    "silent": ("silence check", "无数据检测"), "stuck": ("stuck-reading check", "读数不变检测"),
+    "burst": ("report surge check", "上报激增检测"),
+    "neighbours": ("neighbour comparison", "周边比对"),
+    "default": ("general anomaly check", "通用异常检测"),
+}  # fmt: skip
+"""The detectors of the banks (detectors/scoring/profiles.py) as operators name them."""
 UNITS: dict[str, tuple[str, str]] = {
     "ug/m3": ("μg/m³", "μg/m³"), "degC": ("°C", "°C"), "veh/h": ("veh/h", "辆/小时"),
     "mm/5min": ("mm/5 min", "毫米/5分钟"), "reports": ("", "件"), "flag": ("", ""),
@@ -147,6 +159,12 @@ def metric_name(metric: str, lang: str) -> str:
     return pick(METRIC_NAMES.get(metric, (plain, plain)), lang)
 
 
+def detector_name(label: str, lang: str) -> str:
+    """A detector as operators name it (an unknown one as it is, underscores as spaces)."""
+    plain = label.replace("_", " ")
+    return pick(DETECTOR_NAMES.get(label, (plain, plain)), lang)
+
+
 def unit_text(unit: str, lang: str) -> str:
     """A unit as shown after a number."""
     return pick(UNITS.get(unit, (unit, unit)), lang)
@@ -165,6 +183,14 @@ CASE_KINDS: dict[str, tuple[str, str]] = {
     "illegal_construction": ("illegal construction", "违法建设"),
 }  # fmt: skip
 """Case categories as operators name them (an unknown one as it is)."""
+
+CASE_STEP_NAMES: dict[str, tuple[str, str]] = {
+    "filed": ("filing", "立案"), "dispatched": ("dispatch", "派遣"),
+    "accepted": ("acceptance", "受理"), "handled": ("handling", "处置"),
+    "verified": ("verification", "核查"), "closed": ("closing", "结案"),
+    "evaluated": ("evaluation", "评价"),
+}  # fmt: skip
+"""A case's lifecycle steps as operators name them (an unknown one as it is)."""
 
 CASE_WAITING: dict[str, tuple[str, str]] = {
     "dispatched": ("waiting to be dispatched", "待派遣"),

@@ -44,7 +44,7 @@ from detectors.scoring.bank import Bank, BankResult, Pending, Raw, score_pending
 from detectors.scoring.base import Evidence
 from detectors.scoring.multivariate import TrainedModel
 from detectors.scoring.neighbours import NeighbourGroup, Verdict
-from detectors.scoring.profiles import bank_for, default_bank
+from detectors.scoring.profiles import FLAGS, bank_for, default_bank
 from detectors.scoring.sites import Reading, Site, case_stream
 
 Observer = Callable[[int, str, str, Bank, BankResult], None]
@@ -165,8 +165,9 @@ class Monitor:
         group_key = (site.neighbourhood, metric) if site is not None else ("", "")
         group = self._groups.get(group_key)
         if group is not None:
-            verdict = group.score_member(ts, source_id, condition)
-            group.learn_member(ts, source_id, condition)
+            vote = member_vote(metric, result)
+            verdict = group.score_member(ts, source_id, vote)
+            group.learn_member(ts, source_id, vote)
             self._dirty.add(("group:" + group_key[0], metric))
             if not verdict.isolated and not verdict.corroborated and condition >= group.vote_floor:
                 condition = 0.0  # held back: neighbours do not (yet) agree
@@ -335,6 +336,27 @@ def fingerprint(bank: Bank) -> str:
     """A short digest of a bank's parameters: a stored state fits only the same bank."""
     params = orjson.dumps(bank.snapshot()["params"], option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(params).hexdigest()[:16]
+
+
+def member_vote(metric: str, result: BankResult) -> float:
+    """How anomalous a reading is to its neighbour group: its condition score, but for a
+    device's fault flag the flag's own rule.
+
+    A flag has no condition score by design (one signal fault is that device's fault, a
+    maintenance ticket), so voting the condition left the flag groups silent: at a crash or
+    a dark junction the street's signals went down together and only stood-alone device
+    faults were raised, never the area incident that flags raised together in one place
+    are (profiles.FLAGS). A silent sensor raised no flag, so only the flag rule votes.
+
+    >>> from detectors.scoring.profiles import bank_for
+    >>> bank = bank_for("traffic_detector", "signal_fault", cadence_s=30)
+    >>> result = bank.assess(0, 1.0)
+    >>> result.condition, member_vote("signal_fault", result)
+    (0.0, 0.78)
+    """
+    if metric in FLAGS:
+        return result.fault if result.fault_by == "static" else 0.0
+    return result.condition
 
 
 def _peers(verdict: Verdict) -> Evidence:

@@ -195,7 +195,8 @@ def test_tier_and_overview_charts_mark_alerts_and_stop_at_the_last_complete_minu
     assert alerts == {_at(extra.alert_ms)}  # the seeded alerts were raised before the chart
     assert incidents == {_at(extra.incident_ms)}
     hover = _hovers(driver, ids.TIER_ACTIVITY)
-    assert "III yellow · air quality · pm10 · ENV-0001" in hover and "incidents" in hover
+    # the metric by its name (the alarm banner above keeps the code: a sensor reference)
+    assert "III yellow · air quality · PM10 · ENV-0001" in hover and "incidents" in hover
     assert _last_rate_minute(driver, ids.TIER_ACTIVITY) == extra.complete_minute
     minute = f"last complete minute {extra.complete_minute} UTC"
     _wait(driver, _has_text("tier-minute", minute))
@@ -320,7 +321,20 @@ def _png_size(path: Any) -> tuple[int, int]:
     return struct.unpack(">II", header[16:24])
 
 
-@pytest.mark.parametrize(("width", "height", "wall"), [(1920, 1080, False), (3840, 2160, True)])
+SCREENS = [(1920, 1080, False), (3840, 2160, True)]
+"""(width, height, wall-screen mode) of the screens every page is photographed on."""
+
+
+def commander_screen(driver: WebDriver, url: str, width: int, height: int) -> WebDriver:
+    """``driver`` signed in as the city commander, on a screen of exactly that size."""
+    _login(driver, url, "commander", "commander-demo")
+    driver.set_window_size(width, height)
+    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)  # type: ignore[attr-defined]
+    return driver
+
+
+@pytest.mark.parametrize(("width", "height", "wall"), SCREENS)
 def test_every_page_photographed_at_full_hd_and_on_the_wall_screen(
     dashboard: str,
     extra: Extra,
@@ -329,11 +343,7 @@ def test_every_page_photographed_at_full_hd_and_on_the_wall_screen(
     height: int,
     wall: bool,
 ) -> None:
-    driver = browser()
-    _login(driver, dashboard, "commander", "commander-demo")
-    driver.set_window_size(width, height)
-    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)  # type: ignore[attr-defined]
+    driver = commander_screen(browser(), dashboard, width, height)
     for name, address, filled, text in PAGES:
         joiner = "&" if "?" in address else "?"
         driver.get(dashboard + address + (f"{joiner}wall=1" if wall else ""))

@@ -13,10 +13,16 @@ import pytest
 from dashboard.model import QueryError
 from dashboard.replay_queries import BadReplay, ReplayInfo, ReplayQueries
 from dashboard.replay_state import active_at, stages_at
+from dashboard.scope import Role, Scope, ScopeError
+from detectors.contract.levels import WarningLevel
+from detectors.contract.tables import ALERTS_CURRENT, ROLLUPS_1M
 from infra.clickhouse import connect, drop_database, ensure_schema
 from infra.settings import CommonSettings
+from tests.browser.seed import alert_row
 
 T0 = 1_700_000_000_000
+CITY = Scope(Role.ENGINEER, "", "eng")
+D2 = Scope(Role.ENGINEER, "D2", "eng-d2")
 
 
 def _ts(ms: int) -> datetime:
@@ -75,6 +81,53 @@ def replay_db(isolated: CommonSettings) -> Iterator[tuple[CommonSettings, str, s
                 ("district", "D1", "C", "C", "D1", "", "One", "", "", 0.0, 0.0, _ts(T0)),
             ],
         )
+        client.execute(
+            f"INSERT INTO {database}.rollups_1m ({ROLLUPS_1M.column_list}) VALUES",
+            [
+                (
+                    level,
+                    key,
+                    metric,
+                    family,
+                    (T0 + m * 60_000) // 1000,
+                    f"t.{family}",
+                    part,
+                    n,
+                    2.0 * n,
+                    1.0,
+                    3.0,
+                    version,
+                )
+                for level, key in (("city", "C"), ("district", "D1"), ("district", "D2"))
+                for m in range(3)
+                for family, metric, n in (("water", "water_level", 4), ("power", "load", 2))
+                for part in (0, 1)
+                for version in (1, 2)  # an older cumulative row FINAL must drop
+            ],
+        )
+        client.execute(
+            f"INSERT INTO {database}.alerts_current ({ALERTS_CURRENT.column_list}) VALUES",
+            [
+                alert_row(
+                    "m1",
+                    WarningLevel.II,
+                    "cleared",
+                    ("C", "D1", "D1-S1", "D1-S1-G01"),
+                    "WAT-0001",
+                    "water_level",
+                    T0 + 60_000,
+                ),
+                alert_row(
+                    "m2",
+                    WarningLevel.IV,
+                    "active",
+                    ("C", "D2", "D2-S1", "D2-S1-G01"),
+                    "WAT-0002",
+                    "water_level",
+                    T0 + 90_000,
+                ),
+            ],
+        )
     finally:
         client.disconnect()
     yield isolated, name, database
@@ -92,17 +145,17 @@ def test_finished_replays_and_their_moments(replay_db: tuple[CommonSettings, str
     assert replays.replay("nope") is None
     assert replays.replay("x'; DROP TABLE replays; --") is None
 
-    events = replays.events(info, T0 + 10_000)
+    events = replays.events(info, CITY, T0 + 10_000)
     assert [(a.alert_id, a.level_rank) for a in active_at(events, T0 + 10_000)] == [
         ("a1", 3),
         ("a2", 1),
     ]
-    later = replays.events(info, T0 + 40_000)
+    later = replays.events(info, CITY, T0 + 40_000)
     assert [a.alert_id for a in active_at(later, T0 + 40_000)] == ["a2"]
-    changes = replays.stage_changes(info, T0 + 10_000)
+    changes = replays.stage_changes(info, CITY, T0 + 10_000)
     assert stages_at(changes, ["D1", "D2"], T0 + 10_000)["D1"].stage == 3
-    assert replays.stage_changes(info, T0 + 1000) == []
-    assert {a.code for a in replays.areas(info).areas} == {"C", "D1"}
+    assert replays.stage_changes(info, CITY, T0 + 1000) == []
+    assert {a.code for a in replays.areas(info, CITY).areas} == {"C", "D1"}
 
 
 def test_a_replay_database_is_used_only_as_listed(
@@ -113,14 +166,43 @@ def test_a_replay_database_is_used_only_as_listed(
     evil = replays.replay("evil")
     assert evil is not None
     with pytest.raises(BadReplay):
-        replays.events(evil, T0)
+        replays.events(evil, CITY, T0)
     # A well-formed name that the replays table does not list for this replay.
     forged = ReplayInfo(name, "finished", T0, T0 + 1, "replay_someone_else")
     with pytest.raises(BadReplay):
-        replays.events(forged, T0)
+        replays.events(forged, CITY, T0)
 
 
 def test_a_failing_server_is_a_query_error(isolated: CommonSettings) -> None:
     replays = ReplayQueries(lambda: connect(isolated, database="cbtest_missing_db"))
     with pytest.raises(QueryError):
         replays.finished()
+
+
+def test_a_replays_rollups_and_marks_of_an_area_in_scope(
+    replay_db: tuple[CommonSettings, str, str],
+) -> None:
+    settings, name, _ = replay_db
+    replays = ReplayQueries(lambda: connect(settings))
+    info = replays.replay(name)
+    assert info is not None
+    tree = replays.areas(info, CITY)
+    city = next(a for a in tree.areas if a.level == "city")
+    points = replays.rollups(info, CITY, city)
+    # Three minutes of two metrics, each the sum of two partitions' newest rows.
+    assert [(p.metric, p.count, p.mean) for p in points[:2]] == [
+        ("load", 4, 2.0),
+        ("water_level", 8, 2.0),
+    ]
+    assert len(points) == 6 and points[0].window_start == datetime.fromtimestamp(T0 / 1000, UTC)
+    assert {m.alert_id for m in replays.marks(info, CITY, city)} == {"m1", "m2"}
+    d1 = next(a for a in tree.areas if a.code == "D1")
+    assert {m.alert_id for m in replays.marks(info, CITY, d1)} == {"m1"}
+    with pytest.raises(ScopeError):
+        replays.rollups(info, D2, city)
+    with pytest.raises(ScopeError):
+        replays.marks(info, D2, d1)
+    # A district's viewer reads their district's events and stages only.
+    assert {e.district for e in replays.events(info, D2, T0 + 40_000)} == {"D2"}
+    assert replays.stage_changes(info, D2, T0 + 10_000) == []
+    assert {a.code for a in replays.areas(info, D2).areas} == {"C"}

@@ -242,7 +242,7 @@ def _pages(lang: str) -> list[Any]:
         console.trail(FAKE.trail, lang),
         cases_page.case_timeline(FAKE.cases[0], T0_MS, lang),
         quality.quality_table(FAKE.quality, T0_MS, lang),
-        tier.stage_history_table(FAKE.stages, lang),
+        tier.stage_history_table(FAKE.stages, lang, {}),
         overview_layout.build_layout(2000, lang=lang),
     ]
 

@@ -3,12 +3,16 @@ roles and the checks on a replay's database name."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from dash import no_update
 
 from dashboard import ids, router, routes
-from dashboard.model import AreaTree
+from dashboard.i18n import t
+from dashboard.marks import MOMENT_NAME
+from dashboard.model import AlertRow, AreaTree, RollupPoint
 from dashboard.pages import replay as replay_page
 from dashboard.replay_queries import BadReplay, ReplayInfo, checked_database
 from dashboard.replay_state import (
@@ -16,13 +20,18 @@ from dashboard.replay_state import (
     StagePoint,
     active_at,
     advance,
+    chart_area,
+    chart_metric,
     district_levels,
+    family_rates,
     stages_at,
     step_ms,
 )
 from dashboard.routes import Route
 from dashboard.scope import Page, Role, Scope
 from detectors.contract.city import Area
+from detectors.contract.levels import WarningLevel
+from detectors.contract.places import location_of
 from tests.dashboard_fake import FakeQueries
 
 EVENTS = [
@@ -34,6 +43,10 @@ EVENTS = [
     ReplayEvent(4000, "resolved", "a2", district="D2"),
     ReplayEvent(4500, "raised", "", incident_id="i1", level_rank=3, district="D2"),
 ]
+
+
+def _minute(m: int) -> datetime:
+    return datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(minutes=m)
 
 
 def _walk(component: Any) -> list[Any]:
@@ -93,7 +106,9 @@ def test_a_tick_advances_by_a_step_and_stops_at_the_end() -> None:
     assert replay_page.play(ids.REPLAY_PAUSE, 5, 0, 10) == (None, True)
     assert replay_page.play(ids.REPLAY_PLAY, 10, 0, 10) == (0, False)  # replays from the start
     assert replay_page.play(ids.REPLAY_PLAY, 4, 0, 10) == (4, False)
-    assert replay_page.play(ids.REPLAY_TICK, 4, 0, 200) == (5, False)
+    # A tick leaves the clock as it is (a pause may have stopped it meanwhile) until the end.
+    assert replay_page.play(ids.REPLAY_TICK, 4, 0, 200) == (5, None)
+    assert replay_page.play(ids.REPLAY_TICK, 199, 0, 200) == (200, True)
 
 
 def test_replay_addresses() -> None:
@@ -141,7 +156,7 @@ class _Replays:
     def replay(self, name: str) -> ReplayInfo | None:
         return self.info if self.info and self.info.name == name else None
 
-    def areas(self, info: ReplayInfo) -> AreaTree:
+    def areas(self, info: ReplayInfo, scope: Scope) -> AreaTree:
         square = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.0, 0.0))
         return AreaTree(
             (
@@ -151,11 +166,25 @@ class _Replays:
             )
         )
 
-    def events(self, info: ReplayInfo, until_ms: int) -> list[ReplayEvent]:
+    def events(self, info: ReplayInfo, scope: Scope, until_ms: int) -> list[ReplayEvent]:
         return [e for e in EVENTS if e.ts_ms <= until_ms]
 
-    def stage_changes(self, info: ReplayInfo, until_ms: int) -> list[StagePoint]:
+    def stage_changes(self, info: ReplayInfo, scope: Scope, until_ms: int) -> list[StagePoint]:
         return [StagePoint("district", "D1", 1500, 3, "flood")]
+
+    def rollups(self, info: ReplayInfo, scope: Scope, area: Area) -> list[RollupPoint]:
+        self.charted = area.code
+        return [
+            RollupPoint(_minute(m), family, metric, n + m, 2.0 * (n + m), 1.0, 3.0)
+            for m in range(5)
+            for family, metric, n in (("water", "water_level", 4), ("environment", "pm25", 10))
+        ]
+
+    def marks(self, info: ReplayInfo, scope: Scope, area: Area) -> list[AlertRow]:
+        where = location_of("D1-S1-G01", city="C")
+        return [AlertRow("a1", "alert", "", "k", "condition", WarningLevel.II, "grid", "cleared",
+                         int(_minute(2).timestamp() * 1000), 0, 1, "", "", "drains full", where,
+                         "", "WAT-0001", "pipe_level")]  # fmt: skip
 
 
 ENGINEER = Scope(Role.ENGINEER, "", "eng")
@@ -213,5 +242,108 @@ def test_the_app_wires_the_replay_page() -> None:
         audit=MemoryAuditLog(),
     )
     wired = " ".join(app.callback_map)
-    for output in (ids.REPLAY_MAP, ids.REPLAY_LIST, ids.REPLAY_TICK, ids.REPLAY_SLIDER):
+    for output in (ids.REPLAY_MAP, ids.REPLAY_LIST, ids.REPLAY_TICK, ids.REPLAY_SLIDER,
+                   ids.REPLAY_ACTIVITY, ids.REPLAY_ROLLUP, ids.REPLAY_METRIC):  # fmt: skip
         assert output in wired
+
+
+def _ms(m: int) -> int:
+    return int(_minute(m).timestamp() * 1000)
+
+
+CHARTED = ReplayInfo("storm", "finished", _ms(0), _ms(5), "replay_storm")
+
+
+def _rollup(m: int, family: str, metric: str, n: int) -> RollupPoint:
+    return RollupPoint(_minute(m), family, metric, n, 1.5 * n, 1.0, 2.0)
+
+
+def test_events_per_minute_are_summed_over_metrics_in_all_and_per_family() -> None:
+    points = [
+        _rollup(1, "water", "rainfall", 3),
+        _rollup(0, "water", "water_level", 2),
+        _rollup(0, "water", "rainfall", 5),
+        _rollup(0, "environment", "pm25", 7),
+        _rollup(2, "environment", "pm25", 1),
+    ]
+    total, families = family_rates(points)
+    assert [(p.window_start, p.count) for p in total] == [
+        (_minute(0), 14), (_minute(1), 3), (_minute(2), 1)
+    ]  # fmt: skip
+    assert list(families) == ["environment", "water"]
+    assert [p.count for p in families["water"]] == [7, 3]
+    assert [p.count for p in families["environment"]] == [7, 1]
+    assert family_rates([]) == ([], {})
+
+
+def test_the_metric_charted_is_the_one_asked_for_else_the_default_else_the_first() -> None:
+    points = [_rollup(0, "water", "water_level", 1), _rollup(0, "power", "load", 1),
+              _rollup(0, "environment", "pm25", 1)]  # fmt: skip
+    listed = ["pm25", "water_level", "load"]  # the catalogue's order
+    assert chart_metric(points, "load", "pm25") == ("load", listed)
+    assert chart_metric(points, "speed", "pm25") == ("pm25", listed)
+    assert chart_metric(points[:2], None, "pm25") == ("water_level", ["water_level", "load"])
+    assert chart_metric([], "pm25", "pm25") == ("", [])
+
+
+def test_the_charts_show_the_city_or_the_viewers_district() -> None:
+    tree = _Replays(INFO).areas(INFO, ENGINEER)
+    assert chart_area(tree, ENGINEER) == tree.areas[0]
+    assert chart_area(tree, Scope(Role.ENGINEER, "D2", "e")) == tree.areas[2]
+    assert chart_area(tree, Scope(Role.ENGINEER, "D9", "e")) is None
+
+
+def _shapes(figure: Any) -> list[Any]:
+    return [s for s in figure.layout.shapes if s.name == MOMENT_NAME]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_charts_show_the_replays_rollups_its_alerts_and_the_moment(lang: str) -> None:
+    replays: Any = _Replays(CHARTED)
+    activity, rollup, options, shown = replay_page.charts(
+        replays, ENGINEER, "storm", "water_level", _ms(3), lang
+    )
+    assert replays.charted == "C"
+    assert shown == "water_level"
+    assert [o["value"] for o in options] == ["pm25", "water_level"]
+    names = [trace.name for trace in activity.data]
+    assert t("family_water", lang) in names and t("family_environment", lang) in names
+    total = activity.data[0]
+    # Five minutes of 14 + 2m events; the newest minute is dropped as it is on the tier page.
+    assert list(total.y) == [14, 16, 18, 20]
+    assert any(n.startswith("alert-marks-3") for n in names)  # II orange, at minute 2
+    mean = next(trace for trace in rollup.data if trace.name == t("rollup_mean", lang))
+    assert list(mean.y) == [2.0] * 5
+    assert "water_level (m)" in rollup.layout.title.text
+    for figure in (activity, rollup):
+        (line,) = _shapes(figure)
+        assert line.x0 == _minute(3) and line.x1 == _minute(3)
+        assert "12:03:00" in line.label.text
+    # A moment outside the replay is shown at its nearest end.
+    late = replay_page.charts(replays, ENGINEER, "storm", None, _ms(99), lang)[0]
+    assert _shapes(late)[0].x0 == _minute(5)
+    assert ("回放时刻" if lang == "zh" else "replay at") in _shapes(rollup)[0].label.text
+
+
+def test_the_charts_follow_the_viewers_district_and_refuse_others() -> None:
+    replays: Any = _Replays(CHARTED)
+    replay_page.charts(replays, Scope(Role.ENGINEER, "D2", "e"), "storm", None, None, "en")
+    assert replays.charted == "D2"
+    activity, rollup, options, _ = replay_page.charts(
+        replays, Scope(Role.DISTRICT_OPERATOR, "D1", "o"), "storm", None, None, "en"
+    )
+    assert options == [] and not activity.layout.shapes and not rollup.data
+    _, _, options, _ = replay_page.charts(replays, ENGINEER, "nope", None, None, "en")
+    assert options == []
+
+
+def test_seeking_moves_only_the_moment_line() -> None:
+    moment_ms = _ms(4)
+    activity, rollup = replay_page.move_moment(moment_ms, [{"value": "pm25"}], "en")
+    for patch in (activity, rollup):
+        (operation,) = patch.to_plotly_json()["operations"]
+        assert operation["location"] == ["layout", "shapes"]
+        (line,) = operation["params"]["value"]
+        assert line["name"] == MOMENT_NAME and line["x0"] == _minute(4)
+    assert replay_page.move_moment(None, [{"value": "pm25"}], "en") == (no_update, no_update)
+    assert replay_page.move_moment(moment_ms, [], "en") == (no_update, no_update)

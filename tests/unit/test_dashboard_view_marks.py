@@ -160,6 +160,8 @@ def test_the_alarm_banner_opens_the_gravest_alarm_and_its_sensor_on_its_metric()
     alarms = FAKE.alarms(COMMANDER)  # red FDR-0001 load, then orange WAT-0001
     banner = shell.alarm_banner(alarms, "en")
     assert hrefs(banner) == ["/alerts?alert=alert-4", "/sensor/FDR-0001?metric=load"]
+    assert banner[1].children == "sensor FDR-0001 · feeder load"  # the metric in words
+    assert shell.alarm_banner(alarms, "zh")[1].children == "传感器 FDR-0001 · 线路负荷"
     assert shell.alarm_banner([], "en") == []
 
 
@@ -215,10 +217,18 @@ def test_marks_are_the_alerts_opened_since_the_chart_begins_oldest_first() -> No
     assert [m.rank for m in found] == [2, 1, 4, 2]  # III, IV, I, III
     assert not any(m.incident for m in found)
     first = found[0].text
-    assert "III yellow" in first and "water_level" in first and "WAT-0001" in first
+    assert "III yellow" in first and "water level" in first and "WAT-0001" in first
     assert "acknowledged" in first and "opened 08:02:00 UTC" in first
     assert "发生于 08:02:00 UTC" in marks.marks_of(FAKE.alerts, since, "zh")[0].text
     assert len(marks.marks_of(FAKE.alerts, None, "en")) == 5
+    # the worker's reason in the viewer's language, the metric by its name
+    scored = replace(FAKE.alerts[0], reason="static scored 0.90")
+    [english], [chinese] = (
+        marks.marks_of([scored], None, "en"),
+        marks.marks_of([scored], None, "zh"),
+    )
+    assert "limit rule scored 0.90" in english.text and "water_level" not in english.text
+    assert "限值规则评分 0.90" in chinese.text and "水位" in chinese.text
 
 
 def test_an_incident_is_a_diamond_an_alert_a_triangle_coloured_by_level() -> None:

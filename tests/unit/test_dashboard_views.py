@@ -12,7 +12,8 @@ import pytest
 from dash import no_update
 
 from dashboard import router, views
-from dashboard.model import QueryError
+from dashboard.model import QueryError, StageChange
+from dashboard.pages import tier
 from dashboard.router import PageSettings
 from dashboard.scope import Role, Scope
 from dashboard.sender import RecordingSender
@@ -50,13 +51,25 @@ def test_each_tier_fills_every_panel(path: str, title: str) -> None:
 
 def test_a_tier_shows_the_workers_stage_or_derives_one() -> None:
     district = views.refresh_tier(FakeQueries(), COMMANDER, "/district/D1", "", "en")
-    assert "stage 4: 1 orange flood alert in D1" in flat(district.stage)  # the worker's row
+    # the worker's row ('stage 4: 1 water_level alert in D1'), said in words
+    assert "stage 4: 1 water level alert in District 1" in flat(district.stage)
     street = views.refresh_tier(FakeQueries(), COMMANDER, "/street/D1-S2", "", "en")
     assert "stage 2: 1 blue air quality alert in street Street 1.2" in flat(street.stage)
     assert "derived from active alerts" in flat(street.stage)
-    # The worker's reasons are English; in Chinese the same rule's reason is shown.
     chinese = views.refresh_tier(FakeQueries(), COMMANDER, "/district/D1", "", "zh")
-    assert "4级：区 第1区 1 条橙色洪涝预警（另有 2 条）" in flat(chinese.stage)
+    assert "4级：第1区 1 条水位预警" in flat(chinese.stage)
+    history = flat(views.refresh_tier(FakeQueries(), COMMANDER, "/city", "", "zh").history)
+    assert "5级：城脑市 2 条线路负荷预警" in history and "load" not in history
+
+
+def test_a_stage_row_in_other_words_is_shown_as_it_is_or_by_the_same_rule() -> None:
+    """Rows an older worker wrote in its own words: as they are in English; in another
+    language the rule's own reason when its stage agrees."""
+    older = [StageChange("district", "D1", 1, 4, 1, "stage 4: 1 orange flood alert in D1")]
+    alerts = FakeQueries().area_alerts(COMMANDER, "district", "D1")
+    assert tier.current_stage(alerts, older, "D1", "en", {}) == (4, older[0].reason, False)
+    stage, reason, derived = tier.current_stage(alerts, older, "区 第1区", "zh", {})
+    assert (stage, derived) == (4, False) and reason.startswith("4级：区 第1区")
 
 
 def test_a_tier_shows_only_its_own_scope() -> None:

@@ -102,3 +102,34 @@ def test_case_reports_feed_a_burst_detector_per_cell_and_category() -> None:
     raised = [e for e in events if e.kind == "raised"]
     assert raised and raised[0].evidence["detector"] == "burst"
     assert raised[0].location.grid == "D7-S1-G03"
+
+
+def signals(down: set[str], minutes: int = 90) -> list[tuple[int, str, str, float]]:
+    """Four traffic signals of one street reporting their fault flags every 30 s for
+    ``minutes``; those in ``down`` raise their flag for the last quarter of an hour."""
+    return [
+        (
+            half * 30_000,
+            f"TRF-{i}",
+            "signal_fault",
+            float(f"TRF-{i}" in down and half >= 2 * (minutes - 15)),
+        )
+        for half in range(2 * minutes)
+        for i in range(4)
+    ]
+
+
+def test_signal_faults_raised_together_are_an_area_event_one_alone_a_device_fault() -> None:
+    sites = [
+        Site(f"TRF-{i}", "traffic_detector", ("signal_fault",),
+             Location("CB", "D1", "D1-S1", f"D1-S1-G0{i}"), 30)
+        for i in range(4)
+    ]  # fmt: skip
+    together = [
+        d for d in play(Monitor(sites), signals({"TRF-0", "TRF-1", "TRF-2"})) if d.score >= 0.5
+    ]
+    assert {d.category for d in together} == {Category.FAULT, Category.AREA}
+    area = next(d for d in together if d.category == Category.AREA)
+    assert area.detector == "neighbours" and area.location.street == "D1-S1"
+    alone = [d for d in play(Monitor(sites), signals({"TRF-3"})) if d.score >= 0.5]
+    assert alone and {(d.category, d.source_id) for d in alone} == {(Category.FAULT, "TRF-3")}

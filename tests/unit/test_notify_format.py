@@ -143,7 +143,7 @@ def test_dingtalk_alert() -> None:
             "**地点 where**: CB / D1 / D1-S1 / D1-S1-G01\n\n"
             "**时间 when**: 2024-05-01 14:03:05 UTC+8\n\n"
             "**响应层级 tier**: 区 district\n\n"
-            "**原因 reason**: static scored 0.90\n\n"
+            "**原因 reason**: 限值规则评分 0.90 / limit rule scored 0.90\n\n"
             "**预警编号 alert id**: a-1",
         },
     }
@@ -161,7 +161,7 @@ def test_wecom_alert() -> None:
             "> 地点 where: CB / D1 / D1-S1 / D1-S1-G01\n"
             "> 时间 when: 2024-05-01 14:03:05 UTC+8\n"
             "> 响应层级 tier: 区 district\n"
-            "> 原因 reason: static scored 0.90\n"
+            "> 原因 reason: 限值规则评分 0.90 / limit rule scored 0.90\n"
             "> 预警编号 alert id: a-1",
         },
     }
@@ -180,7 +180,7 @@ def test_dingtalk_incident_shows_its_area_down_to_its_scope() -> None:
             "**地点 where**: CB / D1 (范围 scope: 区 district)\n\n"
             "**时间 when**: 2024-05-01 14:03:05 UTC+8\n\n"
             "**响应层级 tier**: 市 city\n\n"
-            "**原因 reason**: spread: to city\n\n"
+            "**原因 reason**: 范围扩大：升至市级响应 / spread wider: up to the city tier\n\n"
             "**事件编号 incident id**: i-1",
         },
     }
@@ -198,7 +198,7 @@ def test_wecom_incident() -> None:
             "> 地点 where: CB / D1 (范围 scope: 区 district)\n"
             "> 时间 when: 2024-05-01 14:03:05 UTC+8\n"
             "> 响应层级 tier: 市 city\n"
-            "> 原因 reason: spread: to city\n"
+            "> 原因 reason: 范围扩大：升至市级响应 / spread wider: up to the city tier\n"
             "> 事件编号 incident id: i-1",
         },
     }
@@ -307,3 +307,18 @@ def test_dingtalk_signature_matches_the_documented_scheme() -> None:
         "&sign=ukR4%2BWoOOBTGaOauYqugxVrMSFyr92q4hPxJxuOkiio%3D"
     )
     assert dingtalk_signed_url("http://h/x", "SEC1", 1).startswith("http://h/x?timestamp=1&")
+
+
+@pytest.mark.parametrize(
+    ("reason", "row"),
+    [
+        ("unacknowledged for 30 min: to district",
+         "30分钟未确认：升至区级响应 / unacknowledged for 30 min: up to the district tier"),
+        ("area alert on signal_fault", "交通信号灯区域异常预警 / area alert on traffic signal"),
+        ("below 0.35", "评分持续低于 0.35 / scores stayed below 0.35"),
+        ("a reason from a newer worker", "a reason from a newer worker"),  # once, as it is
+    ],
+)  # fmt: skip
+def test_the_reason_row_says_the_workers_reason_in_both_languages(reason: str, row: str) -> None:
+    body = render("wecom", alert_record(reason=reason))["markdown"]["content"]
+    assert f"> 原因 reason: {row}\n" in body
