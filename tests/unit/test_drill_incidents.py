@@ -17,6 +17,7 @@ from detectors.contract.validation import Registry, TimeBounds, validate
 from sensors_sim.city import CityModel, build_city
 from sensors_sim.drills import DRILL_KINDS, Drill, DrillSchedule
 from sensors_sim.generator import cadence_rate, event_time, generate, run_rate, sensor_streams
+from streams.alerting import feed
 from streams.detection import Detection
 
 START = 1_764_115_200_000  # 2025-11-26T00:00:00Z
@@ -39,7 +40,7 @@ def _play(city: CityModel, drills: list[Drill]) -> list[AlertEvent]:
 
     def detect() -> None:
         for step in detection.process(batch):
-            events.extend(engine.tick(step) if isinstance(step, int) else engine.apply([step]))
+            events.extend(feed(engine, step))
         batch.clear()
 
     run = generate(city, SEED, START, rate, count, 0.0, CASE_FRACTION, schedule, True)
