@@ -308,12 +308,13 @@ def create_app(
 
     async def write_alerts(stage: AlertingStage, out: Any, stages: list[Any]) -> None:
         stage.remember_ended(out.events)
+        created_ms = int(time.time() * 1000)
         rows = [
-            (ALERT_EVENTS, alert_rows.event_rows(out)),
-            (ALERTS_CURRENT, alert_rows.current_rows(stage, out.events)),
+            (ALERT_EVENTS, alert_rows.event_rows(out, created_ms)),
+            (ALERTS_CURRENT, alert_rows.current_rows(stage, out.events, created_ms)),
             (STAGE_CHANGES, stages),
             (SILENCES, alert_rows.silence_rows(stage, out)),
-            (CASES_RAW, cases_raw_rows(out.case_steps, int(time.time()))),
+            (CASES_RAW, cases_raw_rows(out.case_steps, created_ms // 1000)),
             (CASE_STEPS, step_rows(out.case_steps)),
         ]
         for table, table_rows in rows:
