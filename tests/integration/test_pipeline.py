@@ -7,6 +7,8 @@ and the same after the worker is SIGKILLed mid-run and restarted.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from detectors.contract.dead_letter import message_key
@@ -14,6 +16,7 @@ from infra.kafka import latest_by_key, topic_config
 from infra.settings import CommonSettings
 from infra.topics import alerting_topic, dead_letter_topic
 from tests.integration.harness import (
+    WorkerProcess,
     process_env,
     rollup_totals,
     rows,
@@ -69,34 +72,30 @@ def _all_stored(settings: CommonSettings, total: int) -> bool:
     return counts["raw"] + counts["cases"] + counts["dead"] >= total
 
 
+def _store_with_malformed(namespace: CommonSettings, worker: WorkerProcess) -> dict[str, Any]:
+    """4000 events, about 5% malformed, sent as fast as they go; returns the simulator's
+    summary once every one is stored and rolled up."""
+    args = ("--seed", "11", "--rate", "2000", "--count", "4000", "--malformed", "0.05")
+    summary: dict[str, Any] = run_sim(process_env(namespace), *args, "--max-speed")
+    assert summary["sent"] == 4000 and summary["send_errors"] == 0
+    assert 150 <= summary["malformed"] <= 250  # about 5%
+    wait_for(
+        lambda: (
+            _all_stored(namespace, 4000)
+            and sum(rollup_totals(namespace).values()) == 4 * summary["valid"]
+        ),
+        120,
+        "all 4000 events stored",
+        worker,
+    )
+    return summary
+
+
 def test_exact_counts_with_malformed_messages(namespace: CommonSettings) -> None:
     worker = worker_process(namespace, "exact")
     worker.start()
     try:
-        summary = run_sim(
-            process_env(namespace),
-            "--seed",
-            "11",
-            "--rate",
-            "2000",
-            "--count",
-            "4000",
-            "--malformed",
-            "0.05",
-            "--max-speed",
-        )
-        assert summary["sent"] == 4000 and summary["send_errors"] == 0
-        assert 150 <= summary["malformed"] <= 250  # about 5%
-        wait_for(
-            lambda: (
-                _all_stored(namespace, 4000)
-                and sum(rollup_totals(namespace).values()) == 4 * summary["valid"]
-            ),
-            120,
-            "all 4000 events stored",
-            worker,
-        )
-        _assert_exact(namespace, summary)
+        _assert_exact(namespace, _store_with_malformed(namespace, worker))
         assert worker.alive(), "bad input must not stop the worker"
     finally:
         worker.stop()
@@ -108,18 +107,7 @@ def test_with_detection_off_the_worker_stores_the_same_and_sends_no_decision(
     worker = worker_process(namespace, "storing", CITYBRAIN_WORKER_DETECTION="off")
     worker.start()
     try:
-        summary = run_sim(process_env(namespace), "--seed", "11", "--rate", "2000",
-                          "--count", "4000", "--malformed", "0.05", "--max-speed")  # fmt: skip
-        assert summary["sent"] == 4000 and summary["malformed"] > 0
-        wait_for(
-            lambda: (
-                _all_stored(namespace, 4000)
-                and sum(rollup_totals(namespace).values()) == 4 * summary["valid"]
-            ),
-            120,
-            "all 4000 events stored",
-            worker,
-        )
+        summary = _store_with_malformed(namespace, worker)
         settled(namespace, worker, 60)  # every input committed: anything sent was sent
         _assert_exact(namespace, summary)
         prefix = namespace.kafka_topic_prefix
