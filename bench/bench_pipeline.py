@@ -108,7 +108,7 @@ def run(args: argparse.Namespace, detection: str) -> Figures:
     worker = StreamWorker(env, ROOT / ".local" / "bench" / f"worker-{tag}.log", cwd=ROOT)
     try:
         started = time.perf_counter()
-        run_sim(env, "--seed", "5", "--rate", "10000", "--count", str(args.events),
+        run_sim(env, "--seed", "5", "--rate", str(args.event_rate), "--count", str(args.events),
                 "--malformed", str(args.malformed), "--max-speed")  # fmt: skip
         produce_s = time.perf_counter() - started
         worker.start()
@@ -164,11 +164,15 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--malformed", type=float, default=0.01)
     parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--event-rate", type=int, default=10_000,
+                        help="events per second of event time: 200 spaces them as a live "
+                        "city's, so detectors warm up and decide (keep events/rate under "
+                        "300 s, CITYBRAIN_WORKER_MAX_FUTURE_S)")  # fmt: skip
     parser.add_argument("--detection", choices=("on", "off", "both"), default="on",
                         help="run the worker with detection on, off, or once each")  # fmt: skip
     args = parser.parse_args()
-    print(f"events: {args.events} (malformed share {args.malformed}), "
-          f"batch size {args.batch_size}")  # fmt: skip
+    print(f"events: {args.events} (malformed share {args.malformed}, {args.event_rate} per "
+          f"second of event time), batch size {args.batch_size}")  # fmt: skip
     for detection in ("on", "off") if args.detection == "both" else (args.detection,):
         report(run(args, detection))
     return 0
