@@ -165,9 +165,10 @@ def main() -> int:
     parser.add_argument("--malformed", type=float, default=0.01)
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--event-rate", type=int, default=10_000,
-                        help="events per second of event time: 200 spaces them as a live "
-                        "city's, so detectors warm up and decide (keep events/rate under "
-                        "300 s, CITYBRAIN_WORKER_MAX_FUTURE_S)")  # fmt: skip
+                        help="events per second of event time (200: as a live city's; keep "
+                        "events/rate under 300 s, CITYBRAIN_WORKER_MAX_FUTURE_S). A fresh "
+                        "city decided nothing in 250 s of it: its detectors are still "
+                        "warming up")  # fmt: skip
     parser.add_argument("--detection", choices=("on", "off", "both"), default="on",
                         help="run the worker with detection on, off, or once each")  # fmt: skip
     args = parser.parse_args()
