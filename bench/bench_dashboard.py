@@ -210,6 +210,7 @@ class Filler:
                         source.source_id,
                         metric,
                         evidence,
+                        updated,  # created_ms: as if made at once
                     )
                 )
                 events.append(
@@ -235,6 +236,7 @@ class Filler:
                         evidence,
                         "",
                         "",
+                        updated,
                     )
                 )
         self.client.execute(ALERTS_CURRENT.insert_sql(), current)

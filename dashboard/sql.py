@@ -48,7 +48,7 @@ AREA_DISTRICT = """
 SELECT district FROM areas FINAL WHERE level = %(level)s AND code = %(code)s LIMIT 1
 """
 
-ALERT_COLUMNS = ALERTS_CURRENT.select_without("level_rank", "notify")
+ALERT_COLUMNS = ALERTS_CURRENT.select_without("level_rank", "notify", "created_ms")
 """What the views show of an alert (dashboard.rows.alert reads it in this order)."""
 
 AREA_ALERTS = f"""

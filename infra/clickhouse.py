@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 
 from clickhouse_driver import Client
+from clickhouse_driver.errors import ServerException
 
 from detectors.contract.tables import TABLES
 from infra.settings import CommonSettings, SettingsError, load
@@ -66,7 +67,8 @@ def table_ddl(database: str, features: ServerFeatures, retention_days: int) -> l
 
 
 def ensure_schema(settings: CommonSettings, database: str | None = None) -> ServerFeatures:
-    """Create the database and every table if missing; idempotent."""
+    """Create the database and every table if missing, and add the columns a table made
+    before lacks; idempotent."""
     db = database or settings.clickhouse_database
     client = connect(settings, database="")
     try:
@@ -74,9 +76,37 @@ def ensure_schema(settings: CommonSettings, database: str | None = None) -> Serv
         client.execute(f"CREATE DATABASE IF NOT EXISTS {db}")
         for statement in table_ddl(db, features, settings.raw_retention_days):
             client.execute(statement)
+        add_missing_columns(client, db, features)
         return features
     finally:
         client.disconnect()
+
+
+def table_columns(client: Client, database: str) -> dict[str, set[str]]:
+    """The column names of each table in ``database``."""
+    found: dict[str, set[str]] = {}
+    for table, name in client.execute(
+        "SELECT table, name FROM system.columns WHERE database = %(db)s", {"db": database}
+    ):
+        found.setdefault(table, set()).add(name)
+    return found
+
+
+def add_missing_columns(client: Client, database: str, features: ServerFeatures) -> int:
+    """Give each table the columns its spec has and it lacks (18.16 has no ADD COLUMN IF
+    NOT EXISTS: a column another process added meanwhile is fine). Returns how many."""
+    added, present = 0, table_columns(client, database)
+    for spec in TABLES:
+        for column, statement in spec.add_columns(
+            database, features.dim(), present.get(spec.name, set())
+        ):
+            try:
+                client.execute(statement)
+            except ServerException:
+                if column not in table_columns(client, database).get(spec.name, set()):
+                    raise
+            added += 1
+    return added
 
 
 def drop_database(settings: CommonSettings, database: str) -> None:

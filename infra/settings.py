@@ -77,6 +77,11 @@ class WorkerSettings(CommonSettings):
         description="a partition read to its end holds back detection this long (event-time"
         " order across partitions; see streams.event_time)",
     )
+    worker_detection: Literal["on", "off"] = Field(
+        "on",
+        description="off: store raw rows, roll-ups and dead letters only, with no detectors "
+        "and nothing sent to the alert engine (benchmarks, storage-only deployments)",
+    )
     detector_config: str = ""
     log_format: Literal["text", "json"] = Field(
         "text", description="worker log lines: text, or one JSON object per line"

@@ -31,8 +31,9 @@ def evidence_text(e: AlertEvent) -> str:
     return orjson.dumps(evidence).decode()
 
 
-def event_rows(out: StageOutput) -> list[tuple[object, ...]]:
-    """Rows of ``alert_events`` (in the spec's column order), one per event."""
+def event_rows(out: StageOutput, created_ms: int) -> list[tuple[object, ...]]:
+    """Rows of ``alert_events`` (in the spec's column order), one per event, made at
+    ``created_ms`` (the wall clock)."""
     rows: list[tuple[object, ...]] = []
     for e in out.events:
         actor, note = out.actors.get(e.event_id, ("", ""))
@@ -41,14 +42,16 @@ def event_rows(out: StageOutput) -> list[tuple[object, ...]]:
             e.event_id, e.ts_ms // 1000, e.ts_ms, e.kind, e.alert_id, e.incident_id, e.key,
             e.category, e.level.roman, int(e.level), e.tier, int(e.notify), e.reason,
             loc.city, loc.district, loc.street, loc.grid, e.scope,
-            evidence_text(e), actor, note,
+            evidence_text(e), actor, note, created_ms,
         ))  # fmt: skip
     return rows
 
 
-def current_rows(stage: AlertingStage, events: Sequence[AlertEvent]) -> list[tuple[object, ...]]:
+def current_rows(
+    stage: AlertingStage, events: Sequence[AlertEvent], created_ms: int
+) -> list[tuple[object, ...]]:
     """Rows of ``alerts_current`` (in the spec's column order): one per event, carrying the
-    subject's state after it (highest version wins)."""
+    subject's state after it (highest version wins), made at ``created_ms``."""
     rows: list[tuple[object, ...]] = []
     for e in events:
         subject_id = e.alert_id or e.incident_id
@@ -66,7 +69,7 @@ def current_rows(stage: AlertingStage, events: Sequence[AlertEvent]) -> list[tup
             meta["acknowledged_by"], meta["assignee"], int(e.notify), e.reason,
             loc.city, loc.district, loc.street, loc.grid, e.scope,
             str(e.evidence.get("source_id", "")), str(e.evidence.get("metric", "")),
-            evidence_text(e),
+            evidence_text(e), created_ms,
         ))  # fmt: skip
     return rows
 

@@ -1,9 +1,11 @@
 """The topology: one Faust app with two agents.
 
 - ``ingest`` takes batches from every family topic: store (validate, dead-letter, roll up,
-  write ClickHouse), then detect, sending decisions, event-time ticks and case events (whose
-  clocks the alert engine watches) to the one-partition alerting topic; detector state is
-  snapshotted into the ``detector_state`` table.
+  write ClickHouse), then detect, sending the decisions that can change an alert
+  (:mod:`detectors.alerting.changes`), event-time ticks and case events (whose clocks the
+  alert engine watches) to the one-partition alerting topic; detector state is snapshotted
+  into the ``detector_state`` table. With ``CITYBRAIN_WORKER_DETECTION=off`` it only
+  stores.
 - ``alerting`` runs the city's alert engine over decisions and operator actions, writes the
   alert tables, publishes alert events and snapshots itself into the ``alert_engine`` table.
 
@@ -19,13 +21,14 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import faust
 import orjson
 
+from detectors.alerting.changes import Step
 from detectors.alerting.engine import AlertEngine
 from detectors.alerting.types import Decision
 from detectors.contract import dead_letter
@@ -160,11 +163,14 @@ def create_app(
         if deliveries:
             await asyncio.gather(*deliveries)
 
-    models, problems = load_models(Path(settings.worker_model_dir))
+    detecting_on = settings.worker_detection == "on"
+    models, problems = load_models(Path(settings.worker_model_dir)) if detecting_on else ({}, [])
     for problem in problems:
         log.warning("model file refused: %s", problem)
     if models:
         log.info("multivariate models loaded: %s", ", ".join(m.model_id for m in models.values()))
+    if not detecting_on:
+        log.info("detection off: storing only, nothing is sent to the alert engine")
 
     adopted: list[Any] = [None]  # the registry the detectors last adopted
 
@@ -173,6 +179,7 @@ def create_app(
         if not detection:
             detection.append(Detection.for_registry(
                 registry, models, profiles, config.neighbours, config.monitor.get("cool_after"),
+                config.policy(),
             ))  # fmt: skip
             entries = {k: v for k, v in detector_state.data.items() if v}
             detection[0].restore(entries)
@@ -182,10 +189,15 @@ def create_app(
         adopted[0] = registry
         return detection[0]
 
-    checkpoint = Checkpoint(detector_state, settings.worker_snapshot_interval_s)
+    async def send_steps(steps: Sequence[Step]) -> None:
+        for step in steps:
+            await alerting_out.send(key=ENGINE_KEY.encode(), value=step_to_json(step))
+        metrics.decisions.inc(sum(1 for step in steps if isinstance(step, Decision)))
+
+    checkpoint = Checkpoint(detector_state, settings.worker_snapshot_interval_s, send_steps)
     merge: EventTimeMerge[tuple[Any, Item]] = EventTimeMerge(settings.worker_partition_idle_s)
     read_to: dict[Any, int] = {}  # the last offset read of each partition
-    detecting = asyncio.Lock()  # the agent and the idle timer both release readings
+    detecting = asyncio.Lock()  # the agent and the timers release readings and send decisions
     working = asyncio.Lock()  # held while the agent stores and detects a batch
     stopping = asyncio.Event()
 
@@ -201,10 +213,11 @@ def create_app(
                 metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(highwater - offset - 1)
 
     def queue(events: Sequence[Any], messages: Sequence[Message], validated: Any) -> list[Any]:
-        """Queue the batch's valid events for detection; the events with nothing to detect."""
+        """Queue the batch's valid events for detection (none with detection off); the
+        events with nothing to detect."""
         by_offset = {(m.topic, m.partition, m.offset): e
                      for m, e in zip(messages, events, strict=True)}  # fmt: skip
-        for message, item in validated.ordered:
+        for message, item in validated.ordered if detecting_on else ():
             event = by_offset.pop((message.topic, message.partition, message.offset))
             merge.add(event.message.tp, item.ts_ms, (event, item))
         for event in events:
@@ -216,6 +229,9 @@ def create_app(
         """Release what event-time order allows (``final``: everything), detect on it, send
         the decisions and ticks; ``done`` are events with nothing to detect (acked with the
         released)."""
+        if not detecting_on:
+            checkpoint.processed(done, [], None)
+            return
         released = merge.release(final=final)
         det = detector()
         before = det.redelivered
@@ -223,9 +239,8 @@ def create_app(
         if det.redelivered > before:
             log.info("skipped %d re-delivered readings the detectors had learnt",
                      det.redelivered - before)  # fmt: skip
-        for step in steps:
-            await alerting_out.send(key=ENGINE_KEY.encode(), value=step_to_json(step))
-        metrics.decisions.inc(sum(1 for step in steps if isinstance(step, Decision)))
+        metrics.decisions_made.inc(sum(1 for step in steps if isinstance(step, Decision)))
+        await send_steps(det.changes.select(steps))
         checkpoint.processed([*done, *(event for event, _ in released)], released, det)
 
     @app.agent(source)
@@ -242,8 +257,8 @@ def create_app(
                 await send_dead(validated.dead)
                 async with detecting:
                     await detect(queue(events, messages, validated))
-                if checkpoint.due(20 * settings.worker_batch_size):
-                    await checkpoint.commit(app)
+                    if checkpoint.due(20 * settings.worker_batch_size):
+                        await checkpoint.commit(app)
 
     @app.timer(interval=max(0.2, settings.worker_partition_idle_s / 2))  # type: ignore[untyped-decorator]
     async def release_when_idle() -> None:
@@ -255,8 +270,9 @@ def create_app(
 
     @app.timer(interval=settings.worker_snapshot_interval_s)  # type: ignore[untyped-decorator]
     async def checkpoint_when_idle() -> None:
-        if checkpoint.due(0):
-            await checkpoint.commit(app)
+        async with detecting:  # a commit sends held decisions: never amid a detect's sends
+            if checkpoint.due(0):
+                await checkpoint.commit(app)
 
     intake = AlertIntake(alerting_topic(prefix), alert_actions_topic(prefix))
 
@@ -292,12 +308,13 @@ def create_app(
 
     async def write_alerts(stage: AlertingStage, out: Any, stages: list[Any]) -> None:
         stage.remember_ended(out.events)
+        created_ms = int(time.time() * 1000)
         rows = [
-            (ALERT_EVENTS, alert_rows.event_rows(out)),
-            (ALERTS_CURRENT, alert_rows.current_rows(stage, out.events)),
+            (ALERT_EVENTS, alert_rows.event_rows(out, created_ms)),
+            (ALERTS_CURRENT, alert_rows.current_rows(stage, out.events, created_ms)),
             (STAGE_CHANGES, stages),
             (SILENCES, alert_rows.silence_rows(stage, out)),
-            (CASES_RAW, cases_raw_rows(out.case_steps, int(time.time()))),
+            (CASES_RAW, cases_raw_rows(out.case_steps, created_ms // 1000)),
             (CASE_STEPS, step_rows(out.case_steps)),
         ]
         for table, table_rows in rows:
@@ -319,7 +336,7 @@ def create_app(
         else:
             async with detecting:
                 await detect([], final=True)
-            await checkpoint.commit(app)
+                await checkpoint.commit(app)
         await app.consumer.commit()
         log.info("stopped reading; stored input committed in %.1f s", time.monotonic() - started)
 
@@ -342,9 +359,12 @@ class Checkpoint:
     detectors have not learnt: Faust commits only acked offsets.
     """
 
-    def __init__(self, table: Any, interval_s: float) -> None:
+    def __init__(
+        self, table: Any, interval_s: float, send: Callable[[Sequence[Step]], Awaitable[None]]
+    ) -> None:
         self.table = table
         self.interval_s = interval_s
+        self.send = send  # of the decisions the change filter held back
         self.stream: Any = None
         self.detection: Detection | None = None
         self.unacked: list[Any] = []
@@ -352,14 +372,17 @@ class Checkpoint:
         self.at = time.monotonic()
 
     def processed(
-        self, events: Sequence[Any], learnt: Sequence[tuple[Any, Item]], detection: Detection
+        self,
+        events: Sequence[Any],
+        learnt: Sequence[tuple[Any, Item]],
+        detection: Detection | None,
     ) -> None:
         self.unacked.extend(events)
         self.partitions.update(
             {item.source_id: event.message.partition for event, item in learnt
              if isinstance(item, Reading)}
         )  # fmt: skip
-        self.detection = detection
+        self.detection = detection or self.detection
 
     def due(self, max_unacked: int) -> bool:
         if not self.unacked:
@@ -370,6 +393,9 @@ class Checkpoint:
     async def commit(self, app: faust.App) -> None:
         pending, self.unacked = self.unacked, []
         if self.detection is not None:
+            # held repeats go now, so that an operator's resolve waits at most this long
+            # for the alert to be raised again (the snapshot would keep them otherwise)
+            await self.send(self.detection.changes.flush())
             for key, entry in self.detection.snapshot().items():
                 part = self.partitions.get(key.split("|", 1)[0], 0)
                 self.table.data[key] = entry

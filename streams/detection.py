@@ -3,7 +3,9 @@ time only, so a replay gives the same decisions at any speed.
 
 State is the pure :class:`detectors.scoring.monitor.Monitor`; after each batch the changed series
 are snapshotted as plain data for the worker's Faust table, and restored from it on start.
-A re-delivered reading (its time not after the series' last one) is not learnt twice.
+A re-delivered reading (its time not after the series' last one) is not learnt twice. The
+:class:`detectors.alerting.changes.ChangeFilter` that picks the decisions worth sending is
+snapshotted with them, so after a restart it carries on where the detectors do.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from detectors.alerting.changes import ChangeFilter
+from detectors.alerting.engine import AlertPolicy
 from detectors.alerting.types import Decision
 from detectors.contract.events import CaseReport, Reading
 from detectors.contract.validation import Registry
@@ -20,6 +24,8 @@ from detectors.scoring.multivariate import TrainedModel
 MINUTE_MS = 60_000
 TICK_KEY = "__tick__"
 """The table entry holding the next event-time tick (silence checks run once a minute)."""
+CHANGES_KEY = "__changes__"
+"""The table entry holding the change filter (the alerts it mirrors, any held repeats)."""
 
 Item = Reading | CaseReport
 
@@ -42,8 +48,9 @@ def sites_of(registry: Registry, profiles: Profiles | None = None) -> list[Site]
 class Detection:
     """One worker's detectors, fed in the order its events were consumed."""
 
-    def __init__(self, monitor: Monitor) -> None:
+    def __init__(self, monitor: Monitor, changes: ChangeFilter | None = None) -> None:
         self.monitor = monitor
+        self.changes = changes or ChangeFilter()
         self.next_tick_ms: int | None = None
         self.redelivered = 0
 
@@ -55,11 +62,12 @@ class Detection:
         profiles: Profiles | None = None,
         neighbour_params: Mapping[str, Any] | None = None,
         cool_after: int | None = None,
+        policy: AlertPolicy | None = None,
     ) -> Detection:
         extra: dict[str, Any] = {} if cool_after is None else {"cool_after": cool_after}
         monitor = Monitor(sites_of(registry, profiles), models=models,
                           neighbour_params=neighbour_params, **extra)  # fmt: skip
-        return cls(monitor)
+        return cls(monitor, ChangeFilter(policy))
 
     def add_sources(self, registry: Registry, profiles: Profiles | None = None) -> None:
         """Sensors registered since the monitor was built get their sites and groups."""
@@ -112,6 +120,7 @@ class Detection:
         """Changed entries since the last snapshot, for the table."""
         entries: dict[str, Any] = self.monitor.snapshot()
         entries[TICK_KEY] = {"next_tick_ms": self.next_tick_ms}
+        entries[CHANGES_KEY] = self.changes.snapshot()
         return entries
 
     def restore(self, entries: Mapping[str, Any]) -> list[str]:
@@ -120,4 +129,7 @@ class Detection:
         tick = entries.pop(TICK_KEY, None)
         if tick is not None:
             self.next_tick_ms = tick.get("next_tick_ms")
+        changes = entries.pop(CHANGES_KEY, None)
+        if changes is not None:
+            self.changes = ChangeFilter.restore(changes)
         return self.monitor.restore(entries)

@@ -24,6 +24,7 @@ class WorkerMetrics:
     rollup_skipped: Counter
     events_repeated: Counter
     decisions: Counter
+    decisions_made: Counter
     alert_events: Counter
     producer_waits: Counter
 
@@ -72,6 +73,10 @@ class WorkerMetrics:
             ),
             decisions=Counter(
                 p + "decisions", "Detector decisions sent to the alert engine", registry=registry
+            ),
+            decisions_made=Counter(
+                p + "decisions_made", "Detector decisions made, sent or not (only those that "
+                "can change an alert are sent)", registry=registry,
             ),
             alert_events=Counter(
                 p + "alert_events", "Alert and incident state changes", ["kind"],

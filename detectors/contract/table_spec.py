@@ -12,6 +12,7 @@ ORDER BY code
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -71,9 +72,7 @@ class TableSpec:
 
     def ddl(self, database: str, dimension: str, retention_days: int | None) -> str:
         """CREATE TABLE IF NOT EXISTS; ``retention_days`` None: no TTL clause."""
-        columns = ",\n    ".join(
-            f"{c.name} {dimension if c.type == DIM else c.type}" for c in self.columns
-        )
+        columns = ",\n    ".join(f"{c.name} {_type(c, dimension)}" for c in self.columns)
         clauses = [f"ENGINE = {self.engine}"]
         if self.partition_by:
             clauses.append(f"PARTITION BY {self.partition_by}")
@@ -82,6 +81,31 @@ class TableSpec:
             clauses.append(f"TTL {self.ttl_on} + INTERVAL {int(retention_days)} DAY")
         head = f"CREATE TABLE IF NOT EXISTS {self.qualified(database)}"
         return f"{head} (\n    {columns}\n) " + "\n".join(clauses)
+
+    def add_columns(
+        self, database: str, dimension: str, present: Iterable[str]
+    ) -> list[tuple[str, str]]:
+        """How an existing table gains the columns its spec gained: (column, ALTER) for
+        each column not ``present``, placed after its predecessor (rows written before
+        read the type's default: 0, '').
+
+        >>> spec = TableSpec("notes", columns("code String, n UInt8, at UInt64"), "Log", "")
+        >>> for name, sql in spec.add_columns("cb", "String", ["code"]):
+        ...     print(sql)
+        ALTER TABLE cb.notes ADD COLUMN n UInt8 AFTER code
+        ALTER TABLE cb.notes ADD COLUMN at UInt64 AFTER n
+        """
+        have, table = set(present), self.qualified(database)
+        return [
+            (c.name, f"ALTER TABLE {table} ADD COLUMN {c.name} {_type(c, dimension)}"
+                     f" AFTER {self.columns[i - 1].name}")
+            for i, c in enumerate(self.columns)
+            if c.name not in have and i > 0  # a table always has its first column
+        ]  # fmt: skip
+
+
+def _type(column: Column, dimension: str) -> str:
+    return dimension if column.type == DIM else column.type
 
 
 def columns(text: str) -> tuple[Column, ...]:

@@ -88,12 +88,15 @@ ALERT_EVENTS = TableSpec(
     columns(f"""event_id String, ts DateTime('UTC'), ts_ms UInt64, kind dimension,
         alert_id String, incident_id String, key String, category dimension,
         level dimension, level_rank UInt8, tier dimension, notify UInt8, reason String,
-        {LOCATION}, scope dimension, evidence String, actor String, comment String"""),
+        {LOCATION}, scope dimension, evidence String, actor String, comment String,
+        created_ms UInt64"""),
     _replacing(),
     "(ts, event_id)",
     partition_by="toYYYYMM(ts)",
     comment="Every alert and incident state change, and every operator action: the audit "
-    "trail. level_rank: 1 = IV blue .. 4 = I red (0 for events without a level).",
+    "trail. level_rank: 1 = IV blue .. 4 = I red (0 for events without a level). "
+    "created_ms: when the worker made the row (wall clock; 0 in rows from before it was "
+    "kept), so ts_ms to created_ms is the event-to-alert latency.",
 )
 ALERTS_CURRENT = TableSpec(
     "alerts_current",
@@ -101,11 +104,13 @@ ALERTS_CURRENT = TableSpec(
         category dimension, level dimension, level_rank UInt8, tier dimension,
         status dimension, opened_ms UInt64, updated_ms UInt64, version UInt64,
         acknowledged_by String, assignee String, notify UInt8, reason String,
-        {LOCATION}, scope dimension, source_id String, metric dimension, evidence String"""),
+        {LOCATION}, scope dimension, source_id String, metric dimension, evidence String,
+        created_ms UInt64"""),
     _replacing("version"),
     "alert_id",
     comment="The current state of each alert and incident (subject = 'alert' | "
-    "'incident'): one row per change, the highest version wins.",
+    "'incident'): one row per change, the highest version wins. created_ms: when the "
+    "worker made the row (wall clock; 0 in rows from before it was kept).",
 )
 STAGE_CHANGES = TableSpec(
     "stage_changes",

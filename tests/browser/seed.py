@@ -27,8 +27,8 @@ from sensors_sim.reference import write_reference
 
 MIN_MS = 60_000
 
-ALERT_COLUMNS = ALERTS_CURRENT.column_list
-EVENT_COLUMNS = ALERT_EVENTS.column_list
+ALERT_COLUMNS = ALERTS_CURRENT.select_without("created_ms")  # the seeds' rows have none
+EVENT_COLUMNS = ALERT_EVENTS.select_without("created_ms")
 STAGE_COLUMNS = STAGE_CHANGES.column_list
 CASE_COLUMNS = CASES_RAW.column_list
 ROLLUP_COLUMNS = ROLLUPS_1M.column_list

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kafka import KafkaConsumer, TopicPartition
+
 from infra.clickhouse import connect
 from infra.kafka import group_lag
 from infra.process import (
@@ -55,6 +57,18 @@ def settled(settings: CommonSettings, worker: ChildProcess, timeout_s: float) ->
               alert_actions_topic(prefix)]  # fmt: skip
     wait_for(lambda: group_lag(settings, f"{prefix}-worker", inputs) == 0, timeout_s,
              "the worker to commit every message it read", worker)  # fmt: skip
+
+
+def topic_messages(settings: CommonSettings, topic: str) -> int:
+    """How many messages a topic holds (end minus beginning offsets, every partition; 0
+    for a topic that does not exist)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        starts, ends = consumer.beginning_offsets(parts), consumer.end_offsets(parts)
+    finally:
+        consumer.close()
+    return sum(ends[tp] - starts[tp] for tp in parts)
 
 
 def run_sim(env: dict[str, str], *args: str, background: bool = False) -> Any:

@@ -112,6 +112,10 @@ def test_decisions_raise_and_actions_are_applied_once(namespace: CommonSettings)
         wait_for(lambda: bool(rows(namespace, raised)), 120, "the alert to be raised", worker)
         alert_id = rows(namespace, raised)[0][0]
         assert current(namespace, alert_id)[0] == "active"
+        # each row says when the worker made it: after the decision was sent, before now
+        made = rows(namespace, "SELECT min(created_ms), max(created_ms) FROM alert_events")
+        made += rows(namespace, "SELECT min(created_ms), max(created_ms) FROM alerts_current")
+        assert all(now <= first <= last <= time.time() * 1000 for first, last in made), made
         # the notice names its places, so the notifier explains it by name in both languages
         wait_for(lambda: raised_notice(namespace) is not None, 60, "the raised notice", worker)
         notice = raised_notice(namespace)

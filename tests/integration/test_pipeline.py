@@ -7,20 +7,24 @@ and the same after the worker is SIGKILLed mid-run and restarted.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from detectors.contract.dead_letter import message_key
 from infra.kafka import latest_by_key, topic_config
 from infra.settings import CommonSettings
-from infra.topics import dead_letter_topic
+from infra.topics import alerting_topic, dead_letter_topic
 from tests.integration.harness import (
+    WorkerProcess,
     process_env,
     rollup_totals,
     rows,
     run_sim,
     scalar,
+    settled,
     stored_counts,
+    topic_messages,
     wait_for,
     worker_process,
 )
@@ -60,13 +64,7 @@ def _assert_dead_letter_topic_exact(settings: CommonSettings, summary: dict[str,
              "every stored dead letter on the dead-letter topic")  # fmt: skip
     latest = latest_by_key(settings, topic)
     assert set(latest) == table
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        starts, ends = consumer.beginning_offsets(parts), consumer.end_offsets(parts)
-    finally:
-        consumer.close()
-    return sum(ends[tp] - starts[tp] for tp in parts) - len(latest)
+    return topic_messages(settings, topic) - len(latest)
 
 
 def _all_stored(settings: CommonSettings, total: int) -> bool:
@@ -74,35 +72,50 @@ def _all_stored(settings: CommonSettings, total: int) -> bool:
     return counts["raw"] + counts["cases"] + counts["dead"] >= total
 
 
+def _store_with_malformed(namespace: CommonSettings, worker: WorkerProcess) -> dict[str, Any]:
+    """4000 events, about 5% malformed, sent as fast as they go; returns the simulator's
+    summary once every one is stored and rolled up."""
+    args = ("--seed", "11", "--rate", "2000", "--count", "4000", "--malformed", "0.05")
+    summary: dict[str, Any] = run_sim(process_env(namespace), *args, "--max-speed")
+    assert summary["sent"] == 4000 and summary["send_errors"] == 0
+    assert 150 <= summary["malformed"] <= 250  # about 5%
+    wait_for(
+        lambda: (
+            _all_stored(namespace, 4000)
+            and sum(rollup_totals(namespace).values()) == 4 * summary["valid"]
+        ),
+        120,
+        "all 4000 events stored",
+        worker,
+    )
+    return summary
+
+
 def test_exact_counts_with_malformed_messages(namespace: CommonSettings) -> None:
     worker = worker_process(namespace, "exact")
     worker.start()
     try:
-        summary = run_sim(
-            process_env(namespace),
-            "--seed",
-            "11",
-            "--rate",
-            "2000",
-            "--count",
-            "4000",
-            "--malformed",
-            "0.05",
-            "--max-speed",
-        )
-        assert summary["sent"] == 4000 and summary["send_errors"] == 0
-        assert 150 <= summary["malformed"] <= 250  # about 5%
-        wait_for(
-            lambda: (
-                _all_stored(namespace, 4000)
-                and sum(rollup_totals(namespace).values()) == 4 * summary["valid"]
-            ),
-            120,
-            "all 4000 events stored",
-            worker,
-        )
-        _assert_exact(namespace, summary)
+        _assert_exact(namespace, _store_with_malformed(namespace, worker))
         assert worker.alive(), "bad input must not stop the worker"
+    finally:
+        worker.stop()
+
+
+def test_with_detection_off_the_worker_stores_the_same_and_sends_no_decision(
+    namespace: CommonSettings,
+) -> None:
+    worker = worker_process(namespace, "storing", CITYBRAIN_WORKER_DETECTION="off")
+    worker.start()
+    try:
+        summary = _store_with_malformed(namespace, worker)
+        settled(namespace, worker, 60)  # every input committed: anything sent was sent
+        _assert_exact(namespace, summary)
+        prefix = namespace.kafka_topic_prefix
+        assert topic_messages(namespace, alerting_topic(prefix)) == 0  # no decision, no tick
+        # nor any detector state (with detection on, every checkpoint writes its tick)
+        assert topic_messages(namespace, f"{prefix}-worker-detector_state-changelog") == 0
+        assert scalar(namespace, "SELECT count() FROM alert_events") == 0
+        assert "detection off" in worker.log_path.read_text()
     finally:
         worker.stop()
 

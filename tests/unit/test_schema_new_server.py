@@ -3,12 +3,13 @@ features detected from that server's own system tables."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from detectors.contract.table_spec import DIM
-from detectors.contract.tables import TABLES
+from detectors.contract.tables import ALERT_EVENTS, TABLES
 from infra.clickhouse import detect_features, table_ddl
 
 chdb_session = pytest.importorskip("chdb.session")
@@ -67,3 +68,18 @@ def test_every_table_has_its_specs_columns(server: ChdbClient) -> None:
         spec.name: [(c.name, features.dim() if c.type == DIM else c.type) for c in spec.columns]
         for spec in TABLES
     }
+
+
+def test_a_table_made_before_gains_its_new_columns(server: ChdbClient) -> None:
+    features = detect_features(server)  # type: ignore[arg-type]
+    server.execute("DROP DATABASE IF EXISTS cbadd")
+    server.execute("CREATE DATABASE cbadd")
+    before = dataclasses.replace(ALERT_EVENTS, columns=ALERT_EVENTS.columns[:-1])
+    server.execute(before.ddl("cbadd", features.dim(), None))
+    added = ALERT_EVENTS.add_columns("cbadd", features.dim(), before.names)
+    assert [column for column, _ in added] == ["created_ms"]
+    for _, statement in added:
+        server.execute(statement)
+    names = server.execute("SELECT name FROM system.columns WHERE database = 'cbadd' "
+                           "AND table = 'alert_events' ORDER BY position")  # fmt: skip
+    assert [row[0] for row in names] == list(ALERT_EVENTS.names)

@@ -227,7 +227,7 @@ def test_a_silenced_alert_changes_no_stage_and_notifies_no_webhook() -> None:
     records = [e.record() for e in raised]
     assert records[0]["silence_id"] == "s-1"
     assert [route(NotifyConfig(webhooks=(hook,)), r) for r in records] == [[]]
-    evidence = json.loads(event_rows(StageOutput(events=raised))[0][-3])  # type: ignore[arg-type]
+    evidence = json.loads(event_rows(StageOutput(events=raised), 0)[0][-4])  # type: ignore[arg-type]
     assert evidence["silence_id"] == "s-1"
     # the silence ends: the alert counts again
     ended, _ = act(stage, expire(COMMANDER, now_ms=3_000))

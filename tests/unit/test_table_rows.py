@@ -133,19 +133,19 @@ def event() -> AlertEvent:
 
 def test_alert_events_rows(event: AlertEvent) -> None:
     out = StageOutput(events=[event], actors={"ev-3": ("ops", "on it")})
-    [row] = alert_rows.event_rows(out)
+    [row] = alert_rows.event_rows(out, TS_MS + 900)
     assert read(ALERT_EVENTS, row) == {
         "event_id": "ev-3", "ts": TS_MS // 1000, "ts_ms": TS_MS, "kind": "raised",
         "alert_id": "al-1", "incident_id": "in-1", "key": "WAT-1:water_level:limit",
         "category": "limit", "level": "II", "level_rank": 3, "tier": "street", "notify": 1,
         "reason": "above warning", "city": "CB", "district": "D1", "street": "D1-S1",
         "grid": "D1-S1-G01", "scope": "street", "evidence": orjson.dumps(event.evidence).decode(),
-        "actor": "ops", "comment": "on it",
+        "actor": "ops", "comment": "on it", "created_ms": TS_MS + 900,
     }  # fmt: skip
 
 
 def test_alerts_current_rows(event: AlertEvent) -> None:
-    [row] = alert_rows.current_rows(AlertingStage(), [event])
+    [row] = alert_rows.current_rows(AlertingStage(), [event], TS_MS + 900)
     assert read(ALERTS_CURRENT, row) == {
         "alert_id": "al-1", "subject": "alert", "incident_id": "in-1",
         "key": "WAT-1:water_level:limit", "category": "limit", "level": "II", "level_rank": 3,
@@ -153,7 +153,7 @@ def test_alerts_current_rows(event: AlertEvent) -> None:
         "version": 1, "acknowledged_by": "", "assignee": "", "notify": 1,
         "reason": "above warning", "city": "CB", "district": "D1", "street": "D1-S1",
         "grid": "D1-S1-G01", "scope": "street", "source_id": "WAT-1", "metric": "water_level",
-        "evidence": orjson.dumps(event.evidence).decode(),
+        "evidence": orjson.dumps(event.evidence).decode(), "created_ms": TS_MS + 900,
     }  # fmt: skip
 
 

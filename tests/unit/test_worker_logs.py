@@ -30,6 +30,16 @@ def test_a_bad_log_format_is_refused_naming_the_variable(monkeypatch: pytest.Mon
         load(WorkerSettings)
 
 
+def test_detection_is_on_or_off_and_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CITYBRAIN_WORKER_DETECTION", raising=False)
+    assert load(WorkerSettings).worker_detection == "on"
+    monkeypatch.setenv("CITYBRAIN_WORKER_DETECTION", "off")
+    assert load(WorkerSettings).worker_detection == "off"
+    monkeypatch.setenv("CITYBRAIN_WORKER_DETECTION", "false")
+    with pytest.raises(SettingsError, match="CITYBRAIN_WORKER_DETECTION='false'.*'on' or 'off'"):
+        load(WorkerSettings)
+
+
 def test_the_worker_stops_on_a_bad_log_format() -> None:
     env = {**os.environ, "CITYBRAIN_LOG_FORMAT": "yaml"}
     done = subprocess.run([sys.executable, "-m", "streams"], cwd=ROOT, env=env,
