@@ -43,8 +43,9 @@ def progress(settings: CommonSettings) -> int:
 
 def streams_in_state(worker: StreamWorker) -> str:
     """The worker's own count of restored series, from its log (the last one logged)."""
-    lines = [line for line in worker.log_tail(4000).splitlines() if "restored" in line]
-    return lines[-1].split("]", 1)[-1].strip() if lines else "(no 'restored' line logged)"
+    lines = [line for line in worker.log_path.read_text(errors="replace").splitlines()
+             if "restored" in line]  # fmt: skip
+    return lines[-1].split(": ", 1)[-1].strip() if lines else "(no 'restored' line yet)"
 
 
 def main() -> int:
@@ -83,8 +84,11 @@ def main() -> int:
         worker.start()
         wait_until(lambda: progress(settings) > before, 300, "a new stored row", worker,
                    poll_s=0.1)  # fmt: skip
-        print(f"{name}: processing again {time.perf_counter() - started:.1f} s after the "
-              f"start; {streams_in_state(worker)}")  # fmt: skip
+        took = time.perf_counter() - started
+        wait_until(lambda: "restored" in streams_in_state(worker), 60, "the restore log line",
+                   worker)  # fmt: skip
+        print(f"{name}: processing again {took:.1f} s after the start; "
+              f"{streams_in_state(worker)}")  # fmt: skip
         return worker
 
     first = StreamWorker(env, logs / f"restart-{tag}-fill.log", cwd=ROOT)
@@ -98,13 +102,13 @@ def main() -> int:
               f"{time.perf_counter() - started:.0f} s")  # fmt: skip
         first.stop()  # clean: SIGTERM, waits for the exit
         produce(args.more)
-        second = restart("clean stop", progress(settings))
+        second = restart("clean-stop", progress(settings))
         workers.append(second)
         caught_up(second)
         produce(args.more)
         wait_until(lambda: progress(settings) > 0, 60, "rows", second)
         second.kill()
-        third = restart("kill -9", progress(settings))
+        third = restart("kill-9", progress(settings))
         workers.append(third)
         caught_up(third)
     finally:

@@ -62,6 +62,19 @@ class WorkerSettings(CommonSettings):
     worker_batch_size: int = Field(5000, ge=1, le=100_000)
     worker_batch_within_s: float = Field(0.5, gt=0, le=60)
     worker_data_dir: str = ".local/worker"
+    worker_instance_id: str = Field(
+        "",
+        max_length=200,
+        description="this worker's static member id in its consumer group (empty: derived"
+        " from the host and the data dir); a restarted worker with the same id takes its"
+        " partitions back at once instead of waiting for the broker to time the old one out",
+    )
+    worker_store: Literal["rocksdb", "memory"] = Field(
+        "rocksdb",
+        description="where the worker keeps its tables: rocksdb (on local disk under the data"
+        " dir, so a restart reads only the changelog written since) or memory (every start"
+        " replays the whole changelog)",
+    )
     worker_max_future_s: int = Field(300, ge=0)
     worker_max_age_s: int = Field(7 * 24 * 3600, ge=60)
     worker_registry_refresh_s: float = Field(30.0, gt=0)

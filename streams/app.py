@@ -17,6 +17,7 @@ never behind the committed offsets.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import socket
@@ -51,7 +52,7 @@ from infra.topics import (
     dead_letter_topic,
     merged_topic,
 )
-from streams import alert_rows
+from streams import alert_rows, state_store
 from streams.alerting import (
     AlertingStage,
     notice,
@@ -81,6 +82,16 @@ past this, e.g. with ClickHouse down, that batch is left to the next start)."""
 def worker_name() -> str:
     """host:pid, stored with each dead letter to tell workers apart."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def instance_id(settings: WorkerSettings) -> str:
+    """The worker's static member id in its consumer group: as set, else the same for every
+    start of the worker on this host with this data dir (its local state), and different
+    for two workers, which cannot share a data dir."""
+    if settings.worker_instance_id:
+        return settings.worker_instance_id
+    place = os.path.abspath(settings.worker_data_dir).encode()
+    return f"{settings.worker_app_id}@{socket.gethostname()}-{hashlib.sha1(place).hexdigest()[:10]}"
 
 
 def to_message(event: Any) -> Message:
@@ -118,9 +129,10 @@ def create_app(
     app = faust.App(
         settings.worker_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
-        store="memory://",
+        store=f"{settings.worker_store}://",
         datadir=settings.worker_data_dir,
         web_enabled=False,
+        consumer_group_instance_id=instance_id(settings),
         topic_partitions=settings.kafka_partitions,
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",
@@ -302,8 +314,7 @@ def create_app(
                                       value=orjson.dumps(record))  # fmt: skip
                 metrics.alert_events.labels(event.kind).inc()
             for key, value in pack_snapshot(ENGINE_KEY, stage[0].snapshot()).items():
-                engine_state.data[key] = value
-                engine_state.send_changelog(0, key, value)
+                state_store.put(engine_state, 0, key, value)
             await app.producer.flush()
 
     async def write_alerts(stage: AlertingStage, out: Any, stages: list[Any]) -> None:
@@ -398,8 +409,7 @@ class Checkpoint:
             await self.send(self.detection.changes.flush())
             for key, entry in self.detection.snapshot().items():
                 part = self.partitions.get(key.split("|", 1)[0], 0)
-                self.table.data[key] = entry
-                self.table.send_changelog(part, key, entry)
+                state_store.put(self.table, part, key, entry)
         await app.producer.flush()
         for event in pending:
             await self.stream.ack(event)

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.covariance import ledoit_wolf
 
 from detectors.scoring.base import FloatArray
 from detectors.scoring.likelihood import normal_surprises
@@ -85,6 +84,10 @@ class RowFit:
         centre = np.median(rows, axis=0)
         scale = _scales(rows, centre)
         z = np.clip((rows - centre) / scale, -CLIP, CLIP)
+        # Imported here: scikit-learn (with scipy.stats) takes seconds to import, and a
+        # worker that only restores fitted models must be processing again in seconds.
+        from sklearn.covariance import ledoit_wolf
+
         covariance, _ = ledoit_wolf(z)
         return cls(centre, scale, np.linalg.pinv(np.atleast_2d(covariance), hermitian=True))
 

@@ -5,6 +5,7 @@ stream once, so they score the future exactly as if nothing had happened."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,14 @@ def test_restored_detectors_equal_uninterrupted_ones(namespace: CommonSettings) 
         wait_for(lambda: stored_counts(namespace)["raw"] > 2000, 120, "events before the kill",
                  first)  # fmt: skip
         first.kill()
+        before, restarted = sum(stored_counts(namespace).values()), time.perf_counter()
         second.start()
+        wait_for(lambda: sum(stored_counts(namespace).values()) > before, 120,
+                 "the restarted worker to store again", second)  # fmt: skip
+        print(
+            f"restarted after kill -9: storing again {time.perf_counter() - restarted:.1f} s "
+            "after the start (bench/bench_restart.py measures it with 10,000 streams)"
+        )
         assert sim.wait(timeout=300) == 0
         wait_for(lambda: sum(stored_counts(namespace).values()) >= total, 180,
                  "every event stored after the restart", second)  # fmt: skip
