@@ -178,7 +178,7 @@ def test_an_alert_link_opens_the_sensor_on_the_alerting_metric(
     _wait(driver, lambda d: "pm10" in _selected_metric(d))
 
     # The alarm banner names the gravest alarm's sensor and opens it on its metric.
-    _click_link(driver, "WAT-0001 · pipe_level", ids.ALARM_BANNER)
+    _click_link(driver, "sensor WAT-0001 · drainage pipe level", ids.ALARM_BANNER)
     _wait(driver, lambda d: _path(d) == "/sensor/WAT-0001?metric=pipe_level")
     _wait(driver, lambda d: "pipe_level" in _selected_metric(d))
 
