@@ -307,6 +307,15 @@ def _other_pages(queries: Queries, wiring: Wiring) -> list[Callback]:
             ),
             shared=True,
         ),
+        Callback(
+            (Output(ids.CATALOG_STATUS, "children"), Output(ids.CATALOG_TABLE, "children")),
+            (Input(ids.CATALOG_REFRESH, "n_intervals"), LANG),
+            lambda _tick, lang: views.refresh_catalog(
+                queries, scope_of(), lang, int(wiring.clock() * 1000),
+                wiring.pages.quality_minutes,
+            ),
+            shared=True,
+        ),
     ]  # fmt: skip
 
 

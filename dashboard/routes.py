@@ -91,9 +91,13 @@ def _parse_path(path: str) -> Route:
         return Route(Page.REPLAY)
     if head == "replay" and len(rest) == 1:
         return Route(Page.REPLAY, code=rest[0]) if _CODE.match(rest[0]) else bad
-    if head in ("alerts", "cases", "quality", "overview", "access", "silences") and not rest:
+    if head in _PLAIN_PAGES and not rest:
         return Route(Page(head))
     return bad
+
+
+_PLAIN_PAGES = ("alerts", "cases", "quality", "catalog", "overview", "access", "silences")
+"""The pages whose address is their name alone."""
 
 
 def href(route: Route) -> str:

@@ -285,6 +285,7 @@ def test_refusals_are_explained_in_both_languages() -> None:
                 "alert console",
                 "cases",
                 "data quality",
+                "data catalog",
                 "overview",
                 "replays",
                 "access audit",
@@ -293,7 +294,8 @@ def test_refusals_are_explained_in_both_languages() -> None:
         ),  # fmt: skip
         (
             Role.ENGINEER,
-            ["city", "alert console", "cases", "data quality", "overview", "replays", "silences"],
+            ["city", "alert console", "cases", "data quality", "data catalog", "overview",
+             "replays", "silences"],
         ),  # fmt: skip
         (Role.EMERGENCY_STAFF, ["city", "alert console", "silences"]),
         (Role.WALL_SCREEN, ["city", "alert console", "overview"]),
