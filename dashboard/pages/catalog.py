@@ -57,14 +57,16 @@ def catalog_table(
     now_ms: int,
     lang: str,
 ) -> html.Table | html.P:
-    """One row per entry in force, families first; a broken promise is flagged."""
+    """One row per entry in force, families first; a broken promise is flagged. A source
+    without figures (outside the viewer's districts) is not judged."""
     by_source = {q.district: q for q in sources}  # source_quality keys rows by source id
     rows, classes = [], []
     for e in sorted(entries, key=lambda e: (e.subject is not Subject.FAMILY, e.family, e.key)):
         is_family = e.subject is Subject.FAMILY
         quality = family_quality(families, e.family) if is_family else by_source.get(e.key)
-        broken = promise_now(e, quality, now_ms)
-        rows.append(_row(e, departments, quality, broken, now_ms, lang))
+        judged = is_family or quality is not None
+        broken = promise_now(e, quality, now_ms) if judged else ()
+        rows.append(_row(e, departments, quality, broken, now_ms, lang, judged))
         classes.append(" ".join(broken))
     headers = [
         t("catalog_key", lang), t("owner", lang), t("schema_version", lang),
@@ -82,10 +84,12 @@ def _row(
     broken: tuple[str, ...],
     now_ms: int,
     lang: str,
+    judged: bool,
 ) -> list[object]:
     p = e.promise
     completeness = quality.completeness if quality else None
     status = ", ".join(t(f"promise_{b}", lang) for b in broken) or t("promise_kept", lang)
+    status = status if judged else NO_VALUE
     return [
         f"{t(f'subject_{e.subject.value}', lang)} · {e.key}",
         _owner(e.department, departments, lang),
