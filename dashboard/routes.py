@@ -31,6 +31,9 @@ TIER_LEVELS = AREA_LEVELS
 """The tiers, coarsest first."""
 
 _CODE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+_PLAIN_PAGES = ("alerts", "cases", "quality", "catalog", "overview", "access", "silences")
+"""The pages whose address is their name alone."""
 _ALERT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
 _METRIC = re.compile(r"^[a-z0-9_]{1,40}$")
 
@@ -94,10 +97,6 @@ def _parse_path(path: str) -> Route:
     if head in _PLAIN_PAGES and not rest:
         return Route(Page(head))
     return bad
-
-
-_PLAIN_PAGES = ("alerts", "cases", "quality", "catalog", "overview", "access", "silences")
-"""The pages whose address is their name alone."""
 
 
 def href(route: Route) -> str:

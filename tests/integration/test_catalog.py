@@ -52,12 +52,13 @@ def test_edits_are_versions_with_authors_that_the_dashboard_reads_and_reference_
     assert defaults[("family", "water")].topics == (f"{namespace.kafka_topic_prefix}.water",)
 
     source = next(s for s in city.sources if s.family is Family.WATER)
-    assert _cli(namespace, "--author", "ana", "set", "water", "--owner", "power",
-                "--freshness", "20m") == (0, f"family water: version {NOW_S * 1000} saved\n")  # fmt: skip
+    edit = ("--author", "ana", "set", "water", "--owner", "power", "--freshness", "20m")
+    assert _cli(namespace, *edit) == (0, f"family water: version {NOW_S * 1000} saved\n")
     assert _cli(namespace, "--author", "li", "set", source.source_id, "--completeness", "99",
                 now_s=NOW_S + 1)[0] == 0  # fmt: skip
     assert _cli(namespace, "set", "water", "--completeness", "101") == (
-        2, "citybrain-catalog: percentage 101 is outside 0-100\n"
+        2,
+        "citybrain-catalog: percentage 101 is outside 0-100\n",
     )
     # The reference data written again: its version 0 never wins over an edit.
     write_reference(namespace, city, clock=lambda: NOW_S + 5)
@@ -69,7 +70,10 @@ def test_edits_are_versions_with_authors_that_the_dashboard_reads_and_reference_
     assert current[("family", "water")].promise == Promise(1200, 80.0, 600)
     own = current[("source", source.source_id)]
     assert (own.author, own.version, own.department, own.cadence_s) == (
-        "li", (NOW_S + 1) * 1000, "power", source.cadence_s
+        "li",
+        (NOW_S + 1) * 1000,
+        "power",
+        source.cadence_s,
     )
     assert own.promise == Promise(1200, 99.0, 600)
     departments = {d.code: d for d in queries.departments(COMMANDER)}

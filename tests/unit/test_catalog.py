@@ -99,7 +99,7 @@ def test_a_promise_is_broken_by_stale_or_incomplete_data() -> None:
     assert breaches(promise, 0, now, 0.1) == ("stale", "incomplete")
     # Nothing expected: completeness is not judged.
     assert breaches(promise, now, now, None) == ()
-    assert DEFAULT_PROMISE == Promise(300, 80.0, 600)
+    assert Promise(300, 80.0, 600) == DEFAULT_PROMISE
 
 
 def test_every_family_has_a_default_owned_by_its_city_department() -> None:

@@ -109,7 +109,8 @@ def test_who_may_open_the_catalog_and_that_it_is_read_only(
     role: Role, district: str, opens: bool
 ) -> None:
     scope = Scope(role, district, "u")
-    header, page, _ = router.render(FakeQueries(), scope, "/catalog", "", "en", router.PageSettings())
+    settings = router.PageSettings()
+    header, page, _ = router.render(FakeQueries(), scope, "/catalog", "", "en", settings)
     shown: list[Any] = texts(page)
     links = [getattr(c, "href", None) for c in walk(html.Div(header))]
     assert ("/catalog" in links) is opens
