@@ -34,6 +34,7 @@ _CODE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 _PLAIN_PAGES = ("alerts", "cases", "quality", "catalog", "overview", "access", "silences")
 """The pages whose address is their name alone."""
+
 _ALERT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
 _METRIC = re.compile(r"^[a-z0-9_]{1,40}$")
 
