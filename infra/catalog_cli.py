@@ -151,7 +151,10 @@ def _show(store: Store, target: str, out: TextIO) -> None:
     versions = [e for e in history if (e.subject, e.key) == (entry.subject, entry.key)]
     print("history:", file=out)
     for e in versions:
-        print(f"  version {e.version}: {e.department}, {e.promise} by {e.author}", file=out)
+        p = e.promise
+        print(f"  version {e.version}: {e.department}, freshness {p.freshness_s}s, "
+              f"completeness {p.completeness_pct:g}%, allowance {p.allowance_s}s, "
+              f"by {e.author}", file=out)  # fmt: skip
 
 
 def _subject(target: str) -> Subject:

@@ -166,6 +166,7 @@ def test_a_source_gets_its_own_entry_from_its_family_and_that_entry_governs_it()
     code, out, _ = cli(store, "show", "WAT-0001")
     assert code == 0 and "owner: water (Water Affairs Bureau / 水务局)" in out
     assert out.count("  version ") == 2 and "topics: citybrain.water" in out
+    assert f"  version {NOW_S * 1000 + 1}: water, freshness 3600s, completeness 99%, " in out
     assert "views: tier, sensor, alerts, quality, overview" in out
     code, out, _ = cli(store, "show", "ENV-0001")  # no own entry: its family's
     assert code == 0 and "key: environment" in out
