@@ -298,16 +298,32 @@ def _other_pages(queries: Queries, wiring: Wiring) -> list[Callback]:
             ) or no_update,
             prevent_initial_call=True,
         ),
-        Callback(
-            (Output(ids.QUALITY_STATUS, "children"), Output(ids.QUALITY_TABLE, "children")),
-            (Input(ids.QUALITY_REFRESH, "n_intervals"), LANG),
-            lambda _tick, lang: views.refresh_quality(
-                queries, scope_of(), lang, int(wiring.clock() * 1000),
-                wiring.pages.quality_minutes,
-            ),
-            shared=True,
+        _quality_refresh(
+            (ids.QUALITY_STATUS, ids.QUALITY_TABLE, ids.QUALITY_REFRESH), views.refresh_quality,
+            queries, wiring,
+        ),
+        _quality_refresh(
+            (ids.CATALOG_STATUS, ids.CATALOG_TABLE, ids.CATALOG_REFRESH), views.refresh_catalog,
+            queries, wiring,
         ),
     ]  # fmt: skip
+
+
+def _quality_refresh(
+    page_ids: tuple[str, str, str], view: Callable[..., Any], queries: Queries, wiring: Wiring
+) -> Callback:
+    """The periodic refresh of a page judged on the data-quality figures (the quality and
+    catalog pages): its (status, table) written on each tick of its (refresh) interval."""
+    status, table, refresh = page_ids
+    return Callback(
+        (Output(status, "children"), Output(table, "children")),
+        (Input(refresh, "n_intervals"), LANG),
+        lambda _tick, lang: view(
+            queries, wiring.scope_of(), lang, int(wiring.clock() * 1000),
+            wiring.pages.quality_minutes,
+        ),
+        shared=True,
+    )  # fmt: skip
 
 
 def _replay(wiring: Wiring) -> list[Callback]:

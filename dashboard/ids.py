@@ -90,6 +90,11 @@ QUALITY_REFRESH = "quality-refresh"
 QUALITY_STATUS = "quality-status"
 QUALITY_TABLE = "quality-table"
 
+# The data catalog.
+CATALOG_REFRESH = "catalog-refresh"
+CATALOG_STATUS = "catalog-status"
+CATALOG_TABLE = "catalog-table"
+
 # Replays.
 REPLAY_LIST_LOAD = "replay-list-load"
 REPLAY_LIST = "replay-list"

@@ -47,6 +47,12 @@ from detectors.contract.alerts import Subject
 from detectors.contract.city import Area
 from detectors.contract.events import CASE_STATUSES, CASE_STEP_STATUSES
 from detectors.contract.places import AreaLevel
+from detectors.contract.tables import (
+    CATALOG_HISTORY,
+    DEPARTMENT_HISTORY,
+    catalog_entry,
+    department_of,
+)
 
 __all__ = [
     "QUERY_NAMES",
@@ -104,6 +110,8 @@ class ClickHouseQueries:
     silences = Select(sql.SILENCE_LIST, each(rows.silence))
     area_marks = Select(sql.AREA_MARKS, each(rows.alert), in_area=True)
     active_drills = Select(sql.ACTIVE_DRILLS, each(rows.drill))
+    catalog = Select(CATALOG_HISTORY, each(catalog_entry))
+    departments = Select(DEPARTMENT_HISTORY, each(department_of))
 
     # The city overview.
 
@@ -247,6 +255,23 @@ class ClickHouseQueries:
             since = {"since": int(dead_newest) - 3600, "district_re": sql.DISTRICT_IN_RAW}
             dead = self._execute(sql.QUALITY_DEAD, {**since, **scope.sql_params()})
         return rows.quality(sources, received, last_seen, dead, minutes)
+
+    def source_quality(
+        self, scope: Scope, families: Sequence[str], source_ids: Sequence[str], minutes: int = 10
+    ) -> list[QualityRow]:
+        if not source_ids:
+            return []
+        chosen = {"families": tuple(families), "source_ids": tuple(source_ids)}
+        sources = self._execute(sql.SOURCE_QUALITY_REGISTRY, {**chosen, **scope.sql_params()})
+        newest = self._newest_window("district")
+        if newest is None or not sources:
+            return rows.quality(sources, [], [], [], minutes)
+        # The same window as data_quality's, so a source and its family are judged alike.
+        window = {"recent": newest - 60 * minutes, "hour": newest - 3600, "until": newest}
+        params = {**chosen, **scope.sql_params()}
+        received = self._execute(sql.SOURCE_QUALITY_RECEIVED, {**window, **params})
+        last_seen = self._execute(sql.SOURCE_LAST_SEEN, {"since": newest - DAY_S, **params})
+        return rows.quality(sources, received, last_seen, [], minutes)
 
     # Helpers.
 

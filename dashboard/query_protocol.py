@@ -36,6 +36,7 @@ from dashboard.model import (
 )
 from dashboard.scope import Scope
 from detectors.contract.audit import AccessEvent
+from detectors.contract.catalog import CatalogEntry, Department
 from detectors.contract.city import Area
 
 
@@ -115,6 +116,22 @@ class Queries(Protocol):
     def sensor_alerts(self, scope: Scope, source_id: str, since_ms: int) -> list[AlertRow]: ...
 
     def data_quality(self, scope: Scope, minutes: int = 10) -> list[QualityRow]: ...
+
+    def source_quality(
+        self, scope: Scope, families: Sequence[str], source_ids: Sequence[str], minutes: int = 10
+    ) -> list[QualityRow]:
+        """The data-quality figures of single sources (``district`` holds the source id);
+        the sources outside the scope are left out."""
+        ...
+
+    def catalog(self, scope: Scope) -> list[CatalogEntry]:
+        """Every version of every catalog entry, oldest first per entry (city-wide
+        reference data: the same for every viewer)."""
+        ...
+
+    def departments(self, scope: Scope) -> list[Department]:
+        """Every version of every department, oldest first (the last of a code is in force)."""
+        ...
 
     def access_events(self, scope: Scope, limit: int = 200) -> list[AccessEvent]:
         """The newest entries of the access audit (logins, refusals, user changes)."""

@@ -15,6 +15,7 @@ from dashboard.i18n import explain, t
 from dashboard.model import NotFound, QueryError
 from dashboard.pages import access as access_page
 from dashboard.pages import cases as cases_page
+from dashboard.pages import catalog as catalog_page
 from dashboard.pages import console, quality, tier
 from dashboard.pages import replay as replay_page
 from dashboard.pages import sensor as sensor_page
@@ -89,4 +90,6 @@ def _page(queries: Queries, scope: Scope, route: Route, lang: str, settings: Pag
         return silences_page.layout(scope, lang, refresh, wall)
     if route.page is Page.QUALITY:
         return quality.layout(lang, refresh, settings.quality_minutes)
+    if route.page is Page.CATALOG:
+        return catalog_page.layout(lang, refresh, settings.quality_minutes)
     return overview_layout.build_layout(refresh, lang=lang)

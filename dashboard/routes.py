@@ -31,6 +31,10 @@ TIER_LEVELS = AREA_LEVELS
 """The tiers, coarsest first."""
 
 _CODE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+_PLAIN_PAGES = ("alerts", "cases", "quality", "catalog", "overview", "access", "silences")
+"""The pages whose address is their name alone."""
+
 _ALERT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
 _METRIC = re.compile(r"^[a-z0-9_]{1,40}$")
 
@@ -91,7 +95,7 @@ def _parse_path(path: str) -> Route:
         return Route(Page.REPLAY)
     if head == "replay" and len(rest) == 1:
         return Route(Page.REPLAY, code=rest[0]) if _CODE.match(rest[0]) else bad
-    if head in ("alerts", "cases", "quality", "overview", "access", "silences") and not rest:
+    if head in _PLAIN_PAGES and not rest:
         return Route(Page(head))
     return bad
 

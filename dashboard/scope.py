@@ -42,13 +42,15 @@ class Page(StrEnum):
     REPLAY = "replay"
     ACCESS = "access"  # the access audit
     SILENCES = "silences"  # silences and maintenance windows
+    CATALOG = "catalog"  # the data catalog: owners and promises of the sources
 
 
 _ALL_PAGES = frozenset(Page)
 ROLE_PAGES: dict[Role, frozenset[Page]] = {
     Role.CITY_COMMANDER: _ALL_PAGES,
     # Replays are of the whole city: for the city commander and engineers only. Who logged
-    # in, and who was refused, is for the city commander alone.
+    # in, and who was refused, is for the city commander alone. The catalog page is read
+    # only for everyone (it is edited with citybrain-catalog).
     Role.DISTRICT_OPERATOR: _ALL_PAGES - {Page.REPLAY, Page.ACCESS},
     Role.EMERGENCY_STAFF: frozenset({Page.ALERTS, Page.TIER, Page.SENSOR, Page.SILENCES}),
     # Engineers look at the data, replays and quality; they act on no alert.

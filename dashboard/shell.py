@@ -91,6 +91,7 @@ def header(scope: Scope, route: Route, lang: str) -> list[html.Span | dcc.Link |
         (t("alert_console", lang), Route(Page.ALERTS)),
         (t("cases", lang), Route(Page.CASES)),
         (t("quality", lang), Route(Page.QUALITY)),
+        (t("catalog", lang), Route(Page.CATALOG)),
         (t("overview", lang), Route(Page.OVERVIEW)),
         (t("replays", lang), Route(Page.REPLAY)),
         (t("access_audit", lang), Route(Page.ACCESS)),

@@ -247,6 +247,32 @@ WHERE level = '{DISTRICT}' AND window_start >= toDateTime(%(since)s)
 GROUP BY key, family
 """
 
+# The catalog's per-source promise check: the same figures as the quality rows above, for
+# the sources that have their own catalog entry, keyed by source id instead of district.
+
+SOURCE_QUALITY_REGISTRY = f"""
+SELECT family, source_id, count(), sum(length(metrics) * 60.0 / greatest(cadence_s, 1))
+FROM sources FINAL
+WHERE source_id IN %(source_ids)s AND {SCOPE_FILTER}
+GROUP BY family, source_id
+"""
+
+SOURCE_QUALITY_RECEIVED = f"""
+SELECT source_id, family, countIf(ts >= toDateTime(%(recent)s)), count(), toUInt32(max(ts))
+FROM events_raw FINAL
+WHERE family IN %(families)s AND source_id IN %(source_ids)s
+  AND ts >= toDateTime(%(hour)s) AND ts < toDateTime(%(until)s) AND {SCOPE_FILTER}
+GROUP BY source_id, family
+"""
+
+SOURCE_LAST_SEEN = f"""
+SELECT source_id, family, toUInt32(max(ts))
+FROM events_raw
+WHERE family IN %(families)s AND source_id IN %(source_ids)s
+  AND ts >= toDateTime(%(since)s) AND {SCOPE_FILTER}
+GROUP BY source_id, family
+"""
+
 DEAD_NEWEST = "SELECT toUInt32(max(kafka_ts)), count() FROM dead_letters"
 
 QUALITY_DEAD = """

@@ -27,6 +27,7 @@ from dashboard.model import (
     drill_alert_ids,
 )
 from dashboard.pages import cases as cases_page
+from dashboard.pages import catalog as catalog_page
 from dashboard.pages import console, quality, tier
 from dashboard.pages import sensor as sensor_page
 from dashboard.queries import Queries
@@ -35,6 +36,8 @@ from dashboard.scope import Page, Role, Scope, ScopeError
 from dashboard.sender import ActionSender, SendError
 from dashboard.shell import alarm_banner, drill_banner, resolve
 from detectors.contract.actions import ActionError, Actor, Target, build_action, check_target
+from detectors.contract.catalog import Subject as CatalogSubject
+from detectors.contract.catalog import newest
 
 HOUR_MS = 3_600_000
 
@@ -261,6 +264,24 @@ def refresh_quality(
     except (QueryError, ScopeError, NotFound) as exc:
         return message(exc, lang), no_update
     return [], quality.quality_table(found, now_ms, lang)
+
+
+def refresh_catalog(
+    queries: Queries, scope: Scope, lang: str, now_ms: int, minutes: int = 10
+) -> tuple[Any, Any]:
+    """The catalog in force, each entry judged on the data-quality figures of its family
+    (over the viewer's districts) or of its own source."""
+    try:
+        entries = list(newest(queries.catalog(scope)).values())
+        departments = {d.code: d for d in queries.departments(scope)}
+        overrides = [e for e in entries if e.subject is CatalogSubject.SOURCE]
+        families = queries.data_quality(scope, minutes)
+        sources = queries.source_quality(
+            scope, sorted({e.family for e in overrides}), [e.key for e in overrides], minutes
+        )
+    except (QueryError, ScopeError, NotFound) as exc:
+        return message(exc, lang), no_update
+    return [], catalog_page.catalog_table(entries, departments, families, sources, now_ms, lang)
 
 
 def choose_language(trigger: str | None, search: str | None) -> Any:

@@ -97,7 +97,10 @@ def _city_command(command: cli.Command, out: TextIO) -> int:
 
 def _reference_command(command: cli.Command, settings: SimSettings, out: TextIO) -> int:
     written = write_reference(settings, make_city(command.city))
-    line = {"database": written.database, "areas": written.areas, "sources": written.sources}
+    line = {
+        "database": written.database, "areas": written.areas, "sources": written.sources,
+        "catalog": written.catalog,
+    }  # fmt: skip
     out.write(orjson.dumps(line).decode() + "\n")
     return 0
 

@@ -1,7 +1,9 @@
-"""Write the city's reference data (areas and sources) to ClickHouse.
+"""Write the city's reference data (areas and sources, and the catalog's default
+departments and family entries) to ClickHouse.
 
 Both tables are ReplacingMergeTree(updated_at): writing the same city again replaces its
-rows instead of duplicating them.
+rows instead of duplicating them. The catalog defaults are version 0, so writing them
+again never undoes an edit made with citybrain-catalog.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from clickhouse_driver import Client
 
 from detectors.contract.city import Area
 from detectors.contract.tables import AREAS, SOURCES, source_row
+from infra.catalog import CatalogStore, write_defaults
 from infra.clickhouse import connect, ensure_schema
 from infra.settings import CommonSettings
 from sensors_sim.city import CityModel
@@ -27,6 +30,7 @@ class ReferenceWritten:
     database: str
     areas: int
     sources: int
+    catalog: int = 0
 
 
 def area_rows(city: CityModel, updated_at: int) -> list[tuple[object, ...]]:
@@ -77,4 +81,6 @@ def write_reference(
         client.execute(SOURCES.insert_sql(database), sources)
     finally:
         client.disconnect()
-    return ReferenceWritten(database, len(areas), len(sources))
+    store = CatalogStore(lambda: client_factory(settings), database)
+    catalog = write_defaults(store, city.sources, settings.kafka_topic_prefix, updated_at * 1000)
+    return ReferenceWritten(database, len(areas), len(sources), catalog)

@@ -35,7 +35,16 @@ from dashboard.model import (
 )
 from dashboard.scope import Scope, ScopeError
 from detectors.contract.audit import AccessEvent
+from detectors.contract.catalog import (
+    DEFAULT_DEPARTMENTS,
+    CatalogEntry,
+    Department,
+    Promise,
+    family_entry,
+    source_override,
+)
 from detectors.contract.city import Area, Ring
+from detectors.contract.events import Family
 from detectors.contract.levels import WarningLevel
 from detectors.contract.places import Location, location_of
 
@@ -254,6 +263,30 @@ def _fake_quality() -> list[QualityRow]:
     ]
 
 
+def _fake_catalog() -> list[CatalogEntry]:
+    """Every family's default entry, and two versions of WAT-0001's own entry (the
+    newest, by engineer ana, is in force)."""
+    entries = [
+        family_entry(family, 300 if family is Family.WATER else 60, f"citybrain.{family}", T0_MS)
+        for family in Family
+    ]
+    water = next(e for e in entries if e.family == Family.WATER)
+    older = replace(
+        source_override(water, "WAT-0001", 300), author="cli:li", changed_ms=T0_MS + MIN_MS,
+        version=T0_MS + MIN_MS, promise=Promise(1800, 90.0, 600),
+    )  # fmt: skip
+    newer = replace(
+        older, department="urban_management", author="cli:ana", changed_ms=T0_MS + 2 * MIN_MS,
+        version=T0_MS + 2 * MIN_MS, promise=Promise(3600, 99.0, 900),
+    )  # fmt: skip
+    return [*entries, older, newer]
+
+
+def _fake_source_quality() -> list[QualityRow]:
+    """WAT-0001 alone (QualityRow.district holds the source id): fresh, 1 of 2 readings."""
+    return [QualityRow("water", "WAT-0001", 1, 0.2, 0.1, T0_MS + 29 * MIN_MS, 6, 0)]
+
+
 def _fake_stages() -> list[StageChange]:
     return [
         # the worker's words: codes, said in the viewer's language where shown
@@ -287,6 +320,9 @@ class FakeQueries:
     access: list[AccessEvent] = field(default_factory=list)
     silenced: list[SilenceRow] = field(default_factory=list)
     drills: list[DrillRow] = field(default_factory=list)
+    catalog_versions: list[CatalogEntry] = field(default_factory=_fake_catalog)
+    department_versions: list[Department] = field(default_factory=lambda: list(DEFAULT_DEPARTMENTS))
+    source_qualities: list[QualityRow] = field(default_factory=_fake_source_quality)
 
     @classmethod
     def empty(cls) -> FakeQueries:
@@ -305,6 +341,9 @@ class FakeQueries:
             [],
             [],
             [],
+            catalog_versions=[],
+            department_versions=[],
+            source_qualities=[],
         )
 
     def district_shapes(self, scope: Scope) -> CityShapes:
@@ -477,6 +516,24 @@ class FakeQueries:
     def data_quality(self, scope: Scope, minutes: int = 10) -> list[QualityRow]:
         self._fail()
         return [q for q in self.quality if scope.allows_district(q.district)]
+
+    def source_quality(
+        self, scope: Scope, families: Sequence[str], source_ids: Sequence[str], minutes: int = 10
+    ) -> list[QualityRow]:
+        self._fail()
+        placed = {s.source_id: s.place.district for s in self.sensors}
+        return [
+            q for q in self.source_qualities
+            if q.district in source_ids and scope.allows_district(placed.get(q.district, ""))
+        ]  # fmt: skip
+
+    def catalog(self, scope: Scope) -> list[CatalogEntry]:
+        self._fail()
+        return list(self.catalog_versions)
+
+    def departments(self, scope: Scope) -> list[Department]:
+        self._fail()
+        return list(self.department_versions)
 
     def _scoped(self, scope: Scope) -> list[AlertRow]:
         self._fail()

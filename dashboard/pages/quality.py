@@ -11,9 +11,8 @@ from dashboard import ids
 from dashboard.components import NO_VALUE, ago, panel, table, when
 from dashboard.i18n import t
 from dashboard.model import QualityRow
+from detectors.contract.catalog import DEFAULT_PROMISE, breaches
 
-STALE_AFTER_MS = 5 * 60_000
-LOW_COMPLETENESS = 0.8
 HIGH_DEAD_RATE = 0.02
 
 
@@ -31,14 +30,13 @@ def layout(lang: str, refresh_ms: int, minutes: int) -> html.Div:
 
 
 def quality_table(found: Sequence[QualityRow], now_ms: int, lang: str) -> html.Table | html.P:
-    """One row per (family, district); stale, incomplete or noisy ones are flagged."""
+    """One row per (family, district); stale, incomplete (against the default promise of
+    the data catalog) or noisy ones are flagged."""
     rows, classes = [], []
     for q in found:
         completeness, dead = q.completeness, q.dead_letter_rate
-        stale = not q.last_ms or now_ms - q.last_ms > STALE_AFTER_MS
         flags = [
-            "stale" if stale else "",
-            "incomplete" if completeness is not None and completeness < LOW_COMPLETENESS else "",
+            *breaches(DEFAULT_PROMISE, q.last_ms, now_ms, completeness),
             "noisy" if dead is not None and dead > HIGH_DEAD_RATE else "",
         ]
         rows.append(

@@ -10,6 +10,9 @@ server features to use).
 
 from __future__ import annotations
 
+from typing import Any
+
+from detectors.contract.catalog import CatalogEntry, Department, Promise, Subject
 from detectors.contract.events import Source
 from detectors.contract.table_spec import TableSpec, columns
 
@@ -210,10 +213,35 @@ CASE_STEPS = TableSpec(
     "a row of cases_raw (same event_id), so the lifecycle reads stay one table.",
 )
 
+DEPARTMENTS = TableSpec(
+    "departments",
+    columns("""code String, name String, name_zh String, contact String, author String,
+        changed_ms UInt64, version UInt64"""),
+    _replacing("changed_ms"),
+    "(code, version)",
+    comment="City departments (detectors.contract.catalog): one row per version, the "
+    "highest version of a code is in force. The reference data writes version 0, so any "
+    "edit by citybrain-catalog wins over it.",
+)
+
+CATALOG = TableSpec(
+    "catalog",
+    columns("""subject dimension, key String, family dimension, department String,
+        schema_version UInt16, cadence_s UInt32, freshness_s UInt32, completeness_pct Float64,
+        allowance_s UInt32, topics Array(String), tables Array(String), views Array(String),
+        author String, changed_ms UInt64, version UInt64"""),
+    _replacing("changed_ms"),
+    "(subject, key, version)",
+    comment="The data catalog (detectors.contract.catalog): one row per version of a "
+    "family's or a source's entry (subject 'family' | 'source'), with its author; the "
+    "highest version of a (subject, key) is in force, the others are its history. The "
+    "reference data writes version 0; citybrain-catalog writes the change time in ms.",
+)
+
 TABLES = (
     AREAS, SOURCES, SOURCE_PROFILES, EVENTS_RAW, CASES_RAW, ROLLUPS_1M,
     ALERT_EVENTS, ALERTS_CURRENT, STAGE_CHANGES, DEAD_LETTERS, REPLAYS, USERS, AUTH_EVENTS,
-    SILENCES, DRILLS, CASE_STEPS,
+    SILENCES, DRILLS, CASE_STEPS, DEPARTMENTS, CATALOG,
 )  # fmt: skip
 """Every table, in the order they are created."""
 
@@ -225,4 +253,56 @@ def source_row(source: Source, updated_at: int) -> tuple[object, ...]:
         source.source_id, source.family.value, source.kind, sorted(source.metrics),
         where.city, where.district, where.street, where.grid,
         source.lon, source.lat, source.cadence_s, updated_at,
+    )  # fmt: skip
+
+
+CATALOG_HISTORY = f"""
+SELECT {CATALOG.column_list}
+FROM catalog FINAL
+ORDER BY subject, key, version
+"""
+"""Every version of every catalog entry, oldest first per entry (rows for catalog_entry)."""
+
+DEPARTMENT_HISTORY = f"""
+SELECT {DEPARTMENTS.select_list("code", "name", "name_zh", "contact")}
+FROM departments FINAL
+ORDER BY code, version
+"""
+"""Every version of every department, oldest first (rows for department_of): the last row
+of a code is the one in force."""
+
+
+def department_row(
+    department: Department, author: str, changed_ms: int, version: int
+) -> tuple[object, ...]:
+    """A row of ``departments``."""
+    d = department
+    return (d.code, d.name, d.name_zh, d.contact, author, changed_ms, version)
+
+
+def department_of(*row: Any) -> Department:
+    """A department from a row of DEPARTMENT_HISTORY."""
+    code, name, name_zh, contact = (str(value) for value in row)
+    return Department(code, name, name_zh, contact)
+
+
+def catalog_row(entry: CatalogEntry) -> tuple[object, ...]:
+    """A row of ``catalog``."""
+    e, p = entry, entry.promise
+    return (
+        e.subject.value, e.key, e.family, e.department, e.schema_version, e.cadence_s,
+        p.freshness_s, p.completeness_pct, p.allowance_s, list(e.topics), list(e.tables),
+        list(e.views), e.author, e.changed_ms, e.version,
+    )  # fmt: skip
+
+
+def catalog_entry(*row: Any) -> CatalogEntry:
+    """A catalog entry from a whole row of ``catalog`` (the inverse of catalog_row)."""
+    (subject, key, family, department, schema, cadence, fresh, complete, allowance, topics,
+     tables, views, author, changed_ms, version) = row  # fmt: skip
+    return CatalogEntry(
+        Subject(str(subject)), str(key), str(family), str(department), int(schema),
+        int(cadence), Promise(int(fresh), float(complete), int(allowance)),
+        tuple(map(str, topics)), tuple(map(str, tables)), tuple(map(str, views)),
+        str(author), int(changed_ms), int(version),
     )  # fmt: skip

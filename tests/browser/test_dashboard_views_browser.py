@@ -291,6 +291,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("cases", "/cases", ids.CASES_LIST, "C-OVERDUE"),
     ("case", "/case/C-OVERDUE", ids.CASE_TIMELINE, "filed"),
     ("quality", "/quality", ids.QUALITY_TABLE, "D1"),
+    ("catalog", "/catalog", ids.CATALOG_TABLE, "Ecology and Environment Bureau"),
     ("overview", "/overview", ids.DISTRICT_TABLE, "Riverside"),
     ("replay", "/replay", ids.REPLAY_LIST, "replay"),
     ("access", "/access", ids.PAGE, "cli:"),

@@ -11,12 +11,13 @@ import plotly.graph_objects as go
 import pytest
 from dash import dcc, html
 
-from dashboard import charts, ids, maps, router, shell
+from dashboard import charts, ids, maps, router, shell, views
 from dashboard import layout as overview_layout
 from dashboard.components import LEVEL_COLOUR
 from dashboard.i18n import LABELS, explain, t
 from dashboard.model import AlertRow, AreaTree, CaseList, NotFound, SensorCell
 from dashboard.pages import cases as cases_page
+from dashboard.pages import catalog as catalog_page
 from dashboard.pages import console, quality, tier
 from dashboard.pages import sensor as sensor_page
 from dashboard.routes import Route
@@ -242,6 +243,8 @@ def _pages(lang: str) -> list[Any]:
         console.trail(FAKE.trail, lang),
         cases_page.case_timeline(FAKE.cases[0], T0_MS, lang),
         quality.quality_table(FAKE.quality, T0_MS, lang),
+        catalog_page.layout(lang, 2000, 10),
+        views.refresh_catalog(FAKE, COMMANDER, lang, T0_MS + 30 * 60_000)[1],
         tier.stage_history_table(FAKE.stages, lang, {}),
         overview_layout.build_layout(2000, lang=lang),
     ]
@@ -264,6 +267,7 @@ def test_every_page_brings_its_own_refresh() -> None:
         ids.CASE_REFRESH,
         ids.SENSOR_REFRESH,
         ids.QUALITY_REFRESH,
+        ids.CATALOG_REFRESH,
     }
 
 
@@ -275,26 +279,15 @@ def test_refusals_are_explained_in_both_languages() -> None:
     assert explain(ValueError("other"), "zh") == "other"
 
 
+COMMANDER_LINKS = ["city", "alert console", "cases", "data quality", "data catalog",
+                   "overview", "replays", "access audit", "silences"]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("role", "links"),
     [
-        (
-            Role.CITY_COMMANDER,
-            [
-                "city",
-                "alert console",
-                "cases",
-                "data quality",
-                "overview",
-                "replays",
-                "access audit",
-                "silences",
-            ],
-        ),  # fmt: skip
-        (
-            Role.ENGINEER,
-            ["city", "alert console", "cases", "data quality", "overview", "replays", "silences"],
-        ),  # fmt: skip
+        (Role.CITY_COMMANDER, COMMANDER_LINKS),
+        (Role.ENGINEER, [link for link in COMMANDER_LINKS if link != "access audit"]),
         (Role.EMERGENCY_STAFF, ["city", "alert console", "silences"]),
         (Role.WALL_SCREEN, ["city", "alert console", "overview"]),
     ],
