@@ -33,7 +33,7 @@ from detectors.alerting.changes import Step
 from detectors.alerting.engine import AlertEngine
 from detectors.alerting.types import Decision
 from detectors.contract import dead_letter
-from detectors.contract.events import Family, Reading
+from detectors.contract.events import Family
 from detectors.contract.tables import (
     ALERT_EVENTS,
     ALERTS_CURRENT,
@@ -206,7 +206,8 @@ def create_app(
             await alerting_out.send(key=ENGINE_KEY.encode(), value=step_to_json(step))
         metrics.decisions.inc(sum(1 for step in steps if isinstance(step, Decision)))
 
-    checkpoint = Checkpoint(detector_state, settings.worker_snapshot_interval_s, send_steps)
+    checkpoint = Checkpoint(detector_state, settings.worker_snapshot_interval_s, send_steps,
+                            settings.kafka_partitions)  # fmt: skip
     merge: EventTimeMerge[tuple[Any, Item]] = EventTimeMerge(settings.worker_partition_idle_s)
     read_to: dict[Any, int] = {}  # the last offset read of each partition
     detecting = asyncio.Lock()  # the agent and the timers release readings and send decisions
@@ -242,7 +243,7 @@ def create_app(
         the decisions and ticks; ``done`` are events with nothing to detect (acked with the
         released)."""
         if not detecting_on:
-            checkpoint.processed(done, [], None)
+            checkpoint.processed(done, None)
             return
         released = merge.release(final=final)
         det = detector()
@@ -253,7 +254,7 @@ def create_app(
                      det.redelivered - before)  # fmt: skip
         metrics.decisions_made.inc(sum(1 for step in steps if isinstance(step, Decision)))
         await send_steps(det.changes.select(steps))
-        checkpoint.processed([*done, *(event for event, _ in released)], released, det)
+        checkpoint.processed([*done, *(event for event, _ in released)], det)
 
     @app.agent(source)
     async def ingest(stream: faust.StreamT[bytes]) -> None:
@@ -371,7 +372,11 @@ class Checkpoint:
     """
 
     def __init__(
-        self, table: Any, interval_s: float, send: Callable[[Sequence[Step]], Awaitable[None]]
+        self,
+        table: Any,
+        interval_s: float,
+        send: Callable[[Sequence[Step]], Awaitable[None]],
+        partitions: int,
     ) -> None:
         self.table = table
         self.interval_s = interval_s
@@ -379,20 +384,15 @@ class Checkpoint:
         self.stream: Any = None
         self.detection: Detection | None = None
         self.unacked: list[Any] = []
-        self.partitions: dict[str, int] = {}
+        self.partitions = partitions
         self.at = time.monotonic()
 
     def processed(
         self,
         events: Sequence[Any],
-        learnt: Sequence[tuple[Any, Item]],
         detection: Detection | None,
     ) -> None:
         self.unacked.extend(events)
-        self.partitions.update(
-            {item.source_id: event.message.partition for event, item in learnt
-             if isinstance(item, Reading)}
-        )  # fmt: skip
         self.detection = detection or self.detection
 
     def due(self, max_unacked: int) -> bool:
@@ -408,8 +408,8 @@ class Checkpoint:
             # for the alert to be raised again (the snapshot would keep them otherwise)
             await self.send(self.detection.changes.flush())
             for key, entry in self.detection.snapshot().items():
-                part = self.partitions.get(key.split("|", 1)[0], 0)
-                state_store.put(self.table, part, key, entry)
+                part = state_store.partition_of(key, self.partitions)
+                state_store.put(self.table, part, key, entry)  # one place per key
         await app.producer.flush()
         for event in pending:
             await self.stream.ack(event)

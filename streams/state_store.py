@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafka.partitioner.default import murmur2
+
 
 def put(table: Any, partition: int, key: str, value: Any) -> None:
     """Set ``key`` of ``table`` in ``partition`` and send the change to its changelog."""
@@ -24,3 +26,15 @@ def put(table: Any, partition: int, key: str, value: Any) -> None:
         open_db(partition).put(raw_key, store._encode_value(value))
         store._key_index[raw_key] = partition
     table.send_changelog(partition, key, value)
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition of a detector-state key: a series' (``source|metric``) goes where
+    Kafka's default partitioner puts its source's readings (murmur2 of the source id, the
+    key every producer here gives them), other keys to partition 0. Always the same place
+    for one key, so a restart never finds two copies of a series in two partitions' stores
+    (a series touched only by minute ticks, e.g. a silent sensor, used to go to 0)."""
+    source, series, _ = key.partition("|")
+    if not series:
+        return 0
+    return int(murmur2(source.encode()) & 0x7FFFFFFF) % partitions

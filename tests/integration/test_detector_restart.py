@@ -47,6 +47,25 @@ def table_entries(settings: CommonSettings) -> dict[str, Any]:
         consumer.close()
 
 
+def partitions_by_key(settings: CommonSettings, topics: list[str]) -> dict[str, set[int]]:
+    """Every key of ``topics`` with the partitions its messages are on."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+                             enable_auto_commit=False, consumer_timeout_ms=3000)  # fmt: skip
+    try:
+        parts = [
+            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
+        ]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        found: dict[str, set[int]] = {}
+        for m in consumer:
+            if m.key is not None:
+                found.setdefault(m.key.decode(), set()).add(m.partition)
+        return found
+    finally:
+        consumer.close()
+
+
 def _seen(settings: CommonSettings, source: str, metric: str) -> Any:
     return table_entries(settings).get(f"{source}|{metric}", {}).get("seen")
 
@@ -110,6 +129,14 @@ def test_restored_detectors_equal_uninterrupted_ones(namespace: CommonSettings) 
             stored = entries[f"{source}|{metric}"]
             assert _normal(stored["state"]) == _normal(expected["state"]), (source, metric)
             assert stored["seen"] == expected["seen"]
+        # Each series' state lives on one partition, the one its source's readings are on
+        # (so a restart finds one copy, and a worker owning a partition owns its state).
+        state = partitions_by_key(namespace, [f"{prefix}-worker-detector_state-changelog"])
+        readings = partitions_by_key(namespace, inputs)
+        series = {json.loads(k): p for k, p in state.items() if "|" in json.loads(k)}
+        assert series and all(
+            p == readings[k.split("|")[0]] for k, p in series.items() if k.split("|")[0] in readings
+        )
         # The restart re-read events the first worker had consumed: the restored detectors
         # learnt those after the snapshot once more, and skipped any learnt before it.
         assert "re-delivered events" in second.log_tail(2000)
