@@ -15,10 +15,10 @@ from dashboard.replay_queries import BadReplay, ReplayInfo, ReplayQueries
 from dashboard.replay_state import active_at, stages_at
 from dashboard.scope import Role, Scope, ScopeError
 from detectors.contract.levels import WarningLevel
-from detectors.contract.tables import ALERTS_CURRENT, ROLLUPS_1M
+from detectors.contract.tables import ROLLUPS_1M
 from infra.clickhouse import connect, drop_database, ensure_schema
 from infra.settings import CommonSettings
-from tests.browser.seed import alert_row
+from tests.browser.seed import ALERT_COLUMNS, alert_row
 
 T0 = 1_700_000_000_000
 CITY = Scope(Role.ENGINEER, "", "eng")
@@ -106,7 +106,7 @@ def replay_db(isolated: CommonSettings) -> Iterator[tuple[CommonSettings, str, s
             ],
         )
         client.execute(
-            f"INSERT INTO {database}.alerts_current ({ALERTS_CURRENT.column_list}) VALUES",
+            f"INSERT INTO {database}.alerts_current ({ALERT_COLUMNS}) VALUES",
             [
                 alert_row(
                     "m1",
