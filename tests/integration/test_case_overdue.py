@@ -34,8 +34,6 @@ from tests.integration.test_silences import published
 pytestmark = pytest.mark.integration
 
 MIN = 60_000
-NOW_MIN_MS = int(time.time() * 1000) // MIN * MIN
-FILED_MS = NOW_MIN_MS - 65 * MIN  # a garbage case: dispatch within 30 min of filing
 DISTRICT_DESK = NotifyConfig(
     webhooks=(WebhookConfig(name="district", url="http://127.0.0.1:9/x", tiers=("district",)),)
 )
@@ -75,18 +73,22 @@ def _trail(settings: CommonSettings, case_id: str) -> list[tuple[Any, ...]]:
 def test_an_overdue_case_is_alerted_escalated_and_cleared_by_its_dispatch(
     namespace: CommonSettings,
 ) -> None:
+    # taken now, not at import: in a full suite the test runs minutes after collection,
+    # and the console explains lateness against the wall clock
+    now_min_ms = int(time.time() * 1000) // MIN * MIN
+    filed_ms = now_min_ms - 65 * MIN  # a garbage case: dispatch within 30 min of filing
     reporter = _reporter(namespace)
     late_case, tag = f"CS-late-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:6]
-    raised = ("raised", FILED_MS + 31 * MIN, "street", "IV", 1,
+    raised = ("raised", filed_ms + 31 * MIN, "street", "IV", 1,
               "case step dispatched overdue by 1 min", "")  # fmt: skip
-    escalated = ("escalated", FILED_MS + 61 * MIN, "district", "IV", 1,
+    escalated = ("escalated", filed_ms + 61 * MIN, "district", "IV", 1,
                  "case step dispatched overdue by 31 min: to district", "")  # fmt: skip
     worker = worker_process(namespace, "overdue")
     worker.start()
     try:
-        _file(namespace, reporter, late_case, FILED_MS)
+        _file(namespace, reporter, late_case, filed_ms)
         # another case filed 45 min later moves event time on: ticks to minute 45
-        _file(namespace, reporter, f"CS-clock1-{tag}", FILED_MS + 45 * MIN + 1000)
+        _file(namespace, reporter, f"CS-clock1-{tag}", filed_ms + 45 * MIN + 1000)
         wait_for(lambda: bool(_trail(namespace, late_case)), 120, "the overdue alert", worker)
         settled(namespace, worker, 120)
         assert _trail(namespace, late_case) == [raised]
@@ -96,7 +98,7 @@ def test_an_overdue_case_is_alerted_escalated_and_cleared_by_its_dispatch(
     worker = worker_process(namespace, "overdue-again")
     worker.start()
     try:
-        _file(namespace, reporter, f"CS-clock2-{tag}", NOW_MIN_MS + 1000)  # ticks to now
+        _file(namespace, reporter, f"CS-clock2-{tag}", now_min_ms + 1000)  # ticks to now
         wait_for(lambda: len(_trail(namespace, late_case)) >= 2, 120, "the escalation", worker)
         settled(namespace, worker, 120)
         assert _trail(namespace, late_case) == [raised, escalated]  # raised once, not twice
@@ -108,7 +110,7 @@ def test_an_overdue_case_is_alerted_escalated_and_cleared_by_its_dispatch(
                                                      "case_overdue")  # fmt: skip
         assert orjson.loads(evidence) == {
             "source_id": late_case, "metric": "case_overdue", "case_category": "garbage",
-            "step": "dispatched", "due_ms": FILED_MS + 30 * MIN, "limit_min": 30,
+            "step": "dispatched", "due_ms": filed_ms + 30 * MIN, "limit_min": 30,
             "late_min": 31, "department": "",
         }  # fmt: skip
         # published for the notifier: the district desk is told of the escalation
