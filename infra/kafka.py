@@ -123,6 +123,13 @@ def delete_topics(settings: CommonSettings, names: list[str]) -> None:
 def group_lag(settings: CommonSettings, group_id: str, topics: list[str]) -> int:
     """Messages of ``topics`` that consumer group ``group_id`` has not committed yet (a
     partition it never committed counts from its first offset): 0 when it has caught up."""
+    return sum(group_lags(settings, group_id, topics).values())
+
+
+def group_lags(
+    settings: CommonSettings, group_id: str, topics: list[str]
+) -> dict[TopicPartition, int]:
+    """Each partition's part of :func:`group_lag`."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
                              allow_auto_create_topics=False)  # fmt: skip
@@ -133,7 +140,7 @@ def group_lag(settings: CommonSettings, group_id: str, topics: list[str]) -> int
         ]
         starts, ends = consumer.beginning_offsets(parts), consumer.end_offsets(parts)
         done = {tp: meta.offset for tp, meta in committed.items() if meta.offset >= 0}
-        return sum(ends[tp] - done.get(tp, starts[tp]) for tp in parts)
+        return {tp: ends[tp] - done.get(tp, starts[tp]) for tp in parts}
     finally:
         consumer.close()
         admin.close()

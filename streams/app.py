@@ -68,6 +68,7 @@ from streams.event_time import EventTimeMerge
 from streams.intake import AlertIntake
 from streams.metrics import WorkerMetrics
 from streams.pipeline import Pipeline
+from streams.progress import ProgressWatch
 from streams.sink import ClickHouseSink
 from streams.train import load_models
 
@@ -77,6 +78,8 @@ ENGINE_KEY = "city"
 STOP_BATCH_WAIT_S = 6.0
 """At stop, how long the batch in hand may take to be stored (a stop must end within 10 s;
 past this, e.g. with ClickHouse down, that batch is left to the next start)."""
+STALL_S = 60.0
+"""An input partition not read further for this long, with messages unread, is warned of."""
 
 
 def worker_name() -> str:
@@ -265,6 +268,7 @@ def create_app(
             if stopping.is_set():
                 continue  # never acked: the next start reads them again
             async with working:
+                busy["ingest"] = time.monotonic()
                 messages = [to_message(e) for e in events]
                 validated = await pipeline.process(messages)
                 await send_dead(validated.dead)
@@ -272,6 +276,7 @@ def create_app(
                     await detect(queue(events, messages, validated))
                     if checkpoint.due(20 * settings.worker_batch_size):
                         await checkpoint.commit(app)
+                busy.pop("ingest", None)
 
     @app.timer(interval=max(0.2, settings.worker_partition_idle_s / 2))  # type: ignore[untyped-decorator]
     async def release_when_idle() -> None:
@@ -287,12 +292,44 @@ def create_app(
             if checkpoint.due(0):
                 await checkpoint.commit(app)
 
+    progress: ProgressWatch[Any] = ProgressWatch(STALL_S)
+    busy: dict[str, float | None] = {}  # agent -> when it took the batch in hand
+    watched = {*family_of_topic, alerting_topic(prefix), alert_actions_topic(prefix)}
+
+    @app.timer(interval=10.0)  # type: ignore[untyped-decorator]
+    async def watch_progress() -> None:
+        """Warn of an assigned input partition that the consumer stopped reading (see
+        :mod:`streams.progress`): its fetch position against its high watermark."""
+        try:
+            assigned = {tp for tp in app.consumer.assignment() if tp.topic in watched}
+            now = time.monotonic()
+            for tp in assigned:
+                position = await asyncio.wait_for(app.consumer.position(tp), 5.0)
+                highwater = app.consumer.highwater(tp)
+                progress.observe(tp, position, highwater if highwater is not None and
+                                 highwater >= 0 else None, now)  # fmt: skip
+        except Exception:  # rebalancing, or the consumer is stopping: look again later
+            return
+        progress.forget(set(assigned))
+        for stall in progress.stalls(now):
+            tp = stall.partition
+            unread = "never fetched" if stall.unread is None else f"{stall.unread} unread"
+            log.warning("input %s/%d not read further for %.0f s (%s)", tp.topic, tp.partition,
+                        stall.since_s, unread)  # fmt: skip
+        for tp in progress.resumed():
+            log.info("input %s/%d is read again", tp.topic, tp.partition)
+        for agent, since in list(busy.items()):
+            if since is not None and now - since >= STALL_S:
+                busy[agent] = None  # told once per batch
+                log.warning("the %s agent has been on one batch for %.0f s", agent, now - since)
+
     intake = AlertIntake(alerting_topic(prefix), alert_actions_topic(prefix))
 
     @app.agent(alerting_in)
     async def alerting(stream: faust.StreamT[bytes]) -> None:
         stage: list[AlertingStage] = []
         async for events in stream.take_events(2000, within=0.5):  # type: ignore[attr-defined]
+            busy["alerting"] = time.monotonic()
             if not stage:
                 snap = unpack_snapshot(ENGINE_KEY, engine_state.data)
                 fresh = AlertingStage(AlertEngine(config.policy()))
@@ -317,6 +354,7 @@ def create_app(
             for key, value in pack_snapshot(ENGINE_KEY, stage[0].snapshot()).items():
                 state_store.put(engine_state, 0, key, value)
             await app.producer.flush()
+            busy.pop("alerting", None)
 
     async def write_alerts(stage: AlertingStage, out: Any, stages: list[Any]) -> None:
         stage.remember_ended(out.events)

@@ -13,7 +13,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from infra.clickhouse import connect
-from infra.kafka import group_lag
+from infra.kafka import group_lags
 from infra.process import (
     ChildProcess,
     StreamWorker,
@@ -35,27 +35,50 @@ def process_env(settings: CommonSettings, **extra: str) -> dict[str, str]:
 
 
 class WorkerProcess(StreamWorker):
-    """``python -m streams`` run from the repository root, as a user runs it."""
+    """``python -m streams`` run from the repository root, as a user runs it. Its log tail
+    (what a failed wait shows) ends with the inputs its group has not committed."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, settings: CommonSettings | None = None
+    ) -> None:
         super().__init__(env, log_path, cwd=ROOT)
+        self.settings = settings
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self.settings is None:
+            return super().log_tail(lines)
+        try:
+            behind = {tp: n for tp, n in _input_lags(self.settings).items() if n}
+        except Exception as exc:  # the broker is the thing that failed: say so, keep the log
+            behind_text = f"(uncommitted inputs unknown: {exc})"
+        else:
+            behind_text = "uncommitted inputs: " + (
+                ", ".join(f"{tp.topic}/{tp.partition} {n}" for tp, n in sorted(behind.items()))
+                or "none"
+            )
+        return f"{super().log_tail(lines)}\n{behind_text}"
 
 
 def worker_process(settings: CommonSettings, name: str, **env: str) -> WorkerProcess:
     """A worker in the test's namespace (``env``: extra settings), logging to
     ``.local/test-logs/<prefix>-<name>.log``."""
     log = ROOT / ".local" / "test-logs" / f"{settings.kafka_topic_prefix}-{name}.log"
-    return WorkerProcess(process_env(settings, **env), log)
+    return WorkerProcess(process_env(settings, **env), log, settings)
+
+
+def _input_lags(settings: CommonSettings) -> dict[Any, int]:
+    """Per partition, the messages of the worker's inputs its group has not committed."""
+    prefix = settings.kafka_topic_prefix
+    inputs = [*all_family_topics(prefix).values(), alerting_topic(prefix),
+              alert_actions_topic(prefix)]  # fmt: skip
+    return group_lags(settings, f"{prefix}-worker", inputs)
 
 
 def settled(settings: CommonSettings, worker: ChildProcess, timeout_s: float) -> None:
     """Wait until the worker has committed every message of its inputs (held readings are
     acked only once detected, decisions only once the engine applied them): a count of
     messages, not a quiet spell, so no guess at the machine's speed."""
-    prefix = settings.kafka_topic_prefix
-    inputs = [*all_family_topics(prefix).values(), alerting_topic(prefix),
-              alert_actions_topic(prefix)]  # fmt: skip
-    wait_for(lambda: group_lag(settings, f"{prefix}-worker", inputs) == 0, timeout_s,
+    wait_for(lambda: sum(_input_lags(settings).values()) == 0, timeout_s,
              "the worker to commit every message it read", worker)  # fmt: skip
 
 

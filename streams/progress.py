@@ -1,0 +1,97 @@
+"""Stalled input partitions: assigned, with messages unread, and not read further for a
+while; or never fetched at all.
+
+A consumer can sit on a partition without reading it (a fetch that never comes back, a
+partition left paused): nothing fails and nothing is logged, while its lag grows and no
+alert it carries is raised. The worker looks every few seconds at each assigned input
+partition's next offset to read and its high watermark, and warns once per stall, naming
+the partition and how far behind it is; it says so again when the partition moves.
+
+>>> watch = ProgressWatch(stall_s=60)
+>>> watch.observe("case/0", next_offset=5, highwater=7, now=0.0)
+>>> watch.stalls(now=30.0)
+[]
+>>> [(s.partition, s.unread, s.since_s) for s in watch.stalls(now=61.0)]
+[('case/0', 2, 61.0)]
+>>> watch.stalls(now=90.0)  # told once per stall
+[]
+>>> watch.observe("case/0", next_offset=7, highwater=7, now=95.0)
+>>> watch.resumed()
+['case/0']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Stall(Generic[K]):
+    """A partition not read further for ``since_s`` seconds with ``unread`` messages
+    (None: its high watermark was never fetched)."""
+
+    partition: K
+    unread: int | None
+    since_s: float
+
+
+@dataclass
+class _Seen:
+    next_offset: int | None
+    highwater: int | None
+    since: float  # when next_offset last changed (or the partition was first seen)
+    told: bool = False
+
+
+class ProgressWatch(Generic[K]):
+    """Per-partition read progress, and the stalls it shows (see the module)."""
+
+    def __init__(self, stall_s: float) -> None:
+        self.stall_s = stall_s
+        self._seen: dict[K, _Seen] = {}
+        self._resumed: list[K] = []
+
+    def observe(
+        self, partition: K, next_offset: int | None, highwater: int | None, now: float
+    ) -> None:
+        """What the consumer knows of an assigned partition now: the next offset it will
+        read (None: unknown) and the high watermark (None: never fetched)."""
+        seen = self._seen.get(partition)
+        if seen is None:
+            self._seen[partition] = _Seen(next_offset, highwater, now)
+            return
+        seen.highwater = highwater
+        if next_offset != seen.next_offset:
+            if seen.told:
+                self._resumed.append(partition)
+            seen.next_offset, seen.since, seen.told = next_offset, now, False
+
+    def forget(self, keep: set[K]) -> None:
+        """Drop the partitions no longer assigned."""
+        for partition in set(self._seen) - keep:
+            del self._seen[partition]
+
+    def stalls(self, now: float) -> list[Stall[K]]:
+        """The partitions newly found stalled (each told once until it moves)."""
+        found = []
+        for partition, seen in self._seen.items():
+            if seen.told or now - seen.since < self.stall_s:
+                continue
+            if seen.highwater is None:
+                unread = None
+            elif seen.next_offset is None or seen.highwater <= seen.next_offset:
+                continue  # read to its end (or nothing known to be unread)
+            else:
+                unread = seen.highwater - seen.next_offset
+            seen.told = True
+            found.append(Stall(partition, unread, now - seen.since))
+        return found
+
+    def resumed(self) -> list[K]:
+        """The stalled partitions that moved since the last call."""
+        moved, self._resumed = self._resumed, []
+        return moved

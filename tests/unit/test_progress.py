@@ -1,0 +1,53 @@
+"""The worker's watch of its input partitions: a stall is told once, named with what is
+unread, and only for a partition behind its high watermark."""
+
+from __future__ import annotations
+
+import doctest
+
+from streams import progress
+from streams.progress import ProgressWatch
+
+
+def test_the_module_examples_run() -> None:
+    assert doctest.testmod(progress).failed == 0
+
+
+def test_a_partition_read_to_its_end_is_never_stalled() -> None:
+    watch: ProgressWatch[str] = ProgressWatch(stall_s=10)
+    watch.observe("traffic/0", next_offset=40, highwater=40, now=0.0)
+    watch.observe("traffic/0", next_offset=40, highwater=40, now=100.0)
+    assert watch.stalls(now=100.0) == []
+
+
+def test_a_partition_that_keeps_moving_is_never_stalled() -> None:
+    watch: ProgressWatch[str] = ProgressWatch(stall_s=10)
+    for t in range(0, 100, 5):
+        watch.observe("traffic/0", next_offset=t, highwater=t + 500, now=float(t))
+        assert watch.stalls(now=float(t)) == []
+
+
+def test_a_partition_never_fetched_is_told_with_no_count() -> None:
+    watch: ProgressWatch[str] = ProgressWatch(stall_s=10)
+    watch.observe("alerting/0", next_offset=None, highwater=None, now=0.0)
+    watch.observe("alerting/0", next_offset=None, highwater=None, now=12.0)
+    [stall] = watch.stalls(now=12.0)
+    assert (stall.partition, stall.unread, stall.since_s) == ("alerting/0", None, 12.0)
+
+
+def test_a_stall_is_told_again_after_the_partition_moved_and_stopped_again() -> None:
+    watch: ProgressWatch[str] = ProgressWatch(stall_s=10)
+    watch.observe("case/1", next_offset=3, highwater=9, now=0.0)
+    assert [s.unread for s in watch.stalls(now=11.0)] == [6]
+    watch.observe("case/1", next_offset=5, highwater=9, now=20.0)
+    assert watch.resumed() == ["case/1"] and watch.resumed() == []
+    assert watch.stalls(now=25.0) == []
+    assert [(s.unread, s.since_s) for s in watch.stalls(now=31.0)] == [(4, 11.0)]
+
+
+def test_a_revoked_partition_is_forgotten() -> None:
+    watch: ProgressWatch[str] = ProgressWatch(stall_s=10)
+    watch.observe("power/0", next_offset=1, highwater=5, now=0.0)
+    watch.observe("power/1", next_offset=1, highwater=5, now=0.0)
+    watch.forget({"power/1"})
+    assert [s.partition for s in watch.stalls(now=11.0)] == ["power/1"]
