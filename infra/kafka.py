@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
+
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import TopicAlreadyExistsError
@@ -58,24 +61,59 @@ def ensure_topics(settings: CommonSettings, names: list[str] | None = None) -> l
     wanted = names or namespace_topics(settings.kafka_topic_prefix)
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
     try:
-        existing = set(admin.list_topics())
-        created = []
-        for name in wanted:
-            configs = configs_for(name)
-            if name in existing:
-                if configs:
-                    admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs)])
-                continue
-            topic = NewTopic(name, num_partitions=partitions_for(settings, name),
-                             replication_factor=1, topic_configs=configs)  # fmt: skip
-            try:
-                admin.create_topics([topic])
-                created.append(name)
-            except TopicAlreadyExistsError:
-                pass  # another process created it first
+        specs = {name: (partitions_for(settings, name), configs_for(name)) for name in wanted}
+        created = _create_missing(admin, specs)
+        for name, (_, configs) in specs.items():
+            if configs and name not in created:
+                admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs)])
         return created
     finally:
         admin.close()
+
+
+def ensure_internal_topics(
+    settings: CommonSettings, topics: Mapping[str, tuple[int, dict[str, str]]], wait_s: float = 30.0
+) -> list[str]:
+    """Create the stream framework's own topics (``name -> (partitions, settings)``) that
+    are missing, then wait until the broker's metadata lists every one with all its
+    partitions; returns those created. A consumer group's first assignment leaves out a
+    topic its leader cannot see yet, and a worker that rejoins under its static member id
+    is handed that assignment again (so its table would never be restored)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    try:
+        created = _create_missing(admin, topics)
+        deadline = time.monotonic() + wait_s
+        while True:
+            seen = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(list(topics))
+                    if not t.get("error_code")}  # fmt: skip
+            short = [n for n, (partitions, _) in topics.items() if seen.get(n, 0) < partitions]
+            if not short:
+                return created
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics not in the broker's metadata after {wait_s:.0f} s: "
+                                   + ", ".join(short))  # fmt: skip
+            time.sleep(0.2)
+    finally:
+        admin.close()
+
+
+def _create_missing(
+    admin: KafkaAdminClient, specs: Mapping[str, tuple[int, dict[str, str]]]
+) -> list[str]:
+    """Create the topics of ``specs`` (``name -> (partitions, settings)``) that do not exist."""
+    existing = set(admin.list_topics())
+    created = []
+    for name, (partitions, configs) in specs.items():
+        if name in existing:
+            continue
+        topic = NewTopic(name, num_partitions=partitions, replication_factor=1,
+                         topic_configs=configs)  # fmt: skip
+        try:
+            admin.create_topics([topic])
+            created.append(name)
+        except TopicAlreadyExistsError:
+            pass  # another process created it first
+    return created
 
 
 def latest_by_key(settings: CommonSettings, topic: str) -> dict[bytes, bytes]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from prometheus_client import start_http_server
 
 from infra.clickhouse import ensure_schema
-from infra.kafka import ensure_topics
+from infra.kafka import ensure_internal_topics, ensure_topics
 from infra.settings import SettingsError, WorkerSettings, load
 from streams import logs
 from streams.metrics import WorkerMetrics
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from faust.worker import Worker
 
-    from streams.app import create_app
+    from streams.app import create_app, internal_topics
     from streams.detector_config import ConfigError
 
     try:
@@ -70,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"citybrain-worker: {exc}", file=sys.stderr)
         return 2
+    try:  # before the group's first assignment, which leaves out topics not yet seen
+        ensure_internal_topics(settings, internal_topics(app))
+    except Exception as exc:
+        print(f"citybrain-worker: Kafka at {settings.kafka_bootstrap} is not usable: {exc}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     logging.getLogger("streams").info(
         "worker %s starting: Kafka %s (topics %s.*), ClickHouse %s:%d/%s",
         settings.worker_app_id, settings.kafka_bootstrap, settings.kafka_topic_prefix,

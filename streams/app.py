@@ -97,6 +97,16 @@ def instance_id(settings: WorkerSettings) -> str:
     return f"{settings.worker_app_id}@{socket.gethostname()}-{hashlib.sha1(place).hexdigest()[:10]}"
 
 
+def internal_topics(app: faust.App) -> dict[str, tuple[int, dict[str, str]]]:
+    """Faust's own topics of the app, as Faust declares them: each table's changelog
+    (compacted, the table's partitions) and the leader assignor's (one partition)."""
+    topics: dict[str, tuple[int, dict[str, str]]] = {f"{app.conf.id}-__assignor-__leader": (1, {})}
+    for table in app.tables.values():
+        partitions = table.partitions or app.conf.topic_partitions
+        topics[table.changelog_topic.get_topic_name()] = (partitions, {"cleanup.policy": "compact"})
+    return topics
+
+
 def to_message(event: Any) -> Message:
     """The parts of a Faust event the pipeline needs."""
     msg = event.message
@@ -397,6 +407,22 @@ def create_app(
         detection.clear()
         merge.clear()  # never acked: the new owner reads them again
         read_to.clear()
+
+    changelogs = {name: n for name, (n, _) in internal_topics(app).items()
+                  if name.endswith("-changelog")}  # fmt: skip
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def check_tables(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
+        # One worker holds every partition: a table partition left out of the assignment is
+        # never restored, and its state (the alert engine's, a detector's) starts empty.
+        held = {(tp.topic, tp.partition) for tp in assigned or ()}
+        missing = [f"{name}/{p}" for name, n in changelogs.items() for p in range(n)
+                   if (name, p) not in held]  # fmt: skip
+        if missing:
+            log.warning("table partitions not assigned to this worker, their state is not "
+                        "restored: %s (a group that keeps an old assignment gets a new one "
+                        "once the worker has been stopped for its session timeout)",
+                        ", ".join(missing))  # fmt: skip
 
     return app
 
