@@ -12,7 +12,10 @@ as the least scale):
   range, so a rush hour is not news.
 * **step**: how far is the change from the last reading from the usual change? A beat that
   is too steep, a sudden jump inside the usual range, a burst of noise: the shape
-  anomalies a level range hides.
+  anomalies a level range hides. A change across a gap (the reading came at least 1.5
+  usual intervals after the last one, so one or more readings are missing) is not one
+  step: its question is not asked and it does not join the usual changes. A return from
+  an excursion that went unreported, or a drift over hours without data, is not a jump.
 
 Each question's normal-tail surprise is judged against its own history by its own
 :class:`~detectors.scoring.likelihood.AnomalyLikelihood` (alone, and averaged over the
@@ -52,6 +55,11 @@ from detectors.scoring.robust import RollingWindow
 
 _READY = 30
 """Readings a window needs before its median and spread mean anything."""
+INTERVALS = 101
+"""Recent intervals between readings whose median is the stream's usual interval."""
+GAP = 1.5
+"""A reading this many usual intervals after the last one follows a gap: the elapsed time
+rounds to two intervals or more, so at least one reading is missing."""
 
 
 @register
@@ -72,6 +80,9 @@ class UnknownStream(BaseDetector):
         self._likelihood = AnomalyLikelihood(short, memory, ready, hold=False)
         self._step_likelihood = AnomalyLikelihood(short, memory, ready, hold=False)
         self._last: float | None = None
+        self._intervals = RollingWindow(INTERVALS)
+        self._last_ts: int | None = None
+        self._usual = 0.0  # the usual interval, 0 until known
         self._resolution = math.inf  # the least non-zero change seen: a scale floor
         self._held = False
         self._evidence: Evidence = {}
@@ -92,6 +103,8 @@ class UnknownStream(BaseDetector):
             "likelihood": self._likelihood.dump(),
             "step_likelihood": self._step_likelihood.dump(),
             "last": self._last,
+            "intervals": self._intervals.dump(),
+            "last_ts": self._last_ts,
             "resolution": None if math.isinf(self._resolution) else self._resolution,
             "held": self._held,
         }
@@ -102,6 +115,9 @@ class UnknownStream(BaseDetector):
         self._likelihood.load(state["likelihood"])
         self._step_likelihood.load(state["step_likelihood"])
         self._last = state["last"]
+        self._intervals.load(state.get("intervals", []))  # absent from older snapshots
+        self._last_ts = state.get("last_ts")
+        self._usual = self._usual_interval()
         resolution = state["resolution"]
         self._resolution = math.inf if resolution is None else float(resolution)
         self._held = bool(state["held"])
@@ -112,18 +128,27 @@ class UnknownStream(BaseDetector):
         floor = self._resolution if math.isfinite(self._resolution) else 1e-9
         return (x - median) / max(sigma, floor, 1e-9 * abs(median))
 
-    def surprises(self, value: float) -> tuple[float, float] | None:
+    def _usual_interval(self) -> float:
+        return self._intervals.median_and_sigma()[0] if len(self._intervals) >= _READY else 0.0
+
+    def after_gap(self, ts_ms: int) -> bool:
+        """Whether a reading at ``ts_ms`` comes :data:`GAP` usual intervals or more after
+        the last one (False until the usual interval is known)."""
+        last, usual = self._last_ts, self._usual
+        return last is not None and usual > 0.0 and ts_ms - last >= GAP * usual
+
+    def surprises(self, value: float, gap: bool = False) -> tuple[float, float] | None:
         """The reading's level and step surprises (``-log10`` of their normal tails), None
-        while the windows are too short to say."""
+        while the windows are too short to say; after a ``gap`` the step's is 0."""
         if self._last is None or len(self._level) < _READY:
             return None
         level = self._z(self._level, value)
-        step = self._z(self._step, value - self._last)
+        step = 0.0 if gap else self._z(self._step, value - self._last)
         self._evidence = {"expected": self._level.median_and_sigma()[0], "z": level, "step_z": step}
         return normal_surprise(level), normal_surprise(step)
 
     def score_one(self, ts_ms: int, value: float) -> float:
-        surprises = self.surprises(value)
+        surprises = self.surprises(value, self.after_gap(ts_ms))
         score = 0.0
         if surprises is not None and self._likelihood.ready():
             rarest = max(
@@ -150,9 +175,13 @@ class UnknownStream(BaseDetector):
             change = abs(value - self._last)
             if change > 0.0:
                 self._resolution = min(self._resolution, change)
-            self._step.add(value - self._last)
+            if not self.after_gap(ts_ms):
+                self._step.add(value - self._last)
+        if self._last_ts is not None and ts_ms > self._last_ts:
+            self._intervals.add(float(ts_ms - self._last_ts))
+            self._usual = self._usual_interval()
         self._level.add(value)
-        self._last = value
+        self._last, self._last_ts = value, ts_ms
 
     def evidence(self) -> Evidence:
         return self._evidence
