@@ -14,6 +14,7 @@ from typing import Any
 
 from detectors.contract.catalog import CatalogEntry, Department, Promise, Subject
 from detectors.contract.events import Source
+from detectors.contract.indicators import Score, components_json
 from detectors.contract.table_spec import TableSpec, columns
 
 LOCATION = "city dimension, district dimension, street String, grid String"
@@ -238,10 +239,34 @@ CATALOG = TableSpec(
     "reference data writes version 0; citybrain-catalog writes the change time in ms.",
 )
 
+INDICATORS_1M = TableSpec(
+    "indicators_1m",
+    columns("""level dimension, code String, indicator dimension,
+        window_start DateTime('UTC'), score Nullable(Float64), components String,
+        version UInt64"""),
+    _replacing("version"),
+    "(level, code, indicator, window_start)",
+    partition_by="toYYYYMM(window_start)",
+    comment="The five indicators (detectors.contract.indicators) of every area per minute, "
+    "written by the worker: score 0-100 (NULL = nothing to judge) and its components as "
+    "JSON [[name, value, unit, score, weight], ...]; a recomputed minute replaces its row "
+    "(the highest version wins).",
+)
+
+INDICATORS_1H = TableSpec(
+    "indicators_1h",
+    INDICATORS_1M.columns,
+    _replacing("version"),
+    "(level, code, indicator, window_start)",
+    partition_by="toYYYYMM(window_start)",
+    comment="The five indicators of every area per hour (same shape as indicators_1m), "
+    "written by the worker when the hour closes: the series of the 30-day trends.",
+)
+
 TABLES = (
     AREAS, SOURCES, SOURCE_PROFILES, EVENTS_RAW, CASES_RAW, ROLLUPS_1M,
     ALERT_EVENTS, ALERTS_CURRENT, STAGE_CHANGES, DEAD_LETTERS, REPLAYS, USERS, AUTH_EVENTS,
-    SILENCES, DRILLS, CASE_STEPS, DEPARTMENTS, CATALOG,
+    SILENCES, DRILLS, CASE_STEPS, DEPARTMENTS, CATALOG, INDICATORS_1M, INDICATORS_1H,
 )  # fmt: skip
 """Every table, in the order they are created."""
 
@@ -305,4 +330,12 @@ def catalog_entry(*row: Any) -> CatalogEntry:
         int(cadence), Promise(int(fresh), float(complete), int(allowance)),
         tuple(map(str, topics)), tuple(map(str, tables)), tuple(map(str, views)),
         str(author), int(changed_ms), int(version),
+    )  # fmt: skip
+
+
+def indicator_row(score: Score, version: int) -> tuple[object, ...]:
+    """A row of ``indicators_1m`` or ``indicators_1h`` (window_start as epoch seconds)."""
+    return (
+        score.level.value, score.code, score.indicator.value, score.window_start_ms // 1000,
+        score.score, components_json(score.components), version,
     )  # fmt: skip
