@@ -73,6 +73,18 @@ FAMILY_VIEWS: dict[Family, tuple[str, ...]] = {
 }
 """The dashboard pages that show each family's data."""
 
+FAMILY_SHARED_WITH: dict[Family, tuple[str, ...]] = {
+    # Who else works from a family's data: air and noise for enforcement; traffic for the
+    # police on the road; water levels for road works and enforcement in floods; the grid
+    # for the works that dig near it; cases for every department they are dispatched to.
+    Family.ENVIRONMENT: ("urban_management",),
+    Family.TRAFFIC: ("traffic_police", "urban_management"),
+    Family.WATER: ("municipal", "urban_management"),
+    Family.POWER: ("municipal",),
+    Family.CASE: ("municipal", "sanitation", "traffic_police", "water", "power"),
+}
+"""The departments other than its owner that use each family by default."""
+
 SENSOR_TABLES = ("events_raw", "rollups_1m", "alerts_current", "alert_events")
 CASE_TABLES = ("cases_raw", "case_steps", "rollups_1m", "alerts_current")
 
@@ -109,6 +121,12 @@ class CatalogEntry:
     author: str
     changed_ms: int
     version: int
+    shared_with: tuple[str, ...] = ()  # departments other than the owner that use it
+
+    @property
+    def shared(self) -> bool:
+        """Shared with at least one department other than its owner."""
+        return any(code != self.department for code in self.shared_with)
 
 
 def family_entry(family: Family, cadence_s: int, topic: str, now_ms: int) -> CatalogEntry:
@@ -124,7 +142,7 @@ def family_entry(family: Family, cadence_s: int, topic: str, now_ms: int) -> Cat
     return CatalogEntry(
         Subject.FAMILY, family.value, family.value, FAMILY_OWNERS[family], SCHEMA_VERSION,
         cadence_s, promise, (topic,), CASE_TABLES if case else SENSOR_TABLES,
-        FAMILY_VIEWS[family], "reference", now_ms, 0,
+        FAMILY_VIEWS[family], "reference", now_ms, 0, FAMILY_SHARED_WITH[family],
     )  # fmt: skip
 
 
@@ -133,7 +151,7 @@ def source_override(base: CatalogEntry, source_id: str, cadence_s: int) -> Catal
     return CatalogEntry(
         Subject.SOURCE, source_id, base.family, base.department, base.schema_version,
         cadence_s, base.promise, base.topics, base.tables, base.views, base.author,
-        base.changed_ms, base.version,
+        base.changed_ms, base.version, base.shared_with,
     )  # fmt: skip
 
 

@@ -230,13 +230,14 @@ CATALOG = TableSpec(
     columns("""subject dimension, key String, family dimension, department String,
         schema_version UInt16, cadence_s UInt32, freshness_s UInt32, completeness_pct Float64,
         allowance_s UInt32, topics Array(String), tables Array(String), views Array(String),
-        author String, changed_ms UInt64, version UInt64"""),
+        author String, changed_ms UInt64, version UInt64, shared_with Array(String)"""),
     _replacing("changed_ms"),
     "(subject, key, version)",
     comment="The data catalog (detectors.contract.catalog): one row per version of a "
     "family's or a source's entry (subject 'family' | 'source'), with its author; the "
     "highest version of a (subject, key) is in force, the others are its history. The "
-    "reference data writes version 0; citybrain-catalog writes the change time in ms.",
+    "reference data writes version 0; citybrain-catalog writes the change time in ms. "
+    "shared_with: the departments other than the owner that use the source.",
 )
 
 INDICATORS_1M = TableSpec(
@@ -317,19 +318,19 @@ def catalog_row(entry: CatalogEntry) -> tuple[object, ...]:
     return (
         e.subject.value, e.key, e.family, e.department, e.schema_version, e.cadence_s,
         p.freshness_s, p.completeness_pct, p.allowance_s, list(e.topics), list(e.tables),
-        list(e.views), e.author, e.changed_ms, e.version,
+        list(e.views), e.author, e.changed_ms, e.version, list(e.shared_with),
     )  # fmt: skip
 
 
 def catalog_entry(*row: Any) -> CatalogEntry:
     """A catalog entry from a whole row of ``catalog`` (the inverse of catalog_row)."""
     (subject, key, family, department, schema, cadence, fresh, complete, allowance, topics,
-     tables, views, author, changed_ms, version) = row  # fmt: skip
+     tables, views, author, changed_ms, version, shared_with) = row  # fmt: skip
     return CatalogEntry(
         Subject(str(subject)), str(key), str(family), str(department), int(schema),
         int(cadence), Promise(int(fresh), float(complete), int(allowance)),
         tuple(map(str, topics)), tuple(map(str, tables)), tuple(map(str, views)),
-        str(author), int(changed_ms), int(version),
+        str(author), int(changed_ms), int(version), tuple(map(str, shared_with)),
     )  # fmt: skip
 
 
