@@ -17,7 +17,7 @@ from dashboard import ids
 from infra.settings import CommonSettings
 from tests.browser.conftest import screenshot
 from tests.browser.seed import Seeded
-from tests.browser.test_dashboard_browser import _has_text, _login, _wait
+from tests.browser.test_dashboard_browser import _has_text, _login, _press, _wait
 from tests.browser.worker_standin import WorkerStandIn
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -39,7 +39,7 @@ def _act(driver: WebDriver, worker: WebDriver | WorkerStandIn, action: str, labe
     assert isinstance(worker, WorkerStandIn)
     before = len(worker.applied)
     _choose(driver, ids.CASE_ACTION, label)
-    driver.find_element(By.ID, ids.CASE_SUBMIT).click()
+    _press(driver, ids.CASE_SUBMIT)
     _wait(driver, _has_text("case-message", f"sent: {label} on case C-OVERDUE"))
     _wait(driver, lambda d: len(worker.applied) > before)
     assert worker.applied[-1]["action"] == action
@@ -58,7 +58,7 @@ def test_take_an_overdue_case_from_dispatch_to_close(
     _wait(driver, _has_text(ids.CASE_TIMELINE, "escalated to the city center"))
 
     _choose(driver, ids.CASE_ACTION, "close")  # out of order: refused here
-    driver.find_element(By.ID, ids.CASE_SUBMIT).click()
+    _press(driver, ids.CASE_SUBMIT)
     _wait(driver, _has_text("case-message", "cannot close a case that is filed"))
 
     _choose(driver, ids.CASE_DEPARTMENT, "Municipal works")

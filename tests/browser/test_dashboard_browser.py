@@ -41,8 +41,26 @@ def _wait(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: flo
     return WebDriverWait(driver, timeout, 0.1, ignored_exceptions=ignored).until(condition)
 
 
+_READ = """const e = arguments[0] === 'id' ? document.getElementById(arguments[1])
+                                     : document.querySelector(arguments[1]);
+return e ? [e.innerText] : null;"""
+
+
+def _read(driver: WebDriver, how: str, what: str) -> str:
+    """The text of an element, found and read in one step inside the page: a refresh may
+    redraw the element between a remote find and a remote read (a stale element)."""
+    found = WebDriverWait(driver, 30, 0.1).until(lambda d: d.execute_script(_READ, how, what))
+    return str(found[0]).strip()
+
+
 def _text(driver: WebDriver, element_id: str) -> str:
-    return str(driver.find_element(By.ID, element_id).text)
+    """The text of the element with this id (waits until it is there)."""
+    return _read(driver, "id", element_id)
+
+
+def _css_text(driver: WebDriver, selector: str) -> str:
+    """The text of the first element matching a CSS selector (waits until it is there)."""
+    return _read(driver, "css", selector)
 
 
 def _has_text(element_id: str, text: str) -> Callable[[WebDriver], bool]:
@@ -79,6 +97,13 @@ def _click_link(driver: WebDriver, text: str, container: str) -> None:
         "if (!link) { return false; } link.click(); return true;"
     )
     WebDriverWait(driver, 30, 0.1).until(lambda d: d.execute_script(script, container, text))
+
+
+def _press(driver: WebDriver, element_id: str) -> None:
+    """Click the element with this id, found and clicked in one step inside the page (a
+    refresh may redraw it between a remote find and a remote click)."""
+    script = "const e = document.getElementById(arguments[0]); if (e) { e.click(); } return !!e;"
+    WebDriverWait(driver, 30, 0.1).until(lambda d: d.execute_script(script, element_id))
 
 
 def test_login_drill_down_back_forward_and_the_map(
@@ -198,7 +223,7 @@ def test_acknowledge_an_alert_and_see_it_after_a_reload(
     screenshot(driver, "6-console-before")
 
     driver.find_element(By.ID, ids.ACTION_COMMENT).send_keys("crew dispatched to the drain")
-    driver.find_element(By.ID, ids.ACTION_SUBMIT).click()
+    _press(driver, ids.ACTION_SUBMIT)
     _wait(driver, _has_text("action-message", "sent"))
     _wait(driver, lambda d: any(a["alert_id"] == seeded.red_alert for a in worker.applied))
     action = next(a for a in worker.applied if a["alert_id"] == seeded.red_alert)
@@ -215,12 +240,12 @@ def test_acknowledge_an_alert_and_see_it_after_a_reload(
     _wait(driver, lambda d: len(_alarm_rows(d)) == 2)  # the orange D2 and the new red blink
     screenshot(driver, "7-console-acknowledged")
 
-    driver.find_element(By.ID, ids.ACTION_SUBMIT).click()
+    _press(driver, ids.ACTION_SUBMIT)
     _wait(driver, _has_text("action-message", "already acknowledged by commander: nothing sent"))
 
     driver.get(f"{dashboard}/alerts?alert={seeded.resolved_alert}")
     _wait(driver, _has_text("detail-status", "resolved"))
-    driver.find_element(By.ID, ids.ACTION_SUBMIT).click()
+    _press(driver, ids.ACTION_SUBMIT)
     _wait(driver, _has_text("action-message", "already resolved: nothing sent"))
 
 
@@ -250,7 +275,7 @@ def test_a_district_operator_is_refused_another_districts_page_and_data(
     assert "WAT-0047" not in _text(driver, ids.CONSOLE_LIST)
     driver.get(f"{dashboard}/alerts?alert={seeded.d2_alert}")
     _wait(driver, _has_text("detail-empty", f"no alert {seeded.d2_alert}"))
-    driver.find_element(By.ID, ids.ACTION_SUBMIT).click()
+    _press(driver, ids.ACTION_SUBMIT)
     _wait(driver, _has_text("action-message", "not in your scope): nothing sent"))
 
 
@@ -309,10 +334,10 @@ def test_wall_screen_refreshes_in_place_and_speaks_chinese(
         driver.execute_script("return document.getElementById('tier-map').dataset.mark") == "same"
     )
 
-    driver.find_element(By.ID, ids.LANG_ZH).click()
+    _press(driver, ids.LANG_ZH)
     _wait(driver, _has_text(ids.TIER_STAGE, "5级"))
     _wait(driver, _has_text(ids.TIER_CHILDREN, "滨江区"))
-    page = driver.find_element(By.ID, ids.PAGE).text
+    page = _text(driver, ids.PAGE)
     for english in ("active alerts", "unacknowledged", "open cases", "sensors", "stage history"):
         assert english not in page
     driver.execute_script("window.scrollTo(0, 0)")
@@ -340,8 +365,8 @@ def test_the_content_security_policy_blocks_nothing_dash_needs_and_logins_are_au
     for path in ("/district/D1", "/alerts", "/quality", "/overview", "/access"):
         driver.get(dashboard + path)
         _wait(driver, ec.presence_of_element_located((By.ID, "signed-in")))
-    _wait(driver, lambda d: "login" in d.find_element(By.CLASS_NAME, "access-page").text)
-    assert "cli:" in driver.find_element(By.CLASS_NAME, "access-page").text  # users demo
+    _wait(driver, lambda d: "login" in _css_text(d, ".access-page"))
+    assert "cli:" in _css_text(driver, ".access-page")  # users demo
     screenshot(driver, "9-access-audit")
     log = driver.get_log("browser")  # type: ignore[attr-defined]
     blocked = [e["message"] for e in log if "Content Security Policy" in e["message"]]

@@ -22,7 +22,14 @@ from detectors.contract.levels import WarningLevel
 from infra.settings import CommonSettings
 from tests.browser.conftest import screenshot
 from tests.browser.seed import ALERT_COLUMNS, MIN_MS, RAW_COLUMNS, Seeded, alert_row, insert
-from tests.browser.test_dashboard_browser import _click_link, _has_text, _login, _path, _wait
+from tests.browser.test_dashboard_browser import (
+    _click_link,
+    _has_text,
+    _login,
+    _path,
+    _text,
+    _wait,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -158,7 +165,7 @@ def test_an_alert_link_opens_the_sensor_on_the_alerting_metric(
     driver.get(f"{dashboard}/sensor/{extra.sensor}")
     _wait(driver, lambda d: "humidity" in _selected_metric(d))
     _wait(driver, _has_text(ids.SENSOR_ALERTING, "active alerts on"))
-    assert "pm10" in driver.find_element(By.ID, ids.SENSOR_ALERTING).text
+    assert "pm10" in _text(driver, ids.SENSOR_ALERTING)
 
     driver.get(f"{dashboard}/alerts?alert={extra.alert}")
     _wait(driver, _has_text("detail-alert-id", extra.alert))

@@ -25,7 +25,15 @@ from replay.store import drop_namespace
 from tests.browser.conftest import screenshot
 from tests.browser.replay_seed import SeededReplay, seed_replay
 from tests.browser.seed import Seeded
-from tests.browser.test_dashboard_browser import _click_link, _has_text, _login, _path, _wait
+from tests.browser.test_dashboard_browser import (
+    _READ,
+    _click_link,
+    _has_text,
+    _login,
+    _path,
+    _press,
+    _wait,
+)
 from tests.browser.test_dashboard_views_browser import SCREENS, _png_size, _ready, commander_screen
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -43,8 +51,10 @@ def recorded(world: World) -> Iterator[SeededReplay]:
 
 
 def _text(driver: WebDriver, element_id: str) -> str:
-    found = driver.find_elements(By.ID, element_id)
-    return str(found[0].text) if found else ""
+    """The element's text now ('' while it is not there), read inside the page in one step
+    (a refresh may redraw it between a remote find and a remote read)."""
+    found = driver.execute_script(_READ, "id", element_id)
+    return str(found[0]).strip() if found else ""
 
 
 def _moment_lines(driver: WebDriver, graph_id: str) -> list[dict[str, Any]]:
@@ -103,9 +113,9 @@ def test_a_replay_played_paused_and_seeked_into_its_incident(
     assert "rp-" not in _text(driver, ids.REPLAY_ALERTS)
 
     # Play moves the moment forward; pause holds it.
-    driver.find_element(By.ID, ids.REPLAY_PLAY).click()
+    _press(driver, ids.REPLAY_PLAY)
     _wait(driver, lambda d: _text(d, ids.REPLAY_MOMENT) not in ("", when(recorded.from_ms)), 30)
-    driver.find_element(By.ID, ids.REPLAY_PAUSE).click()
+    _press(driver, ids.REPLAY_PAUSE)
     # Once paused, two ticks of the clock (1 s each) leave the moment where it is.
     held = _wait(driver, _stable_moment, 30)
     assert recorded.from_ms < _at(held) < recorded.to_ms

@@ -16,7 +16,7 @@ from detectors.contract.levels import WarningLevel
 from infra.settings import CommonSettings
 from tests.browser.conftest import screenshot
 from tests.browser.seed import ALERT_COLUMNS, Seeded, alert_row, insert
-from tests.browser.test_dashboard_browser import _has_text, _login, _text, _wait
+from tests.browser.test_dashboard_browser import _css_text, _has_text, _login, _press, _text, _wait
 from tests.browser.worker_standin import WorkerStandIn
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -42,7 +42,7 @@ def test_make_a_silence_see_it_listed_and_a_silenced_alert_marked(
     _wait(driver, _has_text(ids.SILENCE_LIST, "no silences"))
     driver.find_element(By.ID, ids.SILENCE_VALUE).send_keys("WAT-0200")  # scope: sensor
     driver.find_element(By.ID, ids.SILENCE_REASON).send_keys("pump station maintenance")
-    driver.find_element(By.ID, ids.SILENCE_CREATE).click()
+    _press(driver, ids.SILENCE_CREATE)
     _wait(driver, _has_text("silence-message", "sent: create silence"))
     _wait(driver, lambda d: any(a["action"] == "create_silence" for a in worker.applied))
     made = next(a for a in worker.applied if a["action"] == "create_silence")
@@ -62,6 +62,6 @@ def test_make_a_silence_see_it_listed_and_a_silenced_alert_marked(
         return bool(rows) and "silenced" in rows[0].text and "alarm" not in classes
 
     _wait(driver, marked_and_quiet)
-    evidence = json.loads(driver.find_element(By.CSS_SELECTOR, "pre.evidence").text)
+    evidence = json.loads(_css_text(driver, "pre.evidence"))
     assert evidence["silence_id"] == "seeded-silence"
     screenshot(driver, "10-console-silenced")
