@@ -31,7 +31,7 @@ from dashboard.queries import Queries
 from dashboard.replay_queries import ReplayQueries
 from dashboard.scope import Scope
 from dashboard.sender import ActionSender
-from dashboard.sharing import SharedAnswers
+from dashboard.sharing import SharedAnswers, encoded
 
 __all__ = ["OUTPUTS", "Callback", "Overview", "Wiring", "refresh_overview", "register", "table"]
 
@@ -75,6 +75,7 @@ def register(app: dash.Dash, queries: Queries, wiring: Wiring) -> None:
         else:
             answer = _answer(callback)
             if callback.shared:
+                answer = encoded(answer, len(callback.outputs) > 1)
                 answer = _shared(answer, index, callback, wiring.scope_of, answers)
             app.callback(*dependencies, prevent_initial_call=callback.prevent_initial_call)(answer)
 

@@ -9,6 +9,12 @@ at once; once there is an answer, those asking while its successor is computed g
 (at most one computation older) rather than wait. An answer that failed is not kept.
 Operator actions are never shared.
 
+Dash encodes a callback's answer as JSON on every request, and for a figure or a long
+table that costs as much as computing it (plotly walks and copies every component and
+trace). A shared answer is therefore kept already encoded (:func:`encoded`): each output
+as an ``orjson.Fragment`` of the very JSON Dash would have written, which Dash's encoder
+copies as is, so fifty screens cost one encoding, not fifty.
+
 >>> calls = []
 >>> shared = SharedAnswers(ttl_s=1.0, clock=lambda: 0.0)
 >>> shared.get(("overview", "pm25"), lambda: calls.append(1) or "map")
@@ -24,6 +30,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
+
+import orjson
+from dash import NoUpdate
+from plotly.io.json import to_json_plotly
 
 MAX_ANSWERS = 1024
 """Answers kept at most (the oldest go first): viewers x pages x page values."""
@@ -77,3 +87,25 @@ class SharedAnswers:
         finally:
             asking.release()
         return answer
+
+
+def encoded(answer: Callable[..., Any], several: bool) -> Callable[..., Any]:
+    """``answer`` with each output it gives (every item of the tuple a callback writing
+    ``several`` outputs gives) encoded once, as Dash would encode it; ``no_update`` stays
+    itself, since Dash must see it to leave the page unchanged."""
+
+    def encoded_answer(*values: Any) -> Any:
+        found = answer(*values)
+        if several and isinstance(found, tuple):
+            return tuple(_fragment(value) for value in found)
+        return _fragment(found)
+
+    return encoded_answer
+
+
+def _fragment(value: Any) -> Any:
+    """Dash's own JSON of ``value`` (plotly's encoder, with its escapes of < > / for HTML:
+    written again by Dash's encoder it finds nothing left to escape), as a fragment."""
+    if isinstance(value, NoUpdate):
+        return value
+    return orjson.Fragment(to_json_plotly(value))

@@ -16,6 +16,7 @@ from dashboard.queries import (
     DistrictRollup,
     RatePoint,
 )
+from dashboard.scope import Role, Scope
 from tests.dashboard_fake import FakeQueries
 
 T0 = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
@@ -132,3 +133,20 @@ def test_dead_letter_chart_empty_and_full() -> None:
     assert list(fig.data[0].y) == [3, 2]
     assert "total 5" in fig.layout.title.text
     fig.to_json()
+
+
+def test_every_overview_figure_carries_the_whole_dark_template_as_naming_it_would() -> None:
+    named = go.Figure(layout={"template": figures.TEMPLATE}).layout.template
+    fake, scope = FakeQueries(), Scope(Role.CITY_COMMANDER, "", "commander")
+    drawn = [
+        figures.city_map(fake.district_shapes(scope), fake.latest_district_rollups(scope), "pm25"),
+        figures.event_rate_chart(fake.event_rate(scope)),
+        figures.dead_letter_chart(fake.dead_letter_counts(scope)),
+        figures.empty_figure("nothing"),
+    ]
+    for fig in drawn:
+        assert fig.layout.template == named
+        assert fig.to_plotly_json()["layout"]["template"] == named.to_plotly_json()
+        assert fig.layout.paper_bgcolor == figures.BACKGROUND
+    drawn[0].layout.template.layout.font.color = "red"  # a figure's copy, not plotly's own
+    assert figures.empty_figure("again").layout.template == named

@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 import time
 
+import orjson
 import pytest
-from dash import Input, Output
+from dash import Input, Output, no_update
+from plotly.io.json import to_json_plotly as to_json
 
 from dashboard import callbacks, ids
 from dashboard.scope import Role, Scope
 from dashboard.sender import RecordingSender
-from dashboard.sharing import SharedAnswers
+from dashboard.sharing import SharedAnswers, encoded
 from tests.dashboard_fake import FakeQueries
 
 
@@ -128,3 +130,22 @@ def test_while_an_answer_is_recomputed_the_others_get_the_previous_one() -> None
     gate.set()
     computing.join(5)
     assert first == ["new"] and shared.get("k", lambda: "never") == "new"
+
+
+def test_an_encoded_answer_is_the_json_dash_would_have_written() -> None:
+    wall = Scope(Role.WALL_SCREEN, "", "wall")
+    answer = lambda: callbacks.refresh_overview(FakeQueries(), wall, "pm25", "zh")  # noqa: E731
+    plain, kept = answer(), encoded(answer, several=True)()
+    assert isinstance(kept, tuple) and len(kept) == len(plain)
+    assert all(isinstance(value, orjson.Fragment) for value in kept)
+    response = {"multi": True, "response": {"city": {"figure": plain[1]}, "all": list(plain)}}
+    again = {"multi": True, "response": {"city": {"figure": kept[1]}, "all": list(kept)}}
+    assert to_json(again) == to_json(response)
+    assert "\\u003c" in to_json(again)  # HTML escapes written once, as before
+
+
+def test_an_unchanged_output_stays_unchanged_when_encoded() -> None:
+    several = encoded(lambda: (no_update, ["x"]), several=True)()
+    assert several[0] is no_update and to_json(several[1]) == '["x"]'
+    assert encoded(lambda: no_update, several=False)() is no_update
+    assert to_json(encoded(lambda: ("a", 1), several=False)()) == '["a",1]'
