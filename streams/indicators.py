@@ -167,7 +167,9 @@ def gather(stored: Stored, end_ms: int) -> dict[Location, AreaInputs]:
     finer."""
     registry = stored.registry
     city = next((loc.city for loc in registry.grids.values()), "")
-    places: dict[Location, AreaInputs] = {loc: AreaInputs(cells=1) for loc in registry.grids.values()}
+    places: dict[Location, AreaInputs] = {
+        loc: AreaInputs(cells=1) for loc in registry.grids.values()
+    }
 
     def at(location: Location) -> AreaInputs:
         return places.setdefault(location, AreaInputs())
@@ -204,7 +206,7 @@ def _location(row: Sequence[Any]) -> Location:
 def _gather_cases(stored: Stored, end_ms: int, at: Callable[[Location], AreaInputs]) -> None:
     filings = []
     where: dict[str, Location] = {}
-    for case_id, category, *codes, statuses, times in stored.cases:
+    for _, category, *codes, statuses, times in stored.cases:
         location = _location(codes)
         events = list(zip((str(s) for s in statuses), (int(t) for t in times), strict=True))
         add_case(at(location), str(category), events, end_ms)
@@ -226,9 +228,7 @@ def _gather_alerts(stored: Stored, end_ms: int, at: Callable[[Location], AreaInp
                   acked_ms=int(acked) if acks else None, end_ms=end_ms)  # fmt: skip
 
 
-def _gather_means(
-    stored: Stored, registry: Registry, at: Callable[[Location], AreaInputs]
-) -> None:
+def _gather_means(stored: Stored, registry: Registry, at: Callable[[Location], AreaInputs]) -> None:
     for rows, usual in ((stored.means, False), (stored.usual, True)):
         for grid, metric, total, count in rows:
             location = registry.grids.get(str(grid))
