@@ -22,6 +22,7 @@ loop; an error is logged and the minute is tried again at the next tick.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,7 +35,7 @@ from clickhouse_driver import Client
 
 from detectors.contract.catalog import CatalogEntry, in_force, newest
 from detectors.contract.events import Family
-from detectors.contract.indicators import Score, components_of
+from detectors.contract.indicators import Indicator, Score, components_of
 from detectors.contract.places import AreaLevel, Location
 from detectors.contract.tables import (
     CATALOG_HISTORY,
@@ -297,12 +298,14 @@ class IndicatorStore:
         freshest = max((e.promise.freshness_s for e in catalog.values() if e.family != "case"),
                        default=300)  # fmt: skip
         recent = {"recent": end - RECENT_MS // 1000, "end": end}
+        # as far back as the longest freshness target (at most a day), and the 15 minutes
+        lookback = min(max(freshest, RECENT_MS // 1000), DAY_MS // 1000)
         hour_start = (end_ms - MINUTE_MS) // HOUR_MS * HOUR_MS // 1000
         return Stored(
             registry=self.sink.load_registry(),
             profiles=self.sink.load_profiles(),
             catalog=catalog,
-            readings=self._rows(READINGS, {**recent, "lo": end - min(freshest, DAY_MS // 1000)}),
+            readings=self._rows(READINGS, {**recent, "lo": end - lookback}),
             case_messages=self._rows(CASE_MESSAGES, recent),
             dead=self._rows(DEAD, {**recent, "actions": ACTION_FAMILIES}),
             cases=self._rows(CASES, {"lo": end - EVALUATION_MS // 1000, "end": end}),
@@ -325,7 +328,7 @@ class IndicatorStore:
         """The hour's rows from its stored minute rows."""
         lo = hour_start_ms // 1000
         minutes = [
-            Score(AreaLevel(level), str(code), indicator, int(start) * 1000,
+            Score(AreaLevel(level), str(code), Indicator(indicator), int(start) * 1000,
                   score, components_of(components))
             for level, code, indicator, start, score, components
             in self._rows(MINUTE_ROWS, {"lo": lo, "hi": lo + 3600})
@@ -358,6 +361,11 @@ def latest_tick(messages: Iterable[Message]) -> int | None:
     return latest
 
 
+MAX_ATTEMPTS = 3
+"""A minute that fails this many times (one attempt per tick) is skipped, so that one bad
+minute never holds the later ones back."""
+
+
 class IndicatorRunner:
     """Computes each minute the ticks pass (see the module), off the event loop."""
 
@@ -373,6 +381,7 @@ class IndicatorRunner:
         self.next_end_ms: int | None = None  # the end of the next minute to compute
         self.target_ms: int | None = None  # the latest tick seen
         self._task: asyncio.Task[None] | None = None
+        self.failures = 0  # of the minute in hand
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="indicators")
 
     def advance(self, messages: Iterable[Message]) -> None:
@@ -394,15 +403,21 @@ class IndicatorRunner:
             if end > target:
                 return
             try:
-                version = int(self.clock() * 1000)
                 written = await loop.run_in_executor(
-                    self._thread, self.store.write_minute, end, version
+                    self._thread, self.store.write_minute, end, int(self.clock() * 1000)
                 )
             except Exception:  # logged; the same minute is tried again at the next tick
-                log.warning("indicators of the minute ending %d not computed", end, exc_info=True)
-                await loop.run_in_executor(self._thread, self.store.sink.reset)
-                return
-            log.debug("indicators of the minute ending %d: %d rows", end, written)
+                self.failures += 1
+                log.warning("indicators of the minute ending %d not computed (attempt %d)",
+                            end, self.failures, exc_info=True)  # fmt: skip
+                with contextlib.suppress(Exception):
+                    await loop.run_in_executor(self._thread, self.store.sink.reset)
+                if self.failures < MAX_ATTEMPTS:
+                    return
+                log.error("indicators of the minute ending %d skipped", end)
+            else:
+                log.debug("indicators of the minute ending %d: %d rows", end, written)
+            self.failures = 0
             self.next_end_ms = end + MINUTE_MS
 
     async def stop(self) -> None:
