@@ -5,6 +5,10 @@ the worker's gathering of stored rows into places."""
 
 from __future__ import annotations
 
+import asyncio
+
+import orjson
+
 from detectors.contract.catalog import family_entry, newest
 from detectors.contract.events import Family, Source
 from detectors.contract.indicators import SPECS, Component, Indicator, Score
@@ -27,7 +31,7 @@ from detectors.indicators import (
     water_warning,
 )
 from streams.batch import Message
-from streams.indicators import Stored, gather, latest_tick, minute_scores
+from streams.indicators import IndicatorRunner, Stored, gather, latest_tick, minute_scores
 
 M = MINUTE_MS
 CELL = Location("CB", "D1", "D1-S1", "D1-S1-G01")
@@ -332,3 +336,63 @@ def test_latest_tick_reads_only_ticks() -> None:
              message(b'{"type":"tick","ts_ms":60000}'), message(b"not json \"tick\"")]  # fmt: skip
     assert latest_tick(batch) == 120_000
     assert latest_tick([message(b'{"type":"case"}')]) is None
+
+
+class FakeStore:
+    """Records the minutes the runner computes; fails the minutes in ``failing``."""
+
+    def __init__(self, failing: set[int] | None = None) -> None:
+        self.computed: list[int] = []
+        self.failing = failing or set()
+        self.sink = self
+        self.resets = 0
+
+    def write_minute(self, end_ms: int, version: int) -> int:
+        if end_ms in self.failing:
+            raise ConnectionError("server gone")
+        self.computed.append(end_ms)
+        return 1
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+def _tick(ts_ms: int) -> Message:
+    return Message("alerting", 0, 0, 0, None, orjson.dumps({"type": "tick", "ts_ms": ts_ms}))
+
+
+async def _advance(runner: IndicatorRunner, *ticks: int) -> None:
+    for tick in ticks:
+        runner.advance([_tick(tick)])
+        assert runner._task is not None
+        await runner._task
+
+
+def test_the_runner_computes_each_minute_the_ticks_pass_once() -> None:
+    store = FakeStore()
+    runner = IndicatorRunner(store, catchup_min=5)  # type: ignore[arg-type]
+
+    async def run() -> None:
+        await _advance(runner, 10 * M)  # the first tick: its own minute only
+        await _advance(runner, 10 * M)  # the same tick again: nothing new
+        await _advance(runner, 12 * M)  # two minutes passed
+        await _advance(runner, 30 * M)  # far behind: the latest 5 minutes only
+        await runner.stop()
+
+    asyncio.run(run())
+    assert [end // M for end in store.computed] == [10, 11, 12, 26, 27, 28, 29, 30]
+
+
+def test_a_failing_minute_is_retried_at_the_next_ticks_then_skipped() -> None:
+    store = FakeStore(failing={11 * M})
+    runner = IndicatorRunner(store, catchup_min=60)  # type: ignore[arg-type]
+
+    async def run() -> None:
+        await _advance(runner, 10 * M, 11 * M, 12 * M)  # 11 fails at two ticks
+        assert [end // M for end in store.computed] == [10]
+        await _advance(runner, 13 * M)  # the third failure: skipped, the later ones go on
+        await runner.stop()
+
+    asyncio.run(run())
+    assert [end // M for end in store.computed] == [10, 12, 13]
+    assert store.resets == 3  # the connection is dropped after each failure
