@@ -6,6 +6,7 @@ the worker's gathering of stored rows into places."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import orjson
 
@@ -396,3 +397,11 @@ def test_a_failing_minute_is_retried_at_the_next_ticks_then_skipped() -> None:
     asyncio.run(run())
     assert [end // M for end in store.computed] == [10, 12, 13]
     assert store.resets == 3  # the connection is dropped after each failure
+
+
+def test_the_readme_documents_every_formula_as_specs_says() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Indicators", 1)[1].split("\n## ", 1)[0]
+    for spec in SPECS:
+        row = f"| `{spec.name}` | {spec.unit} | {spec.weight:g} | {spec.en} |"
+        assert row in section, spec.name
