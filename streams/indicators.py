@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 from clickhouse_driver import Client
 
-from detectors.contract.catalog import CatalogEntry, in_force, newest
+from detectors.contract.catalog import DEFAULT_PROMISE, CatalogEntry, in_force, newest
 from detectors.contract.events import Family
 from detectors.contract.indicators import Indicator, Score, components_of
 from detectors.contract.places import AreaLevel, Location
@@ -158,10 +158,6 @@ class Stored:
     sensor_minutes: Sequence[tuple[Any, ...]]
 
 
-def _sensor(source: Any) -> bool:
-    return bool(source.family is not Family.CASE)
-
-
 def gather(stored: Stored, end_ms: int) -> dict[Location, AreaInputs]:
     """Every place's inputs for the minute ending at ``end_ms``: each grid cell of the
     registry (with nothing in it, still a cell), and coarser places for what is located no
@@ -185,8 +181,8 @@ def gather(stored: Stored, end_ms: int) -> dict[Location, AreaInputs]:
         entry = in_force(stored.catalog, source.family.value, source.source_id)
         last, received = readings.get(source.source_id, (None, 0))
         inputs = at(source.location)
-        if _sensor(source):
-            freshness = entry.promise.freshness_s if entry else 300
+        if source.family is not Family.CASE:
+            freshness = (entry.promise if entry else DEFAULT_PROMISE).freshness_s
             expected = len(source.metrics) * RECENT_MS / 1000 / max(source.cadence_s, 1)
             add_sensor(inputs, last_ms=last, freshness_s=freshness, received=received,
                        expected=expected, end_ms=end_ms)  # fmt: skip
@@ -286,6 +282,7 @@ class IndicatorStore:
 
     def __init__(self, client_factory: Callable[[], Client]) -> None:
         self.sink = ClickHouseSink(client_factory)
+        self._usual: tuple[int, list[tuple[Any, ...]]] | None = None  # (hour, rows)
 
     def _rows(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         result: list[tuple[Any, ...]] = self.sink.client.execute(sql, dict(params))
@@ -314,15 +311,23 @@ class IndicatorStore:
             means=self._rows(GRID_MEANS, {"metrics": ("flow", "load", *POLLUTANTS),
                                           "lo": end - 60, "hi": end,
                                           "hour": (end - 60) // 3600 % 24}),  # fmt: skip
-            usual=self._rows(GRID_MEANS, {"metrics": ("flow", "load"),
-                                          "lo": hour_start - 7 * DAY_MS // 1000,
-                                          "hi": hour_start - DAY_MS // 1000 + 3600,
-                                          "hour": hour_start // 3600 % 24}),  # fmt: skip
+            usual=self._usual_levels(hour_start),
             sensor_minutes=self._rows(SENSOR_MINUTES, {
                 "lo": end - HOUR_MS // 1000, "end": end,
                 "metrics": ("speed", "occupancy", "noise", "water_level", "pipe_level"),
             }),
         )  # fmt: skip
+
+    def _usual_levels(self, hour_start: int) -> list[tuple[Any, ...]]:
+        """Flow and load per grid cell over this hour of the 7 days before: read once an
+        hour (a week of grid roll-ups is the largest read here)."""
+        if self._usual is None or self._usual[0] != hour_start:
+            rows = self._rows(GRID_MEANS, {"metrics": ("flow", "load"),
+                                           "lo": hour_start - 7 * DAY_MS // 1000,
+                                           "hi": hour_start - DAY_MS // 1000 + 3600,
+                                           "hour": hour_start // 3600 % 24})  # fmt: skip
+            self._usual = (hour_start, rows)
+        return self._usual[1]
 
     def hour_scores(self, hour_start_ms: int) -> list[Score]:
         """The hour's rows from its stored minute rows."""
