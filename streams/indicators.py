@@ -8,8 +8,9 @@ it has written that batch's alert and case-step rows. An event-time tick ``T`` i
 means the ingest stage has stored every reading, case event and dead letter before ``T``
 (it stores a batch before detection releases it, and releases in event-time order across
 its partitions), so every minute ending at or before ``T`` not computed yet is computed
-then: the window ``[T - 60 s, T)``. The first tick after a start computes only its own
-minute; a worker far behind catches up at most ``catchup_min`` minutes. When the minute
+then: the window ``[T - 60 s, T)``. After a start, computing carries on after the last
+minute stored (none stored: the first tick's own minute only); a worker far behind
+catches up at most ``catchup_min`` minutes. When the minute
 computed ends an hour, the hour is written from its minute rows. A reading stored after its
 minute was computed is not in that minute's row. Each row's version is the wall-clock
 milliseconds of its computation, so a recomputed minute replaces the older row.
@@ -132,6 +133,10 @@ SELECT source_id, intDiv(toUInt32(ts), 60), metric, avg(value), max(value)
 FROM events_raw
 WHERE ts >= toDateTime(%(lo)s) AND ts < toDateTime(%(end)s) AND metric IN %(metrics)s
 GROUP BY source_id, intDiv(toUInt32(ts), 60), metric
+"""
+LAST_MINUTE = f"""
+SELECT toUInt64(max(window_start)) FROM {INDICATORS_1M.name}
+WHERE window_start >= toDateTime(%(lo)s)
 """
 MINUTE_ROWS = f"""
 SELECT level, code, indicator, toUInt64(window_start), score, components
@@ -329,6 +334,13 @@ class IndicatorStore:
             self._usual = (hour_start, rows)
         return self._usual[1]
 
+    def last_computed(self, since_ms: int) -> int | None:
+        """The end of the latest minute stored since ``since_ms`` (None: none), where a
+        restarted worker carries on."""
+        found = self._rows(LAST_MINUTE, {"lo": since_ms // 1000})
+        latest = int(found[0][0]) if found else 0
+        return latest * 1000 + MINUTE_MS if latest else None
+
     def hour_scores(self, hour_start_ms: int) -> list[Score]:
         """The hour's rows from its stored minute rows."""
         lo = hour_start_ms // 1000
@@ -404,6 +416,12 @@ class IndicatorRunner:
         while self.target_ms is not None:
             target = self.target_ms
             earliest = target - (self.catchup_min - 1) * MINUTE_MS
+            if self.next_end_ms is None:  # (re)started: after the last minute stored, if any
+                with contextlib.suppress(Exception):
+                    last = await loop.run_in_executor(
+                        self._thread, self.store.last_computed, earliest - MINUTE_MS
+                    )
+                    self.next_end_ms = None if last is None else last + MINUTE_MS
             end = max(self.next_end_ms or target, earliest)
             if end > target:
                 return

@@ -342,8 +342,9 @@ def test_latest_tick_reads_only_ticks() -> None:
 class FakeStore:
     """Records the minutes the runner computes; fails the minutes in ``failing``."""
 
-    def __init__(self, failing: set[int] | None = None) -> None:
+    def __init__(self, failing: set[int] | None = None, last: int | None = None) -> None:
         self.computed: list[int] = []
+        self.last = last
         self.failing = failing or set()
         self.sink = self
         self.resets = 0
@@ -356,6 +357,9 @@ class FakeStore:
 
     def reset(self) -> None:
         self.resets += 1
+
+    def last_computed(self, since_ms: int) -> int | None:
+        return self.last if self.last is not None and self.last >= since_ms else None
 
 
 def _tick(ts_ms: int) -> Message:
@@ -405,3 +409,24 @@ def test_the_readme_documents_every_formula_as_specs_says() -> None:
     for spec in SPECS:
         row = f"| `{spec.name}` | {spec.unit} | {spec.weight:g} | {spec.en} |"
         assert row in section, spec.name
+
+
+def test_a_restarted_runner_carries_on_after_the_last_minute_stored() -> None:
+    store = FakeStore(last=7 * M)  # the minute ending at 7 is the last stored
+    runner = IndicatorRunner(store, catchup_min=60)  # type: ignore[arg-type]
+
+    async def run() -> None:
+        await _advance(runner, 10 * M)
+        await runner.stop()
+
+    asyncio.run(run())
+    assert [end // M for end in store.computed] == [8, 9, 10]
+    far = FakeStore(last=7 * M)  # before the catch-up window: as if none were stored
+    runner = IndicatorRunner(far, catchup_min=2)  # type: ignore[arg-type]
+
+    async def run_far() -> None:
+        await _advance(runner, 10 * M)
+        await runner.stop()
+
+    asyncio.run(run_far())
+    assert [end // M for end in far.computed] == [10]
