@@ -95,6 +95,19 @@ class WorkerSettings(CommonSettings):
         description="off: store raw rows, roll-ups and dead letters only, with no detectors "
         "and nothing sent to the alert engine (benchmarks, storage-only deployments)",
     )
+    worker_indicators: Literal["on", "off"] = Field(
+        "on",
+        description="on: the worker holding the alerting partition computes the five city"
+        " indicators of every area at each event-time minute (indicators_1m) and hour"
+        " (indicators_1h); they follow detection's ticks, so none with detection off",
+    )
+    worker_indicators_catchup_min: int = Field(
+        60,
+        ge=1,
+        le=24 * 60,
+        description="a worker whose indicators fell behind event time computes at most this"
+        " many of the latest minutes (the older ones are skipped)",
+    )
     detector_config: str = ""
     log_format: Literal["text", "json"] = Field(
         "text", description="worker log lines: text, or one JSON object per line"

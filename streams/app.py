@@ -65,6 +65,7 @@ from streams.case_steps import case_states, cases_raw_rows, step_rows
 from streams.detection import Detection, Item
 from streams.detector_config import load as load_detector_config
 from streams.event_time import EventTimeMerge
+from streams.indicators import IndicatorRunner, IndicatorStore
 from streams.intake import AlertIntake
 from streams.metrics import WorkerMetrics
 from streams.pipeline import Pipeline
@@ -334,6 +335,8 @@ def create_app(
                 log.warning("the %s agent has been on one batch for %.0f s", agent, now - since)
 
     intake = AlertIntake(alerting_topic(prefix), alert_actions_topic(prefix))
+    indicators = IndicatorRunner(IndicatorStore(lambda: connect(settings)),
+                                 settings.worker_indicators_catchup_min)  # fmt: skip
 
     @app.agent(alerting_in)
     async def alerting(stream: faust.StreamT[bytes]) -> None:
@@ -351,6 +354,8 @@ def create_app(
             )
             out, rejected, stages = intake.apply(stage[0], messages, cases)
             await write_alerts(stage[0], out, stages)
+            if settings.worker_indicators == "on":
+                indicators.advance(messages)  # computed in the background, see its module
             if rejected:
                 dead = intake.dead_rows(rejected, worker_name())
                 await pipeline.call("dead_letters", sink.write_dead_letters, dead)
@@ -387,6 +392,7 @@ def create_app(
         # detect what event-time order still held, snapshot, ack and commit: a restart then
         # re-reads only what was never stored.
         stopping.set()
+        await indicators.stop()
         started = time.monotonic()
         try:
             await asyncio.wait_for(working.acquire(), STOP_BATCH_WAIT_S)

@@ -103,9 +103,9 @@ SPECS: tuple[ComponentSpec, ...] = (
         "近 24 小时内处于办理中的案件里未在任何环节超时的占比；得分 = 占比。"),
     ComponentSpec(Indicator.GOVERNANCE, "dispatch_median", "min", 1.0,
         "Median minutes from filing to dispatch of the cases dispatched in the trailing 24 "
-        "hours; score = 100 up to half the dispatch limit, falling linearly to 0 at twice "
-        "the limit.",
-        "近 24 小时派遣案件从立案到派遣的中位分钟数；不超过时限一半得 100，"
+        "hours; score = 100 up to half the dispatch limit (the median of the cases' "
+        "limits), falling linearly to 0 at twice the limit.",
+        "近 24 小时派遣案件从立案到派遣的中位分钟数；不超过时限（各案件时限的中位数）一半得 100，"
         "线性降至两倍时限时为 0。"),
     ComponentSpec(Indicator.GOVERNANCE, "close_median", "min", 1.0,
         "Median minutes from filing to closing of the cases closed in the trailing 24 hours; "
@@ -113,9 +113,10 @@ SPECS: tuple[ComponentSpec, ...] = (
         "近 24 小时结案案件从立案到结案的中位分钟数；评分同派遣，时限为至结案各环节时限之和。"),
     ComponentSpec(Indicator.GOVERNANCE, "ack_on_time", "%", 2.0,
         "Share of the alerts raised in the trailing 24 hours acknowledged within their "
-        "tier's acknowledgement limit (an unacknowledged alert still within it is not "
-        "judged); score = the share.",
-        "近 24 小时告警中在其层级确认时限内被确认的占比（尚在时限内未确认的不计）；得分 = 占比。"),
+        "tier's acknowledgement limit (grid 30, street 20, district and city 15 min; an "
+        "unacknowledged alert still within it is not judged); score = the share.",
+        "近 24 小时告警中在其层级确认时限（网格 30、街道 20、区和市 15 分钟）内被确认的占比"
+        "（尚在时限内未确认的不计）；得分 = 占比。"),
     ComponentSpec(Indicator.SERVICE, "satisfaction", "1-5", 2.0,
         "Mean evaluation score of the cases evaluated in the trailing 30 days; "
         "score = (mean - 1) / 4 x 100.",
@@ -148,14 +149,17 @@ SPECS: tuple[ComponentSpec, ...] = (
         "轻度 150 -> 50, 重度 300 -> 0).",
         "AQI（HJ 633：PM2.5、PM10、NO2、O3 窗口均值的最大分指数）；得分 = 100 - AQI/3，最低 0。"),
     ComponentSpec(Indicator.ENVIRONMENT, "noise", "dB(A)", 1.0,
-        "Mean noise above its acoustic zone's day or night limit (GB 3096), averaged over "
-        "the area's noise sensors; score = 100 at or under the limit, minus 10 per dB over.",
-        "噪声超出所在声环境功能区昼/夜限值（GB 3096）的分贝数的平均；"
+        "Mean noise above its acoustic zone's day or night limit (GB 3096; class 2 unless "
+        "the sensor's profile sets its limits), averaged over the area's noise sensors; "
+        "score = 100 at or under the limit, minus 10 per dB over.",
+        "噪声超出所在声环境功能区昼/夜限值（GB 3096；传感器未设限值时按 2 类区）的分贝数的平均；"
         "不超标得 100，每超 1 dB 减 10。"),
     ComponentSpec(Indicator.ENVIRONMENT, "water", "%", 1.0,
         "Share of the area's water gauges (river water level, drainage pipe level) under "
-        "their warning level in the window; score = the share.",
-        "区域内水位计（河道水位、排水管道液位）低于警戒水位的占比；得分 = 占比。"),
+        "their warning level in the window (a pipe without one: 80 % full); "
+        "score = the share.",
+        "区域内水位计（河道水位、排水管道液位）低于警戒水位（未设时管道按 80% 满）的占比；"
+        "得分 = 占比。"),
 )  # fmt: skip
 """Every component of every indicator: its unit, weight and documented formula."""
 
