@@ -4,6 +4,7 @@ features detected from that server's own system tables."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from detectors.contract.table_spec import DIM
 from detectors.contract.tables import ALERT_EVENTS, TABLES
 from infra.clickhouse import detect_features, table_ddl
+from streams import indicators
 
 chdb_session = pytest.importorskip("chdb.session")
 
@@ -83,3 +85,40 @@ def test_a_table_made_before_gains_its_new_columns(server: ChdbClient) -> None:
     names = server.execute("SELECT name FROM system.columns WHERE database = 'cbadd' "
                            "AND table = 'alert_events' ORDER BY position")  # fmt: skip
     assert [row[0] for row in names] == list(ALERT_EVENTS.names)
+
+
+def _literal(value: Any) -> str:
+    """A parameter as clickhouse-driver writes it into the SQL."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_literal(v) for v in value) + ")"
+    return f"'{value}'" if isinstance(value, str) else str(int(value))
+
+
+def test_the_indicator_queries_run_on_a_new_server(server: ChdbClient) -> None:
+    """The worker's indicator queries are only run on 18.16 by the integration tests."""
+    features = detect_features(server)  # type: ignore[arg-type]
+    server.execute("DROP DATABASE IF EXISTS cbind")
+    server.execute("CREATE DATABASE cbind")
+    for statement in table_ddl("cbind", features, 30):
+        server.execute(statement)
+    end = int(time.time()) // 60 * 60  # recent: rows older than the TTL may go any time
+    server.execute(
+        "INSERT INTO cbind.events_raw (event_id, ts, ts_ms, family, source_id, metric, value, "
+        f"grid) VALUES ('e1', {end - 30}, {(end - 30) * 1000}, 'traffic', 'TRF-1', 'speed', "
+        "12.5, 'D1-S1-G01')"
+    )
+    server.execute(
+        "INSERT INTO cbind.indicators_1m (level, code, indicator, window_start, score, "
+        f"components, version) VALUES ('grid', 'D1-S1-G01', 'data', {end - 60}, NULL, '[]', 1)"
+    )
+    params = {"lo": end - 86_400, "end": end, "hi": end, "recent": end - 900, "hour": 3,
+              "metrics": ("speed", "flow"), "actions": ("alert_action", "case_action")}  # fmt: skip
+    server.execute("USE cbind")
+    answers = {}
+    for name in ("READINGS", "CASE_MESSAGES", "DEAD", "CASES", "EVALUATIONS", "ALERTS",
+                 "GRID_MEANS", "SENSOR_MINUTES", "LAST_MINUTE", "MINUTE_ROWS"):  # fmt: skip
+        sql = getattr(indicators, name)
+        answers[name] = server.execute(sql % {k: _literal(v) for k, v in params.items()})
+    assert answers["READINGS"] == [("TRF-1", (end - 30) * 1000, 1)]
+    assert answers["SENSOR_MINUTES"] == [("TRF-1", (end - 30) // 60, "speed", "12.5", "12.5")]
+    assert answers["LAST_MINUTE"] == [(end - 60,)]
