@@ -121,6 +121,7 @@ def table(queries: Queries, wiring: Wiring) -> list[Callback]:
         *_other_pages(queries, wiring),
         *_replay(wiring),
         *_silences(queries, wiring),
+        *_scorecard(queries, wiring),
     ]
 
 
@@ -217,6 +218,29 @@ def _tier(queries: Queries, wiring: Wiring) -> list[Callback]:
             lambda click: views.drill_target(click) or no_update,
             prevent_initial_call=True,
         ),
+    ]  # fmt: skip
+
+
+def _scorecard(queries: Queries, wiring: Wiring) -> list[Callback]:
+    outputs = views.ScorecardView(
+        status=Output(ids.SCORE_STATUS, "children"),
+        minute=Output(ids.SCORE_MINUTE, "children"),
+        cards=Output(ids.SCORE_CARDS, "children"),
+        day=Output(ids.SCORE_DAY, "figure"),
+        month=Output(ids.SCORE_MONTH, "figure"),
+        children=Output(ids.SCORE_CHILDREN, "children"),
+        worst=Output(ids.SCORE_WORST, "children"),
+    )
+    return [
+        Callback(
+            tuple(outputs),
+            (Input(ids.SCORE_REFRESH, "n_intervals"), State(ids.URL, "pathname"),
+             State(ids.URL, "search"), LANG),
+            lambda _tick, path, search, lang: views.refresh_scorecard(
+                queries, wiring.scope_of(), path, search, lang
+            ),
+            shared=True,
+        )
     ]  # fmt: skip
 
 

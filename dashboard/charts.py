@@ -13,6 +13,7 @@ from dashboard.i18n import LABELS, t
 from dashboard.maps import FAMILY_COLOUR
 from dashboard.marks import add_marks, marks_of
 from dashboard.model import AlertRow, RatePoint, RollupPoint, SeriesPoint
+from detectors.contract.indicators import INDICATORS, Score
 from detectors.contract.levels import WarningLevel
 from detectors.scoring.limits import Band, default_bands
 
@@ -215,3 +216,33 @@ def _add_forecasts(fig: go.Figure, alerts: Sequence[AlertRow], lang: str) -> Non
                 name=t("forecast", lang),
             )
         )
+
+
+INDICATOR_COLOUR = {
+    "data": "#38bdf8", "governance": "#a78bfa", "service": "#34d399", "economy": "#fbbf24",
+    "environment": "#f87171",
+}  # fmt: skip
+
+
+def score_trend(points: Sequence[Score], title: str, lang: str, wall: bool = False) -> go.Figure:
+    """An area's five indicators over time, a line each on the 0-100 scale (a window with
+    nothing to judge is a gap)."""
+    if not points:
+        return empty_figure(t("no_data", lang), title)
+    fig = go.Figure(layout=_layout(title, wall))
+    for indicator in INDICATORS:
+        mine = [p for p in points if p.indicator is indicator]
+        name = t(f"ind_{indicator}", lang)
+        fig.add_trace(
+            go.Scatter(
+                x=[_time(p.window_start_ms) for p in mine],
+                y=[p.score for p in mine],
+                mode="lines",
+                line={"color": INDICATOR_COLOUR[indicator], "width": 1.5},
+                name=name,
+                hovertemplate=f"{name} %{{x|%m-%d %H:%M}} UTC: %{{y:.0f}}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(range=[0, 100])
+    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.15})
+    return fig

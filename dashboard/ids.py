@@ -129,3 +129,13 @@ SILENCE_EXPIRE = "silence-expire"
 SILENCE_DELETE = "silence-delete"
 SILENCE_RESULT = "silence-result"
 DRILL_BANNER = "drill-banner"
+
+# The scorecard.
+SCORE_REFRESH = "score-refresh"
+SCORE_STATUS = "score-status"
+SCORE_MINUTE = "score-minute"
+SCORE_CARDS = "score-cards"
+SCORE_DAY = "score-day"
+SCORE_MONTH = "score-month"
+SCORE_CHILDREN = "score-children"  # the areas below (a grid cell: its sensors)
+SCORE_WORST = "score-worst"  # the lowest grid cells (a grid cell: its cases)

@@ -16,6 +16,7 @@ from detectors.alerting.explain import Explanation, explain, facts_of
 from detectors.contract.alerts import ACTIVE_STATUSES as ACTIVE_STATUSES
 from detectors.contract.alerts import AlertStatus
 from detectors.contract.city import Area
+from detectors.contract.indicators import Score
 from detectors.contract.levels import ALARMING, WarningLevel
 from detectors.contract.places import AreaLevel, Location
 
@@ -391,3 +392,20 @@ class DrillRow:
 def drill_alert_ids(drills: list[DrillRow], alerts: list[AlertRow]) -> frozenset[str]:
     """The ids of the alerts and incidents that some drill of ``drills`` raised."""
     return frozenset(a.alert_id for a in alerts if any(d.covers(a) for d in drills))
+
+
+@dataclass(frozen=True, slots=True)
+class Scorecard:
+    """An area's five indicators (detectors.contract.indicators): ``minute`` (epoch s, 0 =
+    none yet) is its latest complete minute (the newest with all five written); ``now``
+    its scores then, ``children`` those of the areas one tier below, ``worst`` its judged
+    grid cells lowest first per indicator, ``day`` its minutes over 24 h before ``minute``
+    and ``month`` its hours over the 30 days to its newest hour (trend points carry no
+    components)."""
+
+    minute: int
+    now: tuple[Score, ...] = ()
+    children: tuple[Score, ...] = ()
+    worst: tuple[Score, ...] = ()
+    day: tuple[Score, ...] = ()
+    month: tuple[Score, ...] = ()

@@ -33,6 +33,7 @@ from dashboard.model import (
     QualityRow,
     QueryError,
     RatePoint,
+    Scorecard,
     SensorCell,
     SensorInfo,
     SeriesPoint,
@@ -46,7 +47,7 @@ from dashboard.selects import Row, Select, each, first, first_int
 from detectors.contract.alerts import Subject
 from detectors.contract.city import Area
 from detectors.contract.events import CASE_STATUSES, CASE_STEP_STATUSES
-from detectors.contract.places import AreaLevel
+from detectors.contract.places import AreaLevel, child_level
 from detectors.contract.tables import (
     CATALOG_HISTORY,
     DEPARTMENT_HISTORY,
@@ -272,6 +273,39 @@ class ClickHouseQueries:
         received = self._execute(sql.SOURCE_QUALITY_RECEIVED, {**window, **params})
         last_seen = self._execute(sql.SOURCE_LAST_SEEN, {"since": newest - DAY_S, **params})
         return rows.quality(sources, received, last_seen, [], minutes)
+
+    # The scorecard.
+
+    def scorecard(self, scope: Scope, level: str, code: str, worst: int = 5) -> Scorecard:
+        params = self._area_params(scope, level, code)
+        found = self._execute(sql.SCORE_MINUTE, params)
+        if not found:
+            return Scorecard(0)
+        minute = int(found[0][0])
+        tree = self.area_tree(scope)
+        children = tuple(a.code for a in tree.children(params["code"])) or ("",)
+        cells = tuple(a.code for a in tree.descendants(params["code"], AreaLevel.GRID))
+        now = self._execute(
+            sql.SCORES_AT,
+            {**params, "minute": minute, "below": child_level(level) or "", "children": children},
+        )
+        lowest = (
+            self._execute(sql.WORST_CELLS, {"cells": cells, "minute": minute, "worst": int(worst)})
+            if level != AreaLevel.GRID and cells
+            else []
+        )
+        trends = []
+        for text, span in ((sql.SCORE_TREND_1M, DAY_S), (sql.SCORE_TREND_1H, 30 * DAY_S)):
+            found = self._execute(text, {**params, "until": minute, "span": span})
+            trends.append(tuple(rows.score(level, code, i, v, "", at) for i, at, v in found))
+        mine = [rows.score(*row) for row in now]
+        return Scorecard(
+            minute,
+            tuple(s for s in mine if s.level == level),
+            tuple(s for s in mine if s.level != level),
+            tuple(rows.score(*row) for row in lowest),
+            *trends,
+        )
 
     # Helpers.
 

@@ -28,6 +28,7 @@ from dashboard.model import (
     DrillRow,
     QualityRow,
     RatePoint,
+    Scorecard,
     SensorCell,
     SensorInfo,
     SeriesPoint,
@@ -152,6 +153,11 @@ class Queries(Protocol):
     def active_drills(self, scope: Scope, now_ms: int, grace_ms: int = 0) -> list[DrillRow]:
         """The demo drills in scope running at ``now_ms`` (wall clock: drills are played
         live), or ended less than ``grace_ms`` before it, oldest first."""
+        ...
+
+    def scorecard(self, scope: Scope, level: str, code: str, worst: int = 5) -> Scorecard:
+        """An area's five indicators now, its children's, its ``worst`` lowest grid cells
+        per indicator and its 24-hour and 30-day trends (Scorecard(0): none written yet)."""
         ...
 
 

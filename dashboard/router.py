@@ -16,7 +16,7 @@ from dashboard.model import NotFound, QueryError
 from dashboard.pages import access as access_page
 from dashboard.pages import cases as cases_page
 from dashboard.pages import catalog as catalog_page
-from dashboard.pages import console, quality, tier
+from dashboard.pages import console, quality, scorecard, tier
 from dashboard.pages import replay as replay_page
 from dashboard.pages import sensor as sensor_page
 from dashboard.pages import silences as silences_page
@@ -69,6 +69,10 @@ def _page(queries: Queries, scope: Scope, route: Route, lang: str, settings: Pag
         area = queries.area(scope, route.level, route.code)
         tree = queries.area_tree(scope)
         return tier.layout(route.level, area, tree, scope, lang, refresh, wall)
+    if route.page is Page.SCORECARD:
+        level, code = scorecard.area_of(route, scope)
+        area = queries.area(scope, level, code)
+        return scorecard.layout(level, area, queries.area_tree(scope), scope, lang, refresh, wall)
     if route.page is Page.ALERTS:
         return console.layout(scope, lang, refresh, wall)
     if route.page is Page.CASES:

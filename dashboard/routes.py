@@ -95,6 +95,8 @@ def _parse_path(path: str) -> Route:
         return Route(Page.REPLAY)
     if head == "replay" and len(rest) == 1:
         return Route(Page.REPLAY, code=rest[0]) if _CODE.match(rest[0]) else bad
+    if head == Page.SCORECARD:
+        return _scorecard_route(rest) or bad
     if head in _PLAIN_PAGES and not rest:
         return Route(Page(head))
     return bad
@@ -105,6 +107,9 @@ def href(route: Route) -> str:
     if route.page is Page.TIER:
         city = route.level == AreaLevel.CITY
         path = f"/{route.level}" if city else f"/{route.level}/{quote(route.code)}"
+    elif route.page is Page.SCORECARD:
+        area = [route.level] if route.level == AreaLevel.CITY else [route.level, route.code]
+        path = "/".join(["", Page.SCORECARD.value, *[quote(p) for p in area if p]])
     elif route.page in (Page.SENSOR, Page.CASE) or (route.page is Page.REPLAY and route.code):
         path = f"/{route.page.value}/{quote(route.code)}"
     else:
@@ -113,6 +118,28 @@ def href(route: Route) -> str:
     query += [f"metric={quote(route.metric)}"] if route.metric else []
     query += ["wall=1"] if route.wall else []
     return path + ("?" + "&".join(query) if query else "")
+
+
+def _scorecard_route(rest: list[str]) -> Route | None:
+    """``/scorecard`` (the viewer's own area), ``/scorecard/city``, ``/scorecard/<tier>/<code>``."""
+    if not rest:
+        return Route(Page.SCORECARD)
+    if rest == [AreaLevel.CITY]:
+        return Route(Page.SCORECARD, AreaLevel.CITY)
+    if len(rest) == 2 and rest[0] in TIER_LEVELS[1:] and _CODE.match(rest[1]):
+        return Route(Page.SCORECARD, rest[0], rest[1])
+    return None
+
+
+def scorecard_href(level: str, code: str, wall: bool = False) -> str:
+    """An area's scorecard.
+
+    >>> scorecard_href("grid", "D1-S1-G03"), scorecard_href("city", "CB", wall=True)
+    ('/scorecard/grid/D1-S1-G03', '/scorecard/city?wall=1')
+    >>> parse("/scorecard/street/D1-S2").code, parse("/scorecard/moon/x").error
+    ('D1-S2', 'bad address: /scorecard/moon/x')
+    """
+    return href(Route(Page.SCORECARD, level, code, wall=wall))
 
 
 def area_href(level: str, code: str, wall: bool = False) -> str:

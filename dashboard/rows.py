@@ -27,7 +27,8 @@ from dashboard.model import (
 from detectors.contract.audit import AccessEvent, AccessKind
 from detectors.contract.case_limits import case_steps
 from detectors.contract.city import Area, Ring
-from detectors.contract.places import Location
+from detectors.contract.indicators import Indicator, Score, components_of
+from detectors.contract.places import AreaLevel, Location
 
 Row = Sequence[Any]
 
@@ -304,4 +305,15 @@ def drill(*row: Any) -> DrillRow:
     return DrillRow(
         str(drill_id), str(kind), str(title), str(title_zh), str(name), str(name_zh), place,
         int(start), int(end), tuple(str(m) for m in metrics),
+    )  # fmt: skip
+
+
+def score(
+    level: str, code: str, indicator: str, value: float, components: str = "", at: int = 0
+) -> Score:
+    """An indicator's score from the scorecard queries (-1: not judged, NULL in the table);
+    ``at`` is the window's start in epoch seconds (0 where the query is of one minute)."""
+    return Score(
+        AreaLevel(level), code, Indicator(indicator), int(at) * 1000,
+        None if value < 0 else float(value), components_of(components),
     )  # fmt: skip

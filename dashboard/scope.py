@@ -43,6 +43,7 @@ class Page(StrEnum):
     ACCESS = "access"  # the access audit
     SILENCES = "silences"  # silences and maintenance windows
     CATALOG = "catalog"  # the data catalog: owners and promises of the sources
+    SCORECARD = "scorecard"  # the five city indicators of an area
 
 
 _ALL_PAGES = frozenset(Page)
@@ -55,7 +56,7 @@ ROLE_PAGES: dict[Role, frozenset[Page]] = {
     Role.EMERGENCY_STAFF: frozenset({Page.ALERTS, Page.TIER, Page.SENSOR, Page.SILENCES}),
     # Engineers look at the data, replays and quality; they act on no alert.
     Role.ENGINEER: _ALL_PAGES - {Page.ACCESS},
-    Role.WALL_SCREEN: frozenset({Page.TIER, Page.ALERTS, Page.OVERVIEW}),
+    Role.WALL_SCREEN: frozenset({Page.TIER, Page.ALERTS, Page.OVERVIEW, Page.SCORECARD}),
 }
 
 

@@ -4,6 +4,7 @@ scope on each navigation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from dash import dcc, html
@@ -92,6 +93,7 @@ def header(scope: Scope, route: Route, lang: str) -> list[html.Span | dcc.Link |
         (t("cases", lang), Route(Page.CASES)),
         (t("quality", lang), Route(Page.QUALITY)),
         (t("catalog", lang), Route(Page.CATALOG)),
+        (t("scorecard", lang), Route(Page.SCORECARD)),
         (t("overview", lang), Route(Page.OVERVIEW)),
         (t("replays", lang), Route(Page.REPLAY)),
         (t("access_audit", lang), Route(Page.ACCESS)),
@@ -151,15 +153,18 @@ def frame_class(route: Route, scope: Scope) -> str:
     return "wall" if route.wall or scope.role is Role.WALL_SCREEN else "console"
 
 
-def breadcrumb(chain: list[tuple[str, str, str, bool]], wall: bool) -> html.Nav:
-    """city > district > street > grid cell: each (level, code, name, may link); the last
-    one and those outside the viewer's scope are plain text."""
+def breadcrumb(
+    chain: list[tuple[str, str, str, bool]], wall: bool, to: Callable[..., str] = area_href
+) -> html.Nav:
+    """city > district > street > grid cell: each (level, code, name, may link) to its page
+    (``to``: the area pages, or another page per area); the last one and those outside the
+    viewer's scope are plain text."""
     parts: list[html.Span | dcc.Link] = []
     for i, (level, code, name, linkable) in enumerate(chain):
         if i:
             parts.append(html.Span(" › ", className="crumb-sep"))
         if linkable and i < len(chain) - 1:
-            parts.append(dcc.Link(name, href=area_href(level, code, wall), className="crumb"))
+            parts.append(dcc.Link(name, href=to(level, code, wall), className="crumb"))
         else:
             parts.append(html.Span(name, className="crumb current"))
     return html.Nav(parts, className="breadcrumb", id="breadcrumb")

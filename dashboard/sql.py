@@ -371,3 +371,64 @@ WHERE {SCOPE_FILTER} AND start_ms <= %(now_ms)s AND end_ms + %(grace_ms)s > %(no
 ORDER BY start_ms, drill_id
 LIMIT 20
 """
+
+
+# The scorecard (indicators_1m / indicators_1h, ReplacingMergeTree(version)): each row's
+# newest version by argMax; a NULL score (nothing to judge) travels as -1, as argMax skips
+# NULLs. The tables carry no district: the scope is the list of area codes, taken from
+# the viewer's area tree.
+
+_NEWEST_SCORE = "argMax(ifNull(score, -1), version), argMax(components, version)"
+
+SCORE_MINUTE = """
+SELECT toUInt32(window_start) AS minute, uniqExact(indicator) AS found
+FROM indicators_1m
+WHERE level = %(level)s AND code = %(code)s
+  AND window_start >= (
+      SELECT max(window_start) FROM indicators_1m WHERE level = %(level)s AND code = %(code)s
+  ) - 600
+GROUP BY minute
+ORDER BY found DESC, minute DESC
+LIMIT 1
+"""
+"""The area's latest complete minute: the newest of its last ten with the most indicators."""
+
+SCORES_AT = f"""
+SELECT level, code, indicator, {_NEWEST_SCORE}
+FROM indicators_1m
+WHERE window_start = toDateTime(%(minute)s)
+  AND ((level = %(level)s AND code = %(code)s) OR (level = %(below)s AND code IN %(children)s))
+GROUP BY level, code, indicator
+"""
+"""An area's scores and its children's in one minute."""
+
+WORST_CELLS = """
+SELECT level, code, indicator, scored, shown
+FROM (
+    SELECT level, code, indicator, argMax(ifNull(score, -1), version) AS scored,
+           argMax(components, version) AS shown
+    FROM indicators_1m
+    WHERE level = 'grid' AND code IN %(cells)s AND window_start = toDateTime(%(minute)s)
+    GROUP BY level, code, indicator
+)
+WHERE scored >= 0
+ORDER BY indicator, scored, code
+LIMIT %(worst)s BY indicator
+"""
+"""The lowest-scored judged grid cells of a list, per indicator, in one minute."""
+
+_SCORE_TREND = """
+SELECT indicator, toUInt32(window_start) AS at, argMax(ifNull(score, -1), version)
+FROM {table}
+WHERE level = %(level)s AND code = %(code)s
+  AND window_start > (
+      SELECT max(window_start) FROM {table}
+      WHERE level = %(level)s AND code = %(code)s AND window_start <= toDateTime(%(until)s)
+  ) - %(span)s
+  AND window_start <= toDateTime(%(until)s)
+GROUP BY indicator, at
+ORDER BY indicator, at
+"""
+SCORE_TREND_1M = _SCORE_TREND.format(table="indicators_1m")
+SCORE_TREND_1H = _SCORE_TREND.format(table="indicators_1h")
+"""An area's scores over ``span`` seconds to its newest window at or before ``until``."""

@@ -28,7 +28,7 @@ from dashboard.model import (
 )
 from dashboard.pages import cases as cases_page
 from dashboard.pages import catalog as catalog_page
-from dashboard.pages import console, quality, tier
+from dashboard.pages import console, quality, scorecard, tier
 from dashboard.pages import sensor as sensor_page
 from dashboard.queries import Queries
 from dashboard.routes import Route
@@ -68,7 +68,17 @@ class SensorView(NamedTuple):
     options: Any  # the metric selector's options, alerting ones marked
 
 
-V = TypeVar("V", TierView, ConsoleView, SensorView)
+class ScorecardView(NamedTuple):
+    status: Any
+    minute: Any
+    cards: Any
+    day: Any
+    month: Any
+    children: Any  # the areas below; a grid cell's sensors
+    worst: Any  # the lowest grid cells; a grid cell's cases
+
+
+V = TypeVar("V", TierView, ConsoleView, SensorView, ScorecardView)
 
 
 def _unchanged(view: type[V], status: Any) -> V:
@@ -144,6 +154,38 @@ def refresh_tier(
         alerts=tier.alerts_table(alerts, lang, wall),
         history=tier.stage_history_table(history, lang, names),
         activity=charts.activity_chart(rate, lang, wall, marks),
+    )
+
+
+def refresh_scorecard(
+    queries: Queries, scope: Scope, pathname: str | None, search: str | None, lang: str
+) -> ScorecardView:
+    """An area's scorecard: its five scores now with their components, its trends, the
+    areas below and its worst grid cells (a grid cell: the sensors and cases behind it)."""
+    route = routes.parse(pathname, search)
+    level, code = scorecard.area_of(route, scope)
+    try:
+        area = queries.area(scope, level, code)
+        tree = queries.area_tree(scope)
+        card = queries.scorecard(scope, level, area.code)
+        grid = level == "grid"
+        sensors = queries.cell_sensors(scope, area.code) if grid else []
+        cases = queries.area_cases(scope, level, area.code, open_only=False) if grid else None
+    except (QueryError, ScopeError, NotFound) as exc:
+        return _failure(ScorecardView, exc, lang)
+    wall = is_wall(route, scope)
+    return ScorecardView(
+        status=[],
+        minute=scorecard.minute_text(card.minute, lang),
+        cards=scorecard.cards(card.now, lang),
+        day=charts.score_trend(card.day, t("trend_day", lang), lang, wall),
+        month=charts.score_trend(card.month, t("trend_month", lang), lang, wall),
+        children=tier.sensors_table(sensors, [], lang, wall)
+        if grid
+        else scorecard.children_table(level, area, tree, card.children, lang, wall),
+        worst=cases_page.case_list(cases, "all", lang)
+        if cases is not None
+        else scorecard.worst_table(card.worst, tree, lang, wall),
     )
 
 

@@ -7,6 +7,7 @@ it; unit and browser tests (and a benchmark, if one ever needs it) import it fro
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from dashboard.model import (
     NotFound,
     QualityRow,
     RatePoint,
+    Scorecard,
     SensorCell,
     SensorInfo,
     SeriesPoint,
@@ -45,8 +47,9 @@ from detectors.contract.catalog import (
 )
 from detectors.contract.city import Area, Ring
 from detectors.contract.events import Family
+from detectors.contract.indicators import INDICATORS, Component, Indicator, Score, specs_of
 from detectors.contract.levels import WarningLevel
-from detectors.contract.places import Location, location_of
+from detectors.contract.places import AreaLevel, Location, location_of
 
 FAKE_T0 = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
 T0_MS = int(FAKE_T0.timestamp() * 1000)
@@ -295,6 +298,52 @@ def _fake_stages() -> list[StageChange]:
     ]
 
 
+def fake_score(
+    level: str, code: str, indicator: Indicator, at_ms: int, value: float | None
+) -> Score:
+    """An indicator row as the worker writes it: every component scored ``value`` (so the
+    indicator's score is ``value``), the last one not judged."""
+    specs = specs_of(indicator)
+    parts = tuple(
+        Component(s.name, None if value is None or i == len(specs) - 1 else value, s.unit,
+                  None if value is None or i == len(specs) - 1 else value, s.weight)
+        for i, s in enumerate(specs)
+    )  # fmt: skip
+    return Score(AreaLevel(level), code, indicator, at_ms, value, parts)
+
+
+def fake_value(k: int, j: int) -> float:
+    """The fake score of the k-th area's j-th indicator: 30-99, distinct enough to order."""
+    return float(30 + (k * 7 + j * 11) % 70)
+
+
+def _fake_minutes() -> list[Score]:
+    """Five complete minutes (T0+25 .. T0+29) of every area, and a newest minute (T0+30)
+    still partial: only the data indicator written. Cell D1-S1-G02 has no service judged."""
+    found = []
+    for k, area in enumerate(_fake_areas()):
+        for j, indicator in enumerate(INDICATORS):
+            for m in range(25, 31):
+                if m == 30 and indicator is not Indicator.DATA:
+                    continue
+                value = None if (area.code, indicator) == ("D1-S1-G02", Indicator.SERVICE) else (
+                    fake_value(k, j) - (29 - m if m < 30 else 0))  # fmt: skip
+                found.append(
+                    fake_score(area.level, area.code, indicator, T0_MS + m * MIN_MS, value)
+                )
+    return found
+
+
+def _fake_hours() -> list[Score]:
+    """Three hours (T0-3h .. T0-1h) of every area."""
+    return [
+        fake_score(area.level, area.code, indicator, T0_MS - h * 3_600_000, fake_value(k, j) - h)
+        for k, area in enumerate(_fake_areas())
+        for j, indicator in enumerate(INDICATORS)
+        for h in (3, 2, 1)
+    ]
+
+
 @dataclass
 class FakeQueries:
     """Canned answers for tests; ``error`` makes every method raise it."""
@@ -323,6 +372,8 @@ class FakeQueries:
     catalog_versions: list[CatalogEntry] = field(default_factory=_fake_catalog)
     department_versions: list[Department] = field(default_factory=lambda: list(DEFAULT_DEPARTMENTS))
     source_qualities: list[QualityRow] = field(default_factory=_fake_source_quality)
+    score_minutes: list[Score] = field(default_factory=_fake_minutes)
+    score_hours: list[Score] = field(default_factory=_fake_hours)
 
     @classmethod
     def empty(cls) -> FakeQueries:
@@ -344,6 +395,8 @@ class FakeQueries:
             catalog_versions=[],
             department_versions=[],
             source_qualities=[],
+            score_minutes=[],
+            score_hours=[],
         )
 
     def district_shapes(self, scope: Scope) -> CityShapes:
@@ -562,6 +615,33 @@ class FakeQueries:
             and a.opened_ms >= since_ms
         ]  # fmt: skip
         return sorted(found, key=lambda a: (-a.opened_ms, a.alert_id))[:limit]
+
+    def scorecard(self, scope: Scope, level: str, code: str, worst: int = 5) -> Scorecard:
+        area = self.area(scope, level, code)
+        mine = [s for s in self.score_minutes if (s.level, s.code) == (level, area.code)]
+        if not mine:
+            return Scorecard(0)
+        newest = max(s.window_start_ms for s in mine)
+        counts = Counter(s.window_start_ms for s in mine if s.window_start_ms >= newest - 600_000)
+        minute = max(counts, key=lambda at: (counts[at], at))
+        tree = self.area_tree(scope)
+        children = {a.code for a in tree.children(area.code)}
+        cells = {a.code for a in tree.descendants(area.code, "grid")} if level != "grid" else set()
+        at = [replace(s, window_start_ms=0) for s in self.score_minutes
+              if s.window_start_ms == minute]  # fmt: skip
+        lowest = sorted((s for s in at if s.code in cells and s.score is not None),
+                        key=lambda s: (s.indicator.value, s.score, s.code))  # fmt: skip
+        hours = [s for s in self.score_hours if (s.level, s.code) == (level, area.code)]
+        return Scorecard(
+            minute // 1000,
+            tuple(s for s in at if (s.level, s.code) == (level, area.code)),
+            tuple(s for s in at if s.code in children),
+            tuple(s for s in lowest if [x.indicator for x in lowest[: lowest.index(s)]]
+                  .count(s.indicator) < worst),
+            tuple(replace(s, components=()) for s in mine
+                  if minute - 86_400_000 < s.window_start_ms <= minute),
+            tuple(replace(s, components=()) for s in hours if s.window_start_ms <= minute),
+        )  # fmt: skip
 
     def _fail(self) -> None:
         if self.error is not None:

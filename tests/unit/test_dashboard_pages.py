@@ -279,7 +279,7 @@ def test_refusals_are_explained_in_both_languages() -> None:
     assert explain(ValueError("other"), "zh") == "other"
 
 
-COMMANDER_LINKS = ["city", "alert console", "cases", "data quality", "data catalog",
+COMMANDER_LINKS = ["city", "alert console", "cases", "data quality", "data catalog", "scorecard",
                    "overview", "replays", "access audit", "silences"]  # fmt: skip
 
 
@@ -289,7 +289,7 @@ COMMANDER_LINKS = ["city", "alert console", "cases", "data quality", "data catal
         (Role.CITY_COMMANDER, COMMANDER_LINKS),
         (Role.ENGINEER, [link for link in COMMANDER_LINKS if link != "access audit"]),
         (Role.EMERGENCY_STAFF, ["city", "alert console", "silences"]),
-        (Role.WALL_SCREEN, ["city", "alert console", "overview"]),
+        (Role.WALL_SCREEN, ["city", "alert console", "scorecard", "overview"]),
     ],
 )
 def test_the_navigation_offers_the_pages_of_the_role(role: Role, links: list[str]) -> None:

@@ -34,7 +34,7 @@ ROLE_PAGES = [
     (Role.DISTRICT_OPERATOR, set(Page) - {Page.REPLAY, Page.ACCESS}),
     (Role.EMERGENCY_STAFF, {Page.ALERTS, Page.TIER, Page.SENSOR, Page.SILENCES}),
     (Role.ENGINEER, set(Page) - {Page.ACCESS}),
-    (Role.WALL_SCREEN, {Page.TIER, Page.ALERTS, Page.OVERVIEW}),
+    (Role.WALL_SCREEN, {Page.TIER, Page.ALERTS, Page.OVERVIEW, Page.SCORECARD}),
 ]
 
 
