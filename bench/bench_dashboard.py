@@ -19,7 +19,12 @@ The data set, generated on the server in large blocks with integer timestamps
 - raw readings (events_raw) of every sensor stream at its cadence for the last 3 hours;
 - 3,000 alerts over the 30 days (active, acknowledged, cleared, resolved, with versions)
   and their audit trail, 5,000 stage changes, 30,000 grid-management cases with their
-  lifecycle events, and 20,000 dead letters.
+  lifecycle events, and 20,000 dead letters;
+- the five indicators of every area (city, districts, streets, grid cells): 24 hours of
+  minutes (indicators_1m) and 30 days of hours (indicators_1h), components as the worker
+  writes them, for the scorecard views (city, a district, a grid cell).
+
+    .venv/bin/python bench/bench_dashboard.py --scorecard-only   # the indicators alone
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ from dashboard import callbacks, router, views  # noqa: E402
 from dashboard.queries import ClickHouseQueries  # noqa: E402
 from dashboard.scope import Role, Scope  # noqa: E402
 from detectors.contract.events import CASE_CATEGORIES, CASE_STATUSES  # noqa: E402
+from detectors.contract.indicators import (  # noqa: E402
+    INDICATORS,
+    Component,
+    components_json,
+    specs_of,
+)
 from detectors.contract.levels import WarningLevel  # noqa: E402
 from detectors.contract.tables import (  # noqa: E402
     ALERT_EVENTS,
@@ -74,15 +85,53 @@ class Filler:
         self.rng = random.Random(seed)
         self.client = connect(settings, send_receive_timeout=600)
 
-    def run(self, days: int, grid_days: int) -> dict[str, int]:
+    def run(self, days: int, grid_days: int, scorecard_only: bool = False) -> dict[str, int]:
         write_reference(self.settings, self.city, clock=lambda: self.now_s - DAY_S * days)
-        counts = {"rollups_1m": self._rollups(days, grid_days), "events_raw": self._raw(3)}
+        counts = self._indicators(days)
+        if scorecard_only:
+            return counts
+        counts |= {"rollups_1m": self._rollups(days, grid_days), "events_raw": self._raw(3)}
         counts["alerts_current"], counts["alert_events"] = self._alerts(days)
         counts["stage_changes"] = self._stages(days)
         counts["cases_raw"] = self._cases(days)
         counts["dead_letters"] = self._dead_letters(days)
         self.client.execute("DROP TABLE IF EXISTS bench_keys")
         self.client.execute("DROP TABLE IF EXISTS bench_streams")
+        return counts
+
+    def _indicators(self, days: int) -> dict[str, int]:
+        """Every area's five indicators: a minute each for 24 hours, an hour each for
+        ``days`` days (about 1 in 97 not judged: NULL)."""
+        self.client.execute(
+            "CREATE TABLE bench_scored (level String, code String, indicator String, "
+            "components String) ENGINE = Memory"
+        )
+        parts = {
+            i: components_json(Component(s.name, 50.0, s.unit, 50.0, s.weight) for s in specs_of(i))
+            for i in INDICATORS
+        }
+        scored = [(a.level, a.code, i.value, parts[i]) for a in self.city.areas for i in INDICATORS]
+        self.client.execute("INSERT INTO bench_scored VALUES", scored)
+        counts = {}
+        for table, step, windows in (("indicators_1m", MIN_S, DAY_S // MIN_S),
+                                     ("indicators_1h", 3600, days * 24)):  # fmt: skip
+            started = time.perf_counter()
+            self.client.execute(
+                f"""INSERT INTO {table} (level, code, indicator, window_start, score,
+                       components, version)
+                SELECT level, code, indicator, toDateTime(%(start)s + number * %(step)s),
+                       if((number + cityHash64(code)) %% 97 = 0, NULL,
+                          toFloat64(40 + (number + cityHash64(code, indicator)) %% 60)),
+                       components, 1
+                FROM (SELECT number FROM system.numbers LIMIT %(windows)s)
+                CROSS JOIN bench_scored""",
+                {"start": self.now_s // step * step - (windows - 1) * step, "step": step,
+                 "windows": windows},
+                settings={"max_block_size": 64},
+            )  # fmt: skip
+            counts[table] = int(self.client.execute(f"SELECT count() FROM {table}")[0][0])
+            _say(f"  {table}: {counts[table]:,} rows in {time.perf_counter() - started:.1f} s")
+        self.client.execute("DROP TABLE IF EXISTS bench_scored")
         return counts
 
     def _sensors(self) -> list[Any]:
@@ -363,6 +412,22 @@ def _views(seeded: dict[str, str]) -> dict[str, Callable[[Any], object]]:
             q, COMMANDER, "en", int(time.time() * 1000)
         ),
         "overview": lambda q: callbacks.refresh_overview(q, COMMANDER, "pm25"),
+        **_scorecard_views(grid),
+    }
+
+
+def _scorecard_views(grid: str) -> dict[str, Callable[[Any], object]]:
+    return {
+        "scorecard city": lambda q: views.refresh_scorecard(q, COMMANDER, "/scorecard", "", "en"),
+        "scorecard district": lambda q: views.refresh_scorecard(
+            q, COMMANDER, "/scorecard/district/D1", "", "en"
+        ),
+        "scorecard district (D1 op.)": lambda q: views.refresh_scorecard(
+            q, OPERATOR, "/scorecard", "", "en"
+        ),
+        "scorecard grid cell": lambda q: views.refresh_scorecard(
+            q, COMMANDER, f"/scorecard/grid/{grid}", "", "zh"
+        ),
     }
 
 
@@ -371,10 +436,13 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def time_views(settings: CommonSettings, seeded: dict[str, str], runs: int) -> list[str]:
+def time_views(
+    settings: CommonSettings, seeded: dict[str, str], runs: int, scorecard_only: bool = False
+) -> list[str]:
     queries = TimedQueries(ClickHouseQueries(lambda: connect(settings)))
     lines = [f"{'view (data callback)':<30} {'p50 ms':>8} {'p95 ms':>8} {'queries p50':>12}"]
-    for name, view in _views(seeded).items():
+    chosen = _scorecard_views(seeded["grid"]) if scorecard_only else _views(seeded)
+    for name, view in chosen.items():
         view(queries)  # warm: connections, the area tree cache
         totals, spent = [], []
         for _ in range(runs):
@@ -413,6 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sensors-per-cell", type=float, default=34.0)
     parser.add_argument("--runs", type=int, default=20, help="timed runs per view")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--scorecard-only", action="store_true", help="fill and time the scorecard views only"
+    )
     args = parser.parse_args(argv)
     settings = load(CommonSettings, clickhouse_database=f"cbbench_{uuid.uuid4().hex[:8]}")
     city = build_city(seed=42, sensors_per_cell=args.sensors_per_cell)
@@ -425,17 +496,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         started = time.perf_counter()
         filler = Filler(settings, city, int(time.time()))
-        counts = filler.run(args.days, args.grid_days)
+        counts = filler.run(args.days, args.grid_days, args.scorecard_only)
         fill_s = time.perf_counter() - started
         _wait_for_merges(settings)
-        seeded = _pick(settings, city)
-        lines = time_views(settings, seeded, args.runs)
+        seeded = _pick(settings, city, args.scorecard_only)
+        lines = time_views(settings, seeded, args.runs, args.scorecard_only)
     finally:
         if not args.keep:
             drop_database(settings, settings.clickhouse_database)
+    kept = (
+        "indicators only (no roll-ups)"
+        if args.scorecard_only
+        else f"{args.days} days of roll-ups ({args.grid_days} for grid cells)"
+    )
     print(
         f"data set: {sensors:,} sensors in {len(city.level('grid'))} grid cells; "
-        f"{args.days} days of roll-ups ({args.grid_days} for grid cells); filled in {fill_s:.0f} s"
+        f"{kept}; filled in {fill_s:.0f} s"
     )
     print("rows: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
     print(f"{args.runs} runs per view after one warm-up; ClickHouse {_version(settings)}")
@@ -443,12 +519,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _pick(settings: CommonSettings, city: CityModel) -> dict[str, str]:
+def _pick(settings: CommonSettings, city: CityModel, no_alerts: bool = False) -> dict[str, str]:
     """A busy cell of D1, one of its sensors, an alert with a trail, a case."""
     client = connect(settings)
     try:
-        alert = client.execute(
-            "SELECT alert_id FROM alerts_current FINAL WHERE version = 2 LIMIT 1"
+        alert = (
+            [("",)]
+            if no_alerts
+            else client.execute(
+                "SELECT alert_id FROM alerts_current FINAL WHERE version = 2 LIMIT 1"
+            )
         )
     finally:
         client.disconnect()

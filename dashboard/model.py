@@ -7,7 +7,7 @@ first; then the city tree, alerts, stages, sensors, cases and data quality.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +16,7 @@ from detectors.alerting.explain import Explanation, explain, facts_of
 from detectors.contract.alerts import ACTIVE_STATUSES as ACTIVE_STATUSES
 from detectors.contract.alerts import AlertStatus
 from detectors.contract.city import Area
-from detectors.contract.indicators import Score
+from detectors.contract.indicators import Indicator, Score
 from detectors.contract.levels import ALARMING, WarningLevel
 from detectors.contract.places import AreaLevel, Location
 
@@ -394,18 +394,36 @@ def drill_alert_ids(drills: list[DrillRow], alerts: list[AlertRow]) -> frozenset
     return frozenset(a.alert_id for a in alerts if any(d.covers(a) for d in drills))
 
 
+Trend = dict[Indicator, tuple[list[int], list[float | None]]]
+"""Scores over time per indicator, as columns: window starts (epoch ms) and scores (None:
+not judged), oldest first; thousands of points per refresh, kept as the chart takes them."""
+
+
+def trend_of(points: Iterable[tuple[str, int, float | None]]) -> Trend:
+    """A trend from (indicator, epoch s, score) in time order.
+
+    >>> trend_of([("data", 60, 80.0), ("data", 120, None)])
+    {<Indicator.DATA: 'data'>: ([60000, 120000], [80.0, None])}
+    """
+    found: dict[str, tuple[list[int], list[float | None]]] = {}
+    for indicator, at, score in points:
+        times, scores = found.setdefault(indicator, ([], []))
+        times.append(at * 1000)
+        scores.append(score)
+    return {Indicator(i): columns for i, columns in found.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class Scorecard:
     """An area's five indicators (detectors.contract.indicators): ``minute`` (epoch s, 0 =
     none yet) is its latest complete minute (the newest with all five written); ``now``
     its scores then, ``children`` those of the areas one tier below, ``worst`` its judged
     grid cells lowest first per indicator, ``day`` its minutes over 24 h before ``minute``
-    and ``month`` its hours over the 30 days to its newest hour (trend points carry no
-    components)."""
+    and ``month`` its hours over the 30 days to its newest hour."""
 
     minute: int
     now: tuple[Score, ...] = ()
     children: tuple[Score, ...] = ()
     worst: tuple[Score, ...] = ()
-    day: tuple[Score, ...] = ()
-    month: tuple[Score, ...] = ()
+    day: Trend = field(default_factory=dict)
+    month: Trend = field(default_factory=dict)

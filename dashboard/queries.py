@@ -38,6 +38,7 @@ from dashboard.model import (
     SensorInfo,
     SeriesPoint,
     StageChange,
+    trend_of,
 )
 from dashboard.pool import ClientPool
 from dashboard.query_protocol import QUERY_NAMES, Queries
@@ -297,7 +298,7 @@ class ClickHouseQueries:
         trends = []
         for text, span in ((sql.SCORE_TREND_1M, DAY_S), (sql.SCORE_TREND_1H, 30 * DAY_S)):
             found = self._execute(text, {**params, "until": minute, "span": span})
-            trends.append(tuple(rows.score(level, code, i, v, "", at) for i, at, v in found))
+            trends.append(trend_of((i, at, None if v < 0 else v) for i, at, v in found))
         mine = [rows.score(*row) for row in now]
         return Scorecard(
             minute,

@@ -34,6 +34,7 @@ from dashboard.model import (
     SeriesPoint,
     SilenceRow,
     StageChange,
+    trend_of,
 )
 from dashboard.scope import Scope, ScopeError
 from detectors.contract.audit import AccessEvent
@@ -638,9 +639,10 @@ class FakeQueries:
             tuple(s for s in at if s.code in children),
             tuple(s for s in lowest if [x.indicator for x in lowest[: lowest.index(s)]]
                   .count(s.indicator) < worst),
-            tuple(replace(s, components=()) for s in mine
-                  if minute - 86_400_000 < s.window_start_ms <= minute),
-            tuple(replace(s, components=()) for s in hours if s.window_start_ms <= minute),
+            trend_of((s.indicator, s.window_start_ms // 1000, s.score) for s in mine
+                     if minute - 86_400_000 < s.window_start_ms <= minute),
+            trend_of((s.indicator, s.window_start_ms // 1000, s.score) for s in hours
+                     if s.window_start_ms <= minute),
         )  # fmt: skip
 
     def _fail(self) -> None:

@@ -32,7 +32,7 @@ def area_of(route: Route, scope: Scope) -> tuple[str, str]:
     """The (level, code) a scorecard address asks for; ``/scorecard`` is the viewer's own
     area (the city, or a district operator's district).
 
-    >>> from dashboard.scope import Role
+    >>> from dashboard.scope import Page, Role
     >>> area_of(Route(Page.SCORECARD), Scope(Role.DISTRICT_OPERATOR, "D2"))
     ('district', 'D2')
     """

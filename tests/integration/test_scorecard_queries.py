@@ -105,16 +105,15 @@ def test_the_trends_are_the_areas_minutes_and_hours(world: World) -> None:
     queries, _, scores = world
     card = queries.scorecard(COMMANDER, "district", "D2")
     minute = scores.minute_s
-    day = {i: [(p.window_start_ms // 1000, p.score) for p in card.day if p.indicator is i]
-           for i in INDICATORS}  # fmt: skip
-    assert day == {
-        i: [(minute - 120, base_score("D2", i)), (minute - 60, base_score("D2", i)),
-            (minute, base_score("D2", i))]
+    assert card.day == {
+        i: ([(minute - m * 60) * 1000 for m in (2, 1, 0)], [base_score("D2", i)] * 3)
         for i in INDICATORS
-    }  # fmt: skip
+    }  # the partial minute after ``minute`` is left out
     hour = minute // 3600 * 3600
-    month = [(p.indicator, p.window_start_ms // 1000) for p in card.month]
-    assert month == [(i, hour - h * 3600) for i in sorted(INDICATORS) for h in (3, 2, 1)]
+    assert card.month == {
+        i: ([(hour - h * 3600) * 1000 for h in (3, 2, 1)], [base_score("D2", i)] * 3)
+        for i in INDICATORS
+    }
 
 
 def test_an_area_without_indicators_has_no_scorecard_yet(services: CommonSettings) -> None:

@@ -5,20 +5,21 @@ a district operator kept to their district; wall-screen mode; a failing source."
 
 from __future__ import annotations
 
+import doctest
 from typing import Any
 
 import plotly.graph_objects as go
 import pytest
 from dash import dcc, html, no_update
 
-from dashboard import router, routes, shell, views
+from dashboard import model, router, routes, shell, views
 from dashboard.i18n import LABELS, t
 from dashboard.model import AreaTree, QueryError
 from dashboard.pages import scorecard
 from dashboard.routes import Route
 from dashboard.scope import Page, Role, Scope
 from detectors.contract.indicators import INDICATORS, Indicator, specs_of
-from tests.dashboard_fake import FakeQueries, fake_value, walk
+from tests.dashboard_fake import T0_MS, FakeQueries, fake_value, walk
 from tests.unit.test_dashboard_pages import texts
 
 COMMANDER = Scope(Role.CITY_COMMANDER, "", "wang")
@@ -137,12 +138,13 @@ def test_a_cell_leads_to_its_sensors_and_cases() -> None:
 def test_the_trends_draw_a_line_per_indicator_over_the_day_and_the_month() -> None:
     view = _view(COMMANDER, "/scorecard/district/D1")
     for figure, points in ((view.day, 5), (view.month, 3)):
-        assert isinstance(figure, go.Figure)
-        assert [tr.name for tr in figure.data] == [t(f"ind_{i}", "en") for i in INDICATORS]
-        assert [len(tr.x) for tr in figure.data] == [points] * 5
-        assert tuple(figure.layout.yaxis.range) == (0, 100)
+        go.Figure(figure)  # a valid figure
+        assert [tr["name"] for tr in figure["data"]] == [t(f"ind_{i}", "en") for i in INDICATORS]
+        assert [len(tr["x"]) for tr in figure["data"]] == [points] * 5
+        assert figure["layout"]["yaxis"]["range"] == [0, 100]
     k = AREAS.index("D1")
-    assert list(view.day.data[0].y) == [fake_value(k, 0) - d for d in (4, 3, 2, 1, 0)]
+    assert view.day["data"][0]["y"] == [fake_value(k, 0) - d for d in (4, 3, 2, 1, 0)]
+    assert view.day["data"][0]["x"] == [T0_MS + m * 60_000 for m in range(25, 30)]
 
 
 def test_a_district_operator_sees_their_district_only() -> None:
@@ -191,3 +193,9 @@ def test_a_failing_source_keeps_the_page_and_says_so(lang: str) -> None:
     view = views.refresh_scorecard(failing, COMMANDER, "/scorecard", "", lang)
     assert "connection refused" in str(view.status)
     assert all(v is no_update for v in view[1:])
+
+
+@pytest.mark.parametrize("module", [scorecard, routes, model])
+def test_the_examples_in_the_docstrings_hold(module: object) -> None:
+    failures, tried = doctest.testmod(module, raise_on_error=False)  # type: ignore[arg-type]
+    assert tried > 0 and failures == 0
