@@ -149,8 +149,8 @@ def _card(indicator: Indicator, found: Score | None, lang: str) -> html.Div:
     for part in shown.values():  # a component the contract does not document (yet)
         rows.append(_component_row(part.name, part, part.unit, part.weight, "", lang))
         classes.append(f"score-{band(part.score)}")
-    headers = [t("component", lang), t("measured", lang), t("points", lang), t("weight", lang),
-               t("formula", lang)]  # fmt: skip
+    headers = [f"{t('component', lang)} · {t('formula', lang)}", t("measured", lang),
+               t("points", lang), t("weight", lang)]  # fmt: skip
     return html.Div(
         [
             html.Div(indicator_name(indicator, lang), className="score-name"),
@@ -173,8 +173,8 @@ def _component_row(
     measured = NO_VALUE if part is None or part.value is None else f"{part.value:g} {unit}"
     points = t("not_judged", lang) if part is None or part.score is None else f"{part.score:.0f}"
     weight = part.weight if part else weight
-    return [component_name(name, lang), measured, points, f"{weight:g}",
-            html.Span(formula, className="formula")]  # fmt: skip
+    what = [html.Span(component_name(name, lang)), html.Div(formula, className="formula")]
+    return [what, measured, points, f"{weight:g}"]
 
 
 def children_table(
