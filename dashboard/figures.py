@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from dash import dcc
 from plotly.colors import sample_colorscale
 
 from dashboard.i18n import t
@@ -69,6 +70,16 @@ def empty_figure(message: str = "no data yet", title: str = "") -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
+
+
+def small_graph(graph_id: str, lang: str) -> dcc.Graph:
+    """A chart's slot in a page, saying "no data yet" until its refresh fills it."""
+    return dcc.Graph(
+        id=graph_id,
+        figure=empty_figure(t("no_data", lang)),
+        config={"displaylogo": False, "displayModeBar": False},
+        className="small-graph",
+    )
 
 
 def metric_label(metric: str) -> str:

@@ -15,7 +15,7 @@ from dash import Patch, dcc, html, no_update
 from dashboard import ids
 from dashboard.charts import activity_chart, rollup_chart
 from dashboard.components import level_badge, link, panel, stage_badge, status_line, table, when
-from dashboard.figures import empty_figure, metric_label
+from dashboard.figures import empty_figure, metric_label, small_graph
 from dashboard.i18n import t
 from dashboard.layout import DEFAULT_METRIC
 from dashboard.maps import tier_map
@@ -100,7 +100,7 @@ def replay_layout(name: str, lang: str) -> html.Div:
             ),
             html.Div(
                 [
-                    panel(_graph(ids.REPLAY_ACTIVITY, lang)),
+                    panel(small_graph(ids.REPLAY_ACTIVITY, lang)),
                     panel(
                         [
                             dcc.Dropdown(
@@ -111,7 +111,7 @@ def replay_layout(name: str, lang: str) -> html.Div:
                                 className="replay-metric",
                                 style={"color": "#111827", "maxWidth": "320px"},
                             ),
-                            _graph(ids.REPLAY_ROLLUP, lang),
+                            small_graph(ids.REPLAY_ROLLUP, lang),
                         ]
                     ),
                 ],
@@ -122,15 +122,6 @@ def replay_layout(name: str, lang: str) -> html.Div:
             ),  # fmt: skip
         ],
         className="replay-page",
-    )
-
-
-def _graph(graph_id: str, lang: str) -> dcc.Graph:
-    return dcc.Graph(
-        id=graph_id,
-        figure=empty_figure(t("no_data", lang)),
-        config={"displaylogo": False, "displayModeBar": False},
-        className="small-graph",
     )
 
 

@@ -13,10 +13,10 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.components import NO_VALUE, link, panel, table, when
-from dashboard.figures import empty_figure
+from dashboard.figures import small_graph
 from dashboard.i18n import LABELS, t
 from dashboard.model import AreaTree
-from dashboard.pages.tier import area_name
+from dashboard.pages.tier import area_chain, area_name
 from dashboard.routes import Route, area_href, child_level, scorecard_href
 from dashboard.scope import Scope
 from dashboard.shell import breadcrumb
@@ -67,10 +67,7 @@ def layout(
     level: str, area: Area, tree: AreaTree, scope: Scope, lang: str, refresh_ms: int, wall: bool
 ) -> html.Div:
     """The scorecard's skeleton; its refresh fills every panel."""
-    chain = [
-        (a.level, a.code, area_name(a, lang), a.level != "city" or scope.city_wide)
-        for a in tree.ancestors(area.code)
-    ] or [(level, area.code, area_name(area, lang), False)]
+    chain = area_chain(level, area, tree, scope, lang)
     below = child_level(level)
     return html.Div(
         [
@@ -91,7 +88,8 @@ def layout(
             html.Div(id=ids.SCORE_CARDS, className="score-cards"),
             html.Div(
                 [
-                    panel(_graph(ids.SCORE_DAY, lang)), panel(_graph(ids.SCORE_MONTH, lang)),
+                    panel(small_graph(ids.SCORE_DAY, lang)),
+                    panel(small_graph(ids.SCORE_MONTH, lang)),
                 ],
                 className="row-2",
             ),
@@ -114,15 +112,6 @@ def layout(
         ],
         className=f"scorecard-page tier-{level}",
     )  # fmt: skip
-
-
-def _graph(graph_id: str, lang: str) -> dcc.Graph:
-    return dcc.Graph(
-        id=graph_id,
-        figure=empty_figure(t("no_data", lang)),
-        config={"displaylogo": False, "displayModeBar": False},
-        className="small-graph",
-    )
 
 
 def minute_text(minute: int, lang: str) -> str:

@@ -43,14 +43,21 @@ def area_title(level: str, area: Area, lang: str) -> str:
     return f"{t(level, lang)} {area_name(area, lang)}"
 
 
+def area_chain(
+    level: str, area: Area, tree: AreaTree, scope: Scope, lang: str
+) -> list[tuple[str, str, str, bool]]:
+    """The breadcrumb of an area: city to the area, each (level, code, name, may link)."""
+    return [
+        (a.level, a.code, area_name(a, lang), a.level != "city" or scope.city_wide)
+        for a in tree.ancestors(area.code)
+    ] or [(level, area.code, area_name(area, lang), False)]
+
+
 def layout(
     level: str, area: Area, tree: AreaTree, scope: Scope, lang: str, refresh_ms: int, wall: bool
 ) -> html.Div:
     """The tier page's skeleton; its refresh fills every panel."""
-    chain = [
-        (a.level, a.code, area_name(a, lang), a.level != "city" or scope.city_wide)
-        for a in tree.ancestors(area.code)
-    ] or [(level, area.code, area_name(area, lang), False)]
+    chain = area_chain(level, area, tree, scope, lang)
     below = child_level(level) or "sensor"
     return html.Div(
         [

@@ -289,27 +289,35 @@ def _alarms_heard(driver: WebDriver) -> int:
 
 
 def _forged_tier_refresh(driver: WebDriver, pathname: str) -> dict[str, Any]:
-    """POST the tier page's refresh with a forged pathname, from inside the logged-in page
-    (its session cookie and CSRF token), as a tampering user could."""
+    """POST the tier page's refresh with a forged pathname."""
+    outputs = ["tier-status.children", "tier-stage.children", "tier-kpis.children",
+               "tier-map.figure", "tier-children.children", "tier-alerts.children",
+               "tier-stage-history.children", "tier-activity.figure"]  # fmt: skip
+    return _forged_refresh(driver, "tier-refresh", outputs, pathname)
+
+
+def _forged_refresh(
+    driver: WebDriver, refresh: str, outputs: list[str], pathname: str
+) -> dict[str, Any]:
+    """POST a page's refresh (its ``refresh`` interval; ``outputs`` as 'id.property') with a
+    forged pathname, from inside the logged-in page (its session cookie and CSRF token), as
+    a tampering user could."""
     script = """
-    const done = arguments[arguments.length - 1];
-    const outputs = ["tier-status.children", "tier-stage.children", "tier-kpis.children",
-      "tier-map.figure", "tier-children.children", "tier-alerts.children",
-      "tier-stage-history.children", "tier-activity.figure"];
+    const [refresh, outputs, pathname, done] = arguments;
     const body = {
       output: ".." + outputs.join("...") + "..",
       outputs: outputs.map(o => ({id: o.split(".")[0], property: o.split(".")[1]})),
-      inputs: [{id: "tier-refresh", property: "n_intervals", value: 1}],
-      state: [{id: "url", property: "pathname", value: arguments[0]},
+      inputs: [{id: refresh, property: "n_intervals", value: 1}],
+      state: [{id: "url", property: "pathname", value: pathname},
               {id: "url", property: "search", value: ""},
               {id: "language", property: "data", value: "en"}],
-      changedPropIds: ["tier-refresh.n_intervals"]};
+      changedPropIds: [refresh + ".n_intervals"]};
     const token = document.cookie.split("; ").find(c => c.startsWith("_csrf_token=")).split("=")[1];
     fetch("/_dash-update-component", {method: "POST", body: JSON.stringify(body),
       headers: {"Content-Type": "application/json", "X-CSRFToken": token}})
       .then(r => r.text().then(t => done({status: r.status, body: t})));
     """
-    return dict(driver.execute_async_script(script, pathname))
+    return dict(driver.execute_async_script(script, refresh, outputs, pathname))
 
 
 def test_wall_screen_refreshes_in_place_and_speaks_chinese(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -19,7 +18,14 @@ from infra.settings import CommonSettings
 from tests.browser.conftest import screenshot
 from tests.browser.seed import Seeded
 from tests.browser.seed_scores import SeededScores, base_score, seed_scores
-from tests.browser.test_dashboard_browser import _click_link, _has_text, _login, _path, _wait
+from tests.browser.test_dashboard_browser import (
+    _click_link,
+    _forged_refresh,
+    _has_text,
+    _login,
+    _path,
+    _wait,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -113,32 +119,12 @@ def test_a_district_operator_gets_their_district_and_is_refused_another(
     driver.get(dashboard + "/scorecard/city")
     _wait(driver, _has_text("refusal-message", "outside your scope"))
 
-    answer = _forged_refresh(driver, "/scorecard/district/D2")
+    outputs = [f"{i}.{'figure' if i in (ids.SCORE_DAY, ids.SCORE_MONTH) else 'children'}"
+               for i in (ids.SCORE_STATUS, ids.SCORE_MINUTE, ids.SCORE_CARDS, ids.SCORE_DAY,
+                         ids.SCORE_MONTH, ids.SCORE_CHILDREN, ids.SCORE_WORST)]  # fmt: skip
+    answer = _forged_refresh(driver, ids.SCORE_REFRESH, outputs, "/scorecard/district/D2")
     assert answer["status"] == 200
     body = json.loads(answer["body"])["response"]
     assert "district D2 is outside your scope" in json.dumps(body[ids.SCORE_STATUS])
     assert f"{base_score('D2', Indicator.DATA):.0f}" not in json.dumps(body[ids.SCORE_CARDS])
     assert scores.low[0][0] not in answer["body"]
-
-
-def _forged_refresh(driver: WebDriver, pathname: str) -> dict[str, Any]:
-    """POST the scorecard's refresh with a forged pathname from inside the logged-in page."""
-    script = """
-    const done = arguments[arguments.length - 1];
-    const outputs = ["score-status.children", "score-minute.children", "score-cards.children",
-      "score-day.figure", "score-month.figure", "score-children.children",
-      "score-worst.children"];
-    const body = {
-      output: ".." + outputs.join("...") + "..",
-      outputs: outputs.map(o => ({id: o.split(".")[0], property: o.split(".")[1]})),
-      inputs: [{id: "score-refresh", property: "n_intervals", value: 1}],
-      state: [{id: "url", property: "pathname", value: arguments[0]},
-              {id: "url", property: "search", value: ""},
-              {id: "language", property: "data", value: "en"}],
-      changedPropIds: ["score-refresh.n_intervals"]};
-    const token = document.cookie.split("; ").find(c => c.startsWith("_csrf_token=")).split("=")[1];
-    fetch("/_dash-update-component", {method: "POST", body: JSON.stringify(body),
-      headers: {"Content-Type": "application/json", "X-CSRFToken": token}})
-      .then(r => r.text().then(t => done({status: r.status, body: t})));
-    """
-    return dict(driver.execute_async_script(script, pathname))
