@@ -22,7 +22,7 @@ from dashboard.model import (
     SensorInfo,
     StageChange,
 )
-from dashboard.routes import Route, area_href, child_level, href, sensor_href
+from dashboard.routes import Route, area_href, child_level, href, scorecard_href, sensor_href
 from dashboard.scope import Page, Scope
 from dashboard.shell import breadcrumb
 from dashboard.stages import hazard, stage_of
@@ -68,6 +68,9 @@ def layout(
                 [
                     html.H2(f"{t(level, lang)} · {area_name(area, lang)}", className="tier-title"),
                     html.Div(id=ids.TIER_STAGE, className="tier-stage"),
+                    link(
+                        t("scorecard", lang), scorecard_href(level, area.code, wall), "score-link"
+                    ),
                 ],
                 className="tier-head",
             ),

@@ -199,3 +199,16 @@ def test_a_failing_source_keeps_the_page_and_says_so(lang: str) -> None:
 def test_the_examples_in_the_docstrings_hold(module: object) -> None:
     failures, tried = doctest.testmod(module, raise_on_error=False)  # type: ignore[arg-type]
     assert tried > 0 and failures == 0
+
+
+def test_an_area_page_links_to_its_scorecard_and_back() -> None:
+    _, page, _ = router.render(FAKE, COMMANDER, "/street/D1-S2", "?wall=1", "en",
+                               router.PageSettings())  # fmt: skip
+    assert _links(page)["scorecard"] == "/scorecard/street/D1-S2?wall=1"
+    _, page, _ = router.render(FAKE, COMMANDER, "/scorecard/street/D1-S2", "", "en",
+                               router.PageSettings())  # fmt: skip
+    links = _links(page)
+    assert links["area page"] == "/street/D1-S2"
+    assert (
+        links["Citybrain"] == "/scorecard/city" and links["District 1"] == "/scorecard/district/D1"
+    )
