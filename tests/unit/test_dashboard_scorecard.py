@@ -6,19 +6,21 @@ a district operator kept to their district; wall-screen mode; a failing source."
 from __future__ import annotations
 
 import doctest
+import time
 from typing import Any
 
 import plotly.graph_objects as go
 import pytest
 from dash import dcc, html, no_update
 
-from dashboard import model, router, routes, shell, views
+from dashboard import model, router, routes, shell, sql, views
 from dashboard.i18n import LABELS, t
 from dashboard.model import AreaTree, QueryError
 from dashboard.pages import scorecard
 from dashboard.routes import Route
 from dashboard.scope import Page, Role, Scope
 from detectors.contract.indicators import INDICATORS, Indicator, specs_of
+from infra.clickhouse import detect_features, table_ddl
 from tests.dashboard_fake import T0_MS, FakeQueries, fake_value, walk
 from tests.unit.test_dashboard_pages import texts
 
@@ -212,3 +214,52 @@ def test_an_area_page_links_to_its_scorecard_and_back() -> None:
     assert (
         links["Citybrain"] == "/scorecard/city" and links["District 1"] == "/scorecard/district/D1"
     )
+
+
+def test_the_scorecard_queries_run_on_a_new_server() -> None:
+    """The integration tests reach 18.16 only; chdb embeds a current ClickHouse."""
+    new = pytest.importorskip("tests.unit.test_schema_new_server")
+    server = new.ChdbClient()
+    server.execute("DROP DATABASE IF EXISTS cbscore")
+    server.execute("CREATE DATABASE cbscore")
+    for statement in table_ddl("cbscore", detect_features(server), 30):
+        server.execute(statement)
+    end = int(time.time()) // 60 * 60  # recent: older rows may go with the TTL
+    hour = end // 3600 * 3600 - 3600
+    env, g1, g2 = "environment", "D1-S1-G01", "D1-S1-G02"
+    rows = [
+        ("district", "D1", "data", end - 60, 70, 1), ("district", "D1", env, end - 60, 50, 1),
+        ("district", "D1", "data", end, 71, 1), ("district", "D1", env, end, 51, 1),
+        ("district", "D1", "data", end + 60, 72, 1),  # a minute still partial
+        ("street", "D1-S1", env, end, 40, 1),
+        ("grid", g1, env, end, 30, 1), ("grid", g1, env, end, 20, 2),  # the newer counts
+        ("grid", g2, env, end, 10, 1), ("grid", g2, env, end, None, 2),  # not judged now
+    ]  # fmt: skip
+    values = ", ".join(
+        f"('{lv}', '{code}', '{ind}', {at}, {'NULL' if s is None else s}, '[]', {v})"
+        for lv, code, ind, at, s, v in rows
+    )
+    server.execute(f"INSERT INTO cbscore.indicators_1m VALUES {values}")
+    server.execute(
+        f"INSERT INTO cbscore.indicators_1h VALUES ('district', 'D1', 'data', {hour}, 60, '[]', 1)"
+    )
+    server.execute("USE cbscore")
+    params = {"level": "district", "code": "D1", "below": "street", "children": ("D1-S1",),
+              "cells": ("D1-S1-G01", "D1-S1-G02"), "minute": end, "worst": 5, "until": end,
+              "span": 86_400}  # fmt: skip
+    literal = {k: new._literal(v) for k, v in params.items()}
+    names = ("SCORE_MINUTE", "SCORES_AT", "WORST_CELLS", "SCORE_TREND_1M")
+    answers = {name: server.execute(getattr(sql, name) % literal) for name in names}
+    literal["span"] = str(30 * 86_400)
+    answers["SCORE_TREND_1H"] = server.execute(sql.SCORE_TREND_1H % literal)
+    answers["SCORES_AT"] = sorted(answers["SCORES_AT"])  # grouped: in no order
+    assert answers == {
+        "SCORE_MINUTE": [(end, 2)],  # the newest with the most indicators, not end + 60
+        "SCORES_AT": [("district", "D1", "data", 71, "[]"),
+                      ("district", "D1", "environment", 51, "[]"),
+                      ("street", "D1-S1", "environment", 40, "[]")],
+        "WORST_CELLS": [("grid", "D1-S1-G01", "environment", 20, "[]")],  # G02 not judged
+        "SCORE_TREND_1M": [("data", end - 60, 70), ("data", end, 71),
+                           ("environment", end - 60, 50), ("environment", end, 51)],
+        "SCORE_TREND_1H": [("data", hour, 60)],
+    }  # fmt: skip
