@@ -208,6 +208,15 @@ def parse_percent(text: str) -> float:
     return value
 
 
+def check_promise(promise: Promise) -> Promise:
+    """A promise a source can be judged by: positive times, a percentage 0-100."""
+    if promise.freshness_s <= 0 or promise.allowance_s < 0:
+        raise ValueError(f"bad promise times {promise.freshness_s}s / {promise.allowance_s}s")
+    if not 0.0 <= promise.completeness_pct <= 100.0:
+        raise ValueError(f"bad completeness target {promise.completeness_pct}")
+    return promise
+
+
 def check_department_code(code: str) -> str:
     """A department code: lower case letters, digits and '_', 2-40 long."""
     if not _CODE.match(code):
