@@ -19,7 +19,7 @@ so the catalog keeps its history.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -156,7 +156,7 @@ def source_override(base: CatalogEntry, source_id: str, cadence_s: int) -> Catal
 
 
 def in_force(
-    entries: dict[tuple[str, str], CatalogEntry], family: str, source_id: str
+    entries: Mapping[tuple[str, str], CatalogEntry], family: str, source_id: str
 ) -> CatalogEntry | None:
     """The entry that governs a source: its own override, else its family's."""
     own = entries.get((Subject.SOURCE.value, source_id))
