@@ -200,8 +200,8 @@ def create_app(
         log.info("detection off: storing only, nothing is sent to the alert engine")
 
     adopted: list[Any] = [None]  # the registry the detectors last adopted
-    catalog = CatalogFeed(CatalogStore(lambda: connect(settings),
-                                       settings.clickhouse_database).in_force)  # fmt: skip
+    catalog = CatalogFeed(CatalogStore(lambda: connect(settings), settings.clickhouse_database
+                                       ).in_force, settings.worker_registry_refresh_s)  # fmt: skip
 
     def detector() -> Detection:
         registry, profiles = pipeline.registry, pipeline.profiles
@@ -301,6 +301,10 @@ def create_app(
         async with detecting:
             note_lag()
             await detect([])
+
+    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+    async def refresh_catalog() -> None:  # an edit counts within the refresh time, idle or not
+        await catalog.refresh_if_due()
 
     @app.timer(interval=settings.worker_snapshot_interval_s)  # type: ignore[untyped-decorator]
     async def checkpoint_when_idle() -> None:

@@ -52,8 +52,9 @@ class CatalogFeed:
             return
         if bad:
             log.warning("catalog: %d rows could not be read and are skipped", bad)
-        if self._failing or self.loaded_at is None:
-            log.info("catalog loaded: %d entries in force", len(entries))
+        if entries != self.entries or self._failing:
+            newest = max((e.version for e in entries.values()), default=0)
+            log.info("catalog in force: %d entries, newest version %d", len(entries), newest)
         self.entries, self.loaded_at, self._failing = entries, self.clock(), False
 
     async def refresh_if_due(self) -> Entries:
