@@ -248,6 +248,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "allowance": ("allowance", "容许时长"),
     "feeds": ("feeds (topics, tables)", "流向（主题、数据表）"),
     "used_by": ("used by", "使用页面"),
+    "shared_with": ("shared with", "共享部门"),
     "promise_status": ("promise now", "当前承诺"),
     "promise_kept": ("kept", "达标"),
     "promise_stale": ("stale", "数据陈旧"),

@@ -18,6 +18,7 @@ from detectors.contract.alerts import AlertKind, Category
 from detectors.contract.catalog import Promise
 from detectors.contract.levels import WarningLevel
 from detectors.contract.places import Location
+from detectors.contract.silences import Silence
 from streams.notify_config import parse_config, route
 
 MIN = 60_000
@@ -153,3 +154,13 @@ def test_the_explanation_names_the_owning_department() -> None:
     assert "Water Affairs Bureau" in en.headline and "no data within 5 min" in en.headline
     assert "11 min" in en.headline and "10 min allowance" in en.headline
     assert "水务局" in zh.headline and "水务局" in zh.action
+
+
+def test_a_silence_on_the_sensor_mutes_its_quality_alert() -> None:
+    sends = {m: 1 for m in range(10)}
+    said = run(PromiseWatch(), sends, range(1, 26), owned_by("water", FRESH_ONLY))
+    engine = AlertEngine()
+    maintenance = Silence("s1", "sensor", "WAT-1", T0, T0 + 60 * MIN, reason="pump works")
+    engine.silence(maintenance, T0)
+    [raised] = engine.step(said[25], T0 + 25 * MIN)
+    assert raised.kind == AlertKind.RAISED and raised.silence_id == "s1" and not raised.notify
