@@ -183,6 +183,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "filter_overdue": ("overdue only", "仅超时"),
     "filter_open_cases": ("open", "未结"),
     "filter_all_cases": ("all", "全部"),
+    "filter_my_department": ("my department", "本部门"),
     "lifecycle": ("lifecycle", "处置流程"),
     "case_text": ("report", "上报内容"),
     "no_cases": ("no cases", "无案件"),

@@ -216,7 +216,7 @@ def refresh_cases(queries: Queries, scope: Scope, show: str | None, lang: str) -
         found = queries.area_cases(scope, level, code, open_only=show != "all")
     except (QueryError, ScopeError, NotFound) as exc:
         return message(exc, lang), no_update if isinstance(exc, QueryError) else []
-    return [], cases_page.case_list(found, show or "open", lang)
+    return [], cases_page.case_list(found, show or "open", lang, department=scope.department)
 
 
 def refresh_case(queries: Queries, scope: Scope, pathname: str | None, lang: str) -> Any:
