@@ -161,6 +161,8 @@ def refresh_console(
         if route.error:
             return _emptied(ConsoleView, status_line(route.error))
         alerts = queries.console_alerts(scope, statuses)
+        if show == "mine":
+            alerts = [a for a in alerts if department_of(a) == scope.department != ""]
         drills = drill_alert_ids(_drills_of(queries, scope, now_ms), alerts)
         selected = queries.alert(scope, route.alert) if route.alert else None
         events = queries.alert_trail(scope, route.alert) if selected else []
@@ -175,6 +177,12 @@ def refresh_console(
         detail=console.detail(selected, lang, unknown, names),
         trail=console.trail(events, lang) if selected else [],
     )
+
+
+def department_of(alert: AlertRow) -> str:
+    """The department an alert is for: the owner of a source whose data breaks its promise,
+    the department holding an overdue case ('' for any other alert)."""
+    return str(alert.evidence.get("department") or "")
 
 
 def refresh_alarm(queries: Queries, scope: Scope, lang: str) -> tuple[Any, Any]:

@@ -8,9 +8,10 @@ from dataclasses import replace
 
 from dash import html
 
-from dashboard import views
+from dashboard import ids, views
 from dashboard.model import CaseList
 from dashboard.pages import cases as cases_page
+from dashboard.pages import console
 from dashboard.scope import Role, Scope
 from detectors.contract.cases import CATEGORY_DEPARTMENTS, DEPARTMENTS, case_department
 from detectors.contract.catalog import DEFAULT_DEPARTMENTS
@@ -74,3 +75,31 @@ def test_the_case_page_names_the_department_dispatched_to_else_the_categorys() -
     page = cases_page.case_timeline(garbage, T0_MS, "zh", moved)
     shown = [d for d in walk(html.Div(page)) if getattr(d, "id", None) == "case-department"]
     assert texts(shown[0]) == ["市政"]
+
+
+def _console_filters(scope: Scope) -> list[str]:
+    page = console.layout(scope, "en", 2000, False)
+    [radio] = [d for d in walk(page) if getattr(d, "id", None) == ids.CONSOLE_FILTER]
+    return [o["value"] for o in radio.options]
+
+
+def test_a_department_user_filters_the_console_to_their_sources_data_quality_alerts() -> None:
+    fake = FakeQueries()
+    base = fake.alerts[0]
+    quality_alert = replace(
+        base, alert_id="q-1", category="quality", metric="data_quality",
+        evidence={"source_id": "WAT-0001", "metric": "data_quality", "detector": "promise",
+                  "department": "water", "family": "water", "breaches": "stale",
+                  "freshness_s": 300, "allowance_s": 600, "value": 660.0},
+    )  # fmt: skip
+    other = replace(quality_alert, alert_id="q-2", evidence={**quality_alert.evidence,
+                                                             "department": "power"})  # fmt: skip
+    fake.alerts = [base, quality_alert, other]
+    water = Scope(Role.CITY_COMMANDER, "", "zhao", "water")
+    assert _console_filters(water) == ["open", "mine", "all"]
+    assert _console_filters(Scope(Role.CITY_COMMANDER)) == ["open", "all"]
+    mine = views.refresh_console(fake, water, "", "mine", "en")
+    shown = " ".join(texts(html.Div(mine.alerts)))
+    assert "Water Affairs Bureau" in shown and "Power Supply Company" not in shown
+    every = views.refresh_console(fake, water, "", "open", "en")
+    assert "Power Supply Company" in " ".join(texts(html.Div(every.alerts)))
