@@ -19,6 +19,7 @@ from clickhouse_driver import Client
 from dashboard import serve, users_cli
 from dashboard.audit import ClickHouseAuditLog
 from dashboard.users import ClickHouseUserStore
+from infra.catalog import CatalogStore
 from infra.clickhouse import connect, ensure_schema
 from infra.settings import DashboardSettings, SettingsError, load
 
@@ -97,7 +98,9 @@ def _users_run(argv: list[str], settings: DashboardSettings) -> int:
     def client() -> Client:
         return connect(settings)
 
-    return users_cli.run(argv, ClickHouseUserStore(client), ClickHouseAuditLog(client))
+    catalog = CatalogStore(client, settings.clickhouse_database)
+    return users_cli.run(argv, ClickHouseUserStore(client), ClickHouseAuditLog(client),
+                         departments=lambda: catalog.departments().keys())  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Any
 from detectors.alerting.explain import Explanation, explain, facts_of
 from detectors.contract.alerts import ACTIVE_STATUSES as ACTIVE_STATUSES
 from detectors.contract.alerts import AlertStatus
+from detectors.contract.cases import case_department
 from detectors.contract.city import Area
 from detectors.contract.indicators import Indicator, Score
 from detectors.contract.levels import ALARMING, WarningLevel
@@ -259,6 +260,12 @@ class CaseRow:
     last_status: str
     last_ms: int
     text: str = ""
+    dispatched: str = ""  # the department it was last dispatched to ('' = not yet)
+
+    @property
+    def department(self) -> str:
+        """The department the case belongs to: dispatched to, else its category's."""
+        return case_department(self.category, self.dispatched)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from clickhouse_driver import Client
@@ -213,8 +214,12 @@ class ClickHouseQueries:
             return CaseList(0, ())
         statuses = OPEN_CASE_STATUSES if open_only else (*OPEN_CASE_STATUSES, "evaluated")
         params.update(since=newest // 1000 - 30 * DAY_S, statuses=statuses, limit=int(limit))
-        found = self._execute(sql.AREA_CASES, params)
-        return CaseList(newest, tuple(rows.case(*row) for row in found))
+        found = [rows.case(*row) for row in self._execute(sql.AREA_CASES, params)]
+        ids = tuple(c.case_id for c in found)
+        found_sent = self._execute(sql.CASE_DISPATCHED, {"case_ids": ids}) if ids else []
+        sent: dict[str, str] = {str(case_id): str(d) for case_id, d in found_sent}
+        return CaseList(newest, tuple(replace(c, dispatched=str(sent.get(c.case_id, "")))
+                                      for c in found))  # fmt: skip
 
     # The alert console and a sensor.
 

@@ -77,6 +77,7 @@ class Scope:
     role: Role
     district: str = ""
     username: str = ""
+    department: str = ""  # the viewer's department ('' = none): "my department" filters
 
     @property
     def city_wide(self) -> bool:

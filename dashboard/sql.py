@@ -207,6 +207,15 @@ ORDER BY last_ms DESC, case_id
 LIMIT %(limit)s
 """
 
+# The department each listed case was last dispatched to (the case ids come from a scoped
+# query: no scope filter of its own).
+CASE_DISPATCHED = """
+SELECT case_id, argMax(department, ts_ms)
+FROM case_steps FINAL
+WHERE action = 'dispatch' AND case_id IN %(case_ids)s
+GROUP BY case_id
+"""
+
 CASE_EVENTS = f"""
 SELECT case_id, category, city, district, street, grid, status, ts_ms, text
 FROM cases_raw FINAL

@@ -47,14 +47,16 @@ _HAZARD_OF_FAMILY: dict[Family, tuple[str, str]] = {
 _NOISE = ("noise", "噪声")
 _FAULT = ("sensor fault", "设备故障")
 _LATE_CASE = ("overdue case", "案件超时")
+_DATA = ("data quality", "数据质量")
 _OTHER = ("other", "其他")
 _COLOUR_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
 
 def hazard(alert: AlertRow, lang: str = "en") -> str:
     """What an alert is about, for people: flood, air quality, traffic, ..."""
-    if alert.category in (Category.FAULT, Category.CASE):
-        pair = _FAULT if alert.category == Category.FAULT else _LATE_CASE
+    own = {Category.FAULT: _FAULT, Category.CASE: _LATE_CASE, Category.QUALITY: _DATA}
+    if alert.category in own:
+        pair = own[Category(alert.category)]
         return pair[1] if lang == "zh" else pair[0]
     return hazard_of_metric(alert.metric, lang)
 

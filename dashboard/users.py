@@ -1,4 +1,5 @@
-"""The command center's users: role, district, and a password stored only as a hash.
+"""The command center's users: role, district, department, and a password stored only as
+a hash.
 
 Users live in the ClickHouse ``users`` table (one row per change, the newest wins); the
 dashboard reads it at login and the CLI (``python -m dashboard users``) writes it. It is
@@ -23,6 +24,7 @@ from detectors.contract.tables import USERS
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 DISTRICT = re.compile(r"^[A-Za-z0-9_.:-]{0,64}$")
+DEPARTMENT = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 MIN_PASSWORD = 8
 
 
@@ -36,9 +38,10 @@ class User:
     district: str
     disabled: bool
     updated_at: int
+    department: str = ""  # a departments code ('' = none: the command center's own staff)
 
     def scope(self) -> Scope:
-        return Scope(self.role, self.district, self.username)
+        return Scope(self.role, self.district, self.username, self.department)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +78,11 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def make_user(username: str, role: str, district: str, password: str, now_s: int) -> User:
-    """A new user, or ValueError saying what is wrong with the input."""
+def make_user(
+    username: str, role: str, district: str, password: str, now_s: int, department: str = ""
+) -> User:
+    """A new user, or ValueError saying what is wrong with the input (the department is
+    checked against the departments by the caller, who knows them)."""
     if not USERNAME.match(username):
         raise ValueError("a username is 1-64 letters, digits or ._@-")
     if not DISTRICT.match(district):
@@ -85,7 +91,9 @@ def make_user(username: str, role: str, district: str, password: str, now_s: int
     check_assignment(parsed, district)
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"a password has at least {MIN_PASSWORD} characters")
-    return User(username, hash_password(password), parsed, district, False, now_s)
+    if department and not DEPARTMENT.match(department):
+        raise ValueError("a department is a code of lower case letters, digits or _")
+    return User(username, hash_password(password), parsed, district, False, now_s, department)
 
 
 @functools.cache
@@ -123,8 +131,11 @@ FROM users FINAL ORDER BY username
 """
 
 
-def _user(username: str, hashed: str, role: str, district: str, disabled: int, ts: int) -> User:
-    return User(str(username), str(hashed), Role(role), str(district), bool(disabled), int(ts))
+def _user(
+    username: str, hashed: str, role: str, district: str, disabled: int, ts: int, department: str
+) -> User:
+    return User(str(username), str(hashed), Role(role), str(district), bool(disabled), int(ts),
+                str(department))  # fmt: skip
 
 
 class ClickHouseUserStore:
@@ -147,6 +158,7 @@ class ClickHouseUserStore:
             user.district,
             int(user.disabled),
             user.updated_at,
+            user.department,
         )
         self._pool.insert(USERS, [row])
 

@@ -203,6 +203,8 @@ def refresh_console(
         if route.error:
             return _emptied(ConsoleView, status_line(route.error))
         alerts = queries.console_alerts(scope, statuses)
+        if show == "mine":
+            alerts = [a for a in alerts if department_of(a) == scope.department != ""]
         drills = drill_alert_ids(_drills_of(queries, scope, now_ms), alerts)
         selected = queries.alert(scope, route.alert) if route.alert else None
         events = queries.alert_trail(scope, route.alert) if selected else []
@@ -217,6 +219,12 @@ def refresh_console(
         detail=console.detail(selected, lang, unknown, names),
         trail=console.trail(events, lang) if selected else [],
     )
+
+
+def department_of(alert: AlertRow) -> str:
+    """The department an alert is for: the owner of a source whose data breaks its promise,
+    the department holding an overdue case ('' for any other alert)."""
+    return str(alert.evidence.get("department") or "")
 
 
 def refresh_alarm(queries: Queries, scope: Scope, lang: str) -> tuple[Any, Any]:
@@ -258,7 +266,7 @@ def refresh_cases(queries: Queries, scope: Scope, show: str | None, lang: str) -
         found = queries.area_cases(scope, level, code, open_only=show != "all")
     except (QueryError, ScopeError, NotFound) as exc:
         return message(exc, lang), no_update if isinstance(exc, QueryError) else []
-    return [], cases_page.case_list(found, show or "open", lang)
+    return [], cases_page.case_list(found, show or "open", lang, department=scope.department)
 
 
 def refresh_case(queries: Queries, scope: Scope, pathname: str | None, lang: str) -> Any:

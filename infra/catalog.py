@@ -12,6 +12,7 @@ from detectors.contract.catalog import (
     DEFAULT_DEPARTMENTS,
     CatalogEntry,
     Department,
+    check_promise,
     family_entry,
     newest,
 )
@@ -49,6 +50,20 @@ class CatalogStore:
 
     def current(self) -> dict[tuple[str, str], CatalogEntry]:
         return newest(self.history())
+
+    def in_force(self) -> tuple[dict[tuple[str, str], CatalogEntry], int]:
+        """The entries in force, and how many rows could not be read (skipped: one bad
+        row must not stop a worker that judges every other source by the catalog)."""
+        entries, bad = [], 0
+        for row in self._select(CATALOG_HISTORY):
+            try:
+                entry = catalog_entry(*row)
+                check_promise(entry.promise)
+            except (TypeError, ValueError):
+                bad += 1
+                continue
+            entries.append(entry)
+        return newest(entries), bad
 
     def departments(self) -> dict[str, Department]:
         """The departments in force, by code (the highest version of each)."""

@@ -4,6 +4,7 @@ citybrain-catalog list [--json]
 citybrain-catalog show water                  # a family, or a source id: WAT-0007
 citybrain-catalog set water --owner water --freshness 15m --completeness 95 --allowance 10m
 citybrain-catalog set WAT-0007 --freshness 30m   # a source's own entry, over its family's
+citybrain-catalog set water --shared-with municipal,urban_management   # '' shares with none
 citybrain-catalog departments list
 citybrain-catalog departments add --code housing --name "Housing Bureau" --name-zh 住建局
 
@@ -72,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     change.add_argument("--freshness", help="freshness target: 90s, 15m, 2h, 1d")
     change.add_argument("--completeness", help="completeness target in percent, 0-100")
     change.add_argument("--allowance", help="how long a breach may last before it counts")
+    change.add_argument("--shared-with", help="the other departments that use it, comma-separated "
+                        "('' for none)")  # fmt: skip
     departments = commands.add_parser("departments", help="list or add departments")
     what = departments.add_subparsers(dest="departments_command", required=True)
     what.add_parser("list", help="every department")
@@ -125,11 +128,13 @@ def _list(store: Store, as_json: bool, out: TextIO) -> None:
         out.write(orjson.dumps([_as_dict(e) for e in entries], option=orjson.OPT_INDENT_2).decode())
         out.write("\n")
         return
-    print("subject\tkey\tfamily\towner\tcadence\tfreshness\tcompleteness\tallowance", file=out)
+    print("subject\tkey\tfamily\towner\tcadence\tfreshness\tcompleteness\tallowance\t"
+          "shared with", file=out)  # fmt: skip
     for e in entries:
         p = e.promise
         print(f"{e.subject.value}\t{e.key}\t{e.family}\t{e.department}\t{e.cadence_s}s\t"
-              f"{p.freshness_s}s\t{p.completeness_pct:g}%\t{p.allowance_s}s", file=out)  # fmt: skip
+              f"{p.freshness_s}s\t{p.completeness_pct:g}%\t{p.allowance_s}s\t"
+              f"{','.join(e.shared_with) or '-'}", file=out)  # fmt: skip
 
 
 def _show(store: Store, target: str, out: TextIO) -> None:
@@ -163,10 +168,13 @@ def _subject(target: str) -> Subject:
 
 def _changed(store: Store, args: argparse.Namespace, author: str, now_ms: int) -> CatalogEntry:
     """The new version of the target's entry, every option checked first."""
-    if not any((args.owner, args.freshness, args.completeness, args.allowance)):
-        raise ValueError("nothing to change: give --owner, --freshness, --completeness or "
-                         "--allowance")  # fmt: skip
-    if args.owner and args.owner not in store.departments():
+    if not any((args.owner, args.freshness, args.completeness, args.allowance)) and (
+            args.shared_with is None):  # fmt: skip
+        raise ValueError("nothing to change: give --owner, --freshness, --completeness, "
+                         "--allowance or --shared-with")  # fmt: skip
+    known = store.departments()
+    shared = None if args.shared_with is None else _departments(args.shared_with, known)
+    if args.owner and args.owner not in known:
         raise ValueError(f"unknown department {args.owner!r} (see: {PROG} departments list)")
     old = _entry_to_change(store, args.target)
     p = old.promise
@@ -178,7 +186,17 @@ def _changed(store: Store, args: argparse.Namespace, author: str, now_ms: int) -
     return replace(
         old, department=args.owner or old.department, promise=promise, author=author,
         changed_ms=now_ms, version=max(now_ms, old.version + 1),
+        shared_with=old.shared_with if shared is None else shared,
     )  # fmt: skip
+
+
+def _departments(text: str, known: dict[str, Department]) -> tuple[str, ...]:
+    """Department codes from 'a,b' (each known, each once, in the order given)."""
+    codes = tuple(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ValueError(f"unknown department {unknown[0]!r} (see: {PROG} departments list)")
+    return codes
 
 
 def _entry_to_change(store: Store, target: str) -> CatalogEntry:
@@ -208,6 +226,7 @@ def _as_dict(e: CatalogEntry) -> dict[str, Any]:
         "completeness_pct": p.completeness_pct, "allowance_s": p.allowance_s,
         "topics": list(e.topics), "tables": list(e.tables), "views": list(e.views),
         "author": e.author, "changed_ms": e.changed_ms, "version": e.version,
+        "shared_with": list(e.shared_with),
     }  # fmt: skip
 
 

@@ -34,7 +34,7 @@ import orjson
 from detectors.alerting.engine import AlertEngine
 from detectors.alerting.incidents import Incident
 from detectors.alerting.overdue import CaseMove
-from detectors.alerting.types import NAMESPACE, AlertEvent, Decision, with_lead
+from detectors.alerting.types import NAMESPACE, AlertEvent, Decision, decision_of, with_lead
 from detectors.contract.actions import SILENCE_ACTIONS, ActionError, silence_of, validate_action
 from detectors.contract.alerts import ENDING_KINDS, AlertKind, Category
 from detectors.contract.events import CaseReport
@@ -123,9 +123,7 @@ def feed(engine: AlertEngine, step: Decision | int | CaseReport) -> list[AlertEv
 
 
 def decision_from(doc: Mapping[str, Any]) -> Decision:
-    fields = {k: v for k, v in doc.items() if k != "type"}
-    fields["location"] = Location(**fields["location"])
-    return Decision(**fields)
+    return decision_of(doc)
 
 
 @dataclass

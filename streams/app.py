@@ -42,6 +42,7 @@ from detectors.contract.tables import (
     SILENCES,
     STAGE_CHANGES,
 )
+from infra.catalog import CatalogStore
 from infra.clickhouse import connect
 from infra.settings import WorkerSettings
 from infra.topics import (
@@ -62,6 +63,7 @@ from streams.alerting import (
 )
 from streams.batch import Message
 from streams.case_steps import case_states, cases_raw_rows, step_rows
+from streams.catalog_feed import CatalogFeed
 from streams.detection import Detection, Item
 from streams.detector_config import load as load_detector_config
 from streams.event_time import EventTimeMerge
@@ -199,6 +201,8 @@ def create_app(
         log.info("detection off: storing only, nothing is sent to the alert engine")
 
     adopted: list[Any] = [None]  # the registry the detectors last adopted
+    catalog = CatalogFeed(CatalogStore(lambda: connect(settings), settings.clickhouse_database
+                                       ).in_force, settings.worker_registry_refresh_s)  # fmt: skip
 
     def detector() -> Detection:
         registry, profiles = pipeline.registry, pipeline.profiles
@@ -261,6 +265,7 @@ def create_app(
             return
         released = merge.release(final=final)
         det = detector()
+        det.adopt_catalog(catalog.entries)  # promises are judged by the catalog in force
         before = det.redelivered
         steps = det.process([item for _, item in released])
         if det.redelivered > before:
@@ -283,6 +288,7 @@ def create_app(
                 messages = [to_message(e) for e in events]
                 validated = await pipeline.process(messages)
                 await send_dead(validated.dead)
+                await catalog.refresh_if_due()
                 async with detecting:
                     await detect(queue(events, messages, validated))
                     if checkpoint.due(20 * settings.worker_batch_size):
@@ -296,6 +302,10 @@ def create_app(
         async with detecting:
             note_lag()
             await detect([])
+
+    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+    async def refresh_catalog() -> None:  # an edit counts within the refresh time, idle or not
+        await catalog.refresh_if_due()
 
     @app.timer(interval=settings.worker_snapshot_interval_s)  # type: ignore[untyped-decorator]
     async def checkpoint_when_idle() -> None:

@@ -15,7 +15,9 @@ from typing import Any
 
 from detectors.alerting.changes import ChangeFilter
 from detectors.alerting.engine import AlertPolicy
+from detectors.alerting.promises import PromiseWatch
 from detectors.alerting.types import Decision
+from detectors.contract.catalog import CatalogEntry, Promise, in_force
 from detectors.contract.events import CaseReport, Reading
 from detectors.contract.validation import Registry
 from detectors.scoring.monitor import Monitor, Site, case_stream
@@ -26,6 +28,8 @@ TICK_KEY = "__tick__"
 """The table entry holding the next event-time tick (silence checks run once a minute)."""
 CHANGES_KEY = "__changes__"
 """The table entry holding the change filter (the alerts it mirrors, any held repeats)."""
+PROMISE_PREFIX = "__promise__/"
+"""Table entries holding the catalog-promise watch of one source each."""
 
 Item = Reading | CaseReport
 
@@ -53,6 +57,21 @@ class Detection:
         self.changes = changes or ChangeFilter()
         self.next_tick_ms: int | None = None
         self.redelivered = 0
+        self.promises = PromiseWatch(clear_after=self.changes.policy.clear_after)
+        self.catalog: Mapping[tuple[str, str], CatalogEntry] = {}  # the entries in force
+        self.expected: dict[str, float] = {}  # source id -> readings a minute it promises
+
+    def adopt_catalog(self, entries: Mapping[tuple[str, str], CatalogEntry]) -> None:
+        """Judge promises by these catalog entries in force from the next tick on."""
+        self.catalog = entries
+
+    def _promise_of(self, family: str, source_id: str) -> tuple[str, Promise] | None:
+        entry = in_force(self.catalog, family, source_id)
+        return (entry.department, entry.promise) if entry is not None else None
+
+    def _note_sources(self, registry: Registry) -> None:
+        for source in registry.sources.values():
+            self.expected[source.source_id] = len(source.metrics) * 60 / max(1, source.cadence_s)
 
     @classmethod
     def for_registry(
@@ -67,11 +86,14 @@ class Detection:
         extra: dict[str, Any] = {} if cool_after is None else {"cool_after": cool_after}
         monitor = Monitor(sites_of(registry, profiles), models=models,
                           neighbour_params=neighbour_params, **extra)  # fmt: skip
-        return cls(monitor, ChangeFilter(policy))
+        detection = cls(monitor, ChangeFilter(policy))
+        detection._note_sources(registry)
+        return detection
 
     def add_sources(self, registry: Registry, profiles: Profiles | None = None) -> None:
         """Sensors registered since the monitor was built get their sites and groups."""
         self.monitor.add_sites(sites_of(registry, profiles))
+        self._note_sources(registry)
 
     def _series(self, item: Item) -> tuple[int, str, str, float]:
         if isinstance(item, Reading):
@@ -108,17 +130,27 @@ class Detection:
                     out += self.monitor.process(chunk)
                     chunk = []
                     out += self.monitor.tick(self.next_tick_ms)
+                    out += self.promises.judge(self.next_tick_ms, self._promise_of)
                     out.append(self.next_tick_ms)
                     self.next_tick_ms += MINUTE_MS
                 chunk.append(reading)
+                if isinstance(item, Reading):
+                    self._observe(item)
             if isinstance(item, CaseReport):
                 out.append(item)
         out += self.monitor.process(chunk)
         return out
 
+    def _observe(self, reading: Reading) -> None:
+        expected = self.expected.get(reading.source_id, 0.0)
+        self.promises.observe(reading.source_id, reading.family.value, reading.location,
+                              expected, reading.ts_ms)  # fmt: skip
+
     def snapshot(self) -> dict[str, Any]:
         """Changed entries since the last snapshot, for the table."""
         entries: dict[str, Any] = self.monitor.snapshot()
+        for source_id, watched in self.promises.snapshot().items():
+            entries[PROMISE_PREFIX + source_id] = watched
         entries[TICK_KEY] = {"next_tick_ms": self.next_tick_ms}
         entries[CHANGES_KEY] = self.changes.snapshot()
         return entries
@@ -132,4 +164,6 @@ class Detection:
         changes = entries.pop(CHANGES_KEY, None)
         if changes is not None:
             self.changes = ChangeFilter.restore(changes)
+        promised = [k for k in entries if k.startswith(PROMISE_PREFIX)]
+        self.promises.restore((k[len(PROMISE_PREFIX) :], entries.pop(k)) for k in promised)
         return self.monitor.restore(entries)

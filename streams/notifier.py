@@ -423,6 +423,7 @@ def describe_config(config: NotifyConfig) -> list[str]:
     return [
         f"{h.name}: {h.format}, tiers {','.join(h.tiers)}, level {h.min_level.roman} and up"
         + (f", districts {','.join(h.districts)}" if h.districts else "")
+        + (f", departments {','.join(h.departments)}" if h.departments else "")
         + (", signed" if h.secret else "")
         for h in config.webhooks
     ]

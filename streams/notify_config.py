@@ -2,8 +2,11 @@
 
 A webhook takes an event when the event wants notifying (``notify`` is true: no parent
 incident speaks for it), its kind is one the webhook takes, its tier is one of the
-webhook's tiers, its level is at or above the webhook's ``min_level`` and, when the webhook
-lists districts, it happened in one of them (a city-wide incident is in every district).
+webhook's tiers, its level is at or above the webhook's ``min_level``, when the webhook
+lists districts, it happened in one of them (a city-wide incident is in every district),
+and, when the webhook lists departments, the event names one of them as its department
+(``evidence.department``: the owner of a source whose data breaks its catalog promise, the
+department holding an overdue case): a department's webhook hears only its own alerts.
 
 ``url`` and ``secret`` may name environment variables as ``${NAME}`` so that the file
 holds no credentials; the entry point passes the environment in.
@@ -78,6 +81,7 @@ class WebhookConfig(BaseModel):
     tiers: tuple[Tier, ...] = Field(ALL_TIERS, min_length=1)
     min_level: Level = WarningLevel.IV
     districts: tuple[str, ...] | None = Field(None, min_length=1)
+    departments: tuple[str, ...] | None = Field(None, min_length=1)
     kinds: tuple[str, ...] = Field(NOTIFIABLE_KINDS, min_length=1)
     secret: SecretStr | None = None  # DingTalk signing ("加签"), the SEC... string
     timeout_s: float = Field(10.0, gt=0, le=300)
@@ -128,9 +132,17 @@ def wants(hook: WebhookConfig, record: Mapping[str, Any]) -> bool:
         return False
     if record["tier"] not in hook.tiers or level_of(record) < hook.min_level:
         return False
+    if hook.departments is not None and department_of(record) not in hook.departments:
+        return False
     if hook.districts is None or record.get("scope") == AreaLevel.CITY:
         return True
     return record.get("district") in hook.districts
+
+
+def department_of(record: Mapping[str, Any]) -> str:
+    """The department an alert event record is for ('' when none)."""
+    evidence = record.get("evidence")
+    return str(evidence.get("department") or "") if isinstance(evidence, Mapping) else ""
 
 
 def route(config: NotifyConfig, record: Mapping[str, Any]) -> list[WebhookConfig]:

@@ -26,7 +26,7 @@ from detectors.contract.case_limits import (
     is_overdue,
     timeline,
 )
-from detectors.contract.cases import possible_actions
+from detectors.contract.cases import case_department, possible_actions
 from detectors.contract.events import CASE_SENT_BACK
 
 
@@ -34,6 +34,7 @@ def list_layout(lang: str, refresh_ms: int) -> html.Div:
     filters = [
         {"label": t("filter_open_cases", lang), "value": "open"},
         {"label": t("filter_overdue", lang), "value": "overdue"},
+        {"label": t("filter_my_department", lang), "value": "mine"},
         {"label": t("filter_all_cases", lang), "value": "all"},
     ]
     return html.Div(
@@ -51,11 +52,16 @@ def list_layout(lang: str, refresh_ms: int) -> html.Div:
     )
 
 
-def case_list(cases: CaseList, show: str, lang: str, limit: int = 300) -> list[Any]:
-    """Overdue cases first, then the newest; ``show`` is open, overdue or all."""
+def case_list(
+    cases: CaseList, show: str, lang: str, limit: int = 300, department: str = ""
+) -> list[Any]:
+    """Overdue cases first, then the newest; ``show`` is open, overdue, mine (the open
+    cases of the viewer's ``department``) or all."""
     flagged = [(c, is_overdue(c.category, c.steps, cases.now_ms)) for c in cases.cases]
     if show == "overdue":
         flagged = [(c, late) for c, late in flagged if late]
+    elif show == "mine":
+        flagged = [(c, late) for c, late in flagged if department and c.department == department]
     flagged.sort(key=lambda pair: (not pair[1], -pair[0].last_ms))
     rows, classes = [], []
     for case, late in flagged[:limit]:
@@ -66,6 +72,7 @@ def case_list(cases: CaseList, show: str, lang: str, limit: int = 300) -> list[A
             [
                 link(case.case_id, href(Route(Page.CASE, code=case.case_id)), "case-link"),
                 case.category,
+                department_name(case.department, lang),
                 t(f"step_{step}", lang) if step else NO_VALUE,
                 link(case.place.grid, area_href("grid", case.place.grid))
                 if case.place.grid
@@ -80,6 +87,7 @@ def case_list(cases: CaseList, show: str, lang: str, limit: int = 300) -> list[A
     headers = [
         t("case", lang),
         t("category", lang),
+        t("department", lang),
         t("step", lang),
         t("grid", lang),
         t("step_filed", lang),
@@ -145,6 +153,8 @@ def case_timeline(
         [
             html.Dt(t("category", lang)),
             html.Dd(case.category),
+            html.Dt(t("department", lang)),
+            html.Dd(department_name(_department(case, trail), lang), id="case-department"),
             html.Dt(t("where", lang)),
             html.Dd(link(case.place.grid, area_href("grid", case.place.grid))),
             html.Dt(t("case_text", lang)),
@@ -190,6 +200,12 @@ def case_trail(trail: Sequence[CaseStepRow], lang: str) -> html.Div:
         [html.H4(t("case_trail", lang)), table(headers, rows, None, NO_VALUE, "case-trail")],
         id="case-trail",
     )
+
+
+def _department(case: CaseRow, trail: Sequence[CaseStepRow]) -> str:
+    """The case's department: its last dispatch's (in the trail), else its category's."""
+    sent = [step.department for step in trail if step.action == "dispatch" and step.department]
+    return case_department(case.category, sent[-1] if sent else case.dispatched)
 
 
 def _role(role: str, lang: str) -> str:

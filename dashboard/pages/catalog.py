@@ -72,7 +72,8 @@ def catalog_table(
         t("catalog_key", lang), t("owner", lang), t("schema_version", lang),
         t("cadence", lang), t("freshness_target", lang), t("completeness_target", lang),
         t("allowance", lang), t("promise_status", lang), t("freshness", lang),
-        t("completeness", lang), t("feeds", lang), t("used_by", lang), t("changed_by", lang),
+        t("completeness", lang), t("shared_with", lang), t("feeds", lang), t("used_by", lang),
+        t("changed_by", lang),
     ]  # fmt: skip
     return table(headers, rows, classes, t("no_catalog", lang), "catalog-table")
 
@@ -101,6 +102,7 @@ def _row(
         status,
         ago(quality.last_ms, now_ms, lang) if quality and quality.last_ms else NO_VALUE,
         NO_VALUE if completeness is None else f"{completeness:.0%}",
+        ", ".join(_owner(code, departments, lang) for code in e.shared_with) or NO_VALUE,
         ", ".join((*e.topics, *e.tables)),
         ", ".join(t(f"view_{view}", lang) for view in e.views),
         f"{e.author} · {when(e.changed_ms)}",

@@ -27,6 +27,8 @@ def layout(scope: Scope, lang: str, refresh_ms: int, wall: bool) -> html.Div:
         {"label": t("filter_open", lang), "value": "open"},
         {"label": t("filter_all", lang), "value": "all"},
     ]
+    if scope.department:  # the open alerts for the viewer's department (data quality, cases)
+        filters.insert(1, {"label": t("filter_my_department", lang), "value": "mine"})
     return html.Div(
         [
             dcc.Location(id=ids.CONSOLE_URL, refresh="callback-nav"),

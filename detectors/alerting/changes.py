@@ -38,10 +38,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from detectors.alerting.engine import AlertPolicy
-from detectors.alerting.types import Decision
+from detectors.alerting.types import Decision, decision_of
 from detectors.contract.events import CaseReport
 from detectors.contract.levels import ALARM, WarningLevel, level_for
-from detectors.contract.places import Location
 
 Step = Decision | int | CaseReport
 """What detection yields: a decision, an event-time tick (an int, its time), or a case
@@ -152,6 +151,6 @@ class ChangeFilter:
         changes = cls(AlertPolicy(**snapshot["policy"]))
         changes._open = {k: [int(x) for x in a] for k, a in snapshot["open"].items()}
         for doc in snapshot.get("held", []):
-            decision = Decision(**{**doc, "location": Location(**doc["location"])})
+            decision = decision_of(doc)
             changes._held[decision.key] = decision
         return changes

@@ -68,9 +68,9 @@ from detectors.contract.places import AreaLevel, Location
 from detectors.contract.silences import Silence, first_match
 
 MINUTE_MS = 60_000
-ALONE = frozenset({Category.FAULT, Category.CASE})
-"""Categories whose alerts join no incident: a broken sensor or a late case is not a
-situation in its area."""
+ALONE = frozenset({Category.FAULT, Category.CASE, Category.QUALITY})
+"""Categories whose alerts join no incident: a broken sensor, a late case or a broken data
+promise is not a situation in its area."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,9 +298,9 @@ class AlertEngine:
         )
         self._alerts[decision.key] = alert
         alert.silence_id = self._silence_for(alert, decision.ts_ms)
-        # a broken sensor is not a situation in its area: it joins no incident; a muted
-        # alert joins none until its silence ends
-        alone = alert.category == Category.FAULT or alert.silence_id
+        # a broken sensor or data promise is not a situation in its area: it joins no
+        # incident; a muted alert joins none until its silence ends
+        alone = alert.category in ALONE or alert.silence_id
         grouped = [] if alone else self._group(alert, decision.ts_ms)
         reason = f"{decision.detector} scored {decision.score:.2f}"
         raised = alert_event(self._incidents, alert, AlertKind.RAISED, decision.ts_ms, reason)

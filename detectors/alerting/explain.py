@@ -45,6 +45,7 @@ from detectors.alerting.playbook import (
 )
 from detectors.contract.alerts import Category
 from detectors.contract.cases import DEPARTMENTS
+from detectors.contract.catalog import DEFAULT_DEPARTMENTS
 from detectors.contract.events import METRICS
 from detectors.contract.places import AREA_LEVELS, AreaLevel, Location
 
@@ -106,6 +107,8 @@ def explain(
     place = place_text(facts.location, facts.scope, names or {}, lang)
     if facts.category == Category.CASE:
         return _explain_case(facts, place, lang, tz)
+    if facts.category == Category.QUALITY:
+        return _explain_quality(facts, place, lang, tz)
     incident = facts.category == Category.INCIDENT
     lead = _lead(facts)
     key = _play_of(facts, lead)
@@ -342,6 +345,54 @@ def _case_measure(ev: Mapping[str, Any], step: str, lang: str) -> str:
         parts.append(pick(("not dispatched yet: the command center holds it",
                            "尚未派遣，由指挥中心负责"), lang))  # fmt: skip
     return ("，" if lang == "zh" else ", ").join(parts)
+
+
+# -- broken data promises --------------------------------------------------------------
+DATA_QUALITY = ("Data quality", "数据质量")
+FAMILY_WORDS: dict[str, tuple[str, str]] = {
+    "environment": ("environment", "环境"), "traffic": ("traffic", "交通"),
+    "water": ("water", "水务"), "power": ("power", "电力"), "case": ("case", "案件"),
+}  # fmt: skip
+_DEPARTMENT_NAMES = {d.code: (d.name, d.name_zh) for d in DEFAULT_DEPARTMENTS}
+
+
+def department_text(code: str, lang: str) -> str:
+    """A department by name (one the city added later: by its code)."""
+    return pick(_DEPARTMENT_NAMES.get(code, (code, code)), lang) if code else ""
+
+
+def _explain_quality(facts: Facts, place: str, lang: str, tz: tzinfo) -> Explanation:
+    """A source that breaks its catalog promise: how, for how long against its allowance,
+    and the department that owns it (who must act)."""
+    ev = facts.evidence
+    owner = department_text(str(ev.get("department") or ""), lang)
+    family = pick(FAMILY_WORDS.get(str(ev.get("family")), ("source", "数据源")), lang)
+    hazard = pick(DATA_QUALITY, lang)
+    how = [_breach_text(b, ev, lang) for b in str(ev.get("breaches") or "").split(",") if b]
+    lasted = duration_text((_finite(ev.get("value")) or 0) / 60, lang)
+    allowance = duration_text((_finite(ev.get("allowance_s")) or 0) / 60, lang)
+    if lang == "zh":
+        what = f"{family}数据源未履行目录承诺（{'、'.join(how) or '已恢复'}），"
+        measure = f"{what}已持续{lasted}，超过容忍时长{allowance}；责任部门：{owner or '未知'}"
+        subject, headline = f"{place}{hazard}", f"{place}{hazard}：{measure}。"
+        action = f"首要处置：请{owner or '责任部门'}检查该数据源的设备、网络与接入。"
+    else:
+        what = f"a {family} source breaks its catalog promise ({', '.join(how) or 'kept again'})"
+        measure = f"{what} for {lasted}, over its {allowance} allowance; owner: {owner or '?'}"
+        subject, headline = f"{hazard} at {place}", f"{hazard} at {place}: {measure}."
+        action = (f"First action: {owner or 'the owning department'} checks the source's "
+                  "device, network and feed.")  # fmt: skip
+    return Explanation(lang, subject, headline, since_text(facts.opened_ms, lang, tz), "", action)
+
+
+def _breach_text(breach: str, ev: Mapping[str, Any], lang: str) -> str:
+    if breach == "stale":
+        fresh = duration_text((_finite(ev.get("freshness_s")) or 0) / 60, lang)
+        return pick((f"no data within {fresh}", f"超过{fresh}无数据"), lang)
+    got, target = _finite(ev.get("completeness")), _finite(ev.get("completeness_pct"))
+    shown = f"{got:.0%}" if got is not None else "?"
+    return pick((f"{shown} complete, {number(target or 0)} % promised",
+                 f"完整率{shown}，承诺{number(target or 0)}%"), lang)  # fmt: skip
 
 
 def duration_text(minutes: float, lang: str) -> str:

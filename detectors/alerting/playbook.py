@@ -121,6 +121,7 @@ METRIC_NAMES: dict[str, tuple[str, str]] = {
     "main_pressure": ("water-main pressure", "供水管网压力"), "load": ("feeder load", "线路负荷"),
     "voltage": ("voltage", "电压"), "frequency": ("grid frequency", "电网频率"),
     "breaker_open": ("breaker", "断路器"), "case_reports": ("citizen reports", "群众上报"),
+    "data_quality": ("data quality", "数据质量"),
 }  # fmt: skip
 DETECTOR_NAMES: dict[str, tuple[str, str]] = {
     "static": ("limit rule", "限值规则"), "rainstorm": ("rainstorm rule", "暴雨预警规则"),
@@ -132,6 +133,7 @@ DETECTOR_NAMES: dict[str, tuple[str, str]] = {
     "burst": ("report surge check", "上报激增检测"),
     "neighbours": ("neighbour comparison", "周边比对"),
     "default": ("general anomaly check", "通用异常检测"),
+    "promise": ("catalog promise check", "数据目录承诺检查"),
 }  # fmt: skip
 """The detectors of the banks (detectors/scoring/profiles.py) as operators name them."""
 UNITS: dict[str, tuple[str, str]] = {

@@ -73,8 +73,8 @@ class StageFacts:
 
 def counts(alert: StagedAlert) -> bool:
     """Whether an alert says something about its area's hazards (a sensor fault or an
-    overdue case does not)."""
-    return alert.category not in (Category.FAULT, Category.CASE)
+    overdue case does not, nor a broken data promise)."""
+    return alert.category not in (Category.FAULT, Category.CASE, Category.QUALITY)
 
 
 def area_stage(active_alerts: Iterable[StagedAlert]) -> StageFacts:

@@ -40,10 +40,12 @@ class Decision:
     forecast_ts_ms: int | None = None
     expected: float | None = None
     z: float | None = None  # how many scales from the expected value, when a detector says
+    facts: tuple[tuple[str, Any], ...] = ()  # more evidence (a data promise: its owner, ...)
 
     def evidence(self) -> dict[str, Any]:
         """What an operator sees as the reason."""
         return {
+            **{str(name): value for name, value in self.facts},
             "source_id": self.source_id,
             "metric": self.metric,
             "detector": self.detector,
@@ -55,6 +57,14 @@ class Decision:
             "z": self.z,
             "ts_ms": self.ts_ms,
         }
+
+
+def decision_of(doc: Mapping[str, Any]) -> Decision:
+    """A decision from its plain fields, as ``asdict`` and JSON leave them."""
+    fields = {k: v for k, v in doc.items() if k != "type"}
+    fields["location"] = Location(**fields["location"])
+    fields["facts"] = tuple((str(name), value) for name, value in fields.get("facts") or ())
+    return Decision(**fields)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,7 @@ class Category(StrEnum):
     AREA = "area"  # neighbouring sensors agree that something happens in their area
     FAULT = "fault"  # the sensor itself is broken (silent, stuck, disagrees with neighbours)
     CASE = "case"  # a grid-management case's step is past its time limit
+    QUALITY = "quality"  # a source breaks its catalog promise (data, not the city)
     INCIDENT = "incident"
 
 

@@ -26,6 +26,31 @@ DEPARTMENTS: dict[str, tuple[str, str]] = {
 }
 """Departments a case can be dispatched to: code -> (English, Chinese) name."""
 
+CATEGORY_DEPARTMENTS: dict[str, str] = {
+    "road_damage": "municipal",  # roads are municipal works
+    "illegal_parking": "traffic_police",
+    "garbage": "sanitation",
+    "manhole_cover": "municipal",
+    "waterlogging": "water",  # drainage
+    "noise_complaint": "urban_management",  # enforcement of noise rules
+    "street_light": "municipal",
+    "illegal_construction": "urban_management",
+}
+"""The department a new case of each category is routed to until a dispatch sends it
+elsewhere (every case category has one; an unknown category goes to city management)."""
+DEFAULT_CASE_DEPARTMENT = "urban_management"
+
+
+def case_department(category: str, dispatched: str = "") -> str:
+    """The department a case belongs to: the one it was last dispatched to, else its
+    category's.
+
+    >>> case_department("garbage"), case_department("garbage", "municipal")
+    ('sanitation', 'municipal')
+    """
+    return dispatched or CATEGORY_DEPARTMENTS.get(category, DEFAULT_CASE_DEPARTMENT)
+
+
 CASE_ACTIONS: tuple[str, ...] = (
     "dispatch",
     "accept",

@@ -19,7 +19,7 @@ so the catalog keeps its history.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -156,7 +156,7 @@ def source_override(base: CatalogEntry, source_id: str, cadence_s: int) -> Catal
 
 
 def in_force(
-    entries: dict[tuple[str, str], CatalogEntry], family: str, source_id: str
+    entries: Mapping[tuple[str, str], CatalogEntry], family: str, source_id: str
 ) -> CatalogEntry | None:
     """The entry that governs a source: its own override, else its family's."""
     own = entries.get((Subject.SOURCE.value, source_id))
@@ -206,6 +206,15 @@ def parse_percent(text: str) -> float:
     if not 0.0 <= value <= 100.0:
         raise ValueError(f"percentage {text} is outside 0-100")
     return value
+
+
+def check_promise(promise: Promise) -> Promise:
+    """A promise a source can be judged by: positive times, a percentage 0-100."""
+    if promise.freshness_s <= 0 or promise.allowance_s < 0:
+        raise ValueError(f"bad promise times {promise.freshness_s}s / {promise.allowance_s}s")
+    if not 0.0 <= promise.completeness_pct <= 100.0:
+        raise ValueError(f"bad completeness target {promise.completeness_pct}")
+    return promise
 
 
 def check_department_code(code: str) -> str:

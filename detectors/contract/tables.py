@@ -151,11 +151,12 @@ REPLAYS = TableSpec(
 USERS = TableSpec(
     "users",
     columns("""username String, password_hash String, role dimension, district String,
-        disabled UInt8, updated_at DateTime('UTC')"""),
+        disabled UInt8, updated_at DateTime('UTC'), department String"""),
     _replacing("updated_at"),
     "username",
     comment="Command-center users: one row per change, the newest wins. The password is "
-    "only ever stored as a salted hash.",
+    "only ever stored as a salted hash. department: the code of the user's department "
+    "(departments table; '' = none, the command center).",
 )
 
 AUTH_EVENTS = TableSpec(

@@ -21,6 +21,7 @@ from infra.clickhouse import connect
 from infra.kafka import ensure_topics
 from infra.settings import CommonSettings
 from tests.integration.harness import rows, wait_for, worker_process
+from tests.integration.test_alerting import name_the_places
 
 pytestmark = pytest.mark.integration
 OPERATOR = Actor("li", "district_operator", "D2")
@@ -102,5 +103,10 @@ def test_a_case_moved_from_dispatch_to_close_is_stored_step_by_step(
         assert [(s.action, s.actor, s.comment) for s in trail][3] == ("send_back", "li", "仍有残留")
         assert trail[-1].score == 4 and len(trail) == 8
         assert queries.case_trail(Scope(Role.DISTRICT_OPERATOR, "D1", "wu"), case_id) == []
+        # the case list knows the department it was dispatched to (case_steps)
+        name_the_places(namespace)
+        listed = queries.area_cases(scope, "district", "D2", open_only=False).cases
+        [mine] = [c for c in listed if c.case_id == case_id]
+        assert (mine.dispatched, mine.department) == ("sanitation", "sanitation")
     finally:
         worker.stop()

@@ -209,3 +209,17 @@ def test_a_department_added_can_own_a_family() -> None:
     assert newest(store.history())[("family", "power")].department == "housing"
     code, out, _ = cli(store, "departments", "list")
     assert "housing\tHousing Bureau\t住建局\t12345" in out.splitlines()
+
+
+def test_shared_with_is_set_checked_against_the_departments_and_cleared() -> None:
+    store = MemoryStore()
+    assert cli(store, "set", "water", "--shared-with", "municipal, power,municipal")[0] == 0
+    assert newest(store.history())[("family", "water")].shared_with == ("municipal", "power")
+    code, out, _ = cli(store, "list")
+    assert "\t600s\tmunicipal,power" in out
+    code, out, _ = cli(store, "show", "water")
+    assert "shared_with: municipal, power" in out
+    code, out, err = cli(store, "set", "water", "--shared-with", "municipal,police")
+    assert (code, out) == (2, "") and "unknown department 'police'" in err
+    assert cli(store, "set", "water", "--shared-with", "")[0] == 0
+    assert newest(store.history())[("family", "water")].shared_with == ()

@@ -4,6 +4,7 @@ sender)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import replace
 from typing import Any
@@ -278,8 +279,35 @@ def test_the_users_cli_adds_lists_disables_and_makes_the_demo_users() -> None:
     listing = io.StringIO()
     users_cli.run(["list"], store, audit, out=listing)
     lines = listing.getvalue().splitlines()
-    assert "li\tdistrict_operator\tD2\tdisabled" in lines and len(lines) == 8
+    assert "li\tdistrict_operator\tD2\tdisabled\t-" in lines and len(lines) == 8
     assert "s3cret" not in listing.getvalue()
+
+
+def test_the_users_cli_puts_users_in_known_departments_audited_and_listed() -> None:
+    store, out, audit = MemoryUserStore(), io.StringIO(), MemoryAuditLog()
+    known = lambda: ("water", "municipal")  # noqa: E731
+    argv = ["add", "--username", "zhao", "--role", "engineer", "--department", "water",
+            "--password-stdin"]  # fmt: skip
+    assert users_cli.run(argv, store, audit, stdin=io.StringIO("longenough\n"), out=out,
+                         departments=known) == 0  # fmt: skip
+    user = store.get("zhao")
+    assert user is not None and user.department == "water"
+    assert user.scope().department == "water"
+    moved = ["department", "--username", "zhao", "--department", "municipal"]
+    assert users_cli.run(moved, store, audit, out=out, departments=known) == 0
+    assert store.get("zhao").department == "municipal"  # type: ignore[union-attr]
+    assert [e.detail for e in audit.events] == ["department water", "department municipal"]
+    listing = io.StringIO()
+    users_cli.run(["list"], store, audit, out=listing)
+    assert listing.getvalue().splitlines() == ["zhao\tengineer\t-\tenabled\tmunicipal"]
+    for bad in (["department", "--username", "zhao", "--department", "police"],
+                [*argv[:5], "--department", "police", "--password-stdin"]):  # fmt: skip
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = users_cli.run(bad, store, audit, stdin=io.StringIO("longenough\n"),
+                                 out=out, departments=known)  # fmt: skip
+        assert code == 2 and "unknown department 'police'" in err.getvalue()
+    assert store.get("zhao").department == "municipal" and len(audit.events) == 2  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

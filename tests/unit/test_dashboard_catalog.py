@@ -40,12 +40,13 @@ def test_every_family_and_source_entry_in_force_is_shown_with_owner_and_promise(
     _, env = rows["family · environment"]
     assert env[1:8] == ["Ecology and Environment Bureau", "1", "60", "5m", "80%", "10m",
                         "stale, incomplete"]  # fmt: skip
-    assert "citybrain.environment, events_raw, rollups_1m" in env[10]
-    assert env[11] == "area pages, sensor, alert console, data quality, overview"
+    assert env[10] == "City Administration Bureau"  # who else uses it
+    assert "citybrain.environment, events_raw, rollups_1m" in env[11]
+    assert env[12] == "area pages, sensor, alert console, data quality, overview"
     # The source's newest version (by ana) is in force, not the older one by li.
     _, own = rows["source · WAT-0001"]
     assert own[1] == "City Administration Bureau" and own[4:7] == ["1h", "99%", "15m"]
-    assert own[12].startswith("cli:ana · ")
+    assert own[13].startswith("cli:ana · ")
 
 
 def test_whether_each_keeps_its_promise_comes_from_the_quality_figures() -> None:

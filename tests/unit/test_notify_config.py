@@ -110,7 +110,8 @@ def test_defaults_and_environment_references() -> None:
 def test_the_example_config_is_valid() -> None:
     environ = {"DINGTALK_CITY_TOKEN": "t", "DINGTALK_CITY_SECRET": "s", "WECOM_D1_KEY": "k"}
     example = load_config(ROOT / "deploy" / "notify.example.yaml", environ)
-    assert [h.format for h in example.webhooks] == ["generic", "dingtalk", "wecom"]
+    assert [h.format for h in example.webhooks] == ["generic", "dingtalk", "wecom", "generic"]
+    assert example.webhooks[-1].departments == ("water",)
 
 
 # -- routing -----------------------------------------------------------------------------

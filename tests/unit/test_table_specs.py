@@ -103,7 +103,7 @@ def test_writers_insert_whole_rows_of_their_table() -> None:
     [user_row] = next(rows for sql, rows in client.sent if sql.startswith("INSERT INTO users"))
     assert dict(zip(USERS.names, user_row, strict=True)) == {
         "username": "ana", "password_hash": "hash", "role": "engineer", "district": "",
-        "disabled": 0, "updated_at": 5,
+        "disabled": 0, "updated_at": 5, "department": "",
     }  # fmt: skip
 
 
