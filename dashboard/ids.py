@@ -72,6 +72,7 @@ CASE_REFRESH = "case-refresh"
 CASE_TIMELINE = "case-timeline"
 CASE_ACTION = "case-action"
 CASE_DEPARTMENT = "case-department"
+CASE_OWNER = "case-owner"  # the department a case belongs to, on its page
 CASE_SCORE = "case-score"
 CASE_COMMENT = "case-comment"
 CASE_SUBMIT = "case-submit"

@@ -154,7 +154,7 @@ def case_timeline(
             html.Dt(t("category", lang)),
             html.Dd(case.category),
             html.Dt(t("department", lang)),
-            html.Dd(department_name(_department(case, trail), lang), id="case-department"),
+            html.Dd(department_name(_department(case, trail), lang), id=ids.CASE_OWNER),
             html.Dt(t("where", lang)),
             html.Dd(link(case.place.grid, area_href("grid", case.place.grid))),
             html.Dt(t("case_text", lang)),

@@ -69,11 +69,11 @@ def test_the_case_page_names_the_department_dispatched_to_else_the_categorys() -
     garbage = next(c for c in fake.cases if c.case_id == "C-2")
     trail = fake.case_trail(Scope(Role.CITY_COMMANDER), "C-2")
     page = cases_page.case_timeline(garbage, T0_MS, "en", trail)
-    shown = [d for d in walk(html.Div(page)) if getattr(d, "id", None) == "case-department"]
+    shown = [d for d in walk(html.Div(page)) if getattr(d, "id", None) == ids.CASE_OWNER]
     assert texts(shown[0]) == ["Sanitation"]
     moved = [*trail, replace(trail[0], department="municipal", ts_ms=trail[-1].ts_ms + 1)]
     page = cases_page.case_timeline(garbage, T0_MS, "zh", moved)
-    shown = [d for d in walk(html.Div(page)) if getattr(d, "id", None) == "case-department"]
+    shown = [d for d in walk(html.Div(page)) if getattr(d, "id", None) == ids.CASE_OWNER]
     assert texts(shown[0]) == ["市政"]
 
 
@@ -103,3 +103,16 @@ def test_a_department_user_filters_the_console_to_their_sources_data_quality_ale
     assert "Water Affairs Bureau" in shown and "Power Supply Company" not in shown
     every = views.refresh_console(fake, water, "", "open", "en")
     assert "Power Supply Company" in " ".join(texts(html.Div(every.alerts)))
+
+
+def test_the_case_page_and_its_timeline_carry_every_id_once() -> None:
+    """The timeline is drawn inside the page's layout: an id used in both (as the case's
+    department once was, beside the dispatch menu) breaks the page's callbacks."""
+    fake = FakeQueries()
+    garbage = next(c for c in fake.cases if c.case_id == "C-2")
+    trail = fake.case_trail(Scope(Role.CITY_COMMANDER), "C-2")
+    layout = cases_page.case_layout("C-2", "en", 2000, Scope(Role.CITY_COMMANDER), wall=False)
+    timeline = cases_page.case_timeline(garbage, T0_MS, "en", trail)
+    found = [d.id for d in walk(html.Div([layout, html.Div(timeline)])) if getattr(d, "id", None)]
+    assert ids.CASE_DEPARTMENT in found and ids.CASE_OWNER in found
+    assert sorted(found) == sorted(set(found))
