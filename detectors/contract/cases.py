@@ -14,17 +14,20 @@ True
 
 from __future__ import annotations
 
+from detectors.contract.catalog import DEFAULT_DEPARTMENTS
 from detectors.contract.events import CASE_SENT_BACK
 
+CASE_DEPARTMENT_CODES = (
+    "urban_management", "municipal", "sanitation", "traffic_police", "water", "power",
+)  # fmt: skip
 DEPARTMENTS: dict[str, tuple[str, str]] = {
-    "urban_management": ("City management", "城管"),
-    "municipal": ("Municipal works", "市政"),
-    "sanitation": ("Sanitation", "环卫"),
-    "traffic_police": ("Traffic police", "交警"),
-    "water": ("Water affairs", "水务"),
-    "power": ("Power supply", "供电"),
+    d.code: (d.name, d.name_zh)
+    for code in CASE_DEPARTMENT_CODES
+    for d in DEFAULT_DEPARTMENTS
+    if d.code == code
 }
-"""Departments a case can be dispatched to: code -> (English, Chinese) name."""
+"""Departments a case can be dispatched to: code -> (English, Chinese) name, as the
+catalog's departments name them (one list of departments)."""
 
 CATEGORY_DEPARTMENTS: dict[str, str] = {
     "road_damage": "municipal",  # roads are municipal works

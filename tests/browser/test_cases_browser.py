@@ -61,7 +61,7 @@ def test_take_an_overdue_case_from_dispatch_to_close(
     _press(driver, ids.CASE_SUBMIT)
     _wait(driver, _has_text("case-message", "cannot close a case that is filed"))
 
-    _choose(driver, ids.CASE_DEPARTMENT, "Municipal works")
+    _choose(driver, ids.CASE_DEPARTMENT, "Municipal Works")
     _act(driver, worker, "dispatch", "dispatch to a department")
     assert worker.applied[-1]["department"] == "municipal"
     _wait(driver, _has_text("case-step", "step: dispatched"))

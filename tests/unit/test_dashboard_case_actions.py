@@ -74,7 +74,7 @@ def test_the_form_offers_a_roles_case_actions_and_a_wall_only_reads() -> None:
     found = {n.id: n for n in walk(form) if getattr(n, "id", None)}
     assert {ids.CASE_ACTION, ids.CASE_DEPARTMENT, ids.CASE_SCORE, ids.CASE_SUBMIT} <= set(found)
     labels = [o["label"] for o in found[ids.CASE_DEPARTMENT].options]
-    assert labels == ["城管", "市政", "环卫", "交警", "水务", "供电"]
+    assert labels == ["城市管理局", "市政", "环卫", "交警支队", "水务局", "供电公司"]
     assert [o["label"] for o in found[ids.CASE_ACTION].options][:2] == ["派遣", "受理"]
     for scope, wall in ((OPERATOR, True), (Scope(Role.ENGINEER), False)):
         shown = case_actions.action_form(scope, "en", wall)

@@ -47,7 +47,7 @@ def test_the_list_shows_each_cases_department_and_my_department_filters() -> Non
     listed = CaseList(T0_MS + 45 * 60_000, tuple(cases))
     shown = _list(listed, "open")
     assert {key: cells[2] for key, cells in shown.items()} == {
-        "C-1": "Municipal works", "C-2": "Municipal works", "C-3": "Municipal works",
+        "C-1": "Municipal Works", "C-2": "Municipal Works", "C-3": "Municipal Works",
     }  # fmt: skip
     sanitation = [replace(c, category="garbage", dispatched="") for c in cases[:1]]
     mixed = CaseList(listed.now_ms, (*cases, replace(sanitation[0], case_id="C-9")))
