@@ -149,14 +149,29 @@ def roll_up(places: Mapping[Location, AreaInputs]) -> dict[tuple[AreaLevel, str]
 
 def add_sensor(
     inputs: AreaInputs, *, last_ms: int | None, freshness_s: int, received: int,
-    expected: float, end_ms: int,
+    expected: float, end_ms: int, watched_ms: int = RECENT_MS,
 ) -> None:  # fmt: skip
     """A sensor: fresh when its last reading is within its freshness target at ``end_ms``;
-    its readings received and expected in the trailing 15 minutes."""
-    inputs.sensors += 1
-    inputs.fresh += last_ms is not None and end_ms - last_ms <= freshness_s * 1000
+    its readings received and expected in the trailing 15 minutes.
+
+    ``watched_ms``: how long before ``end_ms`` the city's data began, if that is less than
+    the 15 minutes (a product just started, or a replay's first minutes). Nothing can be
+    expected from before the data began: ``expected`` (for the whole window) is scaled
+    down to the watched part, and a sensor not heard from yet is not judged on freshness
+    until its freshness target has passed since then.
+
+    >>> a = AreaInputs()
+    >>> add_sensor(a, last_ms=None, freshness_s=300, received=2, expected=15.0,
+    ...            end_ms=600_000, watched_ms=120_000)
+    >>> (a.sensors, a.fresh, a.received, a.expected)
+    (0, 0, 2, 2.0)
+    """
+    watched = max(0, min(watched_ms, RECENT_MS))
+    if last_ms is not None or watched >= freshness_s * 1000:
+        inputs.sensors += 1
+        inputs.fresh += last_ms is not None and end_ms - last_ms <= freshness_s * 1000
     inputs.received += received
-    inputs.expected += expected
+    inputs.expected += expected * watched / RECENT_MS
 
 
 def add_source(inputs: AreaInputs, *, shared: bool, messages: int, dead: int) -> None:

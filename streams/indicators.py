@@ -77,7 +77,7 @@ ACTION_FAMILIES = ("alert_action", "case_action")
 """Dead letters of operator actions: not messages of a source."""
 
 READINGS = """
-SELECT source_id, max(ts_ms), uniqExactIf(event_id, ts >= toDateTime(%(recent)s))
+SELECT source_id, max(ts_ms), uniqExactIf(event_id, ts >= toDateTime(%(recent)s)), min(ts_ms)
 FROM events_raw
 WHERE ts >= toDateTime(%(lo)s) AND ts < toDateTime(%(end)s)
 GROUP BY source_id
@@ -177,6 +177,9 @@ def gather(stored: Stored, end_ms: int) -> dict[Location, AreaInputs]:
         return places.setdefault(location, AreaInputs())
 
     readings = {str(r[0]): (int(r[1]), int(r[2])) for r in stored.readings}
+    # The city's data began at its first reading in the look-back (with none, long ago).
+    began = min((int(r[3]) for r in stored.readings if len(r) > 3), default=0)
+    watched = end_ms - began if began else RECENT_MS
     messages = {str(r[0]): int(r[1]) for r in stored.case_messages}
     dead = {str(r[0]): int(r[1]) for r in stored.dead}
     for source_id, count in dead.items():
@@ -190,7 +193,7 @@ def gather(stored: Stored, end_ms: int) -> dict[Location, AreaInputs]:
             freshness = (entry.promise if entry else DEFAULT_PROMISE).freshness_s
             expected = len(source.metrics) * RECENT_MS / 1000 / max(source.cadence_s, 1)
             add_sensor(inputs, last_ms=last, freshness_s=freshness, received=received,
-                       expected=expected, end_ms=end_ms)  # fmt: skip
+                       expected=expected, end_ms=end_ms, watched_ms=watched)  # fmt: skip
         add_source(inputs, shared=bool(entry and entry.shared),
                    messages=received + messages.get(source.source_id, 0),
                    dead=dead.get(source.source_id, 0))  # fmt: skip

@@ -81,12 +81,16 @@ class ComponentSpec:
 SPECS: tuple[ComponentSpec, ...] = (
     ComponentSpec(Indicator.DATA, "fresh", "%", 2.0,
         "Share of the area's sensors whose last reading is within their catalog freshness "
-        "target at the window's end; score = the share.",
-        "区域内最新读数在目录新鲜度目标内的传感器占比；得分 = 占比。"),
+        "target at the window's end (a sensor not heard from since the city's data began "
+        "is judged once its target has passed since then); score = the share.",
+        "区域内最新读数在目录新鲜度目标内的传感器占比（数据开始后尚未上报的传感器，"
+        "待其新鲜度目标时长过后才计入）；得分 = 占比。"),
     ComponentSpec(Indicator.DATA, "complete", "%", 2.0,
-        "Readings received in the trailing 15 minutes against those expected from each "
-        "sensor's cadence; score = min(100, received / expected x 100).",
-        "近 15 分钟收到的读数与按采集周期应到读数之比；得分 = min(100, 实到/应到 x 100)。"),
+        "Readings received in the trailing 15 minutes (or since the city's data began, if "
+        "later) against those expected from each sensor's cadence; "
+        "score = min(100, received / expected x 100).",
+        "近 15 分钟（若数据开始不足 15 分钟则自开始起）收到的读数与按采集周期应到读数之比；"
+        "得分 = min(100, 实到/应到 x 100)。"),
     ComponentSpec(Indicator.DATA, "dead_letter", "%", 1.0,
         "Dead-lettered messages among all messages of the area's sources in the trailing "
         "15 minutes (unplaceable ones count for the city); score = 100 x (1 - rate / 5 %), "

@@ -218,10 +218,12 @@ def test_the_worker_writes_the_minutes_indicators_of_a_cell_and_its_areas(
         assert got_score == score, (code, indicator, got)
 
     # The cell D1-S1-G01: ENV-1, WAT-1 (both fresh) and the reporter REP-1.
-    # complete: 3 + 1 readings of 2 x 15 + 1 x 15 expected = 8.889 %; dead letters: 1 of
+    # The city's data began 10 minutes before the end (ENV-2's reading), so 10 of the 15
+    # minutes are expected: complete: 3 + 1 readings of (2 x 15 + 1 x 15) x 10 / 15 = 30
+    # expected = 13.333 %; dead letters: 1 of
     # ENV-1's 3 readings + WAT-1's 1 + REP-1's 2 (C2 filed, the evaluation) + 1 = 14.286 %
-    # (over 5 %: 0); (100 x 2 + 8.889 x 2 + 0 + 100) / 6 = 52.963
-    check("D1-S1-G01", "data", 52.963, fresh=(100.0, 100.0), complete=(8.889, 8.889),
+    # (over 5 %: 0); (100 x 2 + 13.333 x 2 + 0 + 100) / 6 = 54.444
+    check("D1-S1-G01", "data", 54.444, fresh=(100.0, 100.0), complete=(13.333, 13.333),
           dead_letter=(14.286, 0.0), shared=(100.0, 100.0))  # fmt: skip
     # open in the day: C1 (late dispatch) and C2: 50 %; dispatch 40 min against 30 (100 to
     # 15, 0 at 60): 44.444; closing 80 min against 420: 100; alerts: the acknowledged one in
@@ -239,9 +241,9 @@ def test_the_worker_writes_the_minutes_indicators_of_a_cell_and_its_areas(
           water=(100.0, 100.0))  # fmt: skip
     check("D1-S1-G01", "economy", None, traffic_flow=(None, None), congestion=(None, None))
     # The street D1-S1 adds D1-S1-G02: ENV-2 (stale, 1 reading) and TRF-1 (fresh, 6).
-    # fresh 3 of 4; complete 11 of 105 = 10.476 %; dead 1 of 14 = 7.143 %: 0
-    # (75 x 2 + 10.476 x 2 + 0 + 100) / 6 = 45.159
-    check("D1-S1", "data", 45.159, fresh=(75.0, 75.0), complete=(10.476, 10.476),
+    # fresh 3 of 4; complete 11 of 105 x 10 / 15 = 15.714 %; dead 1 of 14 = 7.143 %: 0
+    # (75 x 2 + 15.714 x 2 + 0 + 100) / 6 = 46.905
+    check("D1-S1", "data", 46.905, fresh=(75.0, 75.0), complete=(15.714, 15.714),
           dead_letter=(7.143, 0.0), shared=(100.0, 100.0))  # fmt: skip
     # flow 600 against 800: 75; congested 1 of TRF-1's 2 minutes: 50; no load
     check("D1-S1", "economy", 62.5, traffic_flow=(75.0, 75.0), power_load=(None, None),
@@ -250,8 +252,9 @@ def test_the_worker_writes_the_minutes_indicators_of_a_cell_and_its_areas(
     check("D1-S1", "service", 72.5, satisfaction=(4.0, 75.0), backlog=(0.5, 90.0))
     check("D1", "governance", 57.407, ack_on_time=(50.0, 50.0))
     # The city adds D2's PWR-1 (fresh, 1 reading) and the unplaceable dead letter:
-    # fresh 4 of 5; complete 12 of 120; dead 2 of 16 = 12.5 %: 0; (160 + 20 + 100) / 6
-    check("CB", "data", 46.667, fresh=(80.0, 80.0), complete=(10.0, 10.0),
+    # fresh 4 of 5; complete 12 of 120 x 10 / 15; dead 2 of 16 = 12.5 %: 0;
+    # (160 + 30 + 100) / 6 = 48.333
+    check("CB", "data", 48.333, fresh=(80.0, 80.0), complete=(15.0, 15.0),
           dead_letter=(12.5, 0.0), shared=(100.0, 100.0))  # fmt: skip
     # load 55 against 44: 125 %, 25 % off: (50 - 25) / 40 = 62.5; (75 + 62.5 + 50) / 3
     check("CB", "economy", 62.5, traffic_flow=(75.0, 75.0), power_load=(125.0, 62.5),

@@ -6,6 +6,7 @@ the worker's gathering of stored rows into places."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -327,6 +328,37 @@ def test_gather_places_stored_rows() -> None:
     ]  # fmt: skip
     # the city also has the unknown source's dead letter: 6 of 31 = 19.355 %
     assert scores["city", "CB", "data"].components[2].value == 19.355
+
+
+def test_data_that_began_minutes_ago_is_judged_over_those_minutes() -> None:
+    """A product started 2 minutes before the window's end: 15 minutes of readings cannot
+    be expected yet, nor freshness from a sensor whose 5-minute target has not run out."""
+    end = 1_000 * HOUR_MS
+    sources = [
+        _source("air", Family.ENVIRONMENT, {"pm25", "noise"}, CELL, cadence_s=60),
+        _source("car", Family.TRAFFIC, {"speed", "occupancy"}, CELL, cadence_s=60),
+    ]
+    registry = Registry({s.source_id: s for s in sources}, {CELL.grid: CELL})
+    catalog = newest(family_entry(f, 60, f"t.{f.value}", 0) for f in Family)
+    began = end - 2 * M
+    stored = Stored(
+        registry=registry, profiles={}, catalog=catalog,
+        readings=[("air", end - 10_000, 4, began)],  # the car has not sent yet
+        case_messages=[], dead=[], cases=[], evaluations=[], alerts=[], means=[], usual=[],
+        sensor_minutes=[],
+    )  # fmt: skip
+    cell = gather(stored, end)[CELL]
+    # expected over 2 minutes: 2 metrics x 2 per sensor = 8; only the air sensor is judged
+    # on freshness (the car's 300 s target has not passed since the data began)
+    assert (cell.sensors, cell.fresh, cell.received, cell.expected) == (1, 1, 4, 8.0)
+    data = {s.code: s for s in minute_scores(stored, end) if s.indicator.value == "data"}
+    assert [(c.name, c.value) for c in data[CELL.grid].components][:2] == [
+        ("fresh", 100.0), ("complete", 50.0),
+    ]  # fmt: skip
+    # 10 minutes after the data began, the silent car is judged: stale, and missing
+    later = replace(stored, readings=[("air", end - 10_000, 20, end - 10 * M)])
+    cell = gather(later, end)[CELL]
+    assert (cell.sensors, cell.fresh, cell.received, cell.expected) == (2, 1, 20, 40.0)
 
 
 def test_latest_tick_reads_only_ticks() -> None:

@@ -119,6 +119,6 @@ def test_the_indicator_queries_run_on_a_new_server(server: ChdbClient) -> None:
                  "GRID_MEANS", "SENSOR_MINUTES", "LAST_MINUTE", "MINUTE_ROWS"):  # fmt: skip
         sql = getattr(indicators, name)
         answers[name] = server.execute(sql % {k: _literal(v) for k, v in params.items()})
-    assert answers["READINGS"] == [("TRF-1", (end - 30) * 1000, 1)]
+    assert answers["READINGS"] == [("TRF-1", (end - 30) * 1000, 1, (end - 30) * 1000)]
     assert answers["SENSOR_MINUTES"] == [("TRF-1", (end - 30) // 60, "speed", "12.5", "12.5")]
     assert answers["LAST_MINUTE"] == [(end - 60,)]
