@@ -11,7 +11,7 @@ import pytest
 
 from detectors.contract.table_spec import DIM
 from detectors.contract.tables import ALERT_EVENTS, TABLES
-from infra.clickhouse import detect_features, table_ddl
+from infra.clickhouse import ServerFeatures, detect_features, table_ddl
 from streams import indicators
 
 chdb_session = pytest.importorskip("chdb.session")
@@ -34,17 +34,23 @@ def server() -> ChdbClient:
     return ChdbClient()
 
 
+def _database(server: ChdbClient, name: str) -> ServerFeatures:
+    """A new database ``name`` holding every table, made with the server's features."""
+    features = detect_features(server)  # type: ignore[arg-type]
+    server.execute(f"DROP DATABASE IF EXISTS {name}")
+    server.execute(f"CREATE DATABASE {name}")
+    for statement in table_ddl(name, features, 30):
+        server.execute(statement)
+    return features
+
+
 def test_new_server_reports_lowcardinality_and_ttl(server: ChdbClient) -> None:
     features = detect_features(server)  # type: ignore[arg-type]
     assert features.low_cardinality and features.ttl
 
 
 def test_every_table_is_created_with_new_features(server: ChdbClient) -> None:
-    features = detect_features(server)  # type: ignore[arg-type]
-    server.execute("DROP DATABASE IF EXISTS cbnew")
-    server.execute("CREATE DATABASE cbnew")
-    for statement in table_ddl("cbnew", features, 30):
-        server.execute(statement)
+    _database(server, "cbnew")
     tables = {row[0] for row in server.execute(
         "SELECT name FROM system.tables WHERE database = 'cbnew'")}  # fmt: skip
     assert {"events_raw", "rollups_1m", "dead_letters", "alert_events", "areas"} <= tables
@@ -54,11 +60,7 @@ def test_every_table_is_created_with_new_features(server: ChdbClient) -> None:
 
 
 def test_every_table_has_its_specs_columns(server: ChdbClient) -> None:
-    features = detect_features(server)  # type: ignore[arg-type]
-    server.execute("DROP DATABASE IF EXISTS cbcols")
-    server.execute("CREATE DATABASE cbcols")
-    for statement in table_ddl("cbcols", features, 30):
-        server.execute(statement)
+    features = _database(server, "cbcols")
     found: dict[str, list[tuple[str, str]]] = {}
     for table, name, kind in server.execute(
         "SELECT table, name, type FROM system.columns WHERE database = 'cbcols' "
@@ -96,11 +98,7 @@ def _literal(value: Any) -> str:
 
 def test_the_indicator_queries_run_on_a_new_server(server: ChdbClient) -> None:
     """The worker's indicator queries are only run on 18.16 by the integration tests."""
-    features = detect_features(server)  # type: ignore[arg-type]
-    server.execute("DROP DATABASE IF EXISTS cbind")
-    server.execute("CREATE DATABASE cbind")
-    for statement in table_ddl("cbind", features, 30):
-        server.execute(statement)
+    _database(server, "cbind")
     end = int(time.time()) // 60 * 60  # recent: rows older than the TTL may go any time
     server.execute(
         "INSERT INTO cbind.events_raw (event_id, ts, ts_ms, family, source_id, metric, value, "
