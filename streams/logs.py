@@ -2,7 +2,10 @@
 
 Throughput belongs in metrics: Faust warns "producer buffer full" and notes "producer
 flush took" several times a second at an ordinary 200 events/s, which buried real
-problems; those lines become the ``producer_waits`` counter instead. The Kafka clients
+problems; those lines become the ``producer_waits`` counter instead. Likewise a periodic
+task that ran longer than its interval ("Timer ... is overlapping", dozens a minute on a
+busy two-core box) is a ``timer_overruns`` count per timer, not a warning: the next run
+simply waits, and the stall watch warns when input really stops being read. The Kafka clients
 and Faust speak at INFO of every rebalance detail, so they log from WARNING up.
 """
 
@@ -20,6 +23,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET = ("aiokafka", "kafka", "faust", "mode")
 """Loggers of the clients and of Faust, kept to WARNING and above."""
 THROUGHPUT_NOTES = ("producer buffer full", "producer flush took")
+TIMER_OVERLAP = "Timer %s is overlapping"  # mode.timers' message, its first argument the name
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,7 +42,8 @@ class JsonFormatter(logging.Formatter):
 
 
 class ThroughputToMetrics(logging.Filter):
-    """Drops Faust's producer-buffer notes, counting them in ``producer_waits``."""
+    """Drops Faust's producer-buffer notes and mode's timer overlaps, counting them in
+    ``producer_waits`` and ``timer_overruns``."""
 
     def __init__(self, metrics: WorkerMetrics) -> None:
         super().__init__()
@@ -46,6 +51,10 @@ class ThroughputToMetrics(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = str(record.msg)
+        if message.startswith(TIMER_OVERLAP) and record.args:
+            name = str(record.args[0] if isinstance(record.args, tuple) else record.args)
+            self.metrics.timer_overruns.labels(name.rsplit(".", 1)[-1]).inc()
+            return False
         if message.startswith(THROUGHPUT_NOTES[0]):
             self.metrics.producer_waits.inc()
         return not message.startswith(THROUGHPUT_NOTES)

@@ -27,6 +27,7 @@ class WorkerMetrics:
     decisions_made: Counter
     alert_events: Counter
     producer_waits: Counter
+    timer_overruns: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry = REGISTRY) -> WorkerMetrics:
@@ -85,5 +86,9 @@ class WorkerMetrics:
             producer_waits=Counter(
                 p + "producer_waits", "Times the stream waited for Faust's producer buffer "
                 "(over 100 messages) to drain", registry=registry,
+            ),
+            timer_overruns=Counter(
+                p + "timer_overruns", "Times a periodic task of the worker ran longer than its "
+                "interval (a busy worker: the next run waits)", ["timer"], registry=registry,
             ),
         )  # fmt: skip

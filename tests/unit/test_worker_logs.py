@@ -66,6 +66,20 @@ def test_producer_buffer_notes_become_a_metric() -> None:
     assert metrics.producer_waits._value.get() == 1
 
 
+def test_timer_overlaps_become_a_metric_per_timer() -> None:
+    metrics = WorkerMetrics.create(CollectorRegistry())
+    keep = logs.ThroughputToMetrics(metrics).filter
+    record = _record("mode.timers", logging.WARNING, "Timer %s is overlapping (interval=%r "
+                     "runtime=%r)")  # fmt: skip
+    record.args = ("streams.app.create_app.<locals>.release_when_idle", 0.5, 0.79)
+    assert not keep(record)
+    assert not keep(record)
+    assert metrics.timer_overruns.labels("release_when_idle")._value.get() == 2
+    other = _record("mode.timers", logging.WARNING, "Timer %s woke up too late")
+    other.args = ("x",)
+    assert keep(other)  # anything else from the timers is still said
+
+
 def test_clients_and_faust_log_from_warning_up() -> None:
     config = logs.config("debug", "json", WorkerMetrics.create(CollectorRegistry()))
     assert {name: c["level"] for name, c in config["loggers"].items()} == {
