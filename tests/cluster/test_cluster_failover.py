@@ -19,7 +19,7 @@ import os
 import signal
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -77,12 +77,18 @@ def _replicas(settings: CommonSettings, topics: list[str]) -> dict[str, int]:
 
 
 def _count(settings: CommonSettings, sql: str, host: str = "", port: int = 0) -> int:
-    where = {"host": host, "port": port, "alt_hosts": None} if host else {}
-    client = connect(settings, **where)
+    """One number, from ``host:port`` only, or from any replica that answers."""
+    where: dict[str, object] = {"host": host, "port": port, "alt_hosts": None} if host else {}
+    client = connect(settings, None, **where)
     try:
         return int(client.execute(sql)[0][0])
     finally:
         client.disconnect()
+
+
+def _holds(settings: CommonSettings, host: str, port: int, n: int) -> Callable[[], bool]:
+    """Whether replica ``host:port`` has every one of ``n`` events in its own table."""
+    return lambda: _count(settings, "SELECT count() FROM events_raw FINAL", host, port) == n
 
 
 def _stored(settings: CommonSettings) -> int:
@@ -132,7 +138,7 @@ def test_a_broker_a_replica_and_the_worker_die_and_nothing_is_lost_or_doubled(
           f"rows before merges {rows}")  # fmt: skip
     assert total == distinct == valid, "lost or duplicated events"
     for host, port in replica_hosts(cluster):
-        wait_for(lambda h=host, p=port: _count(cluster, "SELECT count() FROM events_raw FINAL",
-                                               h, p) == valid,
-                 120, f"replica {host}:{port} to hold every event")  # fmt: skip
+        wait_for(
+            _holds(cluster, host, port, valid), 120, f"replica {host}:{port} to hold every event"
+        )
         print(f"replica {host}:{port}: {valid} events")
