@@ -3,7 +3,7 @@ a run, and every valid event is still stored exactly once.
 
 Run it (it is skipped without a cluster):
     export CITYBRAIN_CLUSTER_PORT_BASE=29100   # or any base with 60 free ports above it
-    scripts/cluster up && eval "$(scripts/cluster env)"
+    scripts/cluster up && eval "$(scripts/cluster env)"   # env also exports the base
     .venv/bin/pytest -q -s -p no:cacheprovider tests/cluster
 
 While the simulator produces: broker kafka2 is killed (-9), replica clickhouse1 (the one
@@ -26,8 +26,9 @@ import pytest
 from kafka import KafkaAdminClient
 
 from infra.clickhouse import connect, ensure_schema, replica_hosts
-from infra.kafka import delete_topics, ensure_topics, namespace_topics
+from infra.kafka import ensure_topics, namespace_topics
 from infra.settings import CommonSettings, load
+from tests.conftest import WORKER_TOPICS, drop_topics_and_worker_data
 from tests.integration.harness import process_env, run_sim, settled, wait_for, worker_process
 
 pytestmark = pytest.mark.cluster
@@ -49,7 +50,7 @@ def cluster() -> Iterator[CommonSettings]:
     ensure_topics(settings)
     yield settings
     _cluster("up")  # whatever the test stopped
-    delete_topics(settings, namespace_topics(settings.kafka_topic_prefix))
+    drop_topics_and_worker_data(settings)
     for host, port in replica_hosts(settings):
         client = connect(settings, database="", host=host, port=port, alt_hosts=None)
         client.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
@@ -137,6 +138,8 @@ def test_a_broker_a_replica_and_the_worker_die_and_nothing_is_lost_or_doubled(
     print(f"valid events produced {valid}; stored (FINAL) {total}; distinct ids {distinct}; "
           f"rows before merges {rows}")  # fmt: skip
     assert total == distinct == valid, "lost or duplicated events"
+    changelogs = [f"{cluster.kafka_topic_prefix}-worker-{name}" for name in WORKER_TOPICS[:2]]
+    assert set(_replicas(cluster, changelogs).values()) == {3}  # the worker's state too
     for host, port in replica_hosts(cluster):
         wait_for(
             _holds(cluster, host, port, valid), 120, f"replica {host}:{port} to hold every event"
