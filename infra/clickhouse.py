@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from clickhouse_driver import Client
-from clickhouse_driver.errors import ServerException
+from clickhouse_driver.errors import NetworkError, ServerException, SocketTimeoutError
 
+from detectors.contract.table_spec import DIST_SUFFIX
 from detectors.contract.tables import TABLES
 from infra.settings import CommonSettings, SettingsError, load
 
@@ -35,10 +36,16 @@ class ServerFeatures:
 
 def connect(settings: CommonSettings, database: str | None = None, **kwargs: object) -> Client:
     """A client for the configured server; ``database=''`` connects without one."""
-    options: dict[str, object] = {"connect_timeout": 5, "send_receive_timeout": 60, **kwargs}
+    options: dict[str, object] = {
+        "host": settings.clickhouse_host,
+        "port": settings.clickhouse_port,
+        "connect_timeout": 5,
+        "send_receive_timeout": 60,
+        **kwargs,
+    }
+    if settings.clickhouse_alt_hosts:  # a replica down: the next connect tries the others
+        options.setdefault("alt_hosts", settings.clickhouse_alt_hosts)
     return Client(
-        host=settings.clickhouse_host,
-        port=settings.clickhouse_port,
         user=settings.clickhouse_user,
         password=settings.clickhouse_password.get_secret_value(),
         database=settings.clickhouse_database if database is None else database,
@@ -60,23 +67,54 @@ def detect_features(client: Client) -> ServerFeatures:
     return ServerFeatures(low_cardinality=bool(lc_type) and not lc_experimental, ttl=bool(ttl))
 
 
-def table_ddl(database: str, features: ServerFeatures, retention_days: int) -> list[str]:
-    """CREATE statements for every table, in dependency order."""
+def table_ddl(
+    database: str, features: ServerFeatures, retention_days: int, cluster: str = ""
+) -> list[str]:
+    """CREATE statements for every table, in dependency order; on a ``cluster``, run on each
+    replica: replicated tables, then a Distributed ``<table>_dist`` over each."""
     ttl_days = int(retention_days) if features.ttl else None
-    return [spec.ddl(database, features.dim(), ttl_days) for spec in TABLES]
+    if not cluster:
+        return [spec.ddl(database, features.dim(), ttl_days) for spec in TABLES]
+    return [
+        spec.replicated(database).ddl(database, features.dim(), ttl_days) for spec in TABLES
+    ] + [spec.distributed_ddl(database, cluster) for spec in TABLES]
+
+
+def replica_hosts(settings: CommonSettings) -> list[tuple[str, int]]:
+    """The configured server and its alternatives (the replicas of a cluster)."""
+    hosts = [(settings.clickhouse_host, settings.clickhouse_port)]
+    for item in filter(None, settings.clickhouse_alt_hosts.split(",")):
+        host, _, port = item.rpartition(":")
+        hosts.append((host, int(port)))
+    return hosts
 
 
 def ensure_schema(settings: CommonSettings, database: str | None = None) -> ServerFeatures:
     """Create the database and every table if missing, and add the columns a table made
     before lacks; idempotent."""
     db = database or settings.clickhouse_database
-    client = connect(settings, database="")
+    if not settings.clickhouse_cluster:
+        return _ensure_schema_on(connect(settings, database=""), db, settings)
+    features, down = None, []
+    for host, port in replica_hosts(settings):  # a replica that is down gets its tables
+        try:  # when it is back (the next start of any process); the others serve meanwhile
+            client = connect(settings, database="", host=host, port=port, alt_hosts=None)
+            features = _ensure_schema_on(client, db, settings)
+        except (NetworkError, SocketTimeoutError, OSError) as exc:
+            down.append(f"{host}:{port} ({exc})")
+    if features is None:
+        raise NetworkError("no replica of the cluster answers: " + "; ".join(down))
+    return features
+
+
+def _ensure_schema_on(client: Client, db: str, settings: CommonSettings) -> ServerFeatures:
     try:
         features = detect_features(client)
         client.execute(f"CREATE DATABASE IF NOT EXISTS {db}")
-        for statement in table_ddl(db, features, settings.raw_retention_days):
+        cluster = settings.clickhouse_cluster
+        for statement in table_ddl(db, features, settings.raw_retention_days, cluster):
             client.execute(statement)
-        add_missing_columns(client, db, features)
+        add_missing_columns(client, db, features, cluster)
         return features
     finally:
         client.disconnect()
@@ -92,11 +130,15 @@ def table_columns(client: Client, database: str) -> dict[str, set[str]]:
     return found
 
 
-def add_missing_columns(client: Client, database: str, features: ServerFeatures) -> int:
+def add_missing_columns(
+    client: Client, database: str, features: ServerFeatures, cluster: str = ""
+) -> int:
     """Give each table the columns its spec has and it lacks (18.16 has no ADD COLUMN IF
-    NOT EXISTS: a column another process added meanwhile is fine). Returns how many."""
+    NOT EXISTS: a column another process, or the other replica, added meanwhile is fine).
+    Returns how many."""
     added, present = 0, table_columns(client, database)
-    for spec in TABLES:
+    dist = [replace(spec, name=spec.name + DIST_SUFFIX) for spec in TABLES] if cluster else []
+    for spec in (*TABLES, *dist):
         for column, statement in spec.add_columns(
             database, features.dim(), present.get(spec.name, set())
         ):

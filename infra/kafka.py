@@ -62,7 +62,7 @@ def ensure_topics(settings: CommonSettings, names: list[str] | None = None) -> l
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
     try:
         specs = {name: (partitions_for(settings, name), configs_for(name)) for name in wanted}
-        created = _create_missing(admin, specs)
+        created = _create_missing(admin, specs, settings.kafka_replication_factor)
         for name, (_, configs) in specs.items():
             if configs and name not in created:
                 admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs)])
@@ -81,7 +81,7 @@ def ensure_internal_topics(
     is handed that assignment again (so its table would never be restored)."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
     try:
-        created = _create_missing(admin, topics)
+        created = _create_missing(admin, topics, settings.kafka_replication_factor)
         deadline = time.monotonic() + wait_s
         while True:
             seen = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(list(topics))
@@ -98,15 +98,16 @@ def ensure_internal_topics(
 
 
 def _create_missing(
-    admin: KafkaAdminClient, specs: Mapping[str, tuple[int, dict[str, str]]]
+    admin: KafkaAdminClient, specs: Mapping[str, tuple[int, dict[str, str]]], replicas: int = 1
 ) -> list[str]:
-    """Create the topics of ``specs`` (``name -> (partitions, settings)``) that do not exist."""
+    """Create the topics of ``specs`` (``name -> (partitions, settings)``) that do not exist,
+    each with ``replicas`` replicas."""
     existing = set(admin.list_topics())
     created = []
     for name, (partitions, configs) in specs.items():
         if name in existing:
             continue
-        topic = NewTopic(name, num_partitions=partitions, replication_factor=1,
+        topic = NewTopic(name, num_partitions=partitions, replication_factor=replicas,
                          topic_configs=configs)  # fmt: skip
         try:
             admin.create_topics([topic])

@@ -36,11 +36,28 @@ class CommonSettings(BaseSettings):
     )
     kafka_topic_prefix: str = Field("citybrain", pattern=_TOPIC_PREFIX)
     kafka_partitions: int = Field(4, ge=1, le=256)
+    kafka_replication_factor: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="replicas of each topic the project creates (3 on scripts/cluster)",
+    )
     clickhouse_host: str = Field("127.0.0.1", min_length=1)
     clickhouse_port: int = Field(9000, ge=1, le=65535)
     clickhouse_database: str = Field("citybrain", pattern=_IDENTIFIER)
     clickhouse_user: str = "default"
     clickhouse_password: SecretStr = SecretStr("")
+    clickhouse_alt_hosts: str = Field(
+        "",
+        pattern=r"^([^,:\s]+:\d+(,[^,:\s]+:\d+)*)?$",
+        description="other replicas (host:port,...): tried in turn when the first does not answer",
+    )
+    clickhouse_cluster: str = Field(
+        "",
+        pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$",
+        description="the server's remote_servers cluster: tables become replicated, with "
+        "<table>_dist Distributed tables for reads (empty: one server)",
+    )
     raw_retention_days: int = Field(30, ge=1, le=3650)
     metrics_addr: str = "127.0.0.1"
 

@@ -150,7 +150,7 @@ def create_app(
         web_enabled=False,
         consumer_group_instance_id=instance_id(settings),
         topic_partitions=settings.kafka_partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.kafka_replication_factor,
         consumer_auto_offset_reset="earliest",
         stream_buffer_maxsize=max(4096, 2 * settings.worker_batch_size),
         broker_commit_interval=settings.worker_commit_interval_s,

@@ -12,13 +12,17 @@ ORDER BY code
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 DIM = "dimension"
 """A low-cardinality string (family, metric, codes): LowCardinality(String) where the
 server has it, String elsewhere."""
+
+DIST_SUFFIX = "_dist"
+"""On a cluster, the Distributed table over a table is named the table's name with this."""
 
 
 class Column(NamedTuple):
@@ -81,6 +85,36 @@ class TableSpec:
             clauses.append(f"TTL {self.ttl_on} + INTERVAL {int(retention_days)} DAY")
         head = f"CREATE TABLE IF NOT EXISTS {self.qualified(database)}"
         return f"{head} (\n    {columns}\n) " + "\n".join(clauses)
+
+    def replicated(self, database: str) -> TableSpec:
+        """The same table as a replica of a cluster: a ``*MergeTree`` engine becomes its
+        ``Replicated*`` form, agreeing through ZooKeeper under a path per database and
+        table, and naming this server by its ``{replica}`` macro (other engines stay).
+
+        >>> spec = TableSpec("notes", columns("code String, v UInt64"),
+        ...                  "ReplacingMergeTree(v)", "code")
+        >>> spec.replicated("cb").engine
+        "ReplicatedReplacingMergeTree('/clickhouse/tables/cb/notes', '{replica}', v)"
+        """
+        found = re.fullmatch(r"(\w*MergeTree)\((.*)\)", self.engine, re.S)
+        if not found:
+            return self
+        args = [f"'/clickhouse/tables/{database}/{self.name}'", "'{replica}'"]
+        if found[2].strip():
+            args.append(found[2].strip())
+        return replace(self, engine=f"Replicated{found[1]}({', '.join(args)})")
+
+    def distributed_ddl(self, database: str, cluster: str) -> str:
+        """The ``<name>_dist`` table that reads the table on every shard of ``cluster``
+        (one replica of each), with the table's own columns.
+
+        >>> spec = TableSpec("notes", columns("code String"), "MergeTree()", "code")
+        >>> print(spec.distributed_ddl("cb", "city"))
+        CREATE TABLE IF NOT EXISTS cb.notes_dist AS cb.notes ENGINE = Distributed(city, cb, notes)
+        """
+        head = f"CREATE TABLE IF NOT EXISTS {database}.{self.name}{DIST_SUFFIX}"
+        engine = f"Distributed({cluster}, {database}, {self.name})"
+        return f"{head} AS {self.qualified(database)} ENGINE = {engine}"
 
     def add_columns(
         self, database: str, dimension: str, present: Iterable[str]

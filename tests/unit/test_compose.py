@@ -3,6 +3,7 @@ so the file is checked, not started)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,16 @@ from infra.settings import (
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-SERVICES: dict[str, Any] = COMPOSE["services"]
+ALL_SERVICES: dict[str, Any] = COMPOSE["services"]
+SERVICES = {name: s for name, s in ALL_SERVICES.items() if "profiles" not in s}
+"""What `docker compose up` starts (the `cluster` profile's services start only when asked)."""
+CLUSTER = {name: s for name, s in ALL_SERVICES.items() if "cluster" in s.get("profiles", ())}
 APPS = {"worker": WorkerSettings, "simulator": SimSettings, "dashboard": DashboardSettings,
         "notifier": NotifierSettings}  # fmt: skip
 
 
 def _env(service: str) -> dict[str, str]:
-    return {k: str(v) for k, v in SERVICES[service]["environment"].items()}
+    return {k: str(v) for k, v in ALL_SERVICES[service]["environment"].items()}
 
 
 def test_every_service_is_there_with_a_healthcheck() -> None:
@@ -103,3 +107,37 @@ def test_readme_documents_every_setting() -> None:
     first_commands = readme.split("```")[1]
     assert "scripts/up" in first_commands and "scripts/test" in first_commands
     assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_cluster_profile_has_the_topology_of_scripts_cluster() -> None:
+    assert set(CLUSTER) == {"kafka1", "kafka2", "kafka3", "zookeeper", "clickhouse1",
+                            "clickhouse2", "worker-cluster", "simulator-cluster"}  # fmt: skip
+    brokers = [_env(f"kafka{i}") for i in (1, 2, 3)]
+    assert {b["KAFKA_NODE_ID"] for b in brokers} == {"1", "2", "3"}
+    assert len({b["CLUSTER_ID"] for b in brokers}) == 1
+    for broker in brokers:
+        assert broker["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3"
+        assert broker["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+        assert broker["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3"
+        voters = broker["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
+        assert voters == [f"{i}@kafka{i}:9093" for i in (1, 2, 3)]
+    for name, cls in (("worker-cluster", WorkerSettings), ("simulator-cluster", SimSettings)):
+        env = _env(name)
+        settings = load(cls, **{k[len(ENV_PREFIX) :].lower(): v for k, v in env.items()})
+        assert settings.kafka_bootstrap == "kafka1:9092,kafka2:9092,kafka3:9092"
+        assert settings.kafka_replication_factor == 3
+        assert settings.clickhouse_cluster == "citybrain"
+        assert all(dep in CLUSTER for dep in ALL_SERVICES[name]["depends_on"])
+
+
+def test_cluster_replicas_render_the_same_config_template_as_scripts_cluster() -> None:
+    template = (ROOT / "scripts" / "clickhouse" / "cluster.xml").read_text()
+    body = template.split("-->", 1)[1]  # placeholders used, not the ones the comment lists
+    placeholders = set(re.findall(r"@[A-Z0-9_]+@", body))
+    script = (ROOT / "scripts" / "cluster").read_text()
+    for name in ("clickhouse1", "clickhouse2"):
+        service = ALL_SERVICES[name]
+        assert "./scripts/clickhouse/cluster.xml:/citybrain/cluster.xml:ro" in service["volumes"]
+        command = " ".join(service["entrypoint"])
+        assert {p for p in placeholders if f"s#{p}#" not in command} == set(), name
+    assert {p for p in placeholders if f"s#{p}#" not in script} == set()
