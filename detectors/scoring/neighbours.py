@@ -31,6 +31,20 @@ incidents in every street within two minutes.
 >>> v = report(121 * 60_000, "B", 0.65)         # B agrees: an area event
 >>> v.corroborated, v.area
 (True, 0.7)
+
+A peer read ahead of the member judged (partitions out of step) does not corroborate it
+with an anomaly that began after the member's reading:
+
+>>> ahead = NeighbourGroup()
+>>> for minute in range(0, 120):
+...     for name in "ABC":
+...         ahead.learn_member(minute * 60_000, name, 0.1)
+>>> for minute in range(120, 200):   # B read on to minute 200, anomalous from 150
+...     ahead.learn_member(minute * 60_000, "B", 0.8 if minute >= 150 else 0.1)
+>>> ahead.score_member(125 * 60_000, "A", 0.6).corroborated   # A's minute 125: alone
+False
+>>> ahead.score_member(190 * 60_000, "A", 0.6).corroborated   # B anomalous since 150
+True
 """
 
 from __future__ import annotations
@@ -119,11 +133,11 @@ class NeighbourGroup:
         anomalous = own_history and score >= self.vote_floor
         peers = agreeing = 0
         area = score if anomalous else 0.0
-        for name, (last_ts, last_score, anomalous_ts, _, first_ts) in self._members.items():
+        for name, (last_ts, last_score, anomalous_ts, since, first_ts) in self._members.items():
             if name == member or ts_ms - first_ts < self.warmup_ms:
                 continue
             peers += last_ts >= ts_ms - self.fresh_ms
-            if anomalous_ts is not None and anomalous_ts >= ts_ms - self.agree_ms:
+            if self._agrees(ts_ms, anomalous_ts, since):
                 agreeing += 1
                 if last_ts >= ts_ms - self.fresh_ms and last_score > area:
                     area = last_score
@@ -140,6 +154,19 @@ class NeighbourGroup:
             agreeing=agreeing,
             peers=peers,
         )
+
+    def _agrees(self, ts_ms: int, anomalous_ts: int | None, since: int | None) -> bool:
+        """Whether a peer was anomalous at some time in the agreement window before
+        ``ts_ms``: its last anomalous reading is in the window, and its anomaly had begun
+        by ``ts_ms``. In event-time order a peer's anomaly never begins after the reading
+        judged; when partitions are read out of step (a worker far behind on one of them)
+        a peer may be read hours ahead, and its later anomaly must not corroborate this
+        reading (a drifting gauge once turned a neighbour's daily pressure dip, read two
+        hours behind it, into an area incident)."""
+        if anomalous_ts is None or anomalous_ts < ts_ms - self.agree_ms:
+            return False
+        began = since if since is not None else anomalous_ts
+        return int(began) <= ts_ms
 
     def learn_member(self, ts_ms: int, member: str, score: float) -> None:
         if not self.warm(member, ts_ms):
