@@ -215,7 +215,10 @@ class ClickHouseQueries:
     ) -> CaseList:
         params = self._area_params(scope, level, code)  # in scope, every time
         key = (scope.cache_key(), level, params["code"], open_only, limit)
-        return self._cases.get(key, lambda: self._area_cases(scope, params, open_only, limit))
+        found: CaseList = self._cases.get(
+            key, lambda: self._area_cases(scope, params, open_only, limit)
+        )
+        return found
 
     def _area_cases(
         self, scope: Scope, params: dict[str, Any], open_only: bool, limit: int
