@@ -176,3 +176,30 @@ def test_the_fast_encoder_writes_plotlys_json_byte_for_byte() -> None:
         assert fast(value).decode() == to_json(value)
     with pytest.raises(TypeError):
         fast(object())  # what plotly cannot write either
+
+
+def test_the_case_list_is_shared_by_viewers_alike_in_district_and_department() -> None:
+    asked: list[Scope] = []
+
+    class Counting(FakeQueries):
+        def case_clock(self, scope: Scope) -> int:
+            asked.append(scope)
+            return super().case_clock(scope)
+
+    viewer = [Scope(Role.CITY_COMMANDER, "", "commander")]
+    wiring = callbacks.Wiring(scope_of=lambda: viewer[0], sender=RecordingSender())
+    row = next(r for r in callbacks.table(Counting(), wiring) if r.outputs[0].component_id
+               == ids.CASES_STATUS)  # fmt: skip
+    answer = callbacks._shared(
+        callbacks._answer(row), 0, row, lambda: viewer[0], SharedAnswers(ttl_s=60.0)
+    )
+    first = answer(1, "open", "en")
+    viewer[0] = Scope(Role.EMERGENCY_STAFF, "", "emergency")  # the whole city too
+    assert answer(2, "open", "en") is first and len(asked) == 1
+    for other in (
+        Scope(Role.DISTRICT_OPERATOR, "D1", "li"),  # another district
+        Scope(Role.CITY_COMMANDER, "", "zhao", "water"),
+    ):  # another department
+        viewer[0] = other
+        assert answer(3, "open", "en") is not first
+    assert [s.username for s in asked] == ["commander", "li", "zhao"]
