@@ -9,8 +9,9 @@ runs it; ``--workers`` processes) on a spare port over the configured ClickHouse
 (``CITYBRAIN_CLICKHOUSE_DATABASE``: point it at a database filled by ``scripts/up`` or by
 ``bench/bench_dashboard.py --keep`` for realistic data), with the demo users.
 
-Every client is a browser session of its own: it logs in, then sends the Dash callback
-requests its page makes on each refresh, every ``--every`` seconds (2, the default
+Every client is a browser session of its own: it logs in, waits until every client has
+(the refreshes are timed, not the logins), then sends the Dash callback requests its page
+makes on each refresh, every ``--every`` seconds (2, the default
 refresh), starting at a random phase. A wall screen (user ``wall``) shows the city
 overview and the alarm banner; an operator (commander, district operators, emergency
 staff in turn) cycles through the alert console, a district's tier page, the case list and
@@ -73,6 +74,16 @@ class Tally:
         self.first_error.setdefault(name, why)
 
 
+@dataclass(frozen=True)
+class Run:
+    """The timed part of a run: ``seconds`` of refreshes, once every client has logged in
+    (``ready``), so that the logins (a password hash each, 60 at once) are not timed as
+    the refreshes queued behind them."""
+
+    seconds: float
+    ready: asyncio.Barrier
+
+
 class Callbacks:
     """Request bodies for the app's callbacks, found by one of their inputs."""
 
@@ -106,16 +117,21 @@ class Callbacks:
 
 async def client(
     base: str, user: str, password: str, pages: tuple[tuple[str, Any], ...],
-    callbacks: Callbacks, tally: Tally, every_s: float, until: float,
+    callbacks: Callbacks, tally: Tally, every_s: float, run: Run,
 ) -> None:  # fmt: skip
-    """One browser session: log in, then refresh its page(s) every ``every_s``."""
+    """One browser session: log in, wait for every other to have logged in, then refresh
+    its page(s) every ``every_s`` for the run's seconds."""
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(base, cookie_jar=jar) as session:
         form = {"username": user, "password": password, "next": "/"}
         async with session.post("/login", data=form) as answer:
-            if answer.status != 200:
+            failed = answer.status != 200
+            if failed:
                 tally.error("login", f"HTTP {answer.status}")
-                return
+        await run.ready.wait()
+        if failed:
+            return
+        until = time.monotonic() + run.seconds
         csrf = next((c.value for c in jar if c.key == "_csrf_token"), "")
         headers = {"X-CSRFToken": csrf, "Content-Type": "application/json"}
         await asyncio.sleep(random.uniform(0, every_s))
@@ -151,15 +167,15 @@ async def run(base: str, args: argparse.Namespace) -> Tally:
             answer.raise_for_status()
         async with session.get("/_dash-dependencies") as answer:
             callbacks = Callbacks(await answer.json())
-    until = time.monotonic() + args.seconds
     wall = (WALL_PAGE,)
+    timed = Run(args.seconds, asyncio.Barrier(args.screens + args.operators))
     operators = [u for u in DEMO_USERS if u.username in ("commander", "emergency", "operator-d1")]
     clients = [
-        client(base, "wall", _password("wall"), wall, callbacks, tally, args.every, until)
+        client(base, "wall", _password("wall"), wall, callbacks, tally, args.every, timed)
         for _ in range(args.screens)
     ] + [
         client(base, op.username, op.password, _operator_pages(op.username), callbacks, tally,
-               args.every, until)
+               args.every, timed)
         for op in (operators[i % len(operators)] for i in range(args.operators))
     ]  # fmt: skip
     await asyncio.gather(*clients)

@@ -34,7 +34,8 @@ def create_app(
     """The command center. ``queries`` defaults to the configured ClickHouse (every query
     timed and its failures counted in ``registry``), ``users`` to its users table,
     ``sender`` to the alert-actions Kafka topic and ``audit`` to the access audit table."""
-    source = queries or ClickHouseQueries(lambda: connect(settings))
+    shared_s = settings.dashboard_refresh_ms / 2000  # half a refresh: at most that old
+    source = queries or ClickHouseQueries(lambda: connect(settings), cases_ttl_s=shared_s)
     timed = instrumented(source, DashboardMetrics(registry))
     auth = Auth(
         users or ClickHouseUserStore(lambda: connect(settings)),
@@ -60,7 +61,7 @@ def create_app(
         tile_url=settings.dashboard_tile_url,
         clock=clock,
         replays=ReplayQueries(lambda: connect(settings)),
-        shared_s=settings.dashboard_refresh_ms / 2000,  # half a refresh: at most that old
+        shared_s=shared_s,
     )
     callbacks.register(app, timed, wiring)
     headers.install(app, settings.dashboard_tile_url, settings.dashboard_secure_cookies)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -61,6 +61,9 @@ class Callback:
     view: Callable[..., Any] | ClientsideFunction
     prevent_initial_call: bool | None = None
     shared: bool = False  # a periodic refresh: its answer is shared (see dashboard.sharing)
+    # What of the viewer a shared answer depends on (None: all of the scope, the user too):
+    # viewers alike in it share the answer.
+    viewer: Callable[[Scope], Hashable] | None = None
 
 
 def register(app: dash.Dash, queries: Queries, wiring: Wiring) -> None:
@@ -87,10 +90,11 @@ def _shared(
     """``answer``, shared by every request of the same viewer with the same page values
     (the refresh counter aside) for ``answers.ttl_s``."""
     counters = [d.component_property == "n_intervals" for d in callback.reads]
+    viewer = callback.viewer or (lambda scope: scope)
 
     def shared_answer(*values: Any) -> Any:
         page = [v for v, counter in zip(values, counters, strict=True) if not counter]
-        return answers.get((index, scope_of(), repr(page)), lambda: answer(*values))
+        return answers.get((index, viewer(scope_of()), repr(page)), lambda: answer(*values))
 
     return shared_answer
 
@@ -289,6 +293,7 @@ def _other_pages(queries: Queries, wiring: Wiring) -> list[Callback]:
             (Input(ids.CASES_REFRESH, "n_intervals"), Input(ids.CASES_FILTER, "value"), LANG),
             lambda _tick, show, lang: views.refresh_cases(queries, scope_of(), show, lang),
             shared=True,
+            viewer=views.cases_viewer,
         ),
         Callback(
             (Output(ids.CASE_TIMELINE, "children"),),

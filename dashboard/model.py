@@ -10,11 +10,13 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from detectors.alerting.explain import Explanation, explain, facts_of
 from detectors.contract.alerts import ACTIVE_STATUSES as ACTIVE_STATUSES
 from detectors.contract.alerts import AlertStatus
+from detectors.contract.case_limits import is_overdue
 from detectors.contract.cases import case_department
 from detectors.contract.city import Area
 from detectors.contract.indicators import Indicator, Score
@@ -282,12 +284,20 @@ class CaseStepRow:
     comment: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CaseList:
     """Cases of a scope and the newest case event time (the clock their limits run on)."""
 
     now_ms: int
     cases: tuple[CaseRow, ...]
+
+    @cached_property
+    def overdue(self) -> frozenset[str]:
+        """The ids of the cases past a step's limit at ``now_ms``: judged once per list
+        (one list of thousands of cases serves a scope's tier pages and case lists)."""
+        return frozenset(
+            c.case_id for c in self.cases if is_overdue(c.category, c.steps, self.now_ms)
+        )
 
 
 @dataclass(frozen=True, slots=True)

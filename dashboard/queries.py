@@ -46,6 +46,7 @@ from dashboard.query_protocol import QUERY_NAMES, Queries
 from dashboard.rows import describe_error, parse_ring
 from dashboard.scope import Scope, ScopeError
 from dashboard.selects import Row, Select, each, first, first_int
+from dashboard.sharing import SharedAnswers
 from detectors.contract.alerts import Subject
 from detectors.contract.city import Area
 from detectors.contract.events import CASE_STATUSES, CASE_STEP_STATUSES
@@ -78,7 +79,9 @@ DAY_S = 86_400
 class ClickHouseQueries:
     """Queries against the citybrain schema. ``client_factory`` returns a clickhouse-driver
     client whose default database is the citybrain one (``infra.clickhouse.connect``).
-    The area tree (reference data) is cached for ``tree_ttl_s`` per scope."""
+    The area tree (reference data) is cached for ``tree_ttl_s`` per scope; an area's cases
+    for ``cases_ttl_s`` per scope (0: not kept), since the tier page and the case list of
+    every viewer of a district ask for the same thousands of cases on every refresh."""
 
     def __init__(
         self,
@@ -86,6 +89,7 @@ class ClickHouseQueries:
         pool_size: int = 4,
         tree_ttl_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        cases_ttl_s: float = 0.0,
     ) -> None:
         self.client_factory = client_factory
         self.pool_size = pool_size
@@ -93,6 +97,7 @@ class ClickHouseQueries:
         self.clock = clock
         self._pool = ClientPool(client_factory, pool_size)
         self._trees: dict[str, tuple[float, AreaTree]] = {}
+        self._cases = SharedAnswers(cases_ttl_s, clock)
 
     # The queries that are one SELECT.
 
@@ -208,7 +213,16 @@ class ClickHouseQueries:
     def area_cases(
         self, scope: Scope, level: str, code: str, open_only: bool = True, limit: int = 2000
     ) -> CaseList:
-        params = self._area_params(scope, level, code)
+        params = self._area_params(scope, level, code)  # in scope, every time
+        key = (scope.cache_key(), level, params["code"], open_only, limit)
+        found: CaseList = self._cases.get(
+            key, lambda: self._area_cases(scope, params, open_only, limit)
+        )
+        return found
+
+    def _area_cases(
+        self, scope: Scope, params: dict[str, Any], open_only: bool, limit: int
+    ) -> CaseList:
         newest = self.case_clock(scope)
         if not newest:
             return CaseList(0, ())

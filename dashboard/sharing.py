@@ -108,4 +108,30 @@ def _fragment(value: Any) -> Any:
     written again by Dash's encoder it finds nothing left to escape), as a fragment."""
     if isinstance(value, NoUpdate):
         return value
+    return orjson.Fragment(to_json(value))
+
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+_ESCAPES = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"/", b"\\u002f"),
+            ("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))  # fmt: skip
+"""What plotly's encoder escapes for HTML: these bytes occur only inside JSON strings."""
+
+
+def to_json(value: Any) -> bytes:
+    """The JSON plotly's ``to_json_plotly`` writes of ``value``, byte for byte, in a
+    fraction of its time: plotly first copies the whole tree (every Dash component's
+    props, every row of a long table) into plain lists and dicts, then encodes the copy;
+    here orjson walks the tree once and asks only for what it cannot write itself (a
+    component: its props; anything else plotly knows: plotly's JSON of it)."""
+    found = orjson.dumps(value, default=_plain, option=_OPTIONS)
+    for unsafe, safe in _ESCAPES:
+        if unsafe in found:
+            found = found.replace(unsafe, safe)
+    return found
+
+
+def _plain(value: Any) -> Any:
+    to_plotly_json = getattr(value, "to_plotly_json", None)
+    if to_plotly_json is not None:
+        return to_plotly_json()
     return orjson.Fragment(to_json_plotly(value))

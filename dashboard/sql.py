@@ -208,10 +208,11 @@ LIMIT %(limit)s
 """
 
 # The department each listed case was last dispatched to (the case ids come from a scoped
-# query: no scope filter of its own).
+# query: no scope filter of its own). No FINAL: a re-delivered step repeats its row, and
+# argMax picks the same department from either copy.
 CASE_DISPATCHED = """
 SELECT case_id, argMax(department, ts_ms)
-FROM case_steps FINAL
+FROM case_steps
 WHERE action = 'dispatch' AND case_id IN %(case_ids)s
 GROUP BY case_id
 """

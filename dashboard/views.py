@@ -260,6 +260,12 @@ def refresh_drills(queries: Queries, scope: Scope, lang: str, now_ms: int) -> An
     return drill_banner(drills, alerts, lang)
 
 
+def cases_viewer(scope: Scope) -> tuple[str, str]:
+    """What of the viewer :func:`refresh_cases` reads: the district (the scope of the
+    cases) and the department ("my department"); neither the name nor the role."""
+    return scope.district, scope.department
+
+
 def refresh_cases(queries: Queries, scope: Scope, show: str | None, lang: str) -> tuple[Any, Any]:
     level, code = ("city", "") if scope.city_wide else ("district", scope.district)
     try:

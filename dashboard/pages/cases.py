@@ -23,7 +23,6 @@ from detectors.contract.case_limits import (
     current_step,
     due_next,
     escalation,
-    is_overdue,
     timeline,
 )
 from detectors.contract.cases import case_department, possible_actions
@@ -57,7 +56,8 @@ def case_list(
 ) -> list[Any]:
     """Overdue cases first, then the newest; ``show`` is open, overdue, mine (the open
     cases of the viewer's ``department``) or all."""
-    flagged = [(c, is_overdue(c.category, c.steps, cases.now_ms)) for c in cases.cases]
+    overdue = cases.overdue
+    flagged = [(c, c.case_id in overdue) for c in cases.cases]
     if show == "overdue":
         flagged = [(c, late) for c, late in flagged if late]
     elif show == "mine":

@@ -29,7 +29,6 @@ from dashboard.stages import hazard, stage_of
 from detectors.alerting.reasons import stage_text
 from detectors.alerting.stages import read_reason
 from detectors.contract.alerts import AlertStatus
-from detectors.contract.case_limits import is_overdue
 from detectors.contract.city import Area
 from detectors.contract.levels import WarningLevel
 
@@ -157,10 +156,8 @@ def stage_view(stage: int, reason: str, derived: bool, lang: str) -> list[Any]:
 
 
 def overdue_cases(cases: CaseList) -> frozenset[str]:
-    """The ids of the cases past a step's limit, judged once per refresh."""
-    return frozenset(
-        c.case_id for c in cases.cases if is_overdue(c.category, c.steps, cases.now_ms)
-    )
+    """The ids of the cases past a step's limit, judged once per list of cases."""
+    return cases.overdue
 
 
 def kpis(

@@ -21,7 +21,7 @@ from dashboard.queries import (
     parse_ring,
 )
 from dashboard.query_protocol import signature_of
-from dashboard.scope import Role, Scope
+from dashboard.scope import Role, Scope, ScopeError
 from infra.clickhouse import connect
 from infra.settings import DashboardSettings, load
 from tests.dashboard_fake import FakeQueries
@@ -136,3 +136,52 @@ def test_a_select_passes_its_arguments_and_the_scope_as_parameters() -> None:
     ]
     client.answer = [(1_700_000_000_000,)]
     assert queries.case_clock(OPERATOR_D1) == 1_700_000_000_000
+
+
+class _CasesClient(_RecordingClient):
+    """Answers the area tree (a city and its district D1), the case clock and one case."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.asked: list[str] = []
+
+    def execute(self, sql: str, params: object = None, settings: object = None) -> Any:
+        self.asked.append(sql)
+        if "SELECT district FROM areas" in sql:
+            return [("D1",)]
+        if "FROM areas" in sql:  # the tree of the viewer's scope
+            d1 = ("district", "D1", "C", "One", "", "")
+            mine = isinstance(params, dict) and params["scope_district"] in ("", "D1")
+            return [("city", "C", "", "City", "", ""), *([d1] if mine else [])]
+        if "max(ts_ms)" in sql and "GROUP BY" not in sql:
+            return [(1_700_000_000_000,)]
+        if "groupArray" in sql:
+            row = ("case-1", "garbage", "C", "D1", "D1-S1", "D1-S1-G1", ["filed"],
+                   [1_700_000_000_000], "filed", 1_700_000_000_000, "bin")  # fmt: skip
+            return [row]
+        return []
+
+
+def test_an_areas_cases_serve_every_viewer_of_its_scope_for_a_moment() -> None:
+    client, clock = _CasesClient(), [0.0]
+    queries = ClickHouseQueries(lambda: client, clock=lambda: clock[0], cases_ttl_s=1.0)
+    other_d1 = Scope(Role.DISTRICT_OPERATOR, "D1", "wang")
+    first = queries.area_cases(OPERATOR_D1, "district", "D1")
+    assert [c.case_id for c in first.cases] == ["case-1"]
+    asked = len(client.asked)
+    assert queries.area_cases(other_d1, "district", "D1") is first  # same scope: kept
+    assert len(client.asked) == asked
+    assert queries.area_cases(COMMANDER, "district", "D1") is not first  # another scope
+    assert queries.area_cases(OPERATOR_D1, "district", "D1", open_only=False) is not first
+    clock[0] = 1.0
+    assert queries.area_cases(OPERATOR_D1, "district", "D1") is not first  # a moment later
+    with pytest.raises(ScopeError):  # the scope is checked before anything kept is given
+        queries.area_cases(Scope(Role.DISTRICT_OPERATOR, "D2", "zhao"), "district", "D1")
+
+
+def test_cases_are_read_afresh_on_every_call_unless_asked_to_be_kept() -> None:
+    client = _CasesClient()
+    queries = ClickHouseQueries(lambda: client)
+    assert queries.area_cases(OPERATOR_D1, "district", "D1") is not queries.area_cases(
+        OPERATOR_D1, "district", "D1"
+    )

@@ -10,7 +10,7 @@ import pytest
 from dash import Input, Output, no_update
 from plotly.io.json import to_json_plotly as to_json
 
-from dashboard import callbacks, ids
+from dashboard import callbacks, ids, views
 from dashboard.scope import Role, Scope
 from dashboard.sender import RecordingSender
 from dashboard.sharing import SharedAnswers, encoded
@@ -149,3 +149,57 @@ def test_an_unchanged_output_stays_unchanged_when_encoded() -> None:
     assert several[0] is no_update and to_json(several[1]) == '["x"]'
     assert encoded(lambda: no_update, several=False)() is no_update
     assert to_json(encoded(lambda: ("a", 1), several=False)()) == '["a",1]'
+
+
+def test_the_fast_encoder_writes_plotlys_json_byte_for_byte() -> None:
+    import datetime
+    import decimal
+
+    import numpy as np
+    import pandas as pd
+    import plotly.graph_objects as go
+    from dash import dcc, html
+
+    from dashboard.sharing import to_json as fast
+
+    operator = Scope(Role.DISTRICT_OPERATOR, "D1", "li")
+    values = [
+        html.Div(["a</b> & \u2028", dcc.Link("x", href="/a/b")], className="c"),
+        np.arange(5), np.arange(10)[::2], np.float64(1.5), pd.Series([1.0, np.nan]),
+        decimal.Decimal("1.5"), datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
+        go.Figure(go.Scatter(x=[1, 2], y=[3, 4])), {1: "a", "k": (1, 2)}, float("nan"),
+        callbacks.refresh_overview(FakeQueries(), operator, "pm25", "en"),
+        views.refresh_cases(FakeQueries(), operator, "all", "zh"),
+        views.refresh_tier(FakeQueries(), operator, "/district/D1", "", "en"),
+    ]  # fmt: skip
+    for value in values:
+        assert fast(value).decode() == to_json(value)
+    with pytest.raises(TypeError):
+        fast(object())  # what plotly cannot write either
+
+
+def test_the_case_list_is_shared_by_viewers_alike_in_district_and_department() -> None:
+    asked: list[Scope] = []
+
+    class Counting(FakeQueries):
+        def case_clock(self, scope: Scope) -> int:
+            asked.append(scope)
+            return super().case_clock(scope)
+
+    viewer = [Scope(Role.CITY_COMMANDER, "", "commander")]
+    wiring = callbacks.Wiring(scope_of=lambda: viewer[0], sender=RecordingSender())
+    row = next(r for r in callbacks.table(Counting(), wiring) if r.outputs[0].component_id
+               == ids.CASES_STATUS)  # fmt: skip
+    answer = callbacks._shared(
+        callbacks._answer(row), 0, row, lambda: viewer[0], SharedAnswers(ttl_s=60.0)
+    )
+    first = answer(1, "open", "en")
+    viewer[0] = Scope(Role.EMERGENCY_STAFF, "", "emergency")  # the whole city too
+    assert answer(2, "open", "en") is first and len(asked) == 1
+    for other in (
+        Scope(Role.DISTRICT_OPERATOR, "D1", "li"),  # another district
+        Scope(Role.CITY_COMMANDER, "", "zhao", "water"),
+    ):  # another department
+        viewer[0] = other
+        assert answer(3, "open", "en") is not first
+    assert [s.username for s in asked] == ["commander", "li", "zhao"]
