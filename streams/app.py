@@ -345,8 +345,11 @@ def create_app(
                 log.warning("the %s agent has been on one batch for %.0f s", agent, now - since)
 
     intake = AlertIntake(alerting_topic(prefix), alert_actions_topic(prefix))
-    indicators = IndicatorRunner(IndicatorStore(lambda: connect(settings)),
-                                 settings.worker_indicators_catchup_min)  # fmt: skip
+    indicators = IndicatorRunner(
+        IndicatorStore(lambda: connect(settings),
+                       lambda: (pipeline.registry, pipeline.profiles, catalog.entries)),
+        settings.worker_indicators_catchup_min,
+    )  # fmt: skip
 
     @app.agent(alerting_in)
     async def alerting(stream: faust.StreamT[bytes]) -> None:

@@ -34,15 +34,13 @@ from typing import Any
 import orjson
 from clickhouse_driver import Client
 
-from detectors.contract.catalog import DEFAULT_PROMISE, CatalogEntry, in_force, newest
+from detectors.contract.catalog import DEFAULT_PROMISE, CatalogEntry, in_force
 from detectors.contract.events import Family
 from detectors.contract.indicators import Indicator, Score, components_of
 from detectors.contract.places import AreaLevel, Location
 from detectors.contract.tables import (
-    CATALOG_HISTORY,
     INDICATORS_1H,
     INDICATORS_1M,
-    catalog_entry,
     indicator_row,
 )
 from detectors.contract.validation import Registry
@@ -151,7 +149,7 @@ class Stored:
 
     registry: Registry
     profiles: Mapping[str, tuple[str, Mapping[str, float]]]
-    catalog: dict[tuple[str, str], CatalogEntry]
+    catalog: Mapping[tuple[str, str], CatalogEntry]
     readings: Sequence[tuple[Any, ...]]
     case_messages: Sequence[tuple[Any, ...]]
     dead: Sequence[tuple[Any, ...]]
@@ -285,11 +283,20 @@ def minute_scores(stored: Stored, end_ms: int) -> list[Score]:
             for s in area_scores(level, code, start, inputs)]  # fmt: skip
 
 
+Reference = Callable[
+    [], tuple[Registry, Mapping[str, tuple[str, Mapping[str, float]]],
+              Mapping[tuple[str, str], CatalogEntry]]
+]  # fmt: skip
+"""The registry, source profiles and catalog entries in force that the worker holds (and
+refreshes) already: the indicators read them rather than load them again each minute."""
+
+
 class IndicatorStore:
     """The ClickHouse edge of the indicators: blocking, one connection, one thread."""
 
-    def __init__(self, client_factory: Callable[[], Client]) -> None:
+    def __init__(self, client_factory: Callable[[], Client], reference: Reference) -> None:
         self.sink = ClickHouseSink(client_factory)
+        self.reference = reference
         self._usual: tuple[int, list[tuple[Any, ...]]] | None = None  # (hour, rows)
 
     def _rows(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -299,7 +306,7 @@ class IndicatorStore:
     def load(self, end_ms: int) -> Stored:
         """What the minute ending at ``end_ms`` (minute-aligned) is computed from."""
         end = end_ms // 1000
-        catalog = newest(catalog_entry(*row) for row in self._rows(CATALOG_HISTORY, {}))
+        registry, profiles, catalog = self.reference()
         freshest = max((e.promise.freshness_s for e in catalog.values() if e.family != "case"),
                        default=300)  # fmt: skip
         recent = {"recent": end - RECENT_MS // 1000, "end": end}
@@ -307,8 +314,8 @@ class IndicatorStore:
         lookback = min(max(freshest, RECENT_MS // 1000), DAY_MS // 1000)
         hour_start = (end_ms - MINUTE_MS) // HOUR_MS * HOUR_MS // 1000
         return Stored(
-            registry=self.sink.load_registry(),
-            profiles=self.sink.load_profiles(),
+            registry=registry,
+            profiles=profiles,
             catalog=catalog,
             readings=self._rows(READINGS, {**recent, "lo": end - lookback}),
             case_messages=self._rows(CASE_MESSAGES, recent),
