@@ -71,7 +71,7 @@ class Detection:
 
     def _note_sources(self, registry: Registry) -> None:
         for source in registry.sources.values():
-            self.expected[source.source_id] = len(source.metrics) * 60 / max(1, source.cadence_s)
+            self.expected[source.source_id] = source.per_minute
 
     @classmethod
     def for_registry(

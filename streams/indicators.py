@@ -189,7 +189,7 @@ def gather(stored: Stored, end_ms: int) -> dict[Location, AreaInputs]:
         inputs = at(source.location)
         if source.family is not Family.CASE:
             freshness = (entry.promise if entry else DEFAULT_PROMISE).freshness_s
-            expected = len(source.metrics) * RECENT_MS / 1000 / max(source.cadence_s, 1)
+            expected = source.per_minute * RECENT_MS / MINUTE_MS
             add_sensor(inputs, last_ms=last, freshness_s=freshness, received=received,
                        expected=expected, end_ms=end_ms, watched_ms=watched)  # fmt: skip
         add_source(inputs, shared=bool(entry and entry.shared),

@@ -155,3 +155,9 @@ class Source:
     lon: float
     lat: float
     cadence_s: int
+
+    @property
+    def per_minute(self) -> float:
+        """Readings a minute the source sends: one per metric every ``cadence_s`` (the
+        data-quality page's SQL says the same: ``length(metrics) * 60 / cadence_s``)."""
+        return len(self.metrics) * 60 / max(1, self.cadence_s)
