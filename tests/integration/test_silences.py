@@ -106,9 +106,13 @@ def test_a_silence_applied_by_the_worker_mutes_a_matching_alert(
         trail = rows(namespace, f"SELECT kind, notify, incident_id FROM alert_events FINAL "
                                 f"WHERE alert_id = '{muted_id}'")  # fmt: skip
         assert trail == [("raised", 0, "")]  # recorded; no incident, nothing to notify
-        current = rows(namespace, "SELECT status, evidence FROM alerts_current FINAL "
-                                  f"WHERE alert_id = '{muted_id}'")  # fmt: skip
-        assert current[0][0] == "active" and silence_id in current[0][1]
+        # alerts_current is written after alert_events, in the same batch: wait for it too
+        latest_state = (
+            f"SELECT status, evidence FROM alerts_current FINAL WHERE alert_id = '{muted_id}'"
+        )
+        wait_for(lambda: bool(rows(namespace, latest_state)), 60, "the alert's state", worker)
+        [(status, current_evidence)] = rows(namespace, latest_state)
+        assert status == "active" and silence_id in current_evidence
 
         records: list[dict[str, Any]] = []
 
