@@ -115,7 +115,9 @@ class SeasonalBaseline(Graded, BaseDetector):
         """The two slots whose centres bracket ``ts_ms`` and the weight of the second, from
         the day's own profile or, while it is unlearnt, the other one."""
         _, base, position = self._position(ts_ms)
-        below = int(position - 0.5) % self._per_day
+        # floor, not int(): in a day's first half slot the lower centre is the day
+        # before's last slot (int(-0.4) is 0, which bracketed the wrong pair)
+        below = math.floor(position - 0.5) % self._per_day
         above, weight = (below + 1) % self._per_day, (position - 0.5) % 1.0
         learnt = self._dev_days if spread else self._days
         for first in (base, self._per_day - base if self.weekend_split else base):

@@ -40,6 +40,27 @@ def test_rush_hour_is_not_an_anomaly_but_a_midday_jam_is() -> None:
     assert profile.score_one(noon, 1300.0) >= 0.5
 
 
+def test_just_after_midnight_the_usual_value_lies_between_the_slots_either_side() -> None:
+    # a pressure dip centred on 01:00 local: a reading at 00:05 is on its flank, and its
+    # usual value is interpolated from the slots centred 23:45 and 00:15, not 00:15 and 00:45
+    def pressure(ts: np.ndarray) -> np.ndarray:
+        hours = (ts / 3_600_000 + 8) % 24
+        return 0.34 - 0.05 * np.exp(-0.5 * ((hours - 1) / 0.6) ** 2)
+
+    profile = SeasonalBaseline(weekend_split=False)
+    ts = np.arange(0, 3 * DAY, MIN, dtype=np.int64)
+    profile.score_learn_many(ts, pressure(ts))
+    after_midnight = 3 * DAY + 16 * 3_600_000 + 5 * MIN  # 00:05 local
+    slot = 30 * MIN
+    centres = np.array([after_midnight - 20 * MIN, after_midnight + 10 * MIN])  # 23:45, 00:15
+    between = float(np.interp(after_midnight, centres, [
+        pressure(np.arange(c - slot // 2, c + slot // 2, MIN)).mean() for c in centres
+    ]))  # fmt: skip
+    usual = profile.expected(after_midnight)
+    assert usual is not None and abs(usual[0] - between) < 1e-4
+    assert profile.score_one(after_midnight, float(pressure(np.array([after_midnight]))[0])) < 0.1
+
+
 def test_the_forecast_names_the_time_of_crossing() -> None:
     bank = bank_for("river_gauge", "water_level", 300, {"warning": 4.0, "guaranteed": 5.0})
     forecast_ts = None
