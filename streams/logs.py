@@ -6,12 +6,18 @@ problems; those lines become the ``producer_waits`` counter instead. Likewise a 
 task that ran longer than its interval ("Timer ... is overlapping", dozens a minute on a
 busy two-core box) is a ``timer_overruns`` count per timer, not a warning: the next run
 simply waits, and the stall watch warns when input really stops being read. The Kafka clients
-and Faust speak at INFO of every rebalance detail, so they log from WARNING up.
+and Faust speak at INFO of every rebalance detail, so they log from WARNING up. On a broker
+just started the group coordinator is not ready for the first seconds and aiokafka says so
+at ERROR ("GroupCoordinatorNotAvailableError", "Marking the coordinator dead"): in the
+worker's first ``COORDINATOR_GRACE_S`` that is ``coordinator_waits``, after it a real
+problem, said as aiokafka says it.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +30,10 @@ QUIET = ("aiokafka", "kafka", "faust", "mode")
 """Loggers of the clients and of Faust, kept to WARNING and above."""
 THROUGHPUT_NOTES = ("producer buffer full", "producer flush took")
 TIMER_OVERLAP = "Timer %s is overlapping"  # mode.timers' message, its first argument the name
+COORDINATOR_LOGGER = "aiokafka.consumer.group_coordinator"
+COORDINATOR_NOT_READY = ("GroupCoordinatorNotAvailable", "Marking the coordinator dead")
+COORDINATOR_GRACE_S = 60.0
+"""How long after the worker starts a coordinator not yet available is start-up, not news."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,15 +52,25 @@ class JsonFormatter(logging.Formatter):
 
 
 class ThroughputToMetrics(logging.Filter):
-    """Drops Faust's producer-buffer notes and mode's timer overlaps, counting them in
-    ``producer_waits`` and ``timer_overruns``."""
+    """Drops Faust's producer-buffer notes, mode's timer overlaps and, in the start-up grace,
+    aiokafka's coordinator-not-ready errors, counting them in ``producer_waits``,
+    ``timer_overruns`` and ``coordinator_waits``."""
 
-    def __init__(self, metrics: WorkerMetrics) -> None:
+    def __init__(self, metrics: WorkerMetrics, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.metrics = metrics
+        self.clock = clock
+        self.started = clock()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = str(record.msg)
+        message = record.getMessage() if record.name == COORDINATOR_LOGGER else str(record.msg)
+        if (
+            record.name == COORDINATOR_LOGGER
+            and any(note in message for note in COORDINATOR_NOT_READY)
+            and self.clock() - self.started < COORDINATOR_GRACE_S
+        ):
+            self.metrics.coordinator_waits.inc()
+            return False
         if message.startswith(TIMER_OVERLAP) and record.args:
             name = str(record.args[0] if isinstance(record.args, tuple) else record.args)
             self.metrics.timer_overruns.labels(name.rsplit(".", 1)[-1]).inc()

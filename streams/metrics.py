@@ -28,6 +28,7 @@ class WorkerMetrics:
     alert_events: Counter
     producer_waits: Counter
     timer_overruns: Counter
+    coordinator_waits: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry = REGISTRY) -> WorkerMetrics:
@@ -90,5 +91,9 @@ class WorkerMetrics:
             timer_overruns=Counter(
                 p + "timer_overruns", "Times a periodic task of the worker ran longer than its "
                 "interval (a busy worker: the next run waits)", ["timer"], registry=registry,
+            ),
+            coordinator_waits=Counter(
+                p + "coordinator_waits", "Times Kafka's group coordinator was not ready yet in "
+                "the worker's first minute (a broker just started)", registry=registry,
             ),
         )  # fmt: skip

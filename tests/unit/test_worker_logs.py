@@ -80,6 +80,24 @@ def test_timer_overlaps_become_a_metric_per_timer() -> None:
     assert keep(other)  # anything else from the timers is still said
 
 
+def test_a_coordinator_not_ready_at_start_up_is_a_metric_and_later_an_error() -> None:
+    metrics = WorkerMetrics.create(CollectorRegistry())
+    now = [100.0]
+    keep = logs.ThroughputToMetrics(metrics, clock=lambda: now[0]).filter
+    coordinator = "aiokafka.consumer.group_coordinator"
+    failed = _record(coordinator, logging.ERROR, "Group Coordinator Request failed: %s")
+    failed.args = ("[Error 15] GroupCoordinatorNotAvailableError",)
+    dead = _record(
+        coordinator, logging.WARNING, "Marking the coordinator dead (node 1)for group g."
+    )
+    assert not keep(failed) and not keep(dead)
+    assert metrics.coordinator_waits._value.get() == 2
+    assert keep(_record(coordinator, logging.ERROR, "Error sending JoinGroupRequest"))
+    now[0] += logs.COORDINATOR_GRACE_S
+    assert keep(failed) and keep(dead)  # still unavailable a minute on: worth a look
+    assert metrics.coordinator_waits._value.get() == 2
+
+
 def test_clients_and_faust_log_from_warning_up() -> None:
     config = logs.config("debug", "json", WorkerMetrics.create(CollectorRegistry()))
     assert {name: c["level"] for name, c in config["loggers"].items()} == {
