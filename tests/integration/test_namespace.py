@@ -10,21 +10,14 @@ from kafka.structs import OffsetAndMetadata
 
 from infra.clickhouse import connect, drop_database
 from infra.kafka import ensure_internal_topics, namespace_topics
-from infra.namespace import fresh_namespace, owned_topics, worker_data_dir
+from infra.namespace import fresh_namespace, owned_topics, remove_namespace, worker_data_dir
 from infra.settings import CommonSettings, WorkerSettings, load
 from infra.topics import worker_app_id
 from streams.app import create_app, internal_topics
 from tests.integration.harness import wait_for
+from tests.integration.test_replay_support import databases
 
 pytestmark = pytest.mark.integration
-
-
-def _databases(settings: CommonSettings) -> set[str]:
-    client = connect(settings, database="")
-    try:
-        return {name for (name,) in client.execute("SELECT name FROM system.databases")}
-    finally:
-        client.disconnect()
 
 
 def _groups(settings: CommonSettings) -> set[str]:
@@ -59,7 +52,7 @@ def test_a_namespace_is_made_and_then_removed_with_everything_in_it(
     with fresh_namespace(services, "cbtest", topics=True) as ns:
         prefix = ns.kafka_topic_prefix
         assert ns.clickhouse_database.startswith("cbtest_") and prefix.startswith("cbtest-")
-        assert ns.clickhouse_database in _databases(services)
+        assert ns.clickhouse_database in databases(services)
         client = connect(ns)
         try:
             assert client.execute("SELECT count() FROM events_raw") == [(0,)]
@@ -71,23 +64,33 @@ def test_a_namespace_is_made_and_then_removed_with_everything_in_it(
         assert f"{prefix}-worker-detector_state-changelog" in made
         assert worker_app_id(prefix) in _groups(services)
         assert worker_data_dir(ns).exists()
-    assert ns.clickhouse_database not in _databases(services)
+    assert ns.clickhouse_database not in databases(services)
     assert not worker_data_dir(ns).exists()
     assert worker_app_id(prefix) not in _groups(services)
     wait_for(lambda: not owned_topics(ns), 60, f"the topics of {prefix} to be deleted")
 
 
-def test_a_failure_inside_still_removes_it_and_keep_database_keeps_only_that(
+def test_a_failure_inside_still_removes_it_and_keep_keeps_what_it_says(
     services: CommonSettings,
 ) -> None:
     with pytest.raises(RuntimeError), fresh_namespace(services, "cbtest") as failed:
         raise RuntimeError("the code inside failed")
-    assert failed.clickhouse_database not in _databases(services)
+    assert failed.clickhouse_database not in databases(services)
 
     with fresh_namespace(services, "cbtest", topics=True, keep_database=True) as kept:
         pass
     try:
-        assert kept.clickhouse_database in _databases(services)
+        assert kept.clickhouse_database in databases(services)
         wait_for(lambda: not owned_topics(kept), 60, "the kept namespace's topics to go")
     finally:
         drop_database(services, kept.clickhouse_database)
+
+    with fresh_namespace(services, "cbtest", topics=True, keep=True) as everything:
+        pass
+    try:
+        assert everything.clickhouse_database in databases(services)
+        wait_for(lambda: len(owned_topics(everything)) == len(namespace_topics(
+            everything.kafka_topic_prefix)), 30, "the kept topics listed")  # fmt: skip
+    finally:
+        remove_namespace(everything)
+    assert everything.clickhouse_database not in databases(services)
