@@ -15,11 +15,9 @@ time the event waited in that backlog. Needs scripts/services start.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import urllib.request
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +26,10 @@ from prometheus_client.parser import text_string_to_metric_families
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infra.clickhouse import connect, drop_database, ensure_schema  # noqa: E402
-from infra.kafka import delete_topics, ensure_topics, group_lag, namespace_topics  # noqa: E402
-from infra.process import StreamWorker, free_port, namespace_env, run_json  # noqa: E402
+from infra.clickhouse import connect  # noqa: E402
+from infra.kafka import group_lag  # noqa: E402
+from infra.namespace import child_env, fresh_namespace, new_tag  # noqa: E402
+from infra.process import StreamWorker, free_port, run_json  # noqa: E402
 from infra.settings import CommonSettings, load  # noqa: E402
 from infra.topics import alerting_topic  # noqa: E402
 from replay.store import stored  # noqa: E402
@@ -94,17 +93,19 @@ class Figures:
 
 def run(args: argparse.Namespace, detection: str) -> Figures:
     """One worker on a fresh namespace's backlog, with detection on or off."""
-    tag = uuid.uuid4().hex[:8]
-    settings = load(CommonSettings, clickhouse_database=f"cbbench_{tag}",
-                    kafka_topic_prefix=f"cbbench-{tag}")  # fmt: skip
-    ensure_schema(settings)
-    ensure_topics(settings)
-    data_dir = ROOT / ".local" / "test-worker" / settings.kafka_topic_prefix
+    tag = new_tag(8)
+    with fresh_namespace(load(CommonSettings), "cbbench", tag=tag, topics=True) as settings:
+        return measure(args, detection, settings, tag)
+
+
+def measure(
+    args: argparse.Namespace, detection: str, settings: CommonSettings, tag: str
+) -> Figures:
+    """The figures of one worker started on a backlog in ``settings``' namespace."""
     port = free_port()
-    env = namespace_env(os.environ, settings, data_dir,
-                        CITYBRAIN_WORKER_BATCH_SIZE=str(args.batch_size),
-                        CITYBRAIN_WORKER_DETECTION=detection,
-                        CITYBRAIN_WORKER_METRICS_PORT=str(port))  # fmt: skip
+    env = child_env(settings, CITYBRAIN_WORKER_BATCH_SIZE=str(args.batch_size),
+                    CITYBRAIN_WORKER_DETECTION=detection,
+                    CITYBRAIN_WORKER_METRICS_PORT=str(port))  # fmt: skip
     worker = StreamWorker(env, ROOT / ".local" / "bench" / f"worker-{tag}.log", cwd=ROOT)
     try:
         started = time.perf_counter()
@@ -140,8 +141,6 @@ def run(args: argparse.Namespace, detection: str) -> Figures:
         )  # fmt: skip
     finally:
         worker.stop()
-        drop_database(settings, settings.clickhouse_database)
-        delete_topics(settings, namespace_topics(settings.kafka_topic_prefix))
 
 
 def report(f: Figures) -> None:

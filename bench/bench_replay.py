@@ -13,26 +13,21 @@ scripts/services start.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaAdminClient
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infra.clickhouse import connect, drop_database, ensure_schema  # noqa: E402
-from infra.kafka import delete_topics, namespace_topics  # noqa: E402
+from infra.clickhouse import connect  # noqa: E402
+from infra.namespace import child_env, fresh_namespace, new_tag  # noqa: E402
 from infra.process import (  # noqa: E402
     ChildFailed,
     StreamWorker,
-    namespace_env,
     run_json,
     wait_until,
 )
@@ -46,12 +41,6 @@ def iso(ms: int) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
-def process_env(live: CommonSettings, **extra: str) -> dict[str, str]:
-    """The environment of the bench's children, pointed at its live namespace."""
-    data_dir = ROOT / ".local" / "test-worker" / live.kafka_topic_prefix
-    return namespace_env(os.environ, live, data_dir, **extra)
-
-
 def rows(settings: CommonSettings, sql: str) -> list[tuple[Any, ...]]:
     client = connect(settings)
     try:
@@ -62,7 +51,7 @@ def rows(settings: CommonSettings, sql: str) -> list[tuple[Any, ...]]:
 
 def record(live: CommonSettings, events: int, batch_size: int) -> tuple[float, int, int]:
     """Simulator and worker fill the live namespace; (seconds, first, last event time)."""
-    env = process_env(live, CITYBRAIN_WORKER_BATCH_SIZE=str(batch_size))
+    env = child_env(live, CITYBRAIN_WORKER_BATCH_SIZE=str(batch_size))
     log = ROOT / ".local" / "bench" / f"{live.kafka_topic_prefix}.log"
     started = time.perf_counter()
     with StreamWorker(env, log, cwd=ROOT) as worker:
@@ -78,7 +67,7 @@ def record(live: CommonSettings, events: int, batch_size: int) -> tuple[float, i
 def replay(live: CommonSettings, name: str, source: str, first: int, last: int,
            wall: tuple[int, int]) -> dict[str, object]:  # fmt: skip
     window = (first, last + 1) if source == "clickhouse" else wall
-    env = process_env(live, CITYBRAIN_REPLAY_DIR=str(ROOT / ".local" / "bench" / "replay"))
+    env = child_env(live, CITYBRAIN_REPLAY_DIR=str(ROOT / ".local" / "bench" / "replay"))
     command = ["run", "--name", name, "--from", iso(window[0]), "--to", iso(window[1]),
                "--source", source, "--speed", "max", "--json"]  # fmt: skip
     try:
@@ -99,29 +88,21 @@ def sustained(live: CommonSettings, database: str) -> float:
     return float(sum(s[0] for s in spans) / max(1, high - low))
 
 
-def forget_live_topics(live: CommonSettings) -> None:
-    """The recording's topics, its worker's own (Faust's) and its consumer group."""
-    prefix = live.kafka_topic_prefix
-    admin = KafkaAdminClient(bootstrap_servers=live.kafka_bootstrap)
-    try:
-        workers = [t for t in admin.list_topics() if t.startswith(f"{prefix}-worker-")]
-        admin.delete_groups([f"{prefix}-worker"])  # errors come back, are not raised
-    finally:
-        admin.close()
-    delete_topics(live, namespace_topics(prefix) + workers)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--source", choices=["clickhouse", "kafka"], default="clickhouse")
     args = parser.parse_args()
-    tag = uuid.uuid4().hex[:8]
-    live = load(CommonSettings, clickhouse_database=f"cbbench_{tag}",
-                kafka_topic_prefix=f"cbbench-{tag}")  # fmt: skip
-    name = f"bench_{tag}"
-    ensure_schema(live)
+    tag = new_tag(8)
+    with fresh_namespace(load(CommonSettings), "cbbench", tag=tag) as live:
+        bench(args, live, f"bench_{tag}")
+    return 0
+
+
+def bench(args: argparse.Namespace, live: CommonSettings, name: str) -> None:
+    """Record into ``live``, replay it as replay ``name``, print the rates; the replay's
+    namespace and files are deleted at the end."""
     try:
         wall_from = int(time.time() * 1000)
         seconds, first, last = record(live, args.events, args.batch_size)
@@ -141,9 +122,6 @@ def main() -> int:
     finally:
         drop_namespace(live, namespace(name))
         shutil.rmtree(ROOT / ".local" / "bench" / "replay" / name, ignore_errors=True)
-        drop_database(live, live.clickhouse_database)
-        forget_live_topics(live)
-    return 0
 
 
 if __name__ == "__main__":

@@ -19,18 +19,16 @@ start and Kafka group join, not only state recovery). Needs scripts/services sta
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infra.clickhouse import drop_database, ensure_schema  # noqa: E402
-from infra.kafka import delete_topics, ensure_topics, group_lag, namespace_topics  # noqa: E402
-from infra.process import StreamWorker, namespace_env, run_json, wait_until  # noqa: E402
+from infra.kafka import group_lag  # noqa: E402
+from infra.namespace import child_env, fresh_namespace, new_tag  # noqa: E402
+from infra.process import StreamWorker, run_json, wait_until  # noqa: E402
 from infra.settings import CommonSettings, load  # noqa: E402
 from infra.topics import all_family_topics  # noqa: E402
 from replay.store import stored  # noqa: E402
@@ -57,13 +55,16 @@ def main() -> int:
     args = parser.parse_args()
     if args.sensors_per_cell < 1 or args.events < 1 or args.more < 1:
         parser.error("--sensors-per-cell, --events and --more must be positive")
-    tag = uuid.uuid4().hex[:8]
-    settings = load(CommonSettings, clickhouse_database=f"cbbench_{tag}",
-                    kafka_topic_prefix=f"cbbench-{tag}")  # fmt: skip
-    ensure_schema(settings)
-    ensure_topics(settings)
-    data_dir = ROOT / ".local" / "test-worker" / settings.kafka_topic_prefix
-    env = namespace_env(os.environ, settings, data_dir)
+    tag = new_tag(8)
+    with fresh_namespace(load(CommonSettings), "cbbench", tag=tag, topics=True) as settings:
+        restarts(args, settings, tag)
+    return 0
+
+
+def restarts(args: argparse.Namespace, settings: CommonSettings, tag: str) -> None:
+    """Fill ``settings``' namespace, then time a restart after a clean stop and after a
+    SIGKILL."""
+    env = child_env(settings)
     logs = ROOT / ".local" / "bench"
     city = ("--seed", "5", "--sensors-per-cell", str(args.sensors_per_cell))
 
@@ -113,9 +114,6 @@ def main() -> int:
     finally:
         for worker in workers:
             worker.stop()
-        drop_database(settings, settings.clickhouse_database)
-        delete_topics(settings, namespace_topics(settings.kafka_topic_prefix))
-    return 0
 
 
 if __name__ == "__main__":

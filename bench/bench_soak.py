@@ -22,18 +22,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infra.clickhouse import drop_database, ensure_schema  # noqa: E402
-from infra.kafka import delete_topics, ensure_topics, group_lag, namespace_topics  # noqa: E402
-from infra.process import ChildProcess, StreamWorker, namespace_env  # noqa: E402
+from infra.kafka import group_lag  # noqa: E402
+from infra.namespace import child_env, fresh_namespace, new_tag  # noqa: E402
+from infra.process import ChildProcess, StreamWorker  # noqa: E402
 from infra.settings import CommonSettings, load  # noqa: E402
 from infra.topics import all_family_topics  # noqa: E402
 from replay.store import stored  # noqa: E402
@@ -88,14 +86,17 @@ def main() -> int:
     args = parser.parse_args()
     if args.minutes < 1 or args.rate <= 0 or not 0 <= args.malformed < 1:
         parser.error("want --minutes >= 1, --rate > 0 and 0 <= --malformed < 1")
-    tag = uuid.uuid4().hex[:8]
-    settings = load(CommonSettings, clickhouse_database=f"cbsoak_{tag}",
-                    kafka_topic_prefix=f"cbsoak-{tag}")  # fmt: skip
+    tag = new_tag(8)
+    with fresh_namespace(load(CommonSettings), "cbsoak", tag=tag, topics=True,
+                         keep=args.keep) as settings:  # fmt: skip
+        return soak(args, settings, tag)
+
+
+def soak(args: argparse.Namespace, settings: CommonSettings, tag: str) -> int:
+    """The load, the minute-by-minute figures and the verdict (0: pass)."""
     prefix = settings.kafka_topic_prefix
-    ensure_schema(settings)
-    ensure_topics(settings)
     logs = ROOT / ".local" / "bench"
-    env = namespace_env(os.environ, settings, ROOT / ".local" / "test-worker" / prefix)
+    env = child_env(settings)
     worker = StreamWorker(env, logs / f"soak-worker-{tag}.log", cwd=ROOT)
     sim_args = ["run", "--seed", "11", "--rate", f"{args.rate:g}", "--duration",
                 str(args.minutes * 60), "--malformed", str(args.malformed)]  # fmt: skip
@@ -153,10 +154,6 @@ def main() -> int:
     finally:
         sim.stop()
         worker.stop()
-        if not args.keep:
-            drop_database(settings, settings.clickhouse_database)
-            delete_topics(settings, [*namespace_topics(prefix), f"{group}-detector_state-changelog",
-                                     f"{group}-alert_engine-changelog"])  # fmt: skip
 
 
 if __name__ == "__main__":

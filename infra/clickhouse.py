@@ -152,12 +152,18 @@ def add_missing_columns(
 
 
 def drop_database(settings: CommonSettings, database: str) -> None:
-    """Drop a database with everything in it (tests and replays)."""
-    client = connect(settings, database="")
-    try:
-        client.execute(f"DROP DATABASE IF EXISTS {database}")
-    finally:
-        client.disconnect()
+    """Drop a database with everything in it (tests and replays), on every replica of a
+    cluster (each holds its own tables)."""
+    if not settings.clickhouse_cluster:
+        where: list[dict[str, object]] = [{}]
+    else:
+        where = [{"host": h, "port": p, "alt_hosts": None} for h, p in replica_hosts(settings)]
+    for place in where:
+        client = connect(settings, database="", **place)
+        try:
+            client.execute(f"DROP DATABASE IF EXISTS {database}")
+        finally:
+            client.disconnect()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from infra.settings import CommonSettings
+from infra.topics import worker_app_id
 
 STOP_TIMEOUT_S = 30.0
 KILL_TIMEOUT_S = 10.0
@@ -171,7 +172,7 @@ def namespace_env(
     env.update(
         CITYBRAIN_CLICKHOUSE_DATABASE=settings.clickhouse_database,
         CITYBRAIN_KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix,
-        CITYBRAIN_WORKER_APP_ID=f"{settings.kafka_topic_prefix}-worker",
+        CITYBRAIN_WORKER_APP_ID=worker_app_id(settings.kafka_topic_prefix),
         CITYBRAIN_WORKER_DATA_DIR=str(worker_data_dir),
         CITYBRAIN_WORKER_METRICS_PORT="0",
         CITYBRAIN_SIM_METRICS_PORT="0",

@@ -46,3 +46,21 @@ def merged_topic(prefix: str) -> str:
     """One topic carrying every family in event-time order: what a replay produces, so
     that a one-partition namespace is consumed in one total order (determinism)."""
     return f"{prefix}.merged"
+
+
+def worker_app_id(prefix: str) -> str:
+    """The worker's Faust app id in a namespace: its consumer group, and the start of the
+    names of the topics Faust makes for itself (table changelogs, leader topic)."""
+    return f"{prefix}-worker"
+
+
+def owned_by(prefix: str, topic: str) -> bool:
+    """Whether ``topic`` belongs to the namespace of ``prefix``: its family, dead-letter,
+    alert and internal topics, and its worker's own topics.
+
+    >>> owned_by("cb-1", "cb-1.water"), owned_by("cb-1", "cb-1-worker-__assignor-__leader")
+    (True, True)
+    >>> owned_by("cb-1", "cb-10.water"), owned_by("cb-1", "cb-1-workerx-a")
+    (False, False)
+    """
+    return topic.startswith(f"{prefix}.") or topic.startswith(f"{worker_app_id(prefix)}-")

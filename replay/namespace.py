@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from infra.topics import owned_by, worker_app_id
+
 NAME_PATTERN = re.compile(r"[a-z0-9_]{1,40}")
 
 
@@ -34,7 +36,7 @@ class Namespace:
     def owns_topic(self, topic: str) -> bool:
         """Whether ``topic`` belongs to this replay (its family, dead-letter, alert topics,
         and the worker's internal topics named after its app id)."""
-        return topic.startswith(f"{self.topic_prefix}.") or topic.startswith(f"{self.app_id}-")
+        return owned_by(self.topic_prefix, topic)
 
 
 def check_name(name: str) -> str:
@@ -48,4 +50,4 @@ def namespace(name: str) -> Namespace:
     """The namespace of replay ``name`` (checked)."""
     check_name(name)
     prefix = f"replay-{name}"
-    return Namespace(name, f"replay_{name}", prefix, f"{prefix}-worker")
+    return Namespace(name, f"replay_{name}", prefix, worker_app_id(prefix))

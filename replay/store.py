@@ -3,16 +3,14 @@ what the worker stored there, drop it with everything in it."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-
-from kafka import KafkaAdminClient
-from kafka.errors import KafkaError
 
 from detectors.contract.alerts import AlertKind
 from detectors.contract.tables import AREAS, SOURCE_PROFILES, SOURCES
-from infra.clickhouse import connect, drop_database, ensure_schema
+from infra.clickhouse import connect, ensure_schema
 from infra.kafka import ensure_topics
+from infra.namespace import owned_topics as namespace_topics_on_broker
+from infra.namespace import remove_namespace
 from infra.settings import CommonSettings
 from replay.namespace import Namespace
 
@@ -50,26 +48,12 @@ def create_namespace(settings: CommonSettings, ns: Namespace) -> None:
 
 def owned_topics(settings: CommonSettings, ns: Namespace) -> list[str]:
     """Every topic on the broker that belongs to the replay."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
-    try:
-        return sorted(t for t in admin.list_topics() if ns.owns_topic(t))
-    finally:
-        admin.close()
+    return namespace_topics_on_broker(replay_settings(settings, ns))
 
 
 def drop_namespace(settings: CommonSettings, ns: Namespace) -> list[str]:
     """Drop the replay's database, topics and consumer group; returns the topics deleted."""
-    drop_database(settings, ns.database)
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
-    try:
-        doomed = sorted(t for t in admin.list_topics() if ns.owns_topic(t))
-        if doomed:
-            admin.delete_topics(doomed)
-        with contextlib.suppress(KafkaError):  # no group if the worker never joined
-            admin.delete_groups([ns.app_id])
-        return doomed
-    finally:
-        admin.close()
+    return remove_namespace(replay_settings(settings, ns))
 
 
 @dataclass(frozen=True, slots=True)

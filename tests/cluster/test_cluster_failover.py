@@ -18,17 +18,17 @@ import json
 import os
 import signal
 import subprocess
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient
 
-from infra.clickhouse import connect, ensure_schema, replica_hosts
-from infra.kafka import ensure_topics, namespace_topics
+from infra.clickhouse import connect, replica_hosts
+from infra.kafka import namespace_topics
+from infra.namespace import fresh_namespace, new_tag
 from infra.settings import CommonSettings, load
-from tests.conftest import WORKER_TOPICS, drop_topics_and_worker_data
+from tests.conftest import WORKER_TOPICS
 from tests.integration.harness import process_env, run_sim, settled, wait_for, worker_process
 
 pytestmark = pytest.mark.cluster
@@ -43,18 +43,9 @@ def cluster() -> Iterator[CommonSettings]:
     base = load(CommonSettings)
     if not base.clickhouse_cluster or "CITYBRAIN_CLUSTER_PORT_BASE" not in os.environ:
         pytest.skip('no cluster: scripts/cluster up && eval "$(scripts/cluster env)"')
-    tag = uuid.uuid4().hex[:8]
-    settings = load(CommonSettings, clickhouse_database=f"cbcluster_{tag}",
-                    kafka_topic_prefix=f"cbcluster-{tag}")  # fmt: skip
-    ensure_schema(settings)
-    ensure_topics(settings)
-    yield settings
-    _cluster("up")  # whatever the test stopped
-    drop_topics_and_worker_data(settings)
-    for host, port in replica_hosts(settings):
-        client = connect(settings, database="", host=host, port=port, alt_hosts=None)
-        client.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
-        client.disconnect()
+    with fresh_namespace(base, "cbcluster", tag=new_tag(8), topics=True) as settings:
+        yield settings
+        _cluster("up")  # whatever the test stopped; then the namespace goes, on every replica
 
 
 def _cluster(command: str) -> None:

@@ -3,7 +3,6 @@ runs them, against the real services."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,11 +13,11 @@ from kafka import KafkaConsumer, TopicPartition
 
 from infra.clickhouse import connect
 from infra.kafka import group_lags
+from infra.namespace import child_env
 from infra.process import (
     ChildProcess,
     StreamWorker,
     WaitFailed,
-    namespace_env,
     run_json,
     wait_until,
 )
@@ -30,8 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def process_env(settings: CommonSettings, **extra: str) -> dict[str, str]:
     """Environment for a child process pointed at the test's own namespace."""
-    data_dir = ROOT / ".local" / "test-worker" / settings.kafka_topic_prefix
-    return namespace_env(os.environ, settings, data_dir, **extra)
+    return child_env(settings, **extra)
 
 
 class WorkerProcess(StreamWorker):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,9 +13,9 @@ from typing import Any
 import orjson
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from infra.clickhouse import connect, drop_database, ensure_schema
-from infra.kafka import delete_topics, namespace_topics
-from infra.settings import CommonSettings, load
+from infra.clickhouse import connect
+from infra.namespace import fresh_namespace
+from infra.settings import CommonSettings
 from infra.topics import all_family_topics
 from replay.canonical import dump
 from replay.namespace import namespace
@@ -26,24 +25,10 @@ from tests.integration.harness import ROOT, process_env
 
 @contextmanager
 def live_namespace(services: CommonSettings) -> Iterator[CommonSettings]:
-    """A fresh database and topic prefix that play the live pipeline, dropped after."""
-    tag = uuid.uuid4().hex[:10]
-    settings = load(type(services), clickhouse_database=f"cbtest_{tag}",
-                    kafka_topic_prefix=f"cbtest-{tag}")  # fmt: skip
-    ensure_schema(settings)
-    try:
+    """A fresh database and topic prefix that play the live pipeline, removed after with
+    the live worker's own topics, group and data."""
+    with fresh_namespace(services, "cbtest") as settings:
         yield settings
-    finally:
-        drop_database(settings, settings.clickhouse_database)
-        prefix = settings.kafka_topic_prefix
-        # The live worker's own topics (Faust's, named after its app id) go too.
-        delete_topics(settings, namespace_topics(prefix) + sorted(
-            t for t in topics(settings) if t.startswith(f"{prefix}-worker-")))  # fmt: skip
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-        try:
-            admin.delete_groups([f"{prefix}-worker"])  # errors come back, are not raised
-        finally:
-            admin.close()
 
 
 def replay_env(live: CommonSettings, **extra: str) -> dict[str, str]:
