@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
+from prometheus_client import CollectorRegistry
 
 from infra.clickhouse import connect, drop_database
 from infra.kafka import ensure_internal_topics, namespace_topics
@@ -14,6 +15,7 @@ from infra.namespace import fresh_namespace, owned_topics, remove_namespace, wor
 from infra.settings import CommonSettings, WorkerSettings, load
 from infra.topics import worker_app_id
 from streams.app import create_app, internal_topics
+from streams.metrics import WorkerMetrics
 from tests.integration.harness import wait_for
 from tests.integration.test_replay_support import databases
 
@@ -33,7 +35,9 @@ def _as_worker(ns: CommonSettings) -> None:
     app_id = worker_app_id(ns.kafka_topic_prefix)
     worker = load(WorkerSettings, kafka_topic_prefix=ns.kafka_topic_prefix,
                   clickhouse_database=ns.clickhouse_database, worker_app_id=app_id)  # fmt: skip
-    ensure_internal_topics(worker, internal_topics(create_app(worker)))
+    # metrics of its own: another test of the session may have built a worker app too
+    app = create_app(worker, WorkerMetrics.create(CollectorRegistry()))
+    ensure_internal_topics(worker, internal_topics(app))
     consumer = KafkaConsumer(bootstrap_servers=ns.kafka_bootstrap, group_id=app_id,
                              enable_auto_commit=False)  # fmt: skip
     try:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import pytest
 from kafka import KafkaConsumer
+from prometheus_client import CollectorRegistry
 
 from infra.kafka import ensure_internal_topics, topic_config
 from infra.settings import CommonSettings, WorkerSettings, load
 from streams.app import create_app, internal_topics
+from streams.metrics import WorkerMetrics
 from tests.conftest import WORKER_TOPICS
 
 pytestmark = pytest.mark.integration
@@ -21,7 +23,7 @@ def test_the_worker_topics_are_made_before_the_group_forms(isolated: CommonSetti
     settings = load(WorkerSettings, kafka_topic_prefix=prefix,
                     clickhouse_database=isolated.clickhouse_database,
                     worker_app_id=f"{prefix}-worker")  # fmt: skip
-    topics = internal_topics(create_app(settings))
+    topics = internal_topics(create_app(settings, WorkerMetrics.create(CollectorRegistry())))
     # the names the tests' clean-up deletes are the ones the worker makes
     assert set(topics) == {f"{prefix}-worker-{name}" for name in WORKER_TOPICS}
 
