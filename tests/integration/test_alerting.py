@@ -111,7 +111,9 @@ def test_decisions_raise_and_actions_are_applied_once(namespace: CommonSettings)
         raised = "SELECT alert_id FROM alert_events FINAL WHERE kind = 'raised'"
         wait_for(lambda: bool(rows(namespace, raised)), 120, "the alert to be raised", worker)
         alert_id = rows(namespace, raised)[0][0]
-        assert current(namespace, alert_id)[0] == "active"
+        # alerts_current is written after alert_events, in the same batch: wait for it too
+        wait_for(lambda: current(namespace, alert_id) is not None, 60, "its state", worker)
+        assert current(namespace, alert_id)[0] == "active"  # type: ignore[index]
         # each row says when the worker made it: after the decision was sent, before now
         made = rows(namespace, "SELECT min(created_ms), max(created_ms) FROM alert_events")
         made += rows(namespace, "SELECT min(created_ms), max(created_ms) FROM alerts_current")
