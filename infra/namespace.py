@@ -66,12 +66,19 @@ def child_env(settings: CommonSettings, **extra: str) -> dict[str, str]:
     return namespace_env(os.environ, settings, worker_data_dir(settings), **extra)
 
 
+def _admin(settings: CommonSettings) -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+
+
+def _listed(admin: KafkaAdminClient, prefix: str) -> list[str]:
+    return sorted(t for t in admin.list_topics() if owned_by(prefix, t))
+
+
 def owned_topics(settings: CommonSettings) -> list[str]:
     """Every topic on the broker that belongs to ``settings``' namespace, sorted."""
-    prefix = settings.kafka_topic_prefix
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    admin = _admin(settings)
     try:
-        return sorted(t for t in admin.list_topics() if owned_by(prefix, t))
+        return _listed(admin, settings.kafka_topic_prefix)
     finally:
         admin.close()
 
@@ -86,9 +93,9 @@ def remove_namespace(
     The namespace's own topics are named in the request even when the broker does not
     list them yet: its metadata lags a topic made a moment before."""
     prefix = settings.kafka_topic_prefix
-    wanted = sorted({*owned_topics(settings), *namespace_topics(prefix)})
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    admin = _admin(settings)
     try:
+        wanted = sorted({*_listed(admin, prefix), *namespace_topics(prefix)})
         answer = admin.delete_topics(wanted, raise_errors=False)
         deleted, failed = [], []
         for topic in answer.get("topics", []):

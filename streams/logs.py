@@ -62,15 +62,16 @@ class ThroughputToMetrics(logging.Filter):
         self.clock = clock
         self.started = clock()
 
+    def _starting_up(self) -> bool:
+        return self.clock() - self.started < COORDINATOR_GRACE_S
+
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage() if record.name == COORDINATOR_LOGGER else str(record.msg)
-        if (
-            record.name == COORDINATOR_LOGGER
-            and any(note in message for note in COORDINATOR_NOT_READY)
-            and self.clock() - self.started < COORDINATOR_GRACE_S
-        ):
-            self.metrics.coordinator_waits.inc()
-            return False
+        if record.name == COORDINATOR_LOGGER:
+            if self._starting_up() and any(n in record.getMessage() for n in COORDINATOR_NOT_READY):
+                self.metrics.coordinator_waits.inc()
+                return False
+            return True
+        message = str(record.msg)
         if message.startswith(TIMER_OVERLAP) and record.args:
             name = str(record.args[0] if isinstance(record.args, tuple) else record.args)
             self.metrics.timer_overruns.labels(name.rsplit(".", 1)[-1]).inc()
