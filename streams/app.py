@@ -224,8 +224,16 @@ def create_app(
             await alerting_out.send(key=ENGINE_KEY.encode(), value=step_to_json(step))
         metrics.decisions.inc(sum(1 for step in steps if isinstance(step, Decision)))
 
-    checkpoint = Checkpoint(detector_state, settings.worker_snapshot_interval_s, send_steps,
-                            settings.kafka_partitions)  # fmt: skip
+    async def save_detection() -> None:
+        if detection:
+            # held repeats go now, so that an operator's resolve waits at most this long
+            # for the alert to be raised again (the snapshot would keep them otherwise)
+            await send_steps(detection[0].changes.flush())
+            for key, entry in detection[0].snapshot().items():
+                part = state_store.partition_of(key, settings.kafka_partitions)
+                state_store.put(detector_state, part, key, entry)  # one place per key
+
+    checkpoint = Checkpoint(settings.worker_snapshot_interval_s, save_detection)
     merge: EventTimeMerge[tuple[Any, Item]] = EventTimeMerge(settings.worker_partition_idle_s)
     read_to: dict[Any, int] = {}  # the last offset read of each partition
     detecting = asyncio.Lock()  # the agent and the timers release readings and send decisions
@@ -261,7 +269,7 @@ def create_app(
         the decisions and ticks; ``done`` are events with nothing to detect (acked with the
         released)."""
         if not detecting_on:
-            checkpoint.processed(done, None)
+            checkpoint.processed(done)
             return
         released = merge.release(final=final)
         det = detector()
@@ -273,7 +281,7 @@ def create_app(
                      det.redelivered - before)  # fmt: skip
         metrics.decisions_made.inc(sum(1 for step in steps if isinstance(step, Decision)))
         await send_steps(det.changes.select(steps))
-        checkpoint.processed([*done, *(event for event, _ in released)], det)
+        checkpoint.processed([*done, *(event for event, _ in released)])
 
     @app.agent(source)
     async def ingest(stream: faust.StreamT[bytes]) -> None:
@@ -351,38 +359,60 @@ def create_app(
         settings.worker_indicators_catchup_min,
     )  # fmt: skip
 
-    @app.agent(alerting_in)
-    async def alerting(stream: faust.StreamT[bytes]) -> None:
-        stage: list[AlertingStage] = []
-        async for events in stream.take_events(2000, within=0.5):  # type: ignore[attr-defined]
-            busy["alerting"] = time.monotonic()
-            if not stage:
-                snap = unpack_snapshot(ENGINE_KEY, engine_state.data)
-                fresh = AlertingStage(AlertEngine(config.policy()))
-                stage.append(AlertingStage.restore(snap) if snap else fresh)
-            messages = [to_message(e) for e in events]
-            wanted = intake.case_ids(stage[0], messages)
-            cases = case_states(
-                await pipeline.call("cases_raw", sink.load_case_states, wanted) if wanted else []
-            )
-            out, rejected, stages = intake.apply(stage[0], messages, cases)
-            await write_alerts(stage[0], out, stages)
-            if settings.worker_indicators == "on":
-                indicators.advance(messages)  # computed in the background, see its module
-            if rejected:
-                dead = intake.dead_rows(rejected, worker_name())
-                await pipeline.call("dead_letters", sink.write_dead_letters, dead)
-                await send_dead(rejected)
-            names = await pipeline.place_names() if out.events else {}
-            for event in out.events:
-                record = notice(event, names)
-                await alerts_out.send(key=(event.alert_id or event.incident_id).encode(),
-                                      value=orjson.dumps(record))  # fmt: skip
-                metrics.alert_events.labels(event.kind).inc()
+    stage: list[AlertingStage] = []  # built on the first batch, from the table if it has one
+
+    async def save_alerting() -> None:
+        if stage:
             for key, value in pack_snapshot(ENGINE_KEY, stage[0].snapshot()).items():
                 state_store.put(engine_state, 0, key, value)
-            await app.producer.flush()
-            busy.pop("alerting", None)
+
+    alert_checkpoint = Checkpoint(settings.worker_snapshot_interval_s, save_alerting)
+    alerting_work = asyncio.Lock()  # held while the agent applies a batch
+
+    @app.agent(alerting_in)
+    async def alerting(stream: faust.StreamT[bytes]) -> None:
+        alert_checkpoint.stream = stream
+        async for events in stream.noack_take(2000, within=0.5):  # type: ignore[attr-defined]
+            if stopping.is_set():
+                continue  # never acked: the next start applies them to the restored stage
+            async with alerting_work:
+                busy["alerting"] = time.monotonic()
+                await alerting_batch(events)
+                alert_checkpoint.processed(events)
+                if alert_checkpoint.due(20_000):
+                    await alert_checkpoint.commit(app)
+                busy.pop("alerting", None)
+
+    async def alerting_batch(events: Sequence[Any]) -> None:
+        if not stage:
+            snap = unpack_snapshot(ENGINE_KEY, engine_state.data)
+            fresh = AlertingStage(AlertEngine(config.policy()))
+            stage.append(AlertingStage.restore(snap) if snap else fresh)
+        messages = [to_message(e) for e in events]
+        wanted = intake.case_ids(stage[0], messages)
+        cases = case_states(
+            await pipeline.call("cases_raw", sink.load_case_states, wanted) if wanted else []
+        )
+        out, rejected, stages = intake.apply(stage[0], messages, cases)
+        await write_alerts(stage[0], out, stages)
+        if settings.worker_indicators == "on":
+            indicators.advance(messages)  # computed in the background, see its module
+        if rejected:
+            dead = intake.dead_rows(rejected, worker_name())
+            await pipeline.call("dead_letters", sink.write_dead_letters, dead)
+            await send_dead(rejected)
+        names = await pipeline.place_names() if out.events else {}
+        for event in out.events:
+            record = notice(event, names)
+            await alerts_out.send(key=(event.alert_id or event.incident_id).encode(),
+                                  value=orjson.dumps(record))  # fmt: skip
+            metrics.alert_events.labels(event.kind).inc()
+
+    @app.timer(interval=settings.worker_snapshot_interval_s)  # type: ignore[untyped-decorator]
+    async def checkpoint_alerting_when_idle() -> None:
+        async with alerting_work:
+            if alert_checkpoint.due(0):
+                await alert_checkpoint.commit(app)
 
     async def write_alerts(stage: AlertingStage, out: Any, stages: list[Any]) -> None:
         stage.remember_ended(out.events)
@@ -416,6 +446,16 @@ def create_app(
             async with detecting:
                 await detect([], final=True)
                 await checkpoint.commit(app)
+        left_s = max(0.5, STOP_BATCH_WAIT_S - (time.monotonic() - started))  # one budget
+        try:
+            await asyncio.wait_for(alerting_work.acquire(), left_s)
+        except TimeoutError:
+            log.warning(
+                "stopping without the alerting batch in hand (not stored in time): "
+                "it is applied again at the next start"
+            )
+        else:
+            await alert_checkpoint.commit(app)
         await app.consumer.commit()
         log.info("stopped reading; stored input committed in %.1f s", time.monotonic() - started)
 
@@ -447,36 +487,23 @@ def create_app(
 
 
 class Checkpoint:
-    """Acks consumed events only once the detector state that learnt them is in the table.
+    """Acks consumed events only once the state that learnt them is in its table.
 
-    The table is written every few seconds rather than every batch (a snapshot of every
-    series is megabytes), and a restart still re-reads exactly the readings the restored
-    detectors have not learnt: Faust commits only acked offsets.
+    The table is written every few seconds rather than every batch (a snapshot is
+    megabytes: every series' detectors, or every open alert and watched case of the city),
+    and a restart still re-reads exactly what the restored state has not learnt: Faust
+    commits only acked offsets.
     """
 
-    def __init__(
-        self,
-        table: Any,
-        interval_s: float,
-        send: Callable[[Sequence[Step]], Awaitable[None]],
-        partitions: int,
-    ) -> None:
-        self.table = table
+    def __init__(self, interval_s: float, save: Callable[[], Awaitable[None]]) -> None:
         self.interval_s = interval_s
-        self.send = send  # of the decisions the change filter held back
+        self.save = save  # puts the state in its table
         self.stream: Any = None
-        self.detection: Detection | None = None
         self.unacked: list[Any] = []
-        self.partitions = partitions
         self.at = time.monotonic()
 
-    def processed(
-        self,
-        events: Sequence[Any],
-        detection: Detection | None,
-    ) -> None:
+    def processed(self, events: Sequence[Any]) -> None:
         self.unacked.extend(events)
-        self.detection = detection or self.detection
 
     def due(self, max_unacked: int) -> bool:
         if not self.unacked:
@@ -486,13 +513,7 @@ class Checkpoint:
 
     async def commit(self, app: faust.App) -> None:
         pending, self.unacked = self.unacked, []
-        if self.detection is not None:
-            # held repeats go now, so that an operator's resolve waits at most this long
-            # for the alert to be raised again (the snapshot would keep them otherwise)
-            await self.send(self.detection.changes.flush())
-            for key, entry in self.detection.snapshot().items():
-                part = state_store.partition_of(key, self.partitions)
-                state_store.put(self.table, part, key, entry)  # one place per key
+        await self.save()
         await app.producer.flush()
         for event in pending:
             await self.stream.ack(event)
