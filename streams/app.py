@@ -10,8 +10,10 @@
   alert tables, publishes alert events and snapshots itself into the ``alert_engine`` table.
 
 Agents are short adapters; the work is in pipeline, detection and alerting. Each agent
-flushes its producer before Faust may ack its batch, so a table snapshot or a decision is
-never behind the committed offsets.
+acks its events only at a checkpoint (every ``CITYBRAIN_WORKER_SNAPSHOT_INTERVAL_S``, and at
+a stop), after its state is in its table and the producer has delivered it, so a table
+snapshot or a decision is never behind the committed offsets: a restart re-reads what the
+restored state has not learnt (the alerting stage skips what its snapshot says it applied).
 """
 
 from __future__ import annotations
