@@ -99,6 +99,8 @@ class Bank(BaseDetector):
             i for i, d in enumerate(self._detectors) if isinstance(d, MultivariateDetector)
         ]
         self._is_model = [i in self._models for i in range(len(self._detectors))]
+        # each member's (detector, residual, multivariate), as the hot loop reads them
+        self._plan = list(zip(self._detectors, self._residual, self._is_model, strict=True))
         self._silent = [
             (label, d)
             for label, d in zip(self._labels, self._detectors, strict=True)
@@ -149,15 +151,15 @@ class Bank(BaseDetector):
         expected = self._baseline.expected(ts_ms) if self._baseline is not None else None
         raw = Raw([], [])
         scores, evidence = raw.scores, raw.evidence
-        for i, detector in enumerate(self._detectors):
+        for detector, residual, is_model in self._plan:
             x = value
-            if self._residual[i]:
+            if residual:
                 if expected is None:
                     scores.append(0.0)
                     evidence.append(None)
                     continue
                 x = (value - expected[0]) / expected[1]
-            if self._is_model[i]:
+            if is_model:
                 score = self._model_score(detector, ts_ms, x, raw, pending)
             else:
                 score = detector.score_one(ts_ms, x)

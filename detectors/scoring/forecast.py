@@ -59,7 +59,10 @@ class ForecastWarning(BaseDetector):
         self._limit = Band(int(first[0]), first[1], first[2])
         self._level, self._trend, self._noise = 0.0, 0.0, 0.0  # trend and noise per minute
         self._first_ts, self._last_ts, self._count = 0, 0, 0
-        self._evidence: Evidence = {}
+        self._value: float | None = None  # the last reading scored, and when its crossing
+        self._crossing_ms: int | None = None  # is forecast (None: none within the horizon)
+        # the last score_one's (ts, value, step): learn_one takes the same step
+        self._memo: tuple[int, float, tuple[float, float, float]] | None = None
 
     def _params(self) -> dict[str, Any]:
         return {
@@ -107,14 +110,16 @@ class ForecastWarning(BaseDetector):
         return (limit - level) / trend
 
     def score_one(self, ts_ms: int, value: float) -> float:
-        self._evidence = {"threshold": self._limit.threshold(value)}
+        self._value, self._crossing_ms = value, None
         if not self.warm(ts_ms):
             return 0.0
-        eta = self.minutes_to_limit(*self._step(ts_ms, value))
+        step = self._step(ts_ms, value)
+        self._memo = (ts_ms, value, step)
+        eta = self.minutes_to_limit(*step)
         horizon = self.horizon_ms / MINUTE_MS
         if eta is None or eta > horizon:
             return 0.0
-        self._evidence["forecast_ts_ms"] = ts_ms + int(eta * MINUTE_MS)
+        self._crossing_ms = ts_ms + int(eta * MINUTE_MS)
         low, high = WarningLevel.IV.floor, WarningLevel.III.floor
         return WarningLevel.IV.score if eta == 0 else low + (high - low) * (1 - eta / horizon)
 
@@ -126,9 +131,19 @@ class ForecastWarning(BaseDetector):
     def learn_one(self, ts_ms: int, value: float) -> None:
         if self._count == 0:
             self._first_ts = ts_ms
-        self._level, self._trend, self._noise = self._step(ts_ms, value)
+        memo, self._memo = self._memo, None
+        if memo is not None and memo[0] == ts_ms and memo[1] == value:
+            step = memo[2]  # as score_one took it: nothing has been learnt since
+        else:
+            step = self._step(ts_ms, value)
+        self._level, self._trend, self._noise = step
         self._last_ts = max(self._last_ts, ts_ms)
         self._count += 1
 
     def evidence(self) -> Evidence:
-        return self._evidence
+        if self._value is None:
+            return {}
+        found: Evidence = {"threshold": self._limit.threshold(self._value)}
+        if self._crossing_ms is not None:
+            found["forecast_ts_ms"] = self._crossing_ms
+        return found

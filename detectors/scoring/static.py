@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -33,7 +34,11 @@ class StaticLimit(BaseDetector):
         self.hold_ms = hold_ms
         self._bands = [Band(int(b[0]), b[1], b[2]) for b in bands]
         self._since: list[int | None] = [None] * len(self._bands)
-        self._evidence: Evidence = {}
+        # inside every band's limits no band is breached: most readings, judged at once
+        lows = [b.low for b in self._bands if b.low is not None]
+        highs = [b.high for b in self._bands if b.high is not None]
+        self._inside = (max(lows, default=-math.inf), min(highs, default=math.inf))
+        self._last: tuple[float, int | None] | None = None  # value, band held
 
     def _params(self) -> dict[str, Any]:
         return {"bands": [list(b) for b in self._bands], "hold_ms": self.hold_ms}
@@ -45,13 +50,10 @@ class StaticLimit(BaseDetector):
         self._since = list(state["since"])
 
     def score_one(self, ts_ms: int, value: float) -> float:
-        held = self._held(ts_ms, value)
-        if held is None:
-            self._evidence = {"threshold": self._nearest(value), "band": None}
-            return 0.0
-        band = self._bands[held]
-        self._evidence = {"threshold": band.threshold(value), "band": band.level}
-        return WarningLevel(band.level).score
+        low, high = self._inside
+        held = None if low <= value <= high else self._held(ts_ms, value)
+        self._last = (value, held)
+        return 0.0 if held is None else WarningLevel(self._bands[held].level).score
 
     def _held(self, ts_ms: int, value: float) -> int | None:
         """The index of the gravest band breached for at least ``hold_ms``."""
@@ -68,6 +70,11 @@ class StaticLimit(BaseDetector):
         return self._bands[0].threshold(value) if self._bands else None
 
     def learn_one(self, ts_ms: int, value: float) -> None:
+        low, high = self._inside
+        if low <= value <= high:
+            if self._since.count(None) != len(self._since):
+                self._since = [None] * len(self._bands)
+            return
         for i, band in enumerate(self._bands):
             if not band.breached(value):
                 self._since[i] = None
@@ -75,7 +82,13 @@ class StaticLimit(BaseDetector):
                 self._since[i] = ts_ms
 
     def evidence(self) -> Evidence:
-        return self._evidence
+        if self._last is None:
+            return {}
+        value, held = self._last
+        if held is None:
+            return {"threshold": self._nearest(value), "band": None}
+        band = self._bands[held]
+        return {"threshold": band.threshold(value), "band": band.level}
 
 
 @register
