@@ -23,7 +23,14 @@ last ``short`` readings, so a shift made of moderate values counts too); the rar
 corrected for asking twice, is the score. Judged separately, a noisy stream's steps
 (which are its noise) are discounted by their own heavy tail instead of drowning the level
 question: asked of one shared likelihood, the step question doubled false alarms on
-labelled real-world streams. One pass, memory bounded by the windows, no look-ahead;
+labelled real-world streams. A surprise past
+:data:`~detectors.scoring.likelihood.SURPRISE_CAP` (one in 10^12) counts only by the
+logarithm of how far past it lies: no model of a stream nobody described is right that far
+out, so what makes such a reading rare is how seldom this stream goes beyond its model's
+reach (the fitted tail learns that), not how far. Counted in full, a stream whose steps
+regularly break the model (a jump at the same hour every day from a flat night, a beat far
+steeper than the noise between beats) scored about 1.0 at every one, day after day.
+One pass, memory bounded by the windows, no look-ahead;
 silent (0) for the first ``warmup`` readings; an alarm is raised at its onset and held
 (:data:`~detectors.scoring.likelihood.HELD`) while it goes on.
 
@@ -77,8 +84,10 @@ class UnknownStream(BaseDetector):
         self._level = RollingWindow(window)
         self._step = RollingWindow(window)
         ready = max(0, warmup - _READY)
-        self._likelihood = AnomalyLikelihood(short, memory, ready, hold=False)
-        self._step_likelihood = AnomalyLikelihood(short, memory, ready, hold=False)
+        self._likelihood = AnomalyLikelihood(short, memory, ready, hold=False, log_past_cap=True)
+        self._step_likelihood = AnomalyLikelihood(
+            short, memory, ready, hold=False, log_past_cap=True
+        )
         self._last: float | None = None
         self._intervals = RollingWindow(INTERVALS)
         self._last_ts: int | None = None

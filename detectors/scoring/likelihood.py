@@ -46,7 +46,9 @@ LOG_SCALE = 10.0
 BEND = 0.9
 SURPRISE_CAP = 12.0
 """In averages and long-run statistics a reading's surprise counts at most as a one-in-10^12
-event, so one wild value cannot deafen them for days (judged alone, it counts in full)."""
+event, so one wild value cannot deafen them for days. Judged alone, it counts in full, unless
+the likelihood is told to count what lies past it only by the logarithm of how far
+(``log_past_cap``, for a stream nobody described: see :mod:`detectors.scoring.default`)."""
 MIN_WARMUP_SPANS = 20
 """The tail of the average is trusted after this many short spans at least."""
 TAIL_FROM = 1.0
@@ -160,13 +162,20 @@ class AnomalyLikelihood:
     """
 
     __slots__ = (
-        "_count", "_held", "_recent", "_scored", "_tails", "hold", "memory", "short", "warmup",
+        "_count", "_held", "_recent", "_scored", "_tails", "hold", "log_past_cap", "memory",
+        "short", "warmup",
     )  # fmt: skip
 
     def __init__(
-        self, short: int = 10, memory: int = 2000, warmup: int = 200, hold: bool = True
+        self,
+        short: int = 10,
+        memory: int = 2000,
+        warmup: int = 200,
+        hold: bool = True,
+        log_past_cap: bool = False,
     ) -> None:
         self.short, self.memory, self.hold = short, memory, hold
+        self.log_past_cap = log_past_cap
         self.warmup = max(warmup, MIN_WARMUP_SPANS * short)
         self._recent: deque[float] = deque(maxlen=short)
         self._count = 0
@@ -197,6 +206,8 @@ class AnomalyLikelihood:
         if surprise <= TAIL_FROM:
             rarest = single[2] * max(surprise, 0.0) / TAIL_FROM
         else:
+            if surprise > SURPRISE_CAP and self.log_past_cap:
+                surprise = SURPRISE_CAP + math.log10(surprise / SURPRISE_CAP)
             rarest = single[2] + (surprise - TAIL_FROM) * single[3]
         if average <= TAIL_FROM:
             other = sustained[2] * max(average, 0.0) / TAIL_FROM

@@ -35,3 +35,25 @@ def test_a_change_across_a_gap_is_not_one_step() -> None:
     assert detector.score_one(last_ts + 90 * MIN, 58.0) < ALARM  # an hour and a half later
     twin = restore(detector.snapshot())  # the usual interval survives a snapshot
     assert isinstance(twin, UnknownStream) and twin.after_gap(last_ts + 90 * MIN)
+
+
+def test_a_jump_at_the_same_hour_every_day_is_news_once() -> None:
+    # Hourly plateaus, flat at night, up to 80 at 09:00 and down at 18:00, the same every
+    # day (the shape of NAB's anomaly-free art_daily_no_noise): each step is far beyond
+    # anything its flat neighbours teach, every day; counted in full it alarmed at every
+    # one of them for two weeks.
+    hourly = [20.0] * 9 + [68.0, 77.6, 79.52, 79.9, 79.98, 80.0, 80.0, 80.0, 80.0,
+                           32.0, 22.4, 20.48, 20.1, 20.02, 20.0]  # fmt: skip
+    detector = UnknownStream()
+    alarms_by_day = [0] * 14
+    for i in range(14 * 288):  # five-minute readings
+        ts = i * 5 * MIN
+        value = hourly[(i // 12) % 24]
+        if detector.score_one(ts, value) >= ALARM:
+            alarms_by_day[i // 288] += 1
+        detector.learn_one(ts, value)
+    assert sum(alarms_by_day[2:]) == 0, alarms_by_day
+    # a reading beyond every step it has made still stands out after the two weeks
+    ts = 14 * 288 * 5 * MIN
+    assert detector.score_one(ts, 20.0) < 0.3
+    assert detector.score_one(ts, 2000.0) > detector.score_one(ts, 80.0)
