@@ -439,25 +439,19 @@ def create_app(
         stopping.set()
         await indicators.stop()
         started = time.monotonic()
-        try:
-            await asyncio.wait_for(working.acquire(), STOP_BATCH_WAIT_S)
-        except TimeoutError:
-            log.warning("stopping without the batch in hand (not stored after %.0f s): "
-                        "it is read again at the next start", STOP_BATCH_WAIT_S)  # fmt: skip
-        else:
+        if await acquired_within(working, STOP_BATCH_WAIT_S):
             async with detecting:
                 await detect([], final=True)
                 await checkpoint.commit(app)
-        left_s = max(0.5, STOP_BATCH_WAIT_S - (time.monotonic() - started))  # one budget
-        try:
-            await asyncio.wait_for(alerting_work.acquire(), left_s)
-        except TimeoutError:
-            log.warning(
-                "stopping without the alerting batch in hand (not stored in time): "
-                "it is applied again at the next start"
-            )
         else:
+            log.warning("stopping without the batch in hand (not stored after %.0f s): "
+                        "it is read again at the next start", STOP_BATCH_WAIT_S)  # fmt: skip
+        left_s = max(0.5, STOP_BATCH_WAIT_S - (time.monotonic() - started))  # one budget
+        if await acquired_within(alerting_work, left_s):
             await alert_checkpoint.commit(app)
+        else:
+            log.warning("stopping without the alerting batch in hand (not stored in time): "
+                        "it is applied again at the next start")  # fmt: skip
         await app.consumer.commit()
         log.info("stopped reading; stored input committed in %.1f s", time.monotonic() - started)
 
@@ -486,6 +480,16 @@ def create_app(
                         ", ".join(missing))  # fmt: skip
 
     return app
+
+
+async def acquired_within(lock: asyncio.Lock, seconds: float) -> bool:
+    """Take ``lock`` (kept: a stopping agent takes no further batch), or give up after
+    ``seconds`` (False)."""
+    try:
+        await asyncio.wait_for(lock.acquire(), seconds)
+    except TimeoutError:
+        return False
+    return True
 
 
 class Checkpoint:

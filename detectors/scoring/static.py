@@ -72,7 +72,7 @@ class StaticLimit(BaseDetector):
     def learn_one(self, ts_ms: int, value: float) -> None:
         low, high = self._inside
         if low <= value <= high:
-            if self._since.count(None) != len(self._since):
+            if any(since is not None for since in self._since):
                 self._since = [None] * len(self._bands)
             return
         for i, band in enumerate(self._bands):
