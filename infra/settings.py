@@ -79,6 +79,13 @@ class WorkerSettings(CommonSettings):
     worker_batch_size: int = Field(5000, ge=1, le=100_000)
     worker_batch_within_s: float = Field(0.5, gt=0, le=60)
     worker_data_dir: str = ".local/worker"
+    worker_session_timeout_s: float = Field(
+        60.0,
+        ge=6,
+        le=90,
+        description="how long the consumer group waits for a worker that stopped answering"
+        " (killed, hung) before its partitions go to the others",
+    )
     worker_instance_id: str = Field(
         "",
         max_length=200,

@@ -4,7 +4,7 @@
 ...        "water_level", 3.42, "CB", "D1", "D1-S2", "D1-S2-G03")
 >>> out = reading_message(row)
 >>> out.family, out.key, out.ts_ms
-(<Family.WATER: 'water'>, b'WAT-0007', 1764115200000)
+(<Family.WATER: 'water'>, b'D1', 1764115200000)
 >>> out.value[:60]
 b'{"event_id":"5b0c1d2e-0000-5000-8000-000000000001","schema_v'
 """
@@ -34,7 +34,7 @@ class Outgoing:
 
 
 def reading_message(row: Sequence[Any]) -> Outgoing:
-    """A sensor reading row (READING_COLUMNS order) as its wire message, keyed by source."""
+    """A sensor reading row (READING_COLUMNS order) as its wire message, keyed by district."""
     event_id, ts_ms, family, source_id, metric, value, city, district, street, grid = row
     where = Location(city, district, street, grid)
     reading = Reading(event_id, ts_ms, Family(family), source_id, metric, value, where)
@@ -42,7 +42,7 @@ def reading_message(row: Sequence[Any]) -> Outgoing:
 
 
 def case_message(row: Sequence[Any]) -> Outgoing:
-    """A case row (CASE_COLUMNS order) as its wire message, keyed by case id."""
+    """A case row (CASE_COLUMNS order) as its wire message, keyed by district."""
     (event_id, ts_ms, case_id, category, status, source_id, city, district, street, grid,
      lon, lat, text, photo_ref) = row  # fmt: skip
     where = Location(city, district, street, grid)

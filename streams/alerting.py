@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import time
 import uuid
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,9 +48,16 @@ from streams.case_steps import CaseStep
 RECENT_LIMIT = 5000
 
 
-def decision_to_json(decision: Decision) -> bytes:
-    """A decision as it travels on the alerting topic."""
-    return orjson.dumps({"type": "decision", **dataclasses.asdict(decision)})
+def decision_to_json(decision: Decision, after: int | None = None, seq: int | None = None) -> bytes:
+    """A decision as it travels on the alerting topic; ``after``: the sending worker's last
+    tick before it (see :meth:`AlertingStage.early_for`), ``seq``: its number among its
+    key's decisions (see :meth:`AlertingStage.first_time`)."""
+    doc: dict[str, Any] = {"type": "decision", **dataclasses.asdict(decision)}
+    if after is not None:
+        doc["after"] = after
+    if seq is not None:
+        doc["seq"] = seq
+    return orjson.dumps(doc)
 
 
 def notice(event: AlertEvent, names: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
@@ -84,25 +92,99 @@ def unpack_snapshot(key: str, entries: Mapping[str, Any]) -> dict[str, Any] | No
     return loaded
 
 
-def tick_to_json(ts_ms: int) -> bytes:
-    """The passage of event time, for the engine's clock when no decision comes."""
-    return orjson.dumps({"type": "tick", "ts_ms": ts_ms})
+def tick_to_json(ts_ms: int, partitions: Iterable[int] | None = None) -> bytes:
+    """The passage of event time, for the engine's clock when no decision comes: a worker's
+    tick names the input partitions it holds (see :class:`Watermark`)."""
+    if partitions is None:
+        return orjson.dumps({"type": "tick", "ts_ms": ts_ms})
+    return orjson.dumps({"type": "tick", "ts_ms": ts_ms, "partitions": sorted(partitions)})
 
 
-def case_to_json(case: CaseReport) -> bytes:
+def idle_to_json(partitions: Iterable[int]) -> bytes:
+    """A worker's word that its partitions hold nothing unread: the clock need not wait
+    for them until they tick again."""
+    return orjson.dumps({"type": "idle", "partitions": sorted(partitions)})
+
+
+MINUTE_MS = 60_000
+HOLD_S = 180.0
+"""How long (wall clock) a partition that has stopped ticking still holds the engine's
+clock back: past the consumer group's session timeout (at most 90 s), when another worker
+has taken the partition over, and its restore."""
+
+
+class Watermark:
+    """The engine's event-time clock when several workers tick: the lowest latest tick over
+    the input partitions (a partition counts from its first tick), so an alert on a worker
+    that lags, or a partition between a dead worker and the one taking it over, is not
+    judged by another worker's later time. A partition whose worker says it is idle does
+    not hold the clock, nor one that has not ticked for ``hold_s`` (wall clock). The clock
+    only moves forward; a tick that names no partitions (older messages) is the clock.
+
+    >>> clock = Watermark()
+    >>> clock.tick(600_000, [0, 1]), clock.tick(660_000, [2]), clock.tick(720_000, [0, 1])
+    (600000, None, 660000)
+    >>> clock.idle([2])
+    720000
+    """
+
+    def __init__(self, hold_s: float = HOLD_S, wall: Callable[[], float] = time.monotonic) -> None:
+        self.hold_s = hold_s
+        self.wall = wall
+        self.latest: dict[int, tuple[int, float]] = {}  # partition -> latest tick, when
+        self.idle_parts: set[int] = set()
+        self.now: int | None = None
+
+    def tick(self, ts_ms: int, partitions: Iterable[int] | None) -> int | None:
+        """The clock's new time after a tick, or None if it does not move."""
+        if partitions is None:
+            return self._move(ts_ms)
+        at = self.wall()
+        for p in partitions:
+            self.latest[p] = (max(self.latest.get(p, (ts_ms, at))[0], ts_ms), at)
+            self.idle_parts.discard(p)
+        return self._move(self._low())
+
+    def idle(self, partitions: Iterable[int]) -> int | None:
+        self.idle_parts.update(partitions)
+        return self._move(self._low()) if self.latest else None
+
+    def _low(self) -> int:
+        since = self.wall() - self.hold_s
+        top = max(t for t, _ in self.latest.values())
+        live = [t for p, (t, at) in self.latest.items() if p not in self.idle_parts and at >= since]
+        return min(live, default=top)
+
+    def _move(self, ts_ms: int) -> int | None:
+        if self.now is not None and ts_ms <= self.now:
+            return None
+        self.now = ts_ms
+        return ts_ms
+
+
+def case_to_json(case: CaseReport, after: int | None = None) -> bytes:
     """A case event as it travels on the alerting topic: what the engine watches of it."""
-    return orjson.dumps({
+    doc = {
         "type": "case", "case_id": case.case_id, "category": case.category,
         "status": case.status, "ts_ms": case.ts_ms, "location": dataclasses.asdict(case.location),
-    })  # fmt: skip
+    }  # fmt: skip
+    return orjson.dumps(doc if after is None else {**doc, "after": after})
 
 
-def step_to_json(step: Decision | int | CaseReport) -> bytes:
+def step_to_json(
+    step: Decision | int | CaseReport,
+    partitions: Iterable[int] | None = None,
+    after: int | None = None,
+    seq: int | None = None,
+) -> bytes:
     """One output of the ingest stage's detection (a decision, a tick, a case event) as the
-    alerting topic carries it."""
+    alerting topic carries it; ``partitions``: those the sending worker holds, ``after``:
+    its last tick before this step, ``seq``: a decision's number for its key."""
     if isinstance(step, int):
-        return tick_to_json(step)
-    return case_to_json(step) if isinstance(step, CaseReport) else decision_to_json(step)
+        return tick_to_json(step, partitions)
+    if isinstance(step, CaseReport):
+        return case_to_json(step, after)
+    return decision_to_json(step, after, seq)
 
 
 def case_move_from(doc: Mapping[str, Any]) -> CaseMove:
@@ -161,11 +243,16 @@ class AlertingStage:
         self.stages: dict[str, int] = {}  # "level:code" -> stage
         self.version = 0
         self.offsets: dict[str, int] = {}  # topic -> last offset applied
+        self.clock = Watermark()  # rebuilt from the ticks that follow a restore
+        self.early: list[dict[str, Any]] = []  # decisions and case events ahead of the clock
+        self.heard: dict[str, int] = {}  # key -> the number of its latest decision applied
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "engine": self.engine.snapshot(), "meta": self.meta, "ended": self.ended,
             "stages": self.stages, "version": self.version, "offsets": self.offsets,
+            "clock": self.clock.now, "early": self.early,
+            "heard": self.heard,
         }  # fmt: skip
 
     @classmethod
@@ -174,7 +261,47 @@ class AlertingStage:
         stage.meta, stage.ended = dict(snap["meta"]), dict(snap["ended"])
         stage.stages, stage.version = dict(snap["stages"]), int(snap["version"])
         stage.offsets = {k: int(v) for k, v in snap["offsets"].items()}
+        stage.clock.now = snap.get("clock")
+        stage.early = list(snap.get("early", []))
+        stage.heard = {k: int(n) for k, n in snap.get("heard", {}).items()}
         return stage
+
+    # -- the workers' steps in event-time order ----------------------------------------
+    def first_time(self, doc: Mapping[str, Any]) -> bool:
+        """Whether a decision is new: a worker that restarts from its last checkpoint (or
+        takes over another's partitions) sends the decisions made since again, under the
+        numbers they had (``seq``, :meth:`detectors.alerting.changes.ChangeFilter.stamp`)."""
+        seq = doc.get("seq")
+        if seq is None:
+            return True
+        key = str(doc["key"])
+        if int(seq) <= self.heard.get(key, 0):
+            return False
+        self.heard[key] = int(seq)
+        return True
+
+    def early_for(self, doc: Mapping[str, Any]) -> bool:
+        """Whether a decision or case event is ahead of the engine's clock and waits for it
+        (see :meth:`advance`): its worker had ticked past the clock (``after``) before it
+        was made, because another worker lags."""
+        now, after = self.clock.now, doc.get("after")
+        if now is not None and after is not None and int(after) > now:
+            self.early.append(dict(doc))
+            return True
+        return False
+
+    def advance(self, before: int | None, to: int) -> Iterator[int | dict[str, Any]]:
+        """The clock moved from ``before`` to ``to``: each minute in between in turn, each
+        after the waiting steps made since the tick before it (those of two workers by
+        event time), in the order one worker would have sent them."""
+        minutes = list(range(before + MINUTE_MS, to, MINUTE_MS)) if before is not None else []
+        for t in [*minutes, to]:
+            due = sorted((d for d in self.early if int(d["after"]) < t),
+                         key=lambda d: (int(d["after"]), int(d["ts_ms"])))  # fmt: skip
+            if due:
+                self.early = [d for d in self.early if int(d["after"]) >= t]
+                yield from due
+            yield t
 
     def led(self, events: Iterable[AlertEvent]) -> list[AlertEvent]:
         """The events with each incident's gravest active alert as its ``lead`` evidence:

@@ -58,6 +58,7 @@ from infra.topics import (
 from streams import alert_rows, state_store
 from streams.alerting import (
     AlertingStage,
+    idle_to_json,
     notice,
     pack_snapshot,
     step_to_json,
@@ -84,6 +85,9 @@ STOP_BATCH_WAIT_S = 6.0
 """At stop, how long the batch in hand may take to be stored (a stop must end within 10 s;
 past this, e.g. with ClickHouse down, that batch is left to the next start)."""
 STALL_S = 60.0
+IDLE_S = 10.0
+"""A worker that has sent the alert engine nothing for this long, with nothing unread,
+says its partitions are idle (see :class:`streams.alerting.Watermark`)."""
 """An input partition not read further for this long, with messages unread, is warned of."""
 
 
@@ -156,6 +160,7 @@ def create_app(
         consumer_auto_offset_reset="earliest",
         stream_buffer_maxsize=max(4096, 2 * settings.worker_batch_size),
         broker_commit_interval=settings.worker_commit_interval_s,
+        broker_session_timeout=settings.worker_session_timeout_s,
         producer_acks=-1,
         # Faust would wait at stop until every delivered message is acked, but events held
         # for event-time order or buffered unread never are: ``finish`` stops cleanly instead.
@@ -206,6 +211,15 @@ def create_app(
     catalog = CatalogFeed(CatalogStore(lambda: connect(settings), settings.clickhouse_database
                                        ).in_force, settings.worker_registry_refresh_s)  # fmt: skip
 
+    def held() -> list[int]:
+        """The input partitions this worker holds (the same numbers on every input topic,
+        which Faust assigns together, with the detector table's)."""
+        try:
+            assigned = app.consumer.assignment()
+        except Exception:  # not started, or rebalancing
+            return []
+        return sorted({tp.partition for tp in assigned if tp.topic in family_of_topic})
+
     def detector() -> Detection:
         registry, profiles = pipeline.registry, pipeline.profiles
         if not detection:
@@ -213,31 +227,50 @@ def create_app(
                 registry, models, profiles, config.neighbours, config.monitor.get("cool_after"),
                 config.policy(),
             ))  # fmt: skip
-            entries = {k: v for k, v in detector_state.data.items() if v}
-            detection[0].restore(entries)
-            log.info("detector state restored: %d entries from the state table", len(entries))
+            layout = state_store.by_partition(detector_state.data.items(), held())
+            for part, entries in layout.entries.items():
+                detection[0].restore(entries, part)
+            log.info("detector state restored: %d entries of input partitions %s",
+                     sum(map(len, layout.entries.values())), sorted(layout.entries))  # fmt: skip
+            if layout.older:
+                log.warning(
+                    "%d detector-state entries of an older layout (not placed by "
+                    "partition) passed over: those series learn afresh",
+                    layout.older,
+                )
         elif adopted[0] is not registry:
             detection[0].add_sources(registry, profiles)
         adopted[0] = registry
         return detection[0]
 
-    async def send_steps(steps: Sequence[Step]) -> None:
+    async def send_steps(steps: Sequence[Step], after: int | None) -> None:
+        """Send detection's steps to the alert engine, each with the worker's input
+        partitions (ticks) or the last tick before it (``after`` for the first)."""
+        parts = held()
+        changes = detection[0].changes
         for step in steps:
-            await alerting_out.send(key=ENGINE_KEY.encode(), value=step_to_json(step))
+            seq = changes.stamp(step.key) if isinstance(step, Decision) else None
+            raw = step_to_json(step, parts, after, seq)
+            await alerting_out.send(key=ENGINE_KEY.encode(), value=raw)
+            after = step if isinstance(step, int) else after
         metrics.decisions.inc(sum(1 for step in steps if isinstance(step, Decision)))
+        if steps:
+            idle[0] = time.monotonic()
 
     async def save_detection() -> None:
         if detection:
             # held repeats go now, so that an operator's resolve waits at most this long
             # for the alert to be raised again (the snapshot would keep them otherwise)
-            await send_steps(detection[0].changes.flush())
-            for key, entry in detection[0].snapshot().items():
-                part = state_store.partition_of(key, settings.kafka_partitions)
-                state_store.put(detector_state, part, key, entry)  # one place per key
+            await send_steps(detection[0].changes.flush(), detection[0].last_tick_ms)
+            for part, entries in detection[0].snapshot(held()).items():
+                for key, entry in entries.items():  # each in its input partition's place
+                    state_store.put(detector_state, part, state_store.table_key(part, key),
+                                    entry)  # fmt: skip
 
     checkpoint = Checkpoint(settings.worker_snapshot_interval_s, save_detection)
     merge: EventTimeMerge[tuple[Any, Item]] = EventTimeMerge(settings.worker_partition_idle_s)
     read_to: dict[Any, int] = {}  # the last offset read of each partition
+    lag: dict[Any, int] = {}  # the messages left unread on each partition
     detecting = asyncio.Lock()  # the agent and the timers release readings and send decisions
     working = asyncio.Lock()  # held while the agent stores and detects a batch
     stopping = asyncio.Event()
@@ -251,6 +284,7 @@ def create_app(
                 continue
             if highwater is not None and highwater >= 0:
                 merge.read_to(tp, highwater - offset - 1)
+                lag[tp] = highwater - offset - 1
                 metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(highwater - offset - 1)
 
     def queue(events: Sequence[Any], messages: Sequence[Message], validated: Any) -> list[Any]:
@@ -276,13 +310,14 @@ def create_app(
         released = merge.release(final=final)
         det = detector()
         det.adopt_catalog(catalog.entries)  # promises are judged by the catalog in force
-        before = det.redelivered
-        steps = det.process([item for _, item in released])
+        before, after = det.redelivered, det.last_tick_ms
+        steps = det.process([item for _, item in released],
+                            [event.message.partition for event, _ in released])  # fmt: skip
         if det.redelivered > before:
             log.info("skipped %d re-delivered readings the detectors had learnt",
                      det.redelivered - before)  # fmt: skip
         metrics.decisions_made.inc(sum(1 for step in steps if isinstance(step, Decision)))
-        await send_steps(det.changes.select(steps))
+        await send_steps(det.changes.select(steps), after)
         checkpoint.processed([*done, *(event for event, _ in released)])
 
     @app.agent(source)
@@ -305,13 +340,29 @@ def create_app(
                         await checkpoint.commit(app)
                 busy.pop("ingest", None)
 
+    idle: list[float | None] = [time.monotonic()]  # when detection last sent; None: idle sent
+
     @app.timer(interval=max(0.2, settings.worker_partition_idle_s / 2))  # type: ignore[untyped-decorator]
     async def release_when_idle() -> None:
         if not merge.pending():
+            await tell_idle()
             return
         async with detecting:
             note_lag()
             await detect([])
+
+    async def tell_idle() -> None:
+        """Tell the alert engine's clock not to wait for this worker's partitions once it
+        has sent nothing for IDLE_S with nothing unread (with several workers, the clock is
+        the lowest of their ticks)."""
+        since = idle[0]
+        if not detecting_on or since is None or time.monotonic() - since < IDLE_S:
+            return
+        parts = held()
+        if parts and all(lag.get(tp, 1) == 0 for tp in read_to):
+            async with detecting:  # never amid a detect's ticks
+                await alerting_out.send(key=ENGINE_KEY.encode(), value=idle_to_json(parts))
+            idle[0] = None
 
     @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
     async def refresh_catalog() -> None:  # an edit counts within the refresh time, idle or not
@@ -462,19 +513,25 @@ def create_app(
         detection.clear()
         merge.clear()  # never acked: the new owner reads them again
         read_to.clear()
+        lag.clear()
+        gone = {(tp.topic, tp.partition) for tp in revoked or ()}
+        checkpoint.unacked = [e for e in checkpoint.unacked  # their state goes unsaved
+                              if (e.message.topic, e.message.partition) not in gone]  # fmt: skip
 
-    changelogs = {name: n for name, (n, _) in internal_topics(app).items()
-                  if name.endswith("-changelog")}  # fmt: skip
+    state_log = detector_state.changelog_topic.get_topic_name()
+    engine_log = engine_state.changelog_topic.get_topic_name()
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def check_tables(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
-        # One worker holds every partition: a table partition left out of the assignment is
-        # never restored, and its state (the alert engine's, a detector's) starts empty.
-        held = {(tp.topic, tp.partition) for tp in assigned or ()}
-        missing = [f"{name}/{p}" for name, n in changelogs.items() for p in range(n)
-                   if (name, p) not in held]  # fmt: skip
+        # Faust assigns a table's partition with the input partitions of the same number;
+        # one held without it would start from empty state (a detector's, the engine's).
+        tps = {(tp.topic, tp.partition) for tp in assigned or ()}
+        inputs = {p for t, p in tps if t in family_of_topic}
+        missing = [f"{state_log}/{p}" for p in sorted(inputs) if (state_log, p) not in tps]
+        if (alerting_topic(prefix), 0) in tps and (engine_log, 0) not in tps:
+            missing.append(f"{engine_log}/0")
         if missing:
-            log.warning("table partitions not assigned to this worker, their state is not "
+            log.warning("table partitions not assigned with their input, their state is not "
                         "restored: %s (a group that keeps an old assignment gets a new one "
                         "once the worker has been stopped for its session timeout)",
                         ", ".join(missing))  # fmt: skip

@@ -6,11 +6,17 @@ are snapshotted as plain data for the worker's Faust table, and restored from it
 A re-delivered reading (its time not after the series' last one) is not learnt twice. The
 :class:`detectors.alerting.changes.ChangeFilter` that picks the decisions worth sending is
 snapshotted with them, so after a restart it carries on where the detectors do.
+
+Each entry belongs to one input partition, the one its readings come from (a neighbour
+group's and an alert's: their sources'), and the snapshot is split by it, so a worker that
+takes over a partition from another restores exactly that partition's series, groups,
+promises and mirrored alerts. The tick and the change filter, one per worker, are written
+to each partition the worker holds (the filter only with that partition's alerts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from detectors.alerting.changes import ChangeFilter
@@ -60,6 +66,9 @@ class Detection:
         self.promises = PromiseWatch(clear_after=self.changes.policy.clear_after)
         self.catalog: Mapping[tuple[str, str], CatalogEntry] = {}  # the entries in force
         self.expected: dict[str, float] = {}  # source id -> readings a minute it promises
+        self.home: dict[str, int] = {}  # source id or "group:<name>" -> its input partition
+        self.alert_home: dict[str, int] = {}  # alert key -> its source's input partition
+        self._restored_changes = False
 
     def adopt_catalog(self, entries: Mapping[tuple[str, str], CatalogEntry]) -> None:
         """Judge promises by these catalog entries in force from the next tick on."""
@@ -113,15 +122,20 @@ class Detection:
             return None
         return reading
 
-    def process(self, items: Iterable[Item]) -> list[Decision | int | CaseReport]:
+    def process(
+        self, items: Iterable[Item], partitions: Sequence[int] | None = None
+    ) -> list[Decision | int | CaseReport]:
         """Score and learn a batch in consumption order. Returns decisions with the
         event-time minute ticks interleaved where they fall (an int is a tick time), and
         every case event where it falls (the alert engine watches case clocks): the silence
         and case checks of a tick run before the first event at or after it, so the output
-        does not depend on where batches are cut."""
+        does not depend on where batches are cut. ``partitions`` (one per item) is the input
+        partition each came from: where its state is snapshotted."""
         out: list[Decision | int | CaseReport] = []
         chunk: list[tuple[int, str, str, float]] = []
-        for item in items:
+        for n, item in enumerate(items):
+            if partitions is not None:
+                self._place(item, partitions[n])
             reading = self._fresh(item)
             if reading is not None:
                 if self.next_tick_ms is None:
@@ -139,31 +153,88 @@ class Detection:
             if isinstance(item, CaseReport):
                 out.append(item)
         out += self.monitor.process(chunk)
+        if self.home:
+            self._place_alerts(out)
         return out
+
+    @property
+    def last_tick_ms(self) -> int | None:
+        """The last tick made (before what is made next), if any."""
+        return None if self.next_tick_ms is None else self.next_tick_ms - MINUTE_MS
+
+    def _place(self, item: Item, partition: int) -> None:
+        source = item.source_id if isinstance(item, Reading) else self._series(item)[1]
+        if self.home.get(source) != partition:
+            self.home[source] = partition
+            site = self.monitor.sites.get(source)
+            if site is not None:
+                self.home["group:" + site.neighbourhood] = partition
+
+    def _place_alerts(self, out: Iterable[Decision | int | CaseReport]) -> None:
+        for step in out:
+            if isinstance(step, Decision) and step.key not in self.alert_home:
+                area = step.key.startswith("area:")
+                home = self.home.get(("group:" if area else "") + step.source_id)
+                if home is not None:
+                    self.alert_home[step.key] = home
 
     def _observe(self, reading: Reading) -> None:
         expected = self.expected.get(reading.source_id, 0.0)
         self.promises.observe(reading.source_id, reading.family.value, reading.location,
                               expected, reading.ts_ms)  # fmt: skip
 
-    def snapshot(self) -> dict[str, Any]:
-        """Changed entries since the last snapshot, for the table."""
-        entries: dict[str, Any] = self.monitor.snapshot()
-        for source_id, watched in self.promises.snapshot().items():
-            entries[PROMISE_PREFIX + source_id] = watched
-        entries[TICK_KEY] = {"next_tick_ms": self.next_tick_ms}
-        entries[CHANGES_KEY] = self.changes.snapshot()
-        return entries
+    def snapshot(self, partitions: Iterable[int] = (0,)) -> dict[int, dict[str, Any]]:
+        """Changed entries since the last snapshot, for the table, by the input partition
+        each belongs to; the tick and the change filter's share go to each of
+        ``partitions`` (those the worker holds; the first also takes any entry whose
+        partition is not known yet)."""
+        held = sorted(set(partitions)) or [0]
+        out: dict[int, dict[str, Any]] = {p: {} for p in held}
 
-    def restore(self, entries: Mapping[str, Any]) -> list[str]:
-        """Adopt the table's entries (on start or after a rebalance)."""
+        def home(name: str) -> int:
+            found = self.home.get(name)
+            return held[0] if found is None else found
+
+        for key, entry in self.monitor.snapshot().items():
+            out.setdefault(home(key.rsplit("|", 1)[0]), {})[key] = entry
+        for source_id, watched in self.promises.snapshot().items():
+            out.setdefault(home(source_id), {})[PROMISE_PREFIX + source_id] = watched
+        changes = self.changes.snapshot()
+        for p in held:
+            open_ = {k: a for k, a in changes["open"].items() if self._alert_at(k, held) == p}
+            waiting = [d for d in changes["held"] if self._alert_at(d["key"], held) == p]
+            sent = {k: n for k, n in changes["sent"].items() if self._alert_at(k, held) == p}
+            out[p][CHANGES_KEY] = {**changes, "open": open_, "held": waiting, "sent": sent}
+            out[p][TICK_KEY] = {"next_tick_ms": self.next_tick_ms}
+        return out
+
+    def _alert_at(self, key: str, held: Sequence[int]) -> int:
+        found = self.alert_home.get(key)
+        return held[0] if found is None or found not in held else found
+
+    def restore(self, entries: Mapping[str, Any], partition: int | None = None) -> list[str]:
+        """Adopt the table's entries of one input partition (None: not known; call once
+        per partition held, on start or after a rebalance): the latest tick of them all,
+        the union of the change filters."""
         entries = dict(entries)
         tick = entries.pop(TICK_KEY, None)
-        if tick is not None:
-            self.next_tick_ms = tick.get("next_tick_ms")
+        if tick is not None and tick.get("next_tick_ms") is not None:
+            ahead = self.next_tick_ms is None or tick["next_tick_ms"] > self.next_tick_ms
+            self.next_tick_ms = tick["next_tick_ms"] if ahead else self.next_tick_ms
         changes = entries.pop(CHANGES_KEY, None)
         if changes is not None:
-            self.changes = ChangeFilter.restore(changes)
+            restored = ChangeFilter.restore(changes)
+            if partition is not None:
+                self.alert_home.update(dict.fromkeys(changes["open"], partition))
+                self.alert_home.update((d["key"], partition) for d in changes.get("held", []))
+                self.alert_home.update(dict.fromkeys(changes.get("sent", {}), partition))
+            if self._restored_changes:
+                self.changes.absorb(restored)
+            else:
+                self.changes, self._restored_changes = restored, True
         promised = [k for k in entries if k.startswith(PROMISE_PREFIX)]
+        if partition is not None:
+            self.home.update((k[len(PROMISE_PREFIX) :], partition) for k in promised)
+            self.home.update((k.rsplit("|", 1)[0], partition) for k in entries if "|" in k)
         self.promises.restore((k[len(PROMISE_PREFIX) :], entries.pop(k)) for k in promised)
         return self.monitor.restore(entries)

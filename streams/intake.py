@@ -6,6 +6,7 @@ their clocks)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 
@@ -51,7 +52,8 @@ class AlertIntake:
         cases: dict[str, CaseState] | None = None,
     ) -> tuple[StageOutput, Rejected, list[tuple[object, ...]]]:
         """Apply the batch in order: decisions without moving the clock, ticks (event time,
-        from the ingest stage) moving it, actions at their own time, case actions to
+        from the ingest stage; with several workers the lowest of their partitions', see
+        :class:`streams.alerting.Watermark`) moving it, actions at their own time, case actions to
         ``cases`` (where the batch's cases stand; updated as they move). Returns the
         output, the rejected messages and the stage-change rows (taken at each tick)."""
         cases = {} if cases is None else cases
@@ -79,16 +81,36 @@ class AlertIntake:
                 refused = stage.act(doc, out)
                 if refused is not None:
                     rejected.append((message, refused))
-            elif doc.get("type") == "tick":
-                tick_ms = int(doc["ts_ms"])
-                out.events += stage.led(stage.engine.tick(tick_ms))
-                stage.end_silences(tick_ms, out)
-                stages += stage_rows(stage, tick_ms)
-            elif doc.get("type") == "case":
-                out.events += stage.engine.case_moved(case_move_from(doc))
-            else:
-                out.events += stage.led(stage.engine.apply([decision_from(doc)]))
+            elif doc.get("type") in ("tick", "idle"):
+                parts = doc.get("partitions")
+                before = stage.clock.now
+                if doc["type"] == "idle":
+                    moved = stage.clock.idle([int(p) for p in parts or ()])
+                else:
+                    tick = int(doc["ts_ms"])
+                    moved = stage.clock.tick(tick, None if parts is None else map(int, parts))
+                if moved is not None:
+                    for due in stage.advance(before, moved):
+                        self._step(stage, due, out, stages)
+            elif (doc.get("type") == "case" or stage.first_time(doc)) and (
+                not stage.early_for(doc)  # else it waits for the clock
+            ):
+                self._step(stage, doc, out, stages)
         return out, rejected, stages
+
+    @staticmethod
+    def _step(stage: AlertingStage, step: int | dict[str, Any], out: StageOutput,
+              stages: list[tuple[object, ...]]) -> None:  # fmt: skip
+        """Apply one step of the workers' detection: a clock minute, a case event or a
+        decision."""
+        if isinstance(step, int):
+            out.events += stage.led(stage.engine.tick(step))
+            stage.end_silences(step, out)
+            stages += stage_rows(stage, step)
+        elif step.get("type") == "case":
+            out.events += stage.engine.case_moved(case_move_from(step))
+        else:
+            out.events += stage.led(stage.engine.apply([decision_from(step)]))
 
     @staticmethod
     def dead_rows(rejected: Rejected, worker: str) -> list[tuple[object, ...]]:

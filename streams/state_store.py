@@ -10,9 +10,8 @@ changelog only from there (seconds), where the memory store replays all of it (m
 
 from __future__ import annotations
 
-from typing import Any
-
-from kafka.partitioner.default import murmur2
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 
 def put(table: Any, partition: int, key: str, value: Any) -> None:
@@ -28,13 +27,28 @@ def put(table: Any, partition: int, key: str, value: Any) -> None:
     table.send_changelog(partition, key, value)
 
 
-def partition_of(key: str, partitions: int) -> int:
-    """The partition of a detector-state key: a series' (``source|metric``) goes where
-    Kafka's default partitioner puts its source's readings (murmur2 of the source id, the
-    key every producer here gives them), other keys to partition 0. Always the same place
-    for one key, so a restart never finds two copies of a series in two partitions' stores
-    (a series touched only by minute ticks, e.g. a silent sensor, used to go to 0)."""
-    source, series, _ = key.partition("|")
-    if not series:
-        return 0
-    return int(murmur2(source.encode()) & 0x7FFFFFFF) % partitions
+def table_key(partition: int, key: str) -> str:
+    """A detector-state entry's name in the table: its input partition, then its own key
+    (the tick and the change filter have one entry per partition)."""
+    return f"{partition}/{key}"
+
+
+def by_partition(items: Iterable[tuple[str, Any]], held: Iterable[int]) -> Layout:
+    """The table's entries of the ``held`` partitions, by partition, under their own keys,
+    and how many entries of an older layout (named without their partition) were passed
+    over. Empty values are deleted entries."""
+    wanted = set(held)
+    out: dict[int, dict[str, Any]] = {p: {} for p in sorted(wanted)}
+    older = 0
+    for name, value in items:
+        head, sep, key = name.partition("/")
+        if not (sep and head.isdigit()):
+            older += 1
+        elif value and int(head) in wanted:
+            out[int(head)][key] = value
+    return Layout(out, older)
+
+
+class Layout(NamedTuple):
+    entries: dict[int, dict[str, Any]]
+    older: int

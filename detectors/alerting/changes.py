@@ -56,6 +56,7 @@ class ChangeFilter:
         # engine holds, counted as the engine counts them
         self._open: dict[str, list[int]] = {}
         self._held: dict[str, Decision] = {}  # key -> its latest repeat, not yet passed
+        self._sent: dict[str, int] = {}  # key -> decisions sent (see :meth:`stamp`)
 
     def select(self, steps: Iterable[Step]) -> list[Step]:
         """The steps that can change an alert, in order (held repeats come out later)."""
@@ -144,7 +145,23 @@ class ChangeFilter:
             "policy": dataclasses.asdict(self.policy),
             "open": {k: list(a) for k, a in self._open.items()},
             "held": [dataclasses.asdict(d) for d in self._held.values()],
+            "sent": dict(self._sent),
         }
+
+    def stamp(self, key: str) -> int:
+        """The number of a decision of ``key`` as it is sent: 1, 2, ... per key, restored
+        with the filter, so a worker that restarts from its last checkpoint sends the
+        decisions since again under the same numbers, and the alert engine applies each
+        once."""
+        self._sent[key] = n = self._sent.get(key, 0) + 1
+        return n
+
+    def absorb(self, other: ChangeFilter) -> None:
+        """Take over ``other``'s mirrored alerts and held repeats (another partition's
+        share of a worker's filter, see :mod:`streams.detection`)."""
+        self._open.update(other._open)
+        self._held.update(other._held)
+        self._sent.update(other._sent)
 
     @classmethod
     def restore(cls, snapshot: Mapping[str, Any]) -> ChangeFilter:
@@ -153,4 +170,5 @@ class ChangeFilter:
         for doc in snapshot.get("held", []):
             decision = decision_of(doc)
             changes._held[decision.key] = decision
+        changes._sent = {k: int(n) for k, n in snapshot.get("sent", {}).items()}
         return changes

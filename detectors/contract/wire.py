@@ -13,7 +13,7 @@ case event's has the header, ``case_id``, ``category``, ``status``, the place co
 >>> raw[:60]
 b'{"event_id":"5b0c1d2e-0000-5000-8000-000000000001","schema_v'
 >>> key_of(reading)
-b'WAT-0007'
+b'D1'
 >>> family, doc = decode(raw, None)
 >>> family, doc["value"], doc["grid"]
 (<Family.WATER: 'water'>, 3.42, 'D1-S2-G03')
@@ -116,8 +116,14 @@ def encode_case(case: CaseReport) -> bytes:
 
 
 def key_of(event: Reading | CaseReport) -> bytes:
-    """The Kafka key of an event: a reading's source, a case's id, so each sensor's
-    readings and each case's lifecycle stay in order on one partition."""
+    """The Kafka key of an event: its district. Everything that must meet in one worker
+    lands on one partition with it (a neighbour group's sensors, a district's detectors and
+    case streams), and each sensor's readings and each case's lifecycle still stay in order,
+    since a place never changes district. Any producer that keys by district (Kafka's
+    default partitioner, murmur2) lands where the worker expects; an event without a
+    district falls back to its source or case id."""
+    if event.location.district:
+        return event.location.district.encode()
     if isinstance(event, CaseReport):
         return event.case_id.encode()
     return event.source_id.encode()

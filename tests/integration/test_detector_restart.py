@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ pytestmark = pytest.mark.integration
 
 
 def table_entries(settings: CommonSettings) -> dict[str, Any]:
-    """The latest value of every key of the worker's detector_state changelog."""
+    """The latest value of every entry of the worker's detector_state changelog, by its own
+    key (the table names each under its input partition: ``"<partition>/<key>"``)."""
     topic = f"{settings.kafka_topic_prefix}-worker-detector_state-changelog"
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
                              enable_auto_commit=False, consumer_timeout_ms=3000)  # fmt: skip
@@ -42,13 +44,16 @@ def table_entries(settings: CommonSettings) -> dict[str, Any]:
         parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(parts)
         consumer.seek_to_beginning(*parts)
-        return {json.loads(m.key): json.loads(m.value) for m in consumer if m.value}
+        found = {json.loads(m.key): json.loads(m.value) for m in consumer if m.value}
+        return {name.partition("/")[2]: value for name, value in found.items()}
     finally:
         consumer.close()
 
 
-def partitions_by_key(settings: CommonSettings, topics: list[str]) -> dict[str, set[int]]:
-    """Every key of ``topics`` with the partitions its messages are on."""
+def partitions_by_key(
+    settings: CommonSettings, topics: list[str], key: Callable[[Any], str | None]
+) -> dict[str, set[int]]:
+    """Every ``key(message)`` of ``topics`` with the partitions its messages are on."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
                              enable_auto_commit=False, consumer_timeout_ms=3000)  # fmt: skip
     try:
@@ -59,11 +64,20 @@ def partitions_by_key(settings: CommonSettings, topics: list[str]) -> dict[str, 
         consumer.seek_to_beginning(*parts)
         found: dict[str, set[int]] = {}
         for m in consumer:
-            if m.key is not None:
-                found.setdefault(m.key.decode(), set()).add(m.partition)
+            name = key(m)
+            if name is not None:
+                found.setdefault(name, set()).add(m.partition)
         return found
     finally:
         consumer.close()
+
+
+def _source_of(message: Any) -> str | None:
+    try:
+        doc = json.loads(message.value)
+    except ValueError:
+        return None  # a malformed reading
+    return doc.get("source_id") if isinstance(doc, dict) else None
 
 
 def _seen(settings: CommonSettings, source: str, metric: str) -> Any:
@@ -129,14 +143,22 @@ def test_restored_detectors_equal_uninterrupted_ones(namespace: CommonSettings) 
             stored = entries[f"{source}|{metric}"]
             assert _normal(stored["state"]) == _normal(expected["state"]), (source, metric)
             assert stored["seen"] == expected["seen"]
-        # Each series' state lives on one partition, the one its source's readings are on
-        # (so a restart finds one copy, and a worker owning a partition owns its state).
-        state = partitions_by_key(namespace, [f"{prefix}-worker-detector_state-changelog"])
-        readings = partitions_by_key(namespace, inputs)
-        series = {json.loads(k): p for k, p in state.items() if "|" in json.loads(k)}
-        assert series and all(
-            p == readings[k.split("|")[0]] for k, p in series.items() if k.split("|")[0] in readings
-        )
+        # Each series' state lives on one partition, the one its source's readings are on,
+        # and is named by it (so a restart finds one copy, and a worker owning a partition
+        # owns its state); readings are keyed by district, so a district is on one.
+        state = partitions_by_key(namespace, [f"{prefix}-worker-detector_state-changelog"],
+                                  lambda m: json.loads(m.key))  # fmt: skip
+        sources = partitions_by_key(namespace, inputs, _source_of)
+        districts = partitions_by_key(namespace, inputs, lambda m: m.key.decode())
+        assert districts and all(len(p) == 1 for p in districts.values())
+        series = {k: p for k, p in state.items() if "|" in k}
+        assert series
+        for name, parts in series.items():
+            head, _, key = name.partition("/")
+            assert parts == {int(head)}, name  # written where it is named
+            source = key.split("|")[0]
+            if source in sources:
+                assert parts == sources[source], name
         # The restart re-read events the first worker had consumed: the restored detectors
         # learnt those after the snapshot once more, and skipped any learnt before it.
         assert "re-delivered events" in second.log_tail(2000)

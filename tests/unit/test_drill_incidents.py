@@ -31,7 +31,7 @@ def _play(city: CityModel, drills: list[Drill]) -> list[AlertEvent]:
     streets = {drill.area.code for drill in drills}
     registry = Registry({s.source_id: s for s in city.sources}, city.grid_locations())
     mine = {k: s for k, s in registry.sources.items() if s.location.street in streets}
-    keys = {source_id.encode() for source_id in mine}
+    keys = {source.location.district.encode() for source in mine.values()}  # wire.key_of
     detection = Detection.for_registry(Registry(mine, registry.grids))
     engine, events = AlertEngine(), list[AlertEvent]()
     rate = run_rate(cadence_rate(sensor_streams(city, SEED)), 0.0, CASE_FRACTION)

@@ -27,7 +27,7 @@ def test_a_reading_row_validates_into_the_same_reading() -> None:
     row = ("0b6f8e2c-4c1e-5d3a-9f7b-1c2d3e4f5a6b", 1764115200123, "environment", "ENV-0042",
            "pm25", 87.5, "CB", "D2", "D2-S3", "D2-S3-G07")  # fmt: skip
     message = reading_message(row)
-    assert message.family is Family.ENVIRONMENT and message.key == b"ENV-0042"
+    assert message.family is Family.ENVIRONMENT and message.key == b"D2"
     assert message.ts_ms == 1764115200123
     assert validate(message.value, Family.ENVIRONMENT, REGISTRY, LATER) == Reading(
         row[0], 1764115200123, Family.ENVIRONMENT, "ENV-0042", "pm25", 87.5, WHERE
@@ -42,12 +42,12 @@ def test_a_whole_number_value_stays_a_number() -> None:
     assert isinstance(verdict, Reading) and verdict.value == 40.0
 
 
-def test_a_case_row_validates_into_the_same_case_report_keyed_by_case() -> None:
+def test_a_case_row_validates_into_the_same_case_report_keyed_by_district() -> None:
     row = ("1b6f8e2c-4c1e-5d3a-9f7b-1c2d3e4f5a6b", 1764115200000, "CS-ab12cd34-000007",
            "manhole_cover", "dispatched", "hotline", "CB", "D2", "D2-S3", "D2-S3-G07",
            120.123456, 30.654321, "井盖缺失 manhole cover", "photo/CS-7/report.jpg")  # fmt: skip
     message = case_message(row)
-    assert message.family is Family.CASE and message.key == b"CS-ab12cd34-000007"
+    assert message.family is Family.CASE and message.key == b"D2"
     assert validate(message.value, Family.CASE, REGISTRY, LATER) == CaseReport(
         row[0], 1764115200000, "CS-ab12cd34-000007", "manhole_cover", "dispatched", "hotline",
         WHERE, 120.123456, 30.654321, "井盖缺失 manhole cover", "photo/CS-7/report.jpg",

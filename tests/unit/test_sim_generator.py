@@ -70,7 +70,7 @@ def test_readings_follow_the_wire_format(city: CityModel) -> None:
     for event in events:
         doc = orjson.loads(event.value)
         assert list(doc) == READING_KEYS
-        assert event.key == doc["source_id"].encode()
+        assert event.key == doc["district"].encode()
         assert doc["family"] == event.family.value
         assert doc["schema_version"] == 1
 
@@ -153,7 +153,7 @@ def test_cases_are_filed_then_move_through_their_lifecycle(city: CityModel) -> N
     for event in events:
         if event.family is Family.CASE:
             doc = orjson.loads(event.value)
-            assert event.key == doc["case_id"].encode()
+            assert event.key == doc["district"].encode()
             assert doc["source_id"] == "HOTLINE" or doc["source_id"].startswith("GW-")
             steps[doc["case_id"]].append(doc["status"])
     assert len(steps) > 100

@@ -214,8 +214,8 @@ def test_every_event_is_valid_for_the_registered_reference(name: str) -> None:
         verdict = validate(event.value, event.family, registry, bounds)
         assert isinstance(verdict, Reading | CaseReport), (verdict, doc)
         assert verdict.ts_ms == ts
-        # The codec's key rule: a reading by its source, a case by its id.
-        expected_key = (doc["case_id"] if "case_id" in doc else doc["source_id"]).encode()
+        # The codec's key rule: every event by its district.
+        expected_key = doc["district"].encode()
         assert event.key == expected_key
         if isinstance(verdict, CaseReport):
             assert event.family is Family.CASE and verdict.status == "filed"

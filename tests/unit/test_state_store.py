@@ -1,11 +1,11 @@
-"""Where the worker writes a detector-state key: one partition per key, the one Kafka's
-default partitioner gives its source's readings."""
+"""How the worker names its detector-state entries: each under its input partition, so a
+worker restores exactly the partitions it holds."""
 
 from __future__ import annotations
 
 from kafka.partitioner.default import murmur2
 
-from streams.state_store import partition_of
+from streams.state_store import by_partition, table_key
 
 
 def test_murmur2_is_the_java_clients_hash() -> None:
@@ -13,12 +13,20 @@ def test_murmur2_is_the_java_clients_hash() -> None:
     assert murmur2(b"21") - 2**32 == -973932308
 
 
-def test_a_series_goes_where_its_sources_readings_go_and_other_keys_to_zero() -> None:
-    for n in (1, 4, 12):
-        for source in ("ENV-0001", "TRF-0031", "WAT-0047", "FDR-0133"):
-            expected = (murmur2(source.encode()) & 0x7FFFFFFF) % n
-            assert {partition_of(f"{source}|{m}", n) for m in ("pm25", "no2")} == {expected}
-    assert partition_of("__tick__", 4) == 0
-    assert partition_of("group:D1-S1|pm25", 4) == partition_of("group:D1-S1|no2", 4)
-    spread = {partition_of(f"S-{i:04d}|pm25", 4) for i in range(200)}
-    assert spread == {0, 1, 2, 3}  # the keys spread over every partition
+def test_entries_come_back_by_partition_and_only_for_those_held() -> None:
+    items = [
+        (table_key(0, "ENV-0001|pm25"), {"seen": 1}),
+        (table_key(2, "ENV-0009|pm25"), {"seen": 2}),
+        (table_key(2, "__tick__"), {"next_tick_ms": 60_000}),
+        (table_key(3, "WAT-0001|water_level"), {"seen": 3}),
+        (table_key(0, "gone|pm25"), None),  # a deleted entry
+        ("ENV-0001|pm25", {"seen": 0}),  # the layout before partitions named entries
+        ("__tick__", {"next_tick_ms": 0}),
+    ]
+    layout = by_partition(items, [0, 2])
+    assert layout.entries == {
+        0: {"ENV-0001|pm25": {"seen": 1}},
+        2: {"ENV-0009|pm25": {"seen": 2}, "__tick__": {"next_tick_ms": 60_000}},
+    }
+    assert layout.older == 2
+    assert by_partition(items, []).entries == {}
