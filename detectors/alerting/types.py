@@ -61,7 +61,7 @@ class Decision:
 
 def decision_of(doc: Mapping[str, Any]) -> Decision:
     """A decision from its plain fields, as ``asdict`` and JSON leave them."""
-    fields = {k: v for k, v in doc.items() if k not in ("type", "after")}
+    fields = {k: v for k, v in doc.items() if k not in ("type", "after", "seq")}
     fields["location"] = Location(**fields["location"])
     fields["facts"] = tuple((str(name), value) for name, value in fields.get("facts") or ())
     return Decision(**fields)

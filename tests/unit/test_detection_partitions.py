@@ -16,17 +16,22 @@ import pytest
 from kafka.partitioner.default import murmur2
 
 import streams.alerting
+from detectors.alerting.engine import AlertEngine
 from detectors.alerting.types import Decision
 from detectors.contract.events import Family, Reading
+from detectors.contract.places import Location
 from detectors.evaluation.scenarios import synthesize
 from detectors.scoring.monitor import Monitor
 from sensors_sim.scenario import load_scenario
-from streams.alerting import Watermark
+from streams.alerting import AlertingStage, Watermark, step_to_json
+from streams.batch import Message
 from streams.detection import CHANGES_KEY, TICK_KEY, Detection
+from streams.intake import AlertIntake
 from streams.state_store import by_partition, table_key
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 PARTITIONS, BATCH = 4, 500
+TOPIC, ACTIONS = "cb.alerting", "cb.alert-actions"
 
 
 def _readings(scenario: str) -> tuple[Any, list[tuple[Reading, int]]]:
@@ -136,3 +141,104 @@ def test_the_clock_waits_for_the_slowest_partition_for_a_while() -> None:
 
 def test_the_alerting_module_examples_run() -> None:
     assert doctest.testmod(streams.alerting).failed == 0
+
+
+class _Worker:
+    """What the worker's ingest agent sends the alerting topic for its partitions (as
+    ``streams.app`` does: filtered steps, the last tick before each, numbered decisions),
+    with its checkpoint in ``table``."""
+
+    def __init__(self, sites: Any, held: list[int], table: dict[str, Any]) -> None:
+        self.det, self.held, self.table = Detection(Monitor(sites)), held, table
+        for part, entries in by_partition(table.items(), held).entries.items():
+            self.det.restore(entries, part)
+
+    def batch(self, chunk: list[tuple[Reading, int]]) -> list[bytes]:
+        after = self.det.last_tick_ms
+        steps = self.det.process([r for r, _ in chunk], [p for _, p in chunk])
+        return self._send(self.det.changes.select(steps), after)
+
+    def checkpoint(self) -> list[bytes]:
+        sent = self._send(self.det.changes.flush(), self.det.last_tick_ms)
+        for part, entries in self.det.snapshot(self.held).items():
+            for key, entry in entries.items():
+                self.table[table_key(part, key)] = orjson.loads(orjson.dumps(entry))
+        return sent
+
+    def _send(self, steps: list[Any], after: int | None) -> list[bytes]:
+        out = []
+        for step in steps:
+            seq = self.det.changes.stamp(step.key) if isinstance(step, Decision) else None
+            out.append(step_to_json(step, self.held, after, seq))
+            after = step if isinstance(step, int) else after
+        return out
+
+
+def _engine(values: list[bytes]) -> list[dict[str, Any]]:
+    stage, intake = AlertingStage(AlertEngine()), AlertIntake(TOPIC, ACTIONS)
+    messages = [Message(TOPIC, 0, n, 0, b"city", v) for n, v in enumerate(values)]
+    out, rejected, _ = intake.apply(stage, messages)
+    assert not rejected
+    return [e.record() for e in out.events]
+
+
+def test_the_engine_raises_the_same_alerts_from_two_lagging_workers_and_a_takeover() -> None:
+    """Two scenarios in two districts on partitions of two workers; the second worker lags
+    the first by many minutes, then is killed between checkpoints and its partitions taken
+    over from its last checkpoint (so its decisions since are sent twice)."""
+    parts: dict[str, tuple[Any, list[tuple[Reading, int]]]] = {}
+    for name, part in (("flood", 0), ("water_main", 2)):
+        synthesis, items = _readings(name)
+        parts[name] = (synthesis, [(r, part) for r, _ in items])
+    sites = [*parts["flood"][0].sites, *parts["water_main"][0].sites]
+    both = sorted([*parts["flood"][1], *parts["water_main"][1]], key=lambda x: x[0].ts_ms)
+    one = _Worker(sites, [0, 1, 2, 3], {})
+    alone: list[bytes] = []
+    for i in range(0, len(both), BATCH):
+        alone += one.batch(both[i : i + BATCH])
+        alone += one.checkpoint() if (i // BATCH) % 3 == 2 else []
+    expected = _engine(alone)
+    assert any(e["kind"] == "raised" for e in expected)
+
+    table: dict[str, Any] = {}
+    a, b = _Worker(sites, [0, 1], table), _Worker(sites, [2, 3], table)
+    mine = [x for x in both if x[1] in a.held]
+    theirs = [x for x in both if x[1] in b.held]
+    lag = 12  # batches b is behind a
+    sent: list[bytes] = []
+    b_batches = [theirs[i : i + BATCH] for i in range(0, len(theirs), BATCH)]
+    a_batches = [mine[i : i + BATCH] for i in range(0, len(mine), BATCH)]
+    killed_at = len(b_batches) // 6 * 3 + 1  # two batches after a checkpoint
+    last_checkpoint = 0
+    for n in range(max(len(a_batches), len(b_batches) + lag)):
+        if n < len(a_batches):
+            sent += a.batch(a_batches[n]) + (a.checkpoint() if n % 3 == 2 else [])
+        k = n - lag
+        if 0 <= k < len(b_batches):
+            if k == killed_at:  # b died after its last checkpoint: c takes its partitions
+                b = _Worker(sites, [2, 3], table)
+                assert k - last_checkpoint == 1
+                for again in b_batches[last_checkpoint : k + 1]:
+                    sent += b.batch(again)
+            else:
+                sent += b.batch(b_batches[k])
+            if k % 3 == 2:
+                sent += b.checkpoint()
+                last_checkpoint = k + 1
+    assert len(sent) > len(alone)  # the takeover sent decisions again
+    assert _engine(sent) == expected
+
+
+def test_decisions_sent_again_under_their_numbers_apply_once() -> None:
+    where = Location("CB", "D1", "D1-S1", "D1-S1-G01")
+    key = "S1:pm25:condition"
+
+    def decision(n: int, score: float) -> bytes:
+        made = Decision(key, "condition", "S1", "pm25", where, "static", score, 1.0,
+                        n * 60_000)  # fmt: skip
+        return step_to_json(made, None, None, n)
+
+    once = [decision(1, 0.9), *(decision(n, 0.1) for n in range(2, 14))]
+    expected = _engine(once)
+    assert [e["kind"] for e in expected if not e["incident_id"] or e["alert_id"]][-1] == "cleared"
+    assert _engine(once + once[:5]) == expected  # a restart sends the first five again
