@@ -107,6 +107,8 @@ def idle_to_json(partitions: Iterable[int]) -> bytes:
 
 
 MINUTE_MS = 60_000
+CASES_HEARD = 10_000
+"""Cases whose last applied step the alerting stage remembers, to drop repeats."""
 HOLD_S = 180.0
 """How long (wall clock) a partition that has stopped ticking still holds the engine's
 clock back: past the consumer group's session timeout (at most 90 s), when another worker
@@ -246,13 +248,14 @@ class AlertingStage:
         self.clock = Watermark()  # rebuilt from the ticks that follow a restore
         self.early: list[dict[str, Any]] = []  # decisions and case events ahead of the clock
         self.heard: dict[str, int] = {}  # key -> the number of its latest decision applied
+        self.cases_heard: dict[str, list[Any]] = {}  # case id -> [ts, status] last applied
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "engine": self.engine.snapshot(), "meta": self.meta, "ended": self.ended,
             "stages": self.stages, "version": self.version, "offsets": self.offsets,
             "clock": self.clock.now, "early": self.early,
-            "heard": self.heard,
+            "heard": self.heard, "cases_heard": self.cases_heard,
         }  # fmt: skip
 
     @classmethod
@@ -264,6 +267,7 @@ class AlertingStage:
         stage.clock.now = snap.get("clock")
         stage.early = list(snap.get("early", []))
         stage.heard = {k: int(n) for k, n in snap.get("heard", {}).items()}
+        stage.cases_heard = {k: list(v) for k, v in snap.get("cases_heard", {}).items()}
         return stage
 
     # -- the workers' steps in event-time order ----------------------------------------
@@ -271,6 +275,8 @@ class AlertingStage:
         """Whether a decision is new: a worker that restarts from its last checkpoint (or
         takes over another's partitions) sends the decisions made since again, under the
         numbers they had (``seq``, :meth:`detectors.alerting.changes.ChangeFilter.stamp`)."""
+        if doc.get("type") == "case":
+            return self._case_first_time(doc)
         seq = doc.get("seq")
         if seq is None:
             return True
@@ -278,6 +284,21 @@ class AlertingStage:
         if int(seq) <= self.heard.get(key, 0):
             return False
         self.heard[key] = int(seq)
+        return True
+
+    def _case_first_time(self, doc: Mapping[str, Any]) -> bool:
+        """A case event is new unless its case's last applied step is at the same time with
+        the same status, or later (a case's steps come in order, on one partition); the
+        last few thousand cases that moved are remembered, far more than move while a
+        worker restarts."""
+        case_id, step = str(doc["case_id"]), [int(doc["ts_ms"]), str(doc["status"])]
+        last = self.cases_heard.pop(case_id, None)
+        if last is not None and (step[0] < last[0] or step == last):
+            self.cases_heard[case_id] = last
+            return False
+        self.cases_heard[case_id] = step
+        while len(self.cases_heard) > CASES_HEARD:
+            del self.cases_heard[next(iter(self.cases_heard))]
         return True
 
     def early_for(self, doc: Mapping[str, Any]) -> bool:

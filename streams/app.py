@@ -270,6 +270,7 @@ def create_app(
     checkpoint = Checkpoint(settings.worker_snapshot_interval_s, save_detection)
     merge: EventTimeMerge[tuple[Any, Item]] = EventTimeMerge(settings.worker_partition_idle_s)
     read_to: dict[Any, int] = {}  # the last offset read of each partition
+    owned: set[tuple[str, int]] = set()  # the partitions assigned to this worker just now
     lag: dict[Any, int] = {}  # the messages left unread on each partition
     detecting = asyncio.Lock()  # the agent and the timers release readings and send decisions
     working = asyncio.Lock()  # held while the agent stores and detects a batch
@@ -289,16 +290,20 @@ def create_app(
 
     def queue(events: Sequence[Any], messages: Sequence[Message], validated: Any) -> list[Any]:
         """Queue the batch's valid events for detection (none with detection off); the
-        events with nothing to detect."""
+        events with nothing to detect. Events of a partition revoked while the batch was
+        stored are left alone: never acked, the partition's new owner reads them again
+        (queued, a partition this worker no longer reads would hold the others back)."""
         by_offset = {(m.topic, m.partition, m.offset): e
                      for m, e in zip(messages, events, strict=True)}  # fmt: skip
         for message, item in validated.ordered if detecting_on else ():
             event = by_offset.pop((message.topic, message.partition, message.offset))
-            merge.add(event.message.tp, item.ts_ms, (event, item))
+            if (message.topic, message.partition) in owned:
+                merge.add(event.message.tp, item.ts_ms, (event, item))
         for event in events:
-            read_to[event.message.tp] = event.message.offset
+            if (event.message.topic, event.message.partition) in owned:
+                read_to[event.message.tp] = event.message.offset
         note_lag()
-        return list(by_offset.values())
+        return [e for e in by_offset.values() if (e.message.topic, e.message.partition) in owned]
 
     async def detect(done: list[Any], final: bool = False) -> None:
         """Release what event-time order allows (``final``: everything), detect on it, send
@@ -341,6 +346,7 @@ def create_app(
                 busy.pop("ingest", None)
 
     idle: list[float | None] = [time.monotonic()]  # when detection last sent; None: idle sent
+    told_hold = [time.monotonic()]  # when a wait on a partition was last warned of
 
     @app.timer(interval=max(0.2, settings.worker_partition_idle_s / 2))  # type: ignore[untyped-decorator]
     async def release_when_idle() -> None:
@@ -350,6 +356,12 @@ def create_app(
         async with detecting:
             note_lag()
             await detect([])
+            held_back = merge.holding() if merge.pending() else []
+        now = time.monotonic()
+        if held_back and now - told_hold[0] >= STALL_S:
+            told_hold[0] = now
+            log.warning("detection waits for %s (read to its end not known) with %d readings "
+                        "queued", ", ".join(map(str, held_back)), merge.pending())  # fmt: skip
 
     async def tell_idle() -> None:
         """Tell the alert engine's clock not to wait for this worker's partitions once it
@@ -515,6 +527,7 @@ def create_app(
         read_to.clear()
         lag.clear()
         gone = {(tp.topic, tp.partition) for tp in revoked or ()}
+        owned.difference_update(gone)
         checkpoint.unacked = [e for e in checkpoint.unacked  # their state goes unsaved
                               if (e.message.topic, e.message.partition) not in gone]  # fmt: skip
 
@@ -522,10 +535,12 @@ def create_app(
     engine_log = engine_state.changelog_topic.get_topic_name()
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
-    async def check_tables(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
+    async def adopt_assignment(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
         # Faust assigns a table's partition with the input partitions of the same number;
         # one held without it would start from empty state (a detector's, the engine's).
         tps = {(tp.topic, tp.partition) for tp in assigned or ()}
+        owned.clear()
+        owned.update(tps)
         inputs = {p for t, p in tps if t in family_of_topic}
         missing = [f"{state_log}/{p}" for p in sorted(inputs) if (state_log, p) not in tps]
         if (alerting_topic(prefix), 0) in tps and (engine_log, 0) not in tps:

@@ -69,6 +69,8 @@ class Detection:
         self.home: dict[str, int] = {}  # source id or "group:<name>" -> its input partition
         self.alert_home: dict[str, int] = {}  # alert key -> its source's input partition
         self._restored_changes = False
+        self._ticks: list[int | None] = []  # the tick of each partition restored
+        self.grids: Mapping[str, Any] = {}  # grid code -> Location, for case streams
 
     def adopt_catalog(self, entries: Mapping[tuple[str, str], CatalogEntry]) -> None:
         """Judge promises by these catalog entries in force from the next tick on."""
@@ -97,6 +99,7 @@ class Detection:
                           neighbour_params=neighbour_params, **extra)  # fmt: skip
         detection = cls(monitor, ChangeFilter(policy))
         detection._note_sources(registry)
+        detection.grids = registry.grids
         return detection
 
     def add_sources(self, registry: Registry, profiles: Profiles | None = None) -> None:
@@ -214,13 +217,16 @@ class Detection:
 
     def restore(self, entries: Mapping[str, Any], partition: int | None = None) -> list[str]:
         """Adopt the table's entries of one input partition (None: not known; call once
-        per partition held, on start or after a rebalance): the latest tick of them all,
+        per partition held, on start or after a rebalance): the earliest tick of them all
+        (a partition taken over from a worker that lagged is not judged silent by this
+        worker's later time; its readings come first, in event-time order), none if one
+        of them has none (never checkpointed: the first reading, the earliest, sets it),
         the union of the change filters."""
         entries = dict(entries)
-        tick = entries.pop(TICK_KEY, None)
-        if tick is not None and tick.get("next_tick_ms") is not None:
-            ahead = self.next_tick_ms is None or tick["next_tick_ms"] > self.next_tick_ms
-            self.next_tick_ms = tick["next_tick_ms"] if ahead else self.next_tick_ms
+        tick = (entries.pop(TICK_KEY, None) or {}).get("next_tick_ms")
+        self._ticks.append(None if tick is None else int(tick))
+        known = [t for t in self._ticks if t is not None]
+        self.next_tick_ms = min(known) if known and len(known) == len(self._ticks) else None
         changes = entries.pop(CHANGES_KEY, None)
         if changes is not None:
             restored = ChangeFilter.restore(changes)
@@ -237,4 +243,10 @@ class Detection:
             self.home.update((k[len(PROMISE_PREFIX) :], partition) for k in promised)
             self.home.update((k.rsplit("|", 1)[0], partition) for k in entries if "|" in k)
         self.promises.restore((k[len(PROMISE_PREFIX) :], entries.pop(k)) for k in promised)
+        for name in entries:  # a case stream's site comes with its first report otherwise:
+            source = name.rsplit("|", 1)[0]  # restored without it, its bank would be judged
+            grid, _, category = source[len("cases:") :].partition(":")  # by a default one
+            if source.startswith("cases:") and grid in self.grids:
+                site = case_stream(self.grids[grid], category)
+                self.monitor.sites.setdefault(site.source_id, site)
         return self.monitor.restore(entries)

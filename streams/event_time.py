@@ -87,6 +87,12 @@ class EventTimeMerge(Generic[T]):
             out.append(first.queue.popleft()[1])
         return out
 
+    def holding(self) -> list[Hashable]:
+        """The partitions that hold the others back just now (nothing queued, maybe not
+        read to their end)."""
+        now = self._clock()
+        return [p for p, s in self._partitions.items() if self._holds(s, now)]
+
     def pending(self) -> int:
         """Items queued but not yet released."""
         return sum(len(s.queue) for s in self._partitions.values())

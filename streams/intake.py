@@ -13,7 +13,7 @@ import orjson
 from detectors.alerting.overdue import CaseMove
 from detectors.contract import dead_letter
 from detectors.contract.cases import CASE_ACTIONS
-from detectors.contract.validation import Invalid
+from detectors.contract.validation import Invalid, Reason
 from streams.alert_rows import stage_rows
 from streams.alerting import AlertingStage, StageOutput, case_move_from, decision_from
 from streams.batch import Message
@@ -82,21 +82,37 @@ class AlertIntake:
                 if refused is not None:
                     rejected.append((message, refused))
             elif doc.get("type") in ("tick", "idle"):
-                parts = doc.get("partitions")
-                before = stage.clock.now
-                if doc["type"] == "idle":
-                    moved = stage.clock.idle([int(p) for p in parts or ()])
-                else:
-                    tick = int(doc["ts_ms"])
-                    moved = stage.clock.tick(tick, None if parts is None else map(int, parts))
-                if moved is not None:
-                    for due in stage.advance(before, moved):
-                        self._step(stage, due, out, stages)
-            elif (doc.get("type") == "case" or stage.first_time(doc)) and (
-                not stage.early_for(doc)  # else it waits for the clock
-            ):
-                self._step(stage, doc, out, stages)
+                try:
+                    self._tick(stage, doc, out, stages)
+                except (KeyError, TypeError, ValueError) as exc:
+                    rejected.append((message, Invalid(Reason.WRONG_TYPE, repr(exc)[:200])))
+            else:
+                try:  # a decision or a case event: refused now, not when the clock is there
+                    _ = case_move_from(doc) if doc.get("type") == "case" else decision_from(doc)
+                    int(doc["ts_ms"]), int(doc.get("after") or 0), int(doc.get("seq") or 0)
+                except (KeyError, TypeError, ValueError) as exc:
+                    rejected.append((message, Invalid(Reason.MISSING_FIELD, repr(exc)[:200])))
+                    continue
+                if stage.first_time(doc) and (
+                    not stage.early_for(doc)  # else it waits for the clock
+                ):
+                    self._step(stage, doc, out, stages)
         return out, rejected, stages
+
+    def _tick(self, stage: AlertingStage, doc: dict[str, Any], out: StageOutput,
+              stages: list[tuple[object, ...]]) -> None:  # fmt: skip
+        """A worker's tick or idle word: the clock moves (see streams.alerting.Watermark),
+        and the minutes it passes are applied with the steps that waited for them."""
+        parts = doc.get("partitions")
+        before = stage.clock.now
+        if doc["type"] == "idle":
+            moved = stage.clock.idle([int(p) for p in parts or ()])
+        else:
+            tick = int(doc["ts_ms"])
+            moved = stage.clock.tick(tick, None if parts is None else [int(p) for p in parts])
+        if moved is not None:
+            for due in stage.advance(before, moved):
+                self._step(stage, due, out, stages)
 
     @staticmethod
     def _step(stage: AlertingStage, step: int | dict[str, Any], out: StageOutput,

@@ -18,8 +18,9 @@ from kafka.partitioner.default import murmur2
 import streams.alerting
 from detectors.alerting.engine import AlertEngine
 from detectors.alerting.types import Decision
-from detectors.contract.events import Family, Reading
+from detectors.contract.events import CaseReport, Family, Reading
 from detectors.contract.places import Location
+from detectors.contract.validation import Registry
 from detectors.evaluation.scenarios import synthesize
 from detectors.scoring.monitor import Monitor
 from sensors_sim.scenario import load_scenario
@@ -242,3 +243,55 @@ def test_decisions_sent_again_under_their_numbers_apply_once() -> None:
     expected = _engine(once)
     assert [e["kind"] for e in expected if not e["incident_id"] or e["alert_id"]][-1] == "cleared"
     assert _engine(once + once[:5]) == expected  # a restart sends the first five again
+
+
+def test_a_step_the_engine_cannot_read_is_refused_and_the_rest_applied() -> None:
+    where = Location("CB", "D1", "D1-S1", "D1-S1-G01")
+    good = Decision("S1:pm25:condition", "condition", "S1", "pm25", where, "static", 0.9, 1.0,
+                    60_000)  # fmt: skip
+    bad_decision = orjson.loads(step_to_json(good, None, None, 1))
+    del bad_decision["location"]
+    values = [
+        orjson.dumps(bad_decision),
+        orjson.dumps({"type": "tick", "ts_ms": "soon", "partitions": [0]}),
+        orjson.dumps({"type": "decision", "key": "S1:pm25:condition", "seq": "x"}),
+        step_to_json(good, None, None, 1),
+    ]
+    stage, intake = AlertingStage(AlertEngine()), AlertIntake(TOPIC, ACTIONS)
+    messages = [Message(TOPIC, 0, n, 0, b"city", v) for n, v in enumerate(values)]
+    out, rejected, _ = intake.apply(stage, messages)
+    assert [m.offset for m, _ in rejected] == [0, 1, 2]
+    assert [e.kind for e in out.events][0] == "raised"
+
+
+def test_case_events_sent_again_apply_once() -> None:
+    where = Location("CB", "D1", "D1-S1", "D1-S1-G01")
+    stage = AlertingStage(AlertEngine())
+
+    def case(status: str, ts: int) -> dict[str, Any]:
+        return {"type": "case", "case_id": "C1", "status": status, "ts_ms": ts,
+                "category": "road", "location": dataclasses.asdict(where)}  # fmt: skip
+
+    filed, dispatched = case("filed", 1_000), case("dispatched", 5_000)
+    assert stage.first_time(filed) and stage.first_time(dispatched)
+    assert not stage.first_time(filed) and not stage.first_time(dispatched)  # a restart's
+    assert stage.first_time(case("closed", 5_000))  # the next step, even at the same time
+
+
+def test_a_restored_case_stream_is_judged_by_its_own_cadence_not_a_default() -> None:
+    where = Location("CB", "D1", "D1-S1", "D1-S1-G01")
+    registry = Registry({}, {where.grid: where})
+    filed = CaseReport("1b6f8e2c-4c1e-5d3a-9f7b-1c2d3e4f5a6b", 3_600_000, "CS-1", "garbage",
+                       "filed", "GW-0001", where, 120.11, 30.21, "", "")  # fmt: skip
+    first = Detection.for_registry(registry)
+    first.process([filed], [0])
+    table = {table_key(p, k): v for p, e in first.snapshot([0]).items() for k, v in e.items()}
+    again = Detection.for_registry(registry)
+    for part, entries in by_partition(
+        orjson.loads(orjson.dumps(table)).items(), [0]
+    ).entries.items():
+        assert again.restore(entries, part) == []  # nothing dropped as changed
+    site = again.monitor.sites["cases:D1-S1-G01:garbage"]
+    assert Monitor.quiet_ms(site) == 2 * 86_400_000  # a day's cadence, not a minute's
+    later = Reading("", 3_600_000 + 3 * 3_600_000, Family.WATER, "X", "m", 1.0, where)
+    assert not [d for d in again.monitor.tick(later.ts_ms) if "cases:" in d.key]
