@@ -272,6 +272,7 @@ def create_app(
     read_to: dict[Any, int] = {}  # the last offset read of each partition
     owned: set[tuple[str, int]] = set()  # the partitions assigned to this worker just now
     lag: dict[Any, int] = {}  # the messages left unread on each partition
+    moved = [time.monotonic()]  # when detection last released readings (or had none queued)
     detecting = asyncio.Lock()  # the agent and the timers release readings and send decisions
     working = asyncio.Lock()  # held while the agent stores and detects a batch
     stopping = asyncio.Event()
@@ -313,6 +314,8 @@ def create_app(
             checkpoint.processed(done)
             return
         released = merge.release(final=final)
+        if released or not merge.pending():
+            moved[0] = time.monotonic()
         det = detector()
         det.adopt_catalog(catalog.entries)  # promises are judged by the catalog in force
         before, after = det.redelivered, det.last_tick_ms
@@ -358,10 +361,12 @@ def create_app(
             await detect([])
             held_back = merge.holding() if merge.pending() else []
         now = time.monotonic()
-        if held_back and now - told_hold[0] >= STALL_S:
+        stuck = now - moved[0] >= STALL_S  # a partition behind for a moment is the norm live
+        if held_back and stuck and now - told_hold[0] >= STALL_S:
             told_hold[0] = now
-            log.warning("detection waits for %s (read to its end not known) with %d readings "
-                        "queued", ", ".join(map(str, held_back)), merge.pending())  # fmt: skip
+            log.warning("detection has released nothing for %.0f s: it waits for %s (not known "
+                        "to be read to its end) with %d readings queued", now - moved[0],
+                        ", ".join(map(str, held_back)), merge.pending())  # fmt: skip
 
     async def tell_idle() -> None:
         """Tell the alert engine's clock not to wait for this worker's partitions once it
