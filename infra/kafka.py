@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 
@@ -183,3 +184,15 @@ def group_lags(
     finally:
         consumer.close()
         admin.close()
+
+
+def group_members(settings: CommonSettings, group_id: str) -> int:
+    """Members of consumer group ``group_id`` once it is stable (0 while it rebalances or
+    when it has none): the workers sharing the input's partitions."""
+    logging.getLogger("kafka.admin").setLevel(logging.ERROR)  # it cannot decode Faust's
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        group = admin.describe_groups([group_id])[group_id]
+    finally:
+        admin.close()
+    return len(group.get("members") or ()) if group.get("group_state") == "Stable" else 0

@@ -1,5 +1,5 @@
 """What a replay stored, in a form two replays can be compared by: no wall-clock columns
-(ingested_at, the worker's name), no namespace names (topics), roll-ups summed over
+(ingested_at and ingested_ms, the worker's name), no namespace names (topics), roll-ups summed over
 partitions, every table in a fixed order."""
 
 from __future__ import annotations

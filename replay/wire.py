@@ -19,8 +19,8 @@ from detectors.contract import wire
 from detectors.contract.events import CaseReport, Family, Location, Reading
 from detectors.contract.tables import CASES_RAW, EVENTS_RAW
 
-READING_COLUMNS = EVENTS_RAW.select_without("ts", "ingested_at")
-CASE_COLUMNS = CASES_RAW.select_without("ts", "ingested_at")
+READING_COLUMNS = EVENTS_RAW.select_without("ts", "ingested_at", "ingested_ms")
+CASE_COLUMNS = CASES_RAW.select_without("ts", "ingested_at", "ingested_ms")
 
 
 @dataclass(frozen=True, slots=True)

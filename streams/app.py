@@ -492,7 +492,7 @@ def create_app(
             (ALERTS_CURRENT, alert_rows.current_rows(stage, out.events, created_ms)),
             (STAGE_CHANGES, stages),
             (SILENCES, alert_rows.silence_rows(stage, out)),
-            (CASES_RAW, cases_raw_rows(out.case_steps, created_ms // 1000)),
+            (CASES_RAW, cases_raw_rows(out.case_steps, created_ms)),
             (CASE_STEPS, step_rows(out.case_steps)),
         ]
         for table, table_rows in rows:

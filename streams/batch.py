@@ -110,28 +110,30 @@ def fold_rollups(
     return changed
 
 
-def raw_rows(validated: Validated, ingested_s: int) -> list[tuple[object, ...]]:
+def raw_rows(validated: Validated, ingested_ms: int) -> list[tuple[object, ...]]:
     """Rows of ``events_raw``, in its spec's column order (integer timestamps: the driver
-    encodes them ten times faster)."""
+    encodes them ten times faster), stored at ``ingested_ms`` (the wall clock)."""
+    ingested_s = ingested_ms // 1000
     rows: list[tuple[object, ...]] = []
     for _, r in validated.readings:
         loc = r.location
         rows.append((
             r.event_id, r.ts_ms // 1000, r.ts_ms, r.family.value, r.source_id, r.metric,
-            r.value, loc.city, loc.district, loc.street, loc.grid, ingested_s,
+            r.value, loc.city, loc.district, loc.street, loc.grid, ingested_s, ingested_ms,
         ))  # fmt: skip
     return rows
 
 
-def case_rows(validated: Validated, ingested_s: int) -> list[tuple[object, ...]]:
-    """Rows of ``cases_raw``, in its spec's column order."""
+def case_rows(validated: Validated, ingested_ms: int) -> list[tuple[object, ...]]:
+    """Rows of ``cases_raw``, in its spec's column order, stored at ``ingested_ms``."""
+    ingested_s = ingested_ms // 1000
     rows: list[tuple[object, ...]] = []
     for _, c in validated.cases:
         loc = c.location
         rows.append((
             c.event_id, c.ts_ms // 1000, c.ts_ms, c.case_id, c.category, c.status, c.source_id,
             loc.city, loc.district, loc.street, loc.grid, c.lon, c.lat, c.text, c.photo_ref,
-            ingested_s,
+            ingested_s, ingested_ms,
         ))  # fmt: skip
     return rows
 

@@ -80,12 +80,13 @@ def apply_case_action(action: Mapping[str, Any], cases: dict[str, CaseState]) ->
     )  # fmt: skip
 
 
-def cases_raw_rows(steps: Iterable[CaseStep], ingested_s: int) -> list[tuple[object, ...]]:
-    """Rows of ``cases_raw``: the step as a case event (text: the comment)."""
+def cases_raw_rows(steps: Iterable[CaseStep], ingested_ms: int) -> list[tuple[object, ...]]:
+    """Rows of ``cases_raw``: the step as a case event (text: the comment), stored at
+    ``ingested_ms``."""
     return [
         (s.event_id, s.case.ts_ms // 1000, s.case.ts_ms, s.case.case_id, s.case.category,
          s.case.status, s.case.source_id, *s.case.location.codes(), s.case.lon, s.case.lat,
-         s.comment, "", ingested_s)
+         s.comment, "", ingested_ms // 1000, ingested_ms)
         for s in steps
     ]  # fmt: skip
 

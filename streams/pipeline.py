@@ -233,10 +233,10 @@ class Pipeline:
         # Roll-ups before raw rows: an event in the raw tables is then always in its
         # roll-up too, so the identity ledger (filled from the raw tables after a crash)
         # never skips an event the roll-ups are missing.
-        now_s = int(self._clock())
+        now_ms = int(self._clock() * 1000)
         await self._write("rollups_1m", self._sink.write_rollups, batch.rollup_rows(changed))
-        await self._write("events_raw", self._sink.write_raw, batch.raw_rows(validated, now_s))
-        await self._write("cases_raw", self._sink.write_cases, batch.case_rows(validated, now_s))
+        await self._write("events_raw", self._sink.write_raw, batch.raw_rows(validated, now_ms))
+        await self._write("cases_raw", self._sink.write_cases, batch.case_rows(validated, now_ms))
         await self._write(
             "dead_letters",
             self._sink.write_dead_letters,

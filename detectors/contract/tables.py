@@ -57,23 +57,26 @@ EVENTS_RAW = TableSpec(
     "events_raw",
     columns(f"""event_id String, ts DateTime('UTC'), ts_ms UInt64, family dimension,
         source_id String, metric dimension, value Float64, {LOCATION},
-        ingested_at DateTime('UTC')"""),
+        ingested_at DateTime('UTC'), ingested_ms UInt64"""),
     _replacing(),
     "(family, source_id, metric, ts, event_id)",
     partition_by="toYYYYMMDD(ts)",
     ttl_on="ts",
-    comment="Every valid sensor reading, keyed by its event id.",
+    comment="Every valid sensor reading, keyed by its event id. ingested_ms: when the worker "
+    "stored it (wall clock; 0 in rows from before it was kept), so ts_ms to ingested_ms is "
+    "the event-to-storage latency; ingested_at is the same instant in seconds.",
 )
 CASES_RAW = TableSpec(
     "cases_raw",
     columns(f"""event_id String, ts DateTime('UTC'), ts_ms UInt64, case_id String,
         category dimension, status dimension, source_id String, {LOCATION},
         lon Float64, lat Float64, text String, photo_ref String,
-        ingested_at DateTime('UTC')"""),
+        ingested_at DateTime('UTC'), ingested_ms UInt64"""),
     _replacing(),
     "(case_id, ts, event_id)",
     partition_by="toYYYYMM(ts)",
-    comment="Every valid case report and case status change, keyed by its event id.",
+    comment="Every valid case report and case status change, keyed by its event id. "
+    "ingested_ms: when the worker stored it (wall clock; 0 in rows from before it was kept).",
 )
 ROLLUPS_1M = TableSpec(
     "rollups_1m",

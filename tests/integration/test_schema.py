@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from detectors.contract.table_spec import DIM
-from detectors.contract.tables import ALERT_EVENTS, ALERTS_CURRENT, TABLES
+from detectors.contract.tables import ALERT_EVENTS, ALERTS_CURRENT, EVENTS_RAW, TABLES
 from infra.clickhouse import connect, detect_features, ensure_schema, table_columns
 from infra.settings import CommonSettings
 
@@ -42,7 +42,7 @@ def test_a_table_made_before_gains_the_new_columns_and_keeps_its_rows(
     client = connect(isolated)
     try:
         features = detect_features(client)
-        for spec in (ALERT_EVENTS, ALERTS_CURRENT):  # as they were before created_ms
+        for spec in (ALERT_EVENTS, ALERTS_CURRENT, EVENTS_RAW):  # before created/ingested_ms
             client.execute(f"DROP TABLE {db}.{spec.name}")
             before = dataclasses.replace(spec, columns=spec.columns[:-1])
             client.execute(before.ddl(db, features.dim(), None))
@@ -62,6 +62,7 @@ def test_a_table_made_before_gains_the_new_columns_and_keeps_its_rows(
             names.setdefault(table, []).append(name)
         assert names["alert_events"] == list(ALERT_EVENTS.names)
         assert names["alerts_current"] == list(ALERTS_CURRENT.names)
+        assert names["events_raw"] == list(EVENTS_RAW.names)
         assert client.execute(f"SELECT event_id, ts_ms, created_ms FROM {db}.alert_events") == [
             ("ev-old", 1_700_000_000_250, 0)
         ]

@@ -16,7 +16,6 @@ districts with data (events are keyed by district: ``detectors.contract.wire.key
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 import time
@@ -26,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaAdminClient
 
+from infra.kafka import group_members
 from infra.namespace import fresh_namespace, worker_data_dir
 from infra.settings import CommonSettings
 from tests.integration.harness import (
@@ -84,14 +83,7 @@ def _worker(settings: CommonSettings, name: str) -> WorkerProcess:
 
 def _members(settings: CommonSettings) -> int:
     """Members of the workers' group that hold partitions (0 while it rebalances)."""
-    logging.getLogger("kafka.admin").setLevel(logging.ERROR)  # it cannot decode Faust's
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    name = f"{settings.kafka_topic_prefix}-worker"
-    try:
-        group = admin.describe_groups([name])[name]
-    finally:
-        admin.close()
-    return len(group.get("members") or ()) if group.get("group_state") == "Stable" else 0
+    return group_members(settings, f"{settings.kafka_topic_prefix}-worker")
 
 
 def _stored(settings: CommonSettings) -> int:

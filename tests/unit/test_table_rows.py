@@ -63,23 +63,25 @@ def fits(kind: str, value: object) -> bool:
 
 def test_events_raw_rows() -> None:
     reading = Reading("ev-1", TS_MS, Family.WATER, "WAT-1", "water_level", 3.5, WHERE)
-    [row] = batch.raw_rows(batch.Validated(readings=[(MESSAGE, reading)]), 99)
+    [row] = batch.raw_rows(batch.Validated(readings=[(MESSAGE, reading)]), 99_250)
     assert read(EVENTS_RAW, row) == {
         "event_id": "ev-1", "ts": TS_MS // 1000, "ts_ms": TS_MS, "family": "water",
         "source_id": "WAT-1", "metric": "water_level", "value": 3.5, "city": "CB",
         "district": "D1", "street": "D1-S1", "grid": "D1-S1-G01", "ingested_at": 99,
+        "ingested_ms": 99_250,
     }  # fmt: skip
 
 
 def test_cases_raw_rows() -> None:
     case = CaseReport("ev-2", TS_MS, "case-9", "noise", "open", "APP", WHERE, 1.5, 2.5,
                       "loud", "p.jpg")  # fmt: skip
-    [row] = batch.case_rows(batch.Validated(cases=[(MESSAGE, case)]), 99)
+    [row] = batch.case_rows(batch.Validated(cases=[(MESSAGE, case)]), 99_250)
     assert read(CASES_RAW, row) == {
         "event_id": "ev-2", "ts": TS_MS // 1000, "ts_ms": TS_MS, "case_id": "case-9",
         "category": "noise", "status": "open", "source_id": "APP", "city": "CB",
         "district": "D1", "street": "D1-S1", "grid": "D1-S1-G01", "lon": 1.5, "lat": 2.5,
         "text": "loud", "photo_ref": "p.jpg", "ingested_at": 99,
+        "ingested_ms": 99_250,
     }  # fmt: skip
 
 
