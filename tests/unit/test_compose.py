@@ -110,8 +110,9 @@ def test_readme_documents_every_setting() -> None:
 
 
 def test_the_cluster_profile_has_the_topology_of_scripts_cluster() -> None:
+    workers = ("worker-cluster", "worker-cluster2")
     assert set(CLUSTER) == {"kafka1", "kafka2", "kafka3", "zookeeper", "clickhouse1",
-                            "clickhouse2", "worker-cluster", "simulator-cluster"}  # fmt: skip
+                            "clickhouse2", *workers, "simulator-cluster"}  # fmt: skip
     brokers = [_env(f"kafka{i}") for i in (1, 2, 3)]
     assert {b["KAFKA_NODE_ID"] for b in brokers} == {"1", "2", "3"}
     assert len({b["CLUSTER_ID"] for b in brokers}) == 1
@@ -121,13 +122,29 @@ def test_the_cluster_profile_has_the_topology_of_scripts_cluster() -> None:
         assert broker["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3"
         voters = broker["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
         assert voters == [f"{i}@kafka{i}:9093" for i in (1, 2, 3)]
-    for name, cls in (("worker-cluster", WorkerSettings), ("simulator-cluster", SimSettings)):
+    apps: list[tuple[str, type[CommonSettings]]] = [(w, WorkerSettings) for w in workers]
+    for name, cls in [*apps, ("simulator-cluster", SimSettings)]:
         env = _env(name)
         settings = load(cls, **{k[len(ENV_PREFIX) :].lower(): v for k, v in env.items()})
         assert settings.kafka_bootstrap == "kafka1:9092,kafka2:9092,kafka3:9092"
         assert settings.kafka_replication_factor == 3
         assert settings.clickhouse_cluster == "citybrain"
         assert all(dep in CLUSTER for dep in ALL_SERVICES[name]["depends_on"])
+
+
+def test_the_cluster_workers_share_a_group_and_no_state_files() -> None:
+    workers = [ALL_SERVICES[name] for name in ("worker-cluster", "worker-cluster2")]
+    ids = {load(WorkerSettings, **{k[len(ENV_PREFIX) :].lower(): v for k, v in
+                                   _env(name).items()}).worker_app_id
+           for name in ("worker-cluster", "worker-cluster2")}  # fmt: skip
+    assert len(ids) == 1  # one consumer group
+    volumes = [w["volumes"] for w in workers]
+    assert all(len(v) == 1 for v in volumes) and volumes[0] != volumes[1]
+    assert {v[0].split(":")[0] for v in volumes} <= set(COMPOSE["volumes"])
+    for worker in workers:
+        data_dir = worker["environment"]["CITYBRAIN_WORKER_DATA_DIR"]
+        assert data_dir.startswith(worker["volumes"][0].split(":")[1])  # on its own volume
+        assert worker["restart"] == "unless-stopped"  # a dead worker comes back
 
 
 def test_cluster_replicas_render_the_same_config_template_as_scripts_cluster() -> None:
