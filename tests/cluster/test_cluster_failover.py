@@ -42,8 +42,8 @@ from tests.integration.harness import (
     settled,
     wait_for,
     worker_process,
+    workers_in_group,
 )
-from tests.integration.test_two_workers import _members
 
 pytestmark = pytest.mark.cluster
 
@@ -124,7 +124,7 @@ def test_a_broker_a_replica_and_one_of_two_workers_die_and_nothing_is_lost_or_do
     second.start()
     sim = None
     try:
-        wait_for(lambda: _members(cluster) == 2, 300, "both workers in the group", second)
+        wait_for(lambda: workers_in_group(cluster) == 2, 300, "both workers in the group", second)
         sim = run_sim(env, "--seed", "7", "--rate", "200", "--count", str(EVENTS),
                       "--malformed", "0", "--case-fraction", "0", background=True)  # fmt: skip
         wait_for(lambda: _stored(cluster) >= 1000, 300, "1000 events stored", first)
@@ -143,7 +143,9 @@ def test_a_broker_a_replica_and_one_of_two_workers_die_and_nothing_is_lost_or_do
         _cluster("up", "--no-workers")  # kafka2 and clickhouse1 back
         valid = int(summary["valid"])
         assert valid == EVENTS and summary["send_errors"] == 0
-        wait_for(lambda: _members(cluster) == 2, 300, "both workers in the group again", again)
+        wait_for(
+            lambda: workers_in_group(cluster) == 2, 300, "both workers in the group again", again
+        )
         settled(cluster, first, 600)
         wait_for(lambda: _stored(cluster) >= valid, 120, f"{valid} events stored", first)
         assert first.alive() and again.alive()

@@ -12,7 +12,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from infra.clickhouse import connect
-from infra.kafka import group_lags
+from infra.kafka import group_lags, group_members
 from infra.namespace import child_env
 from infra.process import (
     ChildProcess,
@@ -62,6 +62,11 @@ def worker_process(settings: CommonSettings, name: str, **env: str) -> WorkerPro
     ``.local/test-logs/<prefix>-<name>.log``."""
     log = ROOT / ".local" / "test-logs" / f"{settings.kafka_topic_prefix}-{name}.log"
     return WorkerProcess(process_env(settings, **env), log, settings)
+
+
+def workers_in_group(settings: CommonSettings) -> int:
+    """Workers sharing the namespace's input partitions (0 while the group rebalances)."""
+    return group_members(settings, f"{settings.kafka_topic_prefix}-worker")
 
 
 def _input_lags(settings: CommonSettings) -> dict[Any, int]:

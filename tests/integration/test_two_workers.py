@@ -26,7 +26,6 @@ from typing import Any
 
 import pytest
 
-from infra.kafka import group_members
 from infra.namespace import fresh_namespace, worker_data_dir
 from infra.settings import CommonSettings
 from tests.integration.harness import (
@@ -38,6 +37,7 @@ from tests.integration.harness import (
     settled,
     stored_counts,
     wait_for,
+    workers_in_group,
 )
 
 pytestmark = pytest.mark.integration
@@ -81,11 +81,6 @@ def _worker(settings: CommonSettings, name: str) -> WorkerProcess:
     return WorkerProcess(env, Path(log), settings)
 
 
-def _members(settings: CommonSettings) -> int:
-    """Members of the workers' group that hold partitions (0 while it rebalances)."""
-    return group_members(settings, f"{settings.kafka_topic_prefix}-worker")
-
-
 def _stored(settings: CommonSettings) -> int:
     counts = stored_counts(settings)
     return int(counts["raw"] + counts["cases"])
@@ -121,7 +116,7 @@ def test_two_workers_one_killed_store_and_raise_what_one_worker_does(
     first.start()
     second.start()
     try:
-        wait_for(lambda: _members(split) == 2, 120, "both workers in the group", second)
+        wait_for(lambda: workers_in_group(split) == 2, 120, "both workers in the group", second)
         wait_for(lambda: _stored(split) > total // 4, 300, "a quarter stored", second)
         second.kill()
         again = _worker(split, "second")
