@@ -151,6 +151,20 @@ class Watermark:
         self.idle_parts.update(partitions)
         return self._move(self._low()) if self.latest else None
 
+    def snapshot(self) -> dict[str, Any]:
+        """What a restore needs: each partition's latest tick and which are idle (without
+        them a restored clock jumps to the first tick it reads, one worker's, ahead of the
+        partitions of another that lags)."""
+        return {"now": self.now, "latest": {str(p): t for p, (t, _) in self.latest.items()},
+                "idle": sorted(self.idle_parts)}  # fmt: skip
+
+    def restore(self, snap: Mapping[str, Any]) -> None:
+        """Take a snapshot's state; each partition's hold counts from now (wall clock)."""
+        at = self.wall()
+        self.now = snap.get("now")
+        self.latest = {int(p): (int(t), at) for p, t in snap.get("latest", {}).items()}
+        self.idle_parts = {int(p) for p in snap.get("idle", ())}
+
     def _low(self) -> int:
         since = self.wall() - self.hold_s
         top = max(t for t, _ in self.latest.values())
@@ -245,7 +259,7 @@ class AlertingStage:
         self.stages: dict[str, int] = {}  # "level:code" -> stage
         self.version = 0
         self.offsets: dict[str, int] = {}  # topic -> last offset applied
-        self.clock = Watermark()  # rebuilt from the ticks that follow a restore
+        self.clock = Watermark()
         self.early: list[dict[str, Any]] = []  # decisions and case events ahead of the clock
         self.heard: dict[str, int] = {}  # key -> the number of its latest decision applied
         self.cases_heard: dict[str, list[Any]] = {}  # case id -> [ts, status] last applied
@@ -254,7 +268,7 @@ class AlertingStage:
         return {
             "engine": self.engine.snapshot(), "meta": self.meta, "ended": self.ended,
             "stages": self.stages, "version": self.version, "offsets": self.offsets,
-            "clock": self.clock.now, "early": self.early,
+            "clock": self.clock.now, "watermark": self.clock.snapshot(), "early": self.early,
             "heard": self.heard, "cases_heard": self.cases_heard,
         }  # fmt: skip
 
@@ -264,7 +278,7 @@ class AlertingStage:
         stage.meta, stage.ended = dict(snap["meta"]), dict(snap["ended"])
         stage.stages, stage.version = dict(snap["stages"]), int(snap["version"])
         stage.offsets = {k: int(v) for k, v in snap["offsets"].items()}
-        stage.clock.now = snap.get("clock")
+        stage.clock.restore(snap.get("watermark") or {"now": snap.get("clock")})
         stage.early = list(snap.get("early", []))
         stage.heard = {k: int(n) for k, n in snap.get("heard", {}).items()}
         stage.cases_heard = {k: list(v) for k, v in snap.get("cases_heard", {}).items()}
@@ -316,12 +330,15 @@ class AlertingStage:
         after the waiting steps made since the tick before it (those of two workers by
         event time), in the order one worker would have sent them."""
         minutes = list(range(before + MINUTE_MS, to, MINUTE_MS)) if before is not None else []
+        waiting = sorted(self.early, key=lambda d: (int(d["after"]), int(d["ts_ms"])))
+        done = 0  # sorted once: a long gap passes many minutes over many waiting steps
         for t in [*minutes, to]:
-            due = sorted((d for d in self.early if int(d["after"]) < t),
-                         key=lambda d: (int(d["after"]), int(d["ts_ms"])))  # fmt: skip
-            if due:
-                self.early = [d for d in self.early if int(d["after"]) >= t]
-                yield from due
+            start = done
+            while done < len(waiting) and int(waiting[done]["after"]) < t:
+                done += 1
+            if done > start:
+                self.early = waiting[done:]
+                yield from waiting[start:done]
             yield t
 
     def led(self, events: Iterable[AlertEvent]) -> list[AlertEvent]:

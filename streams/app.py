@@ -73,7 +73,7 @@ from streams.event_time import EventTimeMerge
 from streams.indicators import IndicatorRunner, IndicatorStore
 from streams.intake import AlertIntake
 from streams.metrics import WorkerMetrics
-from streams.pipeline import Pipeline
+from streams.pipeline import PartitionsMoved, Pipeline
 from streams.progress import ProgressWatch
 from streams.sink import ClickHouseSink
 from streams.train import load_models
@@ -211,14 +211,12 @@ def create_app(
     catalog = CatalogFeed(CatalogStore(lambda: connect(settings), settings.clickhouse_database
                                        ).in_force, settings.worker_registry_refresh_s)  # fmt: skip
 
+    owned: set[tuple[str, int]] = set()  # the partitions assigned to this worker just now
+
     def held() -> list[int]:
         """The input partitions this worker holds (the same numbers on every input topic,
         which Faust assigns together, with the detector table's)."""
-        try:
-            assigned = app.consumer.assignment()
-        except Exception:  # not started, or rebalancing
-            return []
-        return sorted({tp.partition for tp in assigned if tp.topic in family_of_topic})
+        return sorted({p for t, p in owned if t in family_of_topic})
 
     def detector() -> Detection:
         registry, profiles = pipeline.registry, pipeline.profiles
@@ -270,7 +268,6 @@ def create_app(
     checkpoint = Checkpoint(settings.worker_snapshot_interval_s, save_detection)
     merge: EventTimeMerge[tuple[Any, Item]] = EventTimeMerge(settings.worker_partition_idle_s)
     read_to: dict[Any, int] = {}  # the last offset read of each partition
-    owned: set[tuple[str, int]] = set()  # the partitions assigned to this worker just now
     lag: dict[Any, int] = {}  # the messages left unread on each partition
     moved = [time.monotonic()]  # when detection last released readings (or had none queued)
     detecting = asyncio.Lock()  # the agent and the timers release readings and send decisions
@@ -339,7 +336,13 @@ def create_app(
             async with working:
                 busy["ingest"] = time.monotonic()
                 messages = [to_message(e) for e in events]
-                validated = await pipeline.process(messages)
+                try:
+                    validated = await pipeline.process(messages)
+                except PartitionsMoved:  # read again where they are now, never acked here
+                    log.info("a rebalance came while a batch of %d events was stored: it is "
+                             "read again by the partitions' owners", len(events))  # fmt: skip
+                    busy.pop("ingest", None)
+                    continue
                 await send_dead(validated.dead)
                 await catalog.refresh_if_due()
                 async with detecting:
@@ -410,6 +413,7 @@ def create_app(
         except Exception:  # rebalancing, or the consumer is stopping: look again later
             return
         progress.forget(set(assigned))
+        watch_commits(assigned, now)
         for stall in progress.stalls(now):
             tp = stall.partition
             unread = "never fetched" if stall.unread is None else f"{stall.unread} unread"
@@ -421,6 +425,32 @@ def create_app(
             if since is not None and now - since >= STALL_S:
                 busy[agent] = None  # told once per batch
                 log.warning("the %s agent has been on one batch for %.0f s", agent, now - since)
+
+    commits: ProgressWatch[Any] = ProgressWatch(STALL_S)
+
+    def watch_commits(assigned: set[Any], now: float) -> None:
+        """Warn of an input partition read further than it is committed, whose commit has
+        not moved for STALL_S: what Faust holds of it says why (a hole in its acked
+        offsets holds every commit after it)."""
+        consumer: Any = app.consumer  # Faust's own bookkeeping: no public view of it
+        for tp in assigned:
+            committed = consumer._committed_offset.get(tp)
+            read = consumer._read_offset.get(tp)
+            if committed is not None and read is not None:
+                commits.observe(tp, committed, read + 1, now)
+        commits.forget(assigned)
+        for stall in commits.stalls(now):
+            tp = stall.partition
+            acked = sorted(consumer._acked.get(tp) or ())
+            log.warning("input %s/%d not committed further for %.0f s: committed %s, read to %s, "
+                        "%d acked after it (first %s), %d unacked events in hand",
+                        tp.topic, tp.partition, stall.since_s,
+                        consumer._committed_offset.get(tp),
+                        consumer._read_offset.get(tp),
+                        len(acked), acked[0] if acked else None,
+                        sum(1 for e in checkpoint.unacked if e.message.tp == tp))  # fmt: skip
+        for tp in commits.resumed():
+            log.info("input %s/%d is committed again", tp.topic, tp.partition)
 
     intake = AlertIntake(alerting_topic(prefix), alert_actions_topic(prefix))
     indicators = IndicatorRunner(

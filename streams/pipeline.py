@@ -35,6 +35,10 @@ RETRY_MAX_S = 0.5
 _UNKNOWN = {Reason.UNKNOWN_SOURCE, Reason.UNKNOWN_GRID, Reason.LOCATION_MISMATCH}
 
 
+class PartitionsMoved(Exception):
+    """The worker's partitions changed while a batch was in hand: leave it unacked."""
+
+
 class Pipeline:
     """Everything one worker does with a batch; state is per source partition."""
 
@@ -67,12 +71,18 @@ class Pipeline:
         self._registry = Registry(sources={}, grids={})
         self._profiles: dict[str, tuple[str, dict[str, float]]] = {}
         self._registry_at = float("-inf")
+        self._forgotten = 0  # times the state was dropped: a batch in hand is then stale
 
     def forget_partitions(self) -> None:
         """Drop in-memory roll-up and identity state (on rebalance): it is reloaded from
-        the store."""
+        the store. A batch being stored meanwhile ends with :class:`PartitionsMoved`."""
         self._states.clear()
         self._ledgers.clear()
+        self._forgotten += 1
+
+    def _still(self, forgotten: int) -> None:
+        if self._forgotten != forgotten:
+            raise PartitionsMoved("a rebalance dropped the partitions' state mid-batch")
 
     async def call(self, table: str, fn: Callable[..., T], *args: object) -> T:
         """Run a blocking sink call off the loop, retrying until it succeeds.
@@ -196,12 +206,17 @@ class Pipeline:
 
     async def process(self, messages: Sequence[Message]) -> batch.Validated:
         """Store one batch completely; returns what to detect and the dead letters (an id
-        re-used for other content among them); repeats of stored events are left out."""
+        re-used for other content among them); repeats of stored events are left out.
+        Raises :class:`PartitionsMoved` when a rebalance came while it was loading or
+        storing: what it stored is as after a crash at that point (the batch is read again,
+        by this worker or the partition's new owner, and its stored part recognised)."""
         started = time.perf_counter()
         for topic, n in Counter(m.topic for m in messages).items():
             self._metrics.events_in.labels(topic).inc(n)
+        forgotten = self._forgotten
         validated = await self._validate(messages)
         await self._load_windows(validated)
+        self._still(forgotten)
         validated = self._settle(validated)
         redelivered = sum(s.redelivered for s in self._states.values())
         changed = batch.fold_rollups(validated, messages, self._states)
@@ -210,6 +225,7 @@ class Pipeline:
             self._metrics.rollup_skipped.inc(redelivered)
             log.info("skipped %d re-delivered events already in their roll-ups", redelivered)
         await self._store(validated, changed)
+        self._still(forgotten)
         self._evict(validated)
         self._count(validated)
         self._metrics.batch_seconds.observe(time.perf_counter() - started)

@@ -24,7 +24,7 @@ from detectors.contract.validation import Registry
 from detectors.evaluation.scenarios import synthesize
 from detectors.scoring.monitor import Monitor
 from sensors_sim.scenario import load_scenario
-from streams.alerting import AlertingStage, Watermark, step_to_json
+from streams.alerting import HOLD_S, AlertingStage, Watermark, step_to_json
 from streams.batch import Message
 from streams.detection import CHANGES_KEY, TICK_KEY, Detection
 from streams.intake import AlertIntake
@@ -183,10 +183,21 @@ def _engine(values: list[bytes]) -> list[dict[str, Any]]:
     return [e.record() for e in out.events]
 
 
-def test_the_engine_raises_the_same_alerts_from_two_lagging_workers_and_a_takeover() -> None:
-    """Two scenarios in two districts on partitions of two workers; the second worker lags
-    the first by many minutes, then is killed between checkpoints and its partitions taken
-    over from its last checkpoint (so its decisions since are sent twice)."""
+def _engine_restored(values: list[bytes], cut: int) -> list[dict[str, Any]]:
+    """:func:`_engine`, with the engine snapshotted after ``cut`` messages and restored (as
+    when the worker holding the engine dies and another takes it over from its table)."""
+    stage, intake = AlertingStage(AlertEngine()), AlertIntake(TOPIC, ACTIONS)
+    messages = [Message(TOPIC, 0, n, 0, b"city", v) for n, v in enumerate(values)]
+    first, _, _ = intake.apply(stage, messages[:cut])
+    snap = orjson.loads(orjson.dumps(stage.snapshot()))
+    again = AlertingStage.restore(snap)
+    later, rejected, _ = intake.apply(again, messages)  # read again from an older offset
+    assert not rejected
+    return [e.record() for e in [*first.events, *later.events]]
+
+
+def _two_lagging_workers_and_a_takeover() -> tuple[list[bytes], list[dict[str, Any]]]:
+    """What two workers send the engine, and the engine's events from one worker's."""
     parts: dict[str, tuple[Any, list[tuple[Reading, int]]]] = {}
     for name, part in (("flood", 0), ("water_main", 2)):
         synthesis, items = _readings(name)
@@ -227,7 +238,41 @@ def test_the_engine_raises_the_same_alerts_from_two_lagging_workers_and_a_takeov
                 sent += b.checkpoint()
                 last_checkpoint = k + 1
     assert len(sent) > len(alone)  # the takeover sent decisions again
+    return sent, expected
+
+
+def test_the_engine_raises_the_same_alerts_from_two_lagging_workers_and_a_takeover() -> None:
+    """Two scenarios in two districts on partitions of two workers; the second worker lags
+    the first by many minutes, then is killed between checkpoints and its partitions taken
+    over from its last checkpoint (so its decisions since are sent twice)."""
+    sent, expected = _two_lagging_workers_and_a_takeover()
     assert _engine(sent) == expected
+
+
+def test_an_engine_restored_mid_run_raises_what_it_would_have() -> None:
+    sent, expected = _two_lagging_workers_and_a_takeover()
+    assert _engine_restored(sent, len(sent) // 2) == expected
+
+
+def test_a_restored_clock_keeps_waiting_for_the_lagging_worker() -> None:
+    """The engine moves to another worker: restored from its snapshot, it still knows how
+    far each partition has ticked, so the first tick it reads (the leading worker's) does
+    not move its clock past the lagging worker's partitions (whose case steps would then be
+    judged overdue by the gap)."""
+    wall = [0.0]
+    stage = AlertingStage(AlertEngine())
+    stage.clock = Watermark(wall=lambda: wall[0])
+    stage.clock.tick(600_000, [0, 2])  # the lagging worker
+    stage.clock.tick(6_000_000, [1, 3])  # the leading one
+    stage.clock.idle([4])
+    assert stage.clock.now == 600_000
+    wall[0] = 1000.0
+    again = AlertingStage.restore(orjson.loads(orjson.dumps(stage.snapshot())))
+    again.clock.wall = lambda: wall[0]
+    assert again.clock.tick(6_060_000, [1, 3]) is None  # 0 and 2 still at 600 s
+    assert again.clock.tick(660_000, [0, 2]) == 660_000
+    wall[0] = 1000.0 + HOLD_S + 1  # the hold counts from the restore
+    assert again.clock.tick(6_120_000, [1, 3]) == 6_120_000
 
 
 def test_decisions_sent_again_under_their_numbers_apply_once() -> None:

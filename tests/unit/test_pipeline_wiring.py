@@ -7,13 +7,14 @@ import asyncio
 from collections.abc import Sequence
 
 import orjson
+import pytest
 from prometheus_client import CollectorRegistry
 
 from detectors.contract.events import Family
 from detectors.contract.validation import Registry
 from streams.batch import Message
 from streams.metrics import WorkerMetrics
-from streams.pipeline import Pipeline
+from streams.pipeline import PartitionsMoved, Pipeline
 from streams.rollup import StoredRow
 from tests.unit.test_validation import NOW, REGISTRY, case, reading
 
@@ -127,3 +128,27 @@ def test_place_names_load_even_when_nothing_was_ingested() -> None:
     assert asyncio.run(pipeline.place_names()) == {"D1": ("Riverside", "滨江区")}
     asyncio.run(pipeline.place_names())  # fresh: not loaded again
     assert NamedSink.loads == 1
+
+
+def test_a_rebalance_mid_batch_leaves_the_batch_to_be_read_again_not_crashed() -> None:
+    """The partitions' state is dropped (a rebalance) while the batch's rows are written:
+    the batch ends with PartitionsMoved, never a KeyError in the agent, and read again it is
+    stored as after a crash at that point."""
+
+    class RebalancingSink(MemorySink):
+        pipeline: Pipeline | None = None
+
+        def write_raw(self, rows: Sequence[tuple[object, ...]]) -> int:
+            if self.pipeline is not None:
+                self.pipeline.forget_partitions()  # the revoke signal, amid the store
+                self.pipeline = None
+            return super().write_raw(rows)
+
+    sink = RebalancingSink()
+    pipeline = _pipeline(sink, CollectorRegistry())
+    sink.pipeline = pipeline
+    with pytest.raises(PartitionsMoved):
+        asyncio.run(pipeline.process(_messages()))
+    validated = asyncio.run(pipeline.process(_messages()))  # the new owner reads it again
+    assert [type(e).__name__ for _, e in validated.ordered] == ["Reading", "CaseReport"]
+    assert len(sink.tables["events_raw"]) == 2  # a re-delivered row: FINAL collapses it
