@@ -215,8 +215,13 @@ def create_app(
 
     def held() -> list[int]:
         """The input partitions this worker holds (the same numbers on every input topic,
-        which Faust assigns together, with the detector table's)."""
-        return sorted({p for t, p in owned if t in family_of_topic})
+        which Faust assigns together, with the detector table's), as the consumer has them
+        (set before Faust's assignment signal, which ``owned`` follows)."""
+        try:
+            assigned = app.consumer.assignment()
+        except Exception:  # not started, or rebalancing
+            return []
+        return sorted({tp.partition for tp in assigned if tp.topic in family_of_topic})
 
     def detector() -> Detection:
         registry, profiles = pipeline.registry, pipeline.profiles
@@ -413,7 +418,7 @@ def create_app(
         except Exception:  # rebalancing, or the consumer is stopping: look again later
             return
         progress.forget(set(assigned))
-        watch_commits(assigned, now)
+        await watch_commits(assigned, now)
         for stall in progress.stalls(now):
             tp = stall.partition
             unread = "never fetched" if stall.unread is None else f"{stall.unread} unread"
@@ -428,10 +433,12 @@ def create_app(
 
     commits: ProgressWatch[Any] = ProgressWatch(STALL_S)
 
-    def watch_commits(assigned: set[Any], now: float) -> None:
+    async def watch_commits(assigned: set[Any], now: float) -> None:
         """Warn of an input partition read further than it is committed, whose commit has
-        not moved for STALL_S: what Faust holds of it says why (a hole in its acked
-        offsets holds every commit after it)."""
+        not moved for STALL_S, with what Faust holds of it. When the offsets it waits for
+        are in no hand (acked ones after a gap, nothing of it queued or unacked: a rebalance
+        lost them between two reads), read the partition again from its commit: what was
+        stored is recognised, and the commit can move."""
         consumer: Any = app.consumer  # Faust's own bookkeeping: no public view of it
         for tp in assigned:
             committed = consumer._committed_offset.get(tp)
@@ -441,14 +448,20 @@ def create_app(
         commits.forget(assigned)
         for stall in commits.stalls(now):
             tp = stall.partition
+            committed = consumer._committed_offset.get(tp)
             acked = sorted(consumer._acked.get(tp) or ())
+            in_hand = sum(1 for e in checkpoint.unacked if e.message.tp == tp) + merge.queued(tp)
+            lost = bool(acked) and committed is not None and acked[0] > committed and not in_hand
             log.warning("input %s/%d not committed further for %.0f s: committed %s, read to %s, "
-                        "%d acked after it (first %s), %d unacked events in hand",
-                        tp.topic, tp.partition, stall.since_s,
-                        consumer._committed_offset.get(tp),
-                        consumer._read_offset.get(tp),
-                        len(acked), acked[0] if acked else None,
-                        sum(1 for e in checkpoint.unacked if e.message.tp == tp))  # fmt: skip
+                        "%d acked after it (first %s), %d events in hand%s",
+                        tp.topic, tp.partition, stall.since_s, committed,
+                        consumer._read_offset.get(tp), len(acked), acked[0] if acked else None,
+                        in_hand, ": reading it again from the commit" if lost else "")  # fmt: skip
+            if lost:
+                try:
+                    await consumer.seek(tp, committed)
+                except Exception as exc:  # rebalancing: the next assignment reads from commits
+                    log.warning("could not read %s/%d again: %r", tp.topic, tp.partition, exc)
         for tp in commits.resumed():
             log.info("input %s/%d is committed again", tp.topic, tp.partition)
 
@@ -556,6 +569,13 @@ def create_app(
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_state(sender: Any, revoked: Any = None, **kwargs: Any) -> None:
         # Another worker may own these partitions now; its writes would make ours stale.
+        # The batches in hand finish first (a little while at most): the new owner loads
+        # roll-ups and identities from the tables once the rebalance is done, and must
+        # find every row of ours there.
+        for lock in (working, alerting_work):
+            if not await finished_within(lock, STOP_BATCH_WAIT_S / 2):
+                log.warning("a rebalance did not wait for the batch in hand: it is read "
+                            "again by the partitions' owners")  # fmt: skip
         pipeline.forget_partitions()
         detection.clear()
         merge.clear()  # never acked: the new owner reads them again
@@ -587,6 +607,14 @@ def create_app(
                         ", ".join(missing))  # fmt: skip
 
     return app
+
+
+async def finished_within(lock: asyncio.Lock, seconds: float) -> bool:
+    """Wait until whoever holds ``lock`` lets it go (False after ``seconds``)."""
+    if not await acquired_within(lock, seconds):
+        return False
+    lock.release()
+    return True
 
 
 async def acquired_within(lock: asyncio.Lock, seconds: float) -> bool:

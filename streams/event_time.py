@@ -93,6 +93,11 @@ class EventTimeMerge(Generic[T]):
         now = self._clock()
         return [p for p, s in self._partitions.items() if self._holds(s, now)]
 
+    def queued(self, partition: Hashable) -> int:
+        """Items of ``partition`` waiting to be released."""
+        state = self._partitions.get(partition)
+        return len(state.queue) if state is not None else 0
+
     def pending(self) -> int:
         """Items queued but not yet released."""
         return sum(len(s.queue) for s in self._partitions.values())
