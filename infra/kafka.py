@@ -67,6 +67,7 @@ def ensure_topics(settings: CommonSettings, names: list[str] | None = None) -> l
         for name, (_, configs) in specs.items():
             if configs and name not in created:
                 admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs)])
+        _wait_listed(admin, {name: specs[name] for name in created}, 30.0)
         return created
     finally:
         admin.close()
@@ -83,19 +84,30 @@ def ensure_internal_topics(
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
     try:
         created = _create_missing(admin, topics, settings.kafka_replication_factor)
-        deadline = time.monotonic() + wait_s
-        while True:
-            seen = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(list(topics))
-                    if not t.get("error_code")}  # fmt: skip
-            short = [n for n, (partitions, _) in topics.items() if seen.get(n, 0) < partitions]
-            if not short:
-                return created
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"topics not in the broker's metadata after {wait_s:.0f} s: "
-                                   + ", ".join(short))  # fmt: skip
-            time.sleep(0.2)
+        _wait_listed(admin, topics, wait_s)
+        return created
     finally:
         admin.close()
+
+
+def _wait_listed(
+    admin: KafkaAdminClient, topics: Mapping[str, tuple[int, dict[str, str]]], wait_s: float
+) -> None:
+    """Wait until the broker's metadata lists every topic of ``topics`` with all its
+    partitions (a topic just created may not be listed yet on a loaded broker)."""
+    if not topics:
+        return
+    deadline = time.monotonic() + wait_s
+    while True:
+        seen = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(list(topics))
+                if not t.get("error_code")}  # fmt: skip
+        short = [n for n, (partitions, _) in topics.items() if seen.get(n, 0) < partitions]
+        if not short:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics not in the broker's metadata after {wait_s:.0f} s: "
+                               + ", ".join(short))  # fmt: skip
+        time.sleep(0.2)
 
 
 def _create_missing(

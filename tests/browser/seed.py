@@ -324,6 +324,7 @@ def _seed_cases(settings: CommonSettings, city: CityModel, now_ms: int) -> str:
                     f"{category} reported",
                     "",
                     ts // 1000,
+                    ts,
                 )
             )
     insert(settings, "cases_raw", CASE_COLUMNS, rows)
@@ -384,6 +385,7 @@ def _seed_readings(settings: CommonSettings, city: CityModel, now_ms: int) -> No
                 loc.street,
                 loc.grid,
                 ts // 1000,
+                ts,
             )
         )
     insert(settings, "events_raw", RAW_COLUMNS, rows)

@@ -77,7 +77,7 @@ def extra(world: World) -> Extra:
         ts = now - (60 - m) * MIN_MS
         for metric, value in (("humidity", 60.0 + m / 10), ("pm10", 80.0 + 2.0 * m)):
             readings.append((f"env-{metric}-{m}", ts // 1000, ts, "environment", "ENV-0001",
-                             metric, value, *D1_G01, ts // 1000))  # fmt: skip
+                             metric, value, *D1_G01, ts // 1000, ts))  # fmt: skip
     insert(settings, "events_raw", RAW_COLUMNS, readings)
     minute = datetime.fromtimestamp((now - MIN_MS) / 1000, UTC).strftime("%H:%M")
     return Extra("ENV-0001", "pm10", "alert-pm10-env", "incident-d1", alert_ms, incident_ms,

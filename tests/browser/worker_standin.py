@@ -155,7 +155,7 @@ class WorkerStandIn(threading.Thread):
             step = apply_case_action(action, cases)
             if isinstance(step, Invalid):
                 return None
-            sink.insert(CASES_RAW, cases_raw_rows([step], int(action["ts"]) // 1000))
+            sink.insert(CASES_RAW, cases_raw_rows([step], int(action["ts"])))
             sink.insert(CASE_STEPS, step_rows([step]))
         finally:
             sink.reset()

@@ -40,6 +40,7 @@ def file_case(settings: CommonSettings, case_id: str, ts_ms: int) -> None:
         client.execute(CASES_RAW.insert_sql(), [(
             str(uuid.uuid4()), ts_ms // 1000, ts_ms, case_id, "garbage", "filed", "HOTLINE",
             "CB", "D2", "D2-S1", "D2-S1-G03", 120.1, 30.2, "垃圾堆放未及时清运", "", ts_ms // 1000,
+            ts_ms,
         )])  # fmt: skip
     finally:
         client.disconnect()

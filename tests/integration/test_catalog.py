@@ -97,7 +97,8 @@ def test_a_department_added_is_read_by_the_dashboard_in_its_newest_version(
 
 def _event(n: int, source_id: str, at: datetime, district: str) -> tuple[object, ...]:
     return (f"e-{n}", at, int(at.timestamp() * 1000), "water", source_id, "pipe_level", 1.0,
-            "CB", district, f"{district}-S1", f"{district}-S1-G01", at)  # fmt: skip
+            "CB", district, f"{district}-S1", f"{district}-S1-G01", at,
+            int(at.timestamp() * 1000))  # fmt: skip
 
 
 def test_a_sources_quality_is_counted_over_the_quality_pages_window(
