@@ -45,7 +45,7 @@ from infra.kafka import group_lag, group_members  # noqa: E402
 from infra.namespace import child_env, fresh_namespace, new_tag, worker_data_dir  # noqa: E402
 from infra.process import StreamWorker, free_port, run_json, wait_until  # noqa: E402
 from infra.settings import CommonSettings, load  # noqa: E402
-from infra.topics import alerting_topic  # noqa: E402
+from infra.topics import alerting_topic, worker_app_id  # noqa: E402
 from replay.store import stored  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -157,11 +157,11 @@ class Workers:
         return total
 
     def members(self) -> int:
-        return group_members(self.settings, f"{self.settings.kafka_topic_prefix}-worker")
+        return group_members(self.settings, worker_app_id(self.settings.kafka_topic_prefix))
 
     def drain_alerting(self) -> None:
         """Wait until the alert engine has applied every decision sent to it."""
-        group = f"{self.settings.kafka_topic_prefix}-worker"
+        group = worker_app_id(self.settings.kafka_topic_prefix)
         alerting = alerting_topic(self.settings.kafka_topic_prefix)
         while group_lag(self.settings, group, [alerting]) > 0:
             self.check()

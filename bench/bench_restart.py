@@ -30,7 +30,7 @@ from infra.kafka import group_lag  # noqa: E402
 from infra.namespace import child_env, fresh_namespace, new_tag  # noqa: E402
 from infra.process import StreamWorker, run_json, wait_until  # noqa: E402
 from infra.settings import CommonSettings, load  # noqa: E402
-from infra.topics import all_family_topics  # noqa: E402
+from infra.topics import all_family_topics, worker_app_id  # noqa: E402
 from replay.store import stored  # noqa: E402
 
 
@@ -75,7 +75,7 @@ def restarts(args: argparse.Namespace, settings: CommonSettings, tag: str) -> No
 
     def caught_up(worker: StreamWorker) -> None:
         inputs = list(all_family_topics(settings.kafka_topic_prefix).values())
-        group = f"{settings.kafka_topic_prefix}-worker"
+        group = worker_app_id(settings.kafka_topic_prefix)
         wait_until(lambda: group_lag(settings, group, inputs) == 0, 300,
                    "the worker to commit every input", worker)  # fmt: skip
 

@@ -40,7 +40,7 @@ from infra.kafka import group_lag  # noqa: E402
 from infra.namespace import child_env, fresh_namespace, new_tag  # noqa: E402
 from infra.process import ChildProcess, StreamWorker  # noqa: E402
 from infra.settings import CommonSettings, load  # noqa: E402
-from infra.topics import all_family_topics  # noqa: E402
+from infra.topics import all_family_topics, worker_app_id  # noqa: E402
 from replay.store import stored  # noqa: E402
 
 RUN = ROOT / ".local" / "run"
@@ -116,7 +116,7 @@ def soak(args: argparse.Namespace, settings: CommonSettings, tag: str) -> int:
     sim = ChildProcess("sensors_sim", sim_args, env={**env, "CITYBRAIN_SIM_METRICS_PORT": "0"},
                        log_path=logs / f"soak-sim-{tag}.log", cwd=ROOT)  # fmt: skip
     inputs = list(all_family_topics(prefix).values())
-    group = f"{prefix}-worker"
+    group = worker_app_id(prefix)
     worker_rss: dict[int, float] = {}
     print(f"soak {tag}: {args.rate:g} events/s for {args.minutes} min, {args.malformed:.0%} "
           f"malformed, {args.case_fraction:.1%} cases; logs in {logs}")  # fmt: skip

@@ -22,7 +22,7 @@ from infra.process import (
     wait_until,
 )
 from infra.settings import CommonSettings
-from infra.topics import alert_actions_topic, alerting_topic, all_family_topics
+from infra.topics import alert_actions_topic, alerting_topic, all_family_topics, worker_app_id
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +66,7 @@ def worker_process(settings: CommonSettings, name: str, **env: str) -> WorkerPro
 
 def workers_in_group(settings: CommonSettings) -> int:
     """Workers sharing the namespace's input partitions (0 while the group rebalances)."""
-    return group_members(settings, f"{settings.kafka_topic_prefix}-worker")
+    return group_members(settings, worker_app_id(settings.kafka_topic_prefix))
 
 
 def _input_lags(settings: CommonSettings) -> dict[Any, int]:
@@ -74,7 +74,7 @@ def _input_lags(settings: CommonSettings) -> dict[Any, int]:
     prefix = settings.kafka_topic_prefix
     inputs = [*all_family_topics(prefix).values(), alerting_topic(prefix),
               alert_actions_topic(prefix)]  # fmt: skip
-    return group_lags(settings, f"{prefix}-worker", inputs)
+    return group_lags(settings, worker_app_id(prefix), inputs)
 
 
 def settled(settings: CommonSettings, worker: ChildProcess, timeout_s: float) -> None:

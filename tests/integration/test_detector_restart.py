@@ -18,7 +18,7 @@ from detectors.scoring.monitor import Monitor
 from infra.clickhouse import connect
 from infra.kafka import group_lag
 from infra.settings import CommonSettings
-from infra.topics import all_family_topics
+from infra.topics import all_family_topics, worker_app_id
 from streams.detection import sites_of
 from streams.sink import ClickHouseSink
 from tests.integration.harness import (
@@ -127,7 +127,7 @@ def test_restored_detectors_equal_uninterrupted_ones(namespace: CommonSettings) 
         # group has committed every input, the table must hold the last readings.
         prefix = namespace.kafka_topic_prefix
         inputs = list(all_family_topics(prefix).values())
-        wait_for(lambda: group_lag(namespace, f"{prefix}-worker", inputs) == 0, 180,
+        wait_for(lambda: group_lag(namespace, worker_app_id(prefix), inputs) == 0, 180,
                  "the worker to commit every reading", second)  # fmt: skip
         wait_for(lambda: all(_seen(namespace, s, m) == last[(s, m)]
                              for s, m in chosen), 30, "the table to hold the last readings",

@@ -18,7 +18,7 @@ from detectors.contract.events import Family
 from infra.kafka import ensure_topics
 from infra.process import wait_until
 from infra.settings import CommonSettings
-from infra.topics import all_family_topics, family_topic
+from infra.topics import all_family_topics, family_topic, worker_app_id
 from tests.integration.harness import (
     process_env,
     run_sim,
@@ -137,7 +137,7 @@ def _committed(settings: CommonSettings) -> int:
     topics = set(all_family_topics(settings.kafka_topic_prefix).values())
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
-        group = f"{settings.kafka_topic_prefix}-worker"
+        group = worker_app_id(settings.kafka_topic_prefix)
         offsets = admin.list_group_offsets({group: None}).get(group, {})
     finally:
         admin.close()
