@@ -5,12 +5,13 @@ their clocks)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from detectors.alerting.overdue import CaseMove
+from detectors.alerting.types import Decision
 from detectors.contract import dead_letter
 from detectors.contract.cases import CASE_ACTIONS
 from detectors.contract.validation import Invalid, Reason
@@ -88,7 +89,7 @@ class AlertIntake:
                     rejected.append((message, Invalid(Reason.WRONG_TYPE, repr(exc)[:200])))
             else:
                 try:  # a decision or a case event: refused now, not when the clock is there
-                    _ = case_move_from(doc) if doc.get("type") == "case" else decision_from(doc)
+                    decoded = _step_of(doc)
                     int(doc["ts_ms"]), int(doc.get("after") or 0), int(doc.get("seq") or 0)
                 except (KeyError, TypeError, ValueError) as exc:
                     rejected.append((message, Invalid(Reason.MISSING_FIELD, repr(exc)[:200])))
@@ -96,7 +97,7 @@ class AlertIntake:
                 if stage.first_time(doc) and (
                     not stage.early_for(doc)  # else it waits for the clock
                 ):
-                    self._step(stage, doc, out, stages)
+                    self._step(stage, decoded, out, stages)
         return out, rejected, stages
 
     def _tick(self, stage: AlertingStage, doc: dict[str, Any], out: StageOutput,
@@ -111,11 +112,11 @@ class AlertIntake:
             tick = int(doc["ts_ms"])
             moved = stage.clock.tick(tick, None if parts is None else [int(p) for p in parts])
         if moved is not None:
-            for due in stage.advance(before, moved):
-                self._step(stage, due, out, stages)
+            for due in stage.advance(before, moved):  # waiting steps are kept as JSON
+                self._step(stage, due if isinstance(due, int) else _step_of(due), out, stages)
 
     @staticmethod
-    def _step(stage: AlertingStage, step: int | dict[str, Any], out: StageOutput,
+    def _step(stage: AlertingStage, step: int | CaseMove | Decision, out: StageOutput,
               stages: list[tuple[object, ...]]) -> None:  # fmt: skip
         """Apply one step of the workers' detection: a clock minute, a case event or a
         decision."""
@@ -123,10 +124,10 @@ class AlertIntake:
             out.events += stage.led(stage.engine.tick(step))
             stage.end_silences(step, out)
             stages += stage_rows(stage, step)
-        elif step.get("type") == "case":
-            out.events += stage.engine.case_moved(case_move_from(step))
+        elif isinstance(step, CaseMove):
+            out.events += stage.engine.case_moved(step)
         else:
-            out.events += stage.led(stage.engine.apply([decision_from(step)]))
+            out.events += stage.led(stage.engine.apply([step]))
 
     @staticmethod
     def dead_rows(rejected: Rejected, worker: str) -> list[tuple[object, ...]]:
@@ -157,3 +158,8 @@ def _family(message: Message) -> str:
         return "alert_action"
     is_case = isinstance(doc, dict) and doc.get("action") in CASE_ACTIONS
     return "case_action" if is_case else "alert_action"
+
+
+def _step_of(doc: Mapping[str, Any]) -> CaseMove | Decision:
+    """A case event or a decision as the alerting topic carries it, decoded once."""
+    return case_move_from(doc) if doc.get("type") == "case" else decision_from(doc)
