@@ -58,11 +58,18 @@ class BankResult(NamedTuple):
     scores: tuple[float, ...]  # per member, in member order
 
 
-class Raw(NamedTuple):
-    """Members' scores and evidence (None below :data:`EVIDENCE_FLOOR`) for one reading."""
+class Raw:
+    """Members' scores and evidence (None below :data:`EVIDENCE_FLOOR`; the list itself
+    None while no member has any) for one reading.
 
-    scores: list[float]
-    evidence: list[Evidence | None]
+    A batch keeps one per reading until it is combined, so it is one small object: the
+    collector promotes whatever lives through a batch and then sweeps the whole heap, every
+    bank's state included, for it."""
+
+    __slots__ = ("evidence", "scores")
+
+    def __init__(self, scores: list[float], evidence: list[Evidence | None] | None = None) -> None:
+        self.scores, self.evidence = scores, evidence
 
 
 class Pending(NamedTuple):
@@ -71,7 +78,7 @@ class Pending(NamedTuple):
     raw: Raw
     position: int
     model: TrainedModel
-    row: list[float]
+    row: tuple[float, ...]
 
 
 def _unwrap(detector: BaseDetector) -> BaseDetector:
@@ -149,22 +156,24 @@ class Bank(BaseDetector):
         multivariate members defer: they append their feature row and score NaN until
         :func:`score_pending` fills it in, a whole batch per model."""
         expected = self._baseline.expected(ts_ms) if self._baseline is not None else None
-        raw = Raw([], [])
-        scores, evidence = raw.scores, raw.evidence
+        scores: list[float] = []
+        raw = Raw(scores)
         for detector, residual, is_model in self._plan:
             x = value
             if residual:
                 if expected is None:
                     scores.append(0.0)
-                    evidence.append(None)
                     continue
                 x = (value - expected[0]) / expected[1]
             if is_model:
                 score = self._model_score(detector, ts_ms, x, raw, pending)
             else:
                 score = detector.score_one(ts_ms, x)
+            if score >= EVIDENCE_FLOOR:
+                if raw.evidence is None:
+                    raw.evidence = [None] * len(self._plan)
+                raw.evidence[len(scores)] = detector.evidence()
             scores.append(score)
-            evidence.append(detector.evidence() if score >= EVIDENCE_FLOOR else None)
             detector.learn_one(ts_ms, x)
         return raw
 
@@ -214,7 +223,7 @@ class Bank(BaseDetector):
 
     @staticmethod
     def _evidence(raw: Raw, index: int) -> Evidence:
-        found = raw.evidence[index] if index >= 0 else None
+        found = raw.evidence[index] if index >= 0 and raw.evidence is not None else None
         return found if found is not None else {}
 
     def tick(self, now_ms: int) -> tuple[float, str]:

@@ -132,17 +132,22 @@ class Monitor:
     ) -> list[Decision]:
         """Score and learn a batch (in order) and return the decisions it yields."""
         pending: list[Pending] = []
-        staged: list[tuple[Reading, Bank, Raw]] = []
-        for reading in readings:
+        # what lives through the batch is promoted by the collector (see Raw): parallel
+        # lists, not a tuple per reading
+        staged: list[Reading] = list(readings)
+        banks: list[Bank] = []
+        raws: list[Raw] = []
+        for reading in staged:
             bank = self.bank(reading[1], reading[2])
-            staged.append((reading, bank, bank.assess_raw(reading[0], reading[3], pending)))
+            banks.append(bank)
+            raws.append(bank.assess_raw(reading[0], reading[3], pending))
             series = (reading[1], reading[2])
             self._dirty.add(series)
             if reading[0] > self._seen.get(series, reading[0] - 1):
                 self._seen[series] = reading[0]
         score_pending(pending)
         decisions: list[Decision] = []
-        for (ts, source_id, metric, value), bank, raw in staged:
+        for (ts, source_id, metric, value), bank, raw in zip(staged, banks, raws, strict=True):
             result = bank.combine(raw)
             if observe is not None:
                 observe(ts, source_id, metric, bank, result)

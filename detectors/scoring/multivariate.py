@@ -130,17 +130,18 @@ class MultivariateDetector(BaseDetector):
     def warm(self) -> bool:
         return self._count >= self.warmup
 
-    def features_one(self, ts_ms: int, value: float) -> list[float]:
-        """The feature row of a reading, from the state before it."""
+    def features_one(self, ts_ms: int, value: float) -> tuple[float, ...]:
+        """The feature row of a reading, from the state before it (a tuple of floats: a
+        batch holds one per reading, and the collector soon stops tracking those)."""
         scale = max(1.2533 * self._dev, self.min_scale)
         hour = ((ts_ms / 3_600_000) + self.tz_offset_h) % 24 * (2 * math.pi / 24)
-        return [
+        return (
             (value - self._fast) / scale,
             (value - self._slow) / scale,
             (value - self._last) / scale,
             math.sin(hour),
             math.cos(hour),
-        ]
+        )
 
     def score_one(self, ts_ms: int, value: float) -> float:
         if self.model is None:
