@@ -200,17 +200,25 @@ class AnomalyLikelihood:
         """``-log10`` of the tail probability of the recent readings once one with
         ``surprise`` joins them (learns nothing)."""
         single, sustained = self._tails
-        average = self._average(surprise if surprise < SURPRISE_CAP else SURPRISE_CAP)
+        # the mean of the last ``short`` surprises with this one (_average, inlined: hot)
+        recent = self._recent
+        capped = surprise if surprise < SURPRISE_CAP else SURPRISE_CAP
+        n = len(recent)
+        if n == self.short:
+            average = (sum(recent) - recent[0] + capped) / n
+        else:
+            average = (sum(recent) + capped) / (n + 1)
         self._scored = (surprise, average)  # for learn, if this reading is learnt next
-        # each tail: linear from 0 up to TAIL_FROM, exponential past it (inlined: hot)
+        # each tail: linear from 0 up to TAIL_FROM, exponential past it (inlined: hot;
+        # ``0.0 if x < 0.0 else x`` is ``max(x, 0.0)``, NaN and -0.0 included)
         if surprise <= TAIL_FROM:
-            rarest = single[2] * max(surprise, 0.0) / TAIL_FROM
+            rarest = single[2] * (0.0 if surprise < 0.0 else surprise) / TAIL_FROM
         else:
             if surprise > SURPRISE_CAP and self.log_past_cap:
                 surprise = SURPRISE_CAP + math.log10(surprise / SURPRISE_CAP)
             rarest = single[2] + (surprise - TAIL_FROM) * single[3]
         if average <= TAIL_FROM:
-            other = sustained[2] * max(average, 0.0) / TAIL_FROM
+            other = sustained[2] * (0.0 if average < 0.0 else average) / TAIL_FROM
         else:
             other = sustained[2] + (average - TAIL_FROM) * sustained[3]
         if other > rarest:
@@ -225,8 +233,13 @@ class AnomalyLikelihood:
         """The reading's score (0 during warm-up, :data:`HELD` while an alarm goes on)."""
         if self._count < self.warmup:
             return 0.0
-        score = surprise_score(self.rarity(surprise))
-        return min(score, HELD) if self.hold and self._held and score >= ALARM else score
+        # surprise_score, inlined (hot)
+        rarity = self.rarity(surprise)
+        scaled = (0.0 if rarity < 0.0 else rarity) / LOG_SCALE
+        score = scaled if scaled <= BEND else 1.0 - (1.0 - BEND) / (1.0 + 10.0 * (scaled - BEND))
+        if self.hold and self._held and score >= ALARM:
+            return HELD if score > HELD else score  # min(score, HELD)
+        return score
 
     def learn(self, surprise: float, score: float | None = None) -> None:
         """Take the reading's surprise into the tails (``score`` as computed, if known: an
@@ -241,8 +254,10 @@ class AnomalyLikelihood:
             scored[1] if scored is not None and scored[0] == surprise else self._average(capped)
         )
         self._recent.append(capped)
-        self._count += 1
-        weight = 1.0 / min(self.memory, self._count + PRIOR_READINGS)
+        count = self._count = self._count + 1
+        span = count + PRIOR_READINGS
+        memory = self.memory
+        weight = 1.0 / (span if span < memory else memory)  # min(memory, span)
         single, sustained = self._tails
         _learn(single, capped, weight)
         _learn(sustained, average, weight)
@@ -282,12 +297,17 @@ def _tail(rate: float, excess: float) -> list[float]:
 def _learn(tail: list[float], x: float, weight: float) -> None:
     """One more value into a tail: the exceedance rate always, the mean excess from
     exceedances only, at their own pace."""
-    above = x > TAIL_FROM
-    rate = tail[0] + weight * (float(above) - tail[0])
-    tail[0], tail[2] = rate, -math.log10(rate)
-    if above:
-        excess = tail[1] + min(1.0, weight / max(rate, weight)) * (x - TAIL_FROM - tail[1])
+    if x > TAIL_FROM:
+        rate = tail[0] + weight * (1.0 - tail[0])
+        tail[0], tail[2] = rate, -math.log10(rate)
+        # min(1.0, weight / max(rate, weight))
+        step = weight / (weight if weight > rate else rate)
+        step = step if step < 1.0 else 1.0
+        excess = tail[1] + step * (x - TAIL_FROM - tail[1])
         tail[1], tail[3] = excess, 1.0 / (excess * _LN10)
+    else:
+        rate = tail[0] + weight * (0.0 - tail[0])
+        tail[0], tail[2] = rate, -math.log10(rate)
 
 
 class Graded:
