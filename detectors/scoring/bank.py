@@ -21,7 +21,6 @@ wait until the seasonal profile is learnt.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -113,8 +112,12 @@ class Bank(BaseDetector):
             for label, d in zip(self._labels, self._detectors, strict=True)
             if isinstance(d, SilentSensor)
         ]
-        # (index, family) of statistical voters; indices of fault and condition members
-        self._voters = [(i, self._family[i]) for i, r in enumerate(self._roles) if r == "stat"]
+        # indices of statistical voters, by family; of fault and of condition members
+        families: dict[str, list[int]] = {}
+        for i, role in enumerate(self._roles):
+            if role == "stat":
+                families.setdefault(self._family[i], []).append(i)
+        self._families = [tuple(members) for members in families.values()]
         self._faults = [i for i, r in enumerate(self._roles) if r == "fault"]
         self._conditions = [i for i, r in enumerate(self._roles) if r in CONDITION_ROLES]
         self._last: BankResult | None = None
@@ -200,31 +203,34 @@ class Bank(BaseDetector):
         for i in self._conditions:
             if scores[i] > condition:
                 condition, by = scores[i], i
-        families: dict[str, tuple[float, int]] = {}
-        for i, family in self._voters:
-            ballot = (0.0 if math.isnan(scores[i]) else scores[i], i)
-            held = families.get(family)
-            if held is None or ballot > held:
-                families[family] = ballot
-        if families:
-            ballots = sorted(families.values(), reverse=True)
+        if self._families:
+            # each family's ballot: its highest score (NaN, not yet scored, as 0), the
+            # later member on a tie, as (score, index) tuples compare
+            ballots = []
+            for members in self._families:
+                vote, voter = 0.0, -1
+                for i in members:
+                    score = scores[i]
+                    if score != score:
+                        score = 0.0
+                    if voter < 0 or score >= vote:
+                        vote, voter = score, i
+                ballots.append((vote, voter))
+            ballots.sort(reverse=True)
             vote, voter = ballots[min(self.votes, len(ballots)) - 1]
-            vote = min(vote, STATISTICAL_CAP)
+            if vote > STATISTICAL_CAP:
+                vote = STATISTICAL_CAP
             if vote > condition:
                 condition, by = vote, voter
+        labels, evidence = self._labels, raw.evidence
         self._last = BankResult(
-            condition, self._label(by), self._evidence(raw, by),
-            fault, self._label(fault_by), self._evidence(raw, fault_by), tuple(raw.scores),
+            condition, labels[by] if by >= 0 else "",
+            (evidence[by] if by >= 0 and evidence is not None else None) or {},
+            fault, labels[fault_by] if fault_by >= 0 else "",
+            (evidence[fault_by] if fault_by >= 0 and evidence is not None else None) or {},
+            tuple(scores),
         )  # fmt: skip
         return self._last
-
-    def _label(self, index: int) -> str:
-        return self._labels[index] if index >= 0 else ""
-
-    @staticmethod
-    def _evidence(raw: Raw, index: int) -> Evidence:
-        found = raw.evidence[index] if index >= 0 and raw.evidence is not None else None
-        return found if found is not None else {}
 
     def tick(self, now_ms: int) -> tuple[float, str]:
         """The fault score of silence at ``now_ms`` (no reading needed)."""

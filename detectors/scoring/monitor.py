@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -81,6 +81,7 @@ class Monitor:
         self._prints: dict[tuple[str, str], str] = {}  # series -> fingerprint of its bank
         self._templates: dict[tuple[Any, ...], tuple[Any, str]] = {}  # profile -> members, print
         self._dirty: set[tuple[str, str]] = set()
+        self._series_keys: dict[tuple[str, str], _SeriesKeys] = {}
 
     def _build_groups(self) -> dict[tuple[str, str], NeighbourGroup]:
         members: dict[tuple[str, str], int] = {}
@@ -154,6 +155,25 @@ class Monitor:
             self._decide(ts, source_id, metric, value, result, decisions)
         return decisions
 
+    def _keys(self, source_id: str, metric: str) -> _SeriesKeys:
+        """The series' place, neighbour group and alert keys, built once per site (the
+        worker may add a site to ``sites`` after its first reading)."""
+        site = self.sites.get(source_id)
+        keys = self._series_keys.get((source_id, metric))
+        if keys is None or keys.site is not site:
+            group = (site.neighbourhood, metric) if site is not None else ("", "")
+            base = f"{source_id}:{metric}:"
+            keys = self._series_keys[(source_id, metric)] = _SeriesKeys(
+                site,
+                site.location if site is not None else NOWHERE,
+                group,
+                f"area:{group[0]}:{metric}",
+                base + Category.CONDITION,
+                base + Category.FAULT,
+                ("group:" + group[0], metric),
+            )
+        return keys
+
     def _decide(
         self,
         ts: int,
@@ -163,39 +183,30 @@ class Monitor:
         result: BankResult,
         out: list[Decision],
     ) -> None:
-        site = self.sites.get(source_id)
-        where = site.location if site is not None else NOWHERE
+        keys = self._keys(source_id, metric)
+        where = keys.where
         condition, fault = result.condition, result.fault
         fault_by, fault_evidence = result.fault_by, result.fault_evidence
-        group_key = (site.neighbourhood, metric) if site is not None else ("", "")
-        group = self._groups.get(group_key)
+        group = self._groups.get(keys.group)
         if group is not None:
             vote = member_vote(metric, result)
             verdict = group.score_member(ts, source_id, vote)
             group.learn_member(ts, source_id, vote)
-            self._dirty.add(("group:" + group_key[0], metric))
+            self._dirty.add(keys.group_entry)
             if not verdict.isolated and not verdict.corroborated and condition >= group.vote_floor:
                 condition = 0.0  # held back: neighbours do not (yet) agree
             if verdict.fault > fault:
                 fault, fault_by, fault_evidence = verdict.fault, "neighbours", _peers(verdict)
-            area_key = f"area:{group_key[0]}:{metric}"
-            self._emit(
-                out,
-                area_key,
-                Category.AREA,
-                group_key[0],
-                metric,
-                where,
-                "neighbours",
-                verdict.area,
-                value,
-                ts,
-                _peers(verdict),
-            )
-        base = f"{source_id}:{metric}:"
+            if self._keep(keys.area, verdict.area):
+                out.append(
+                    _decision(
+                        keys.area, Category.AREA, keys.group[0], metric, where, "neighbours",
+                        verdict.area, value, ts, _peers(verdict),
+                    )
+                )  # fmt: skip
         self._emit(
             out,
-            base + Category.CONDITION,
+            keys.condition,
             Category.CONDITION,
             source_id,
             metric,
@@ -208,7 +219,7 @@ class Monitor:
         )
         self._emit(
             out,
-            base + Category.FAULT,
+            keys.fault,
             Category.FAULT,
             source_id,
             metric,
@@ -220,27 +231,30 @@ class Monitor:
             fault_evidence,
         )
 
-    def _emit(
-        self, out: list[Decision], key: str, category: str, source_id: str, metric: str,
-        where: Location, detector: str, score: float, value: float, ts: int, evidence: Evidence,
-    ) -> None:  # fmt: skip
+    def _keep(self, key: str, score: float) -> bool:
+        """Whether a score for ``key`` is a decision to send (a high one, or one of the
+        ``cool_after`` low ones that follow it, so the engine can clear)."""
         if score >= ALARM:
             self._hot[key] = self.cool_after
         elif score < EMIT_FLOOR or key not in self._hot:
             if key not in self._hot:
-                return
+                return False
             if score < CLEAR_BELOW:
                 self._hot[key] -= 1
                 if self._hot[key] <= 0:
                     del self._hot[key]
-        out.append(
-            Decision(
-                key, category, source_id, metric, where, detector, score, value, ts,
-                threshold=_number(evidence.get("threshold")),
-                forecast_ts_ms=_integer(evidence.get("forecast_ts_ms")),
-                expected=_number(evidence.get("expected")), z=_number(evidence.get("z")),
+        return True
+
+    def _emit(
+        self, out: list[Decision], key: str, category: str, source_id: str, metric: str,
+        where: Location, detector: str, score: float, value: float, ts: int, evidence: Evidence,
+    ) -> None:  # fmt: skip
+        if self._keep(key, score):
+            out.append(
+                _decision(
+                    key, category, source_id, metric, where, detector, score, value, ts, evidence
+                )
             )
-        )  # fmt: skip
 
     def tick(self, now_ms: int) -> list[Decision]:
         """Silence checks at ``now_ms`` (event time): decisions for sensors gone quiet."""
@@ -366,6 +380,30 @@ def member_vote(metric: str, result: BankResult) -> float:
 
 def _peers(verdict: Verdict) -> Evidence:
     return {"agreeing": verdict.agreeing, "peers": verdict.peers}
+
+
+class _SeriesKeys(NamedTuple):
+    """What a series' decisions are filed under, for the site it was built for."""
+
+    site: Site | None
+    where: Location
+    group: tuple[str, str]  # (neighbourhood, metric)
+    area: str
+    condition: str
+    fault: str
+    group_entry: tuple[str, str]  # the group's entry in the table snapshot
+
+
+def _decision(
+    key: str, category: str, source_id: str, metric: str, where: Location, detector: str,
+    score: float, value: float, ts: int, evidence: Evidence,
+) -> Decision:  # fmt: skip
+    return Decision(
+        key, category, source_id, metric, where, detector, score, value, ts,
+        threshold=_number(evidence.get("threshold")),
+        forecast_ts_ms=_integer(evidence.get("forecast_ts_ms")),
+        expected=_number(evidence.get("expected")), z=_number(evidence.get("z")),
+    )  # fmt: skip
 
 
 def _number(x: object) -> float | None:
