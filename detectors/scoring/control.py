@@ -23,6 +23,7 @@ from detectors.scoring.base import BaseDetector, Evidence, register
 from detectors.scoring.likelihood import AnomalyLikelihood, Graded, normal_surprise
 
 _LOG10_E = math.log10(math.e)
+_LOG10_2 = math.log10(2.0)
 
 
 class _Baseline:
@@ -35,13 +36,16 @@ class _Baseline:
 
     def update(self, value: float) -> None:
         self.count += 1
-        rate = max(self.alpha, 1.0 / self.count)
+        rate = 1.0 / self.count
+        if not rate > self.alpha:  # max(alpha, 1 / count), as max picks
+            rate = self.alpha
         delta = value - self.mean
         self.mean += rate * delta
         self.var = (1 - rate) * (self.var + rate * delta * delta)
 
     def sigma(self, floor: float) -> float:
-        return max(math.sqrt(self.var), floor)
+        sigma = math.sqrt(self.var)
+        return floor if floor > sigma else sigma  # max(sigma, floor)
 
     def dump(self) -> list[float]:
         return [self.count, self.mean, self.var]
@@ -69,6 +73,7 @@ class EwmaChart(Graded, BaseDetector):
         self.slow_alpha, self.min_scale, self.warmup = slow_alpha, min_scale, warmup
         self._likelihood = AnomalyLikelihood(short, warmup=warmup, hold=False)
         self._base = _Baseline(slow_alpha)
+        self._spread = math.sqrt(lam / (2 - lam))  # of the fast average, in sigmas
         self._fast: float | None = None
         self._evidence: Evidence = {}
 
@@ -96,7 +101,7 @@ class EwmaChart(Graded, BaseDetector):
     def _surprise(self, ts_ms: int, value: float) -> float | None:
         if self._base.count < self.warmup:
             return None
-        limit = self._base.sigma(self.min_scale) * math.sqrt(self.lam / (2 - self.lam))
+        limit = self._base.sigma(self.min_scale) * self._spread
         z = (self._next_fast(value) - self._base.mean) / limit
         self._evidence = {"expected": self._base.mean, "scale": limit, "z": z}
         return normal_surprise(z)
@@ -132,6 +137,7 @@ class Cusum(Graded, BaseDetector):
         self._base = _Baseline(slow_alpha)
         self._up = 0.0
         self._down = 0.0
+        self._memo_sums: tuple[float, tuple[float, float]] | None = None  # (value, sums)
         self._evidence: Evidence = {}
 
     def _params(self) -> dict[str, Any]:
@@ -149,16 +155,28 @@ class Cusum(Graded, BaseDetector):
     def _load(self, state: Mapping[str, Any]) -> None:
         self._base.load(state["base"])
         self._up, self._down = float(state["up"]), float(state["down"])
+        self._memo_sums = None
         self._likelihood.load(state["likelihood"])
 
     def _sums(self, value: float) -> tuple[float, float]:
-        if self._base.count < self.warmup:
+        memo = self._memo_sums  # score_one's, for learn_one: nothing learnt in between
+        if memo is not None and memo[0] == value:
+            return memo[1]
+        base = self._base
+        if base.count < self.warmup:
             return 0.0, 0.0
-        z = (value - self._base.mean) / self._base.sigma(self.min_scale)
-        cap = self.h
-        return min(cap, max(0.0, self._up + z - self.k)), min(
-            cap, max(0.0, self._down - z - self.k)
-        )
+        z = (value - base.mean) / base.sigma(self.min_scale)
+        cap, k = self.h, self.k
+        # min(cap, max(0.0, sum)), written out to pick as min and max do (NaN included)
+        up = self._up + z - k
+        up = up if up > 0.0 else 0.0
+        up = up if up < cap else cap
+        down = self._down - z - k
+        down = down if down > 0.0 else 0.0
+        down = down if down < cap else cap
+        sums = (up, down)
+        self._memo_sums = (value, sums)
+        return sums
 
     def _surprise(self, ts_ms: int, value: float) -> float | None:
         if self._base.count < self.warmup:
@@ -166,11 +184,13 @@ class Cusum(Graded, BaseDetector):
         up, down = self._sums(value)
         self._evidence = {"expected": self._base.mean, "cusum": up if up >= down else -down}
         # P(S >= s) ~ exp(-2 k s) for each side (Siegmund), so twice that for either
-        return max(0.0, 2 * self.k * max(up, down) * _LOG10_E - math.log10(2.0))
+        surprise = 2 * self.k * (down if down > up else up) * _LOG10_E - _LOG10_2
+        return surprise if surprise > 0.0 else 0.0  # max(0.0, surprise)
 
     def learn_one(self, ts_ms: int, value: float) -> None:
         self._learn_surprise(ts_ms, value)
         self._up, self._down = self._sums(value)
+        self._memo_sums = None
         self._base.update(value)
 
     def evidence(self) -> Evidence:

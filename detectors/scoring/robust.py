@@ -55,8 +55,8 @@ class RollingWindow:
         MAD), at least ``floor``."""
         ranked, n = self._sorted, len(self._sorted)
         median = ranked[n // 2] if n % 2 else 0.5 * (ranked[n // 2 - 1] + ranked[n // 2])
-        mad = 0.5 * (ranked[(3 * n) // 4] - ranked[n // 4])
-        return median, max(MAD_TO_SIGMA * mad, floor)
+        sigma = MAD_TO_SIGMA * (0.5 * (ranked[(3 * n) // 4] - ranked[n // 4]))  # of the MAD
+        return median, floor if floor > sigma else sigma  # max(sigma, floor)
 
     def dump(self) -> list[float]:
         return list(self._recent)
@@ -80,6 +80,7 @@ class RobustZScore(Graded, BaseDetector):
         self.window, self.min_scale, self.short, self.warmup = window, min_scale, short, warmup
         self._likelihood = AnomalyLikelihood(short, warmup=warmup, hold=False)
         self._window = RollingWindow(window)
+        self._ready_at = max(3, window // 2)  # readings in the window before it judges
         self._evidence: Evidence = {}
 
     def _params(self) -> dict[str, Any]:
@@ -102,7 +103,7 @@ class RobustZScore(Graded, BaseDetector):
         return self._window.median_and_sigma(self.min_scale)
 
     def _surprise(self, ts_ms: int, value: float) -> float | None:
-        if len(self._window) < max(3, self.window // 2):
+        if len(self._window) < self._ready_at:
             self._evidence = {}
             return None
         median, sigma = self.median_and_sigma()

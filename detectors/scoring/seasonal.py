@@ -73,6 +73,7 @@ class SeasonalBaseline(Graded, BaseDetector):
         self._dev_n = [0.0] * slots  # readings a day behind the spread, on average
         self._pool = [0.0, 0.0]  # the mean |residual| over every slot, and readings in it
         self._memo_usual: tuple[int, tuple[float, float, float]] | None = None  # until learn
+        self._memo_position: tuple[int, int, int, float, int, int, float] | None = None
         # the open slot: [slot, day, n, sum of values, n judged, sum of |residual|, sum of squares]
         self._open: list[float] = [-1, -1, 0, 0.0, 0, 0.0, 0.0]
         self._evidence: Evidence = {}
@@ -104,21 +105,30 @@ class SeasonalBaseline(Graded, BaseDetector):
         self._open = list(state["open"])
         self._likelihood.load(state["likelihood"])
 
-    def _position(self, ts_ms: int) -> tuple[int, int, float]:
-        """(local day number, first slot of that day's profile, position in slots)."""
+    def _position(self, ts_ms: int) -> tuple[int, int, int, float, int, int, float]:
+        """(ts_ms, local day number, first slot of that day's profile, position in slots,
+        and the two slots of the day whose centres bracket it with the weight of the
+        second). A reading asks three times (its expectation, then learning), so the last
+        answer is kept."""
+        memo = self._memo_position
+        if memo is not None and memo[0] == ts_ms:
+            return memo
         local = ts_ms + int(self.tz_offset_h * 3_600_000)
         day, ms = divmod(local, DAY_MS)
         weekend = self.weekend_split and (day + _THURSDAY) % 7 >= 5
-        return day, (self._per_day if weekend else 0), ms / (self.slot_minutes * 60_000)
-
-    def _pair(self, ts_ms: int, spread: bool) -> tuple[int, int, float] | None:
-        """The two slots whose centres bracket ``ts_ms`` and the weight of the second, from
-        the day's own profile or, while it is unlearnt, the other one."""
-        _, base, position = self._position(ts_ms)
+        position = ms / (self.slot_minutes * 60_000)
         # floor, not int(): in a day's first half slot the lower centre is the day
         # before's last slot (int(-0.4) is 0, which bracketed the wrong pair)
         below = math.floor(position - 0.5) % self._per_day
         above, weight = (below + 1) % self._per_day, (position - 0.5) % 1.0
+        memo = (ts_ms, day, (self._per_day if weekend else 0), position, below, above, weight)
+        self._memo_position = memo
+        return memo
+
+    def _pair(self, ts_ms: int, spread: bool) -> tuple[int, int, float] | None:
+        """The two slots whose centres bracket ``ts_ms`` and the weight of the second, from
+        the day's own profile or, while it is unlearnt, the other one."""
+        _, _, base, _, below, above, weight = self._position(ts_ms)
         learnt = self._dev_days if spread else self._days
         for first in (base, self._per_day - base if self.weekend_split else base):
             a, b = first + below, first + above
@@ -183,9 +193,9 @@ class SeasonalBaseline(Graded, BaseDetector):
     def learn_one(self, ts_ms: int, value: float) -> None:
         self._learn_surprise(ts_ms, value)
         self._memo_usual = None
-        day, base, position = self._position(ts_ms)
+        _, day, base, position, _, _, _ = self._position(ts_ms)
         slot = base + int(position) % self._per_day
-        if (slot, day) != (self._open[0], self._open[1]):
+        if slot != self._open[0] or day != self._open[1]:
             self._commit()
             self._open = [slot, day, 0, 0.0, 0, 0.0, 0.0]
         expected = self._mean_at(ts_ms)

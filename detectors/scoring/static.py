@@ -72,7 +72,8 @@ class StaticLimit(BaseDetector):
     def learn_one(self, ts_ms: int, value: float) -> None:
         low, high = self._inside
         if low <= value <= high:
-            if any(since is not None for since in self._since):
+            since = self._since
+            if since.count(None) != len(since):  # any held (no generator: every reading)
                 self._since = [None] * len(self._bands)
             return
         for i, band in enumerate(self._bands):
