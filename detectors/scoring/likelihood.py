@@ -28,7 +28,7 @@ True
 from __future__ import annotations
 
 import math
-from collections import deque
+from array import array
 from collections.abc import Mapping
 from typing import Any
 
@@ -158,7 +158,10 @@ class AnomalyLikelihood:
     (a detector voting in a bank does not hold: the bank needs its votes to overlap).
 
     Every reading of every statistical detector passes through here, so the tails are
-    plain floats and ``-log10`` of each exceedance rate is kept with it.
+    plain floats and ``-log10`` of each exceedance rate is kept with it; they and the
+    recent surprises are kept as arrays of doubles, not lists of float objects: a worker
+    holds one likelihood per statistical member per series, each visited once a batch,
+    and a list's floats lie all over the heap (a cache miss each).
     """
 
     __slots__ = (
@@ -177,14 +180,12 @@ class AnomalyLikelihood:
         self.short, self.memory, self.hold = short, memory, hold
         self.log_past_cap = log_past_cap
         self.warmup = max(warmup, MIN_WARMUP_SPANS * short)
-        self._recent: deque[float] = deque(maxlen=short)
+        self._recent = array("d")  # the last ``short`` surprises (capped), oldest first
         self._count = 0
-        # per tail (single reading, short average): rate, mean excess, -log10(rate),
-        # 1 / (mean excess * ln 10)
-        self._tails = [
-            _tail(10.0**-TAIL_FROM, CALIBRATED_EXCESS),
-            _tail(_calibrated_average_tail(short, TAIL_FROM), CALIBRATED_EXCESS / short),
-        ]
+        self._tails = _tails(
+            (10.0**-TAIL_FROM, CALIBRATED_EXCESS),
+            (_calibrated_average_tail(short, TAIL_FROM), CALIBRATED_EXCESS / short),
+        )
         self._held = False
         self._scored: tuple[float, float] | None = None  # (surprise, average) just scored
 
@@ -199,7 +200,7 @@ class AnomalyLikelihood:
     def rarity(self, surprise: float) -> float:
         """``-log10`` of the tail probability of the recent readings once one with
         ``surprise`` joins them (learns nothing)."""
-        single, sustained = self._tails
+        tails = self._tails
         # the mean of the last ``short`` surprises with this one (_average, inlined: hot)
         recent = self._recent
         capped = surprise if surprise < SURPRISE_CAP else SURPRISE_CAP
@@ -212,15 +213,15 @@ class AnomalyLikelihood:
         # each tail: linear from 0 up to TAIL_FROM, exponential past it (inlined: hot;
         # ``0.0 if x < 0.0 else x`` is ``max(x, 0.0)``, NaN and -0.0 included)
         if surprise <= TAIL_FROM:
-            rarest = single[2] * (0.0 if surprise < 0.0 else surprise) / TAIL_FROM
+            rarest = tails[2] * (0.0 if surprise < 0.0 else surprise) / TAIL_FROM
         else:
             if surprise > SURPRISE_CAP and self.log_past_cap:
                 surprise = SURPRISE_CAP + math.log10(surprise / SURPRISE_CAP)
-            rarest = single[2] + (surprise - TAIL_FROM) * single[3]
+            rarest = tails[2] + (surprise - TAIL_FROM) * tails[3]
         if average <= TAIL_FROM:
-            other = sustained[2] * (0.0 if average < 0.0 else average) / TAIL_FROM
+            other = tails[_SUSTAINED + 2] * (0.0 if average < 0.0 else average) / TAIL_FROM
         else:
-            other = sustained[2] + (average - TAIL_FROM) * sustained[3]
+            other = tails[_SUSTAINED + 2] + (average - TAIL_FROM) * tails[_SUSTAINED + 3]
         if other > rarest:
             rarest = other
         return rarest - math.log10(2.0 - 10.0**-rarest)  # Sidak: 1 - (1 - p)^2 as rare
@@ -253,14 +254,17 @@ class AnomalyLikelihood:
         average = (
             scored[1] if scored is not None and scored[0] == surprise else self._average(capped)
         )
-        self._recent.append(capped)
+        recent = self._recent
+        recent.append(capped)
+        if len(recent) > self.short:
+            del recent[0]
         count = self._count = self._count + 1
         span = count + PRIOR_READINGS
         memory = self.memory
         weight = 1.0 / (span if span < memory else memory)  # min(memory, span)
-        single, sustained = self._tails
-        _learn(single, capped, weight)
-        _learn(sustained, average, weight)
+        tails = self._tails
+        _learn(tails, 0, capped, weight)
+        _learn(tails, _SUSTAINED, average, weight)
 
     def update(self, surprise: float) -> float:
         """Score, then learn, one reading's surprise."""
@@ -270,44 +274,54 @@ class AnomalyLikelihood:
 
     def dump(self) -> dict[str, Any]:
         """Learned state as plain data."""
-        single, sustained = self._tails
+        tails = self._tails
         return {
-            "recent": list(self._recent),
+            "recent": self._recent.tolist(),
             "count": self._count,
-            "single": single[:2],
-            "sustained": sustained[:2],
+            "single": [tails[0], tails[1]],
+            "sustained": [tails[_SUSTAINED], tails[_SUSTAINED + 1]],
             "held": self._held,
         }
 
     def load(self, state: Mapping[str, Any]) -> None:
-        self._recent = deque((float(x) for x in state["recent"]), maxlen=self.short)
+        recent = [float(x) for x in state["recent"]]
+        self._recent = array("d", recent[-self.short :] if self.short > 0 else [])  # maxlen
         self._count = int(state["count"])
-        self._tails = [
-            _tail(float(state["single"][0]), float(state["single"][1])),
-            _tail(float(state["sustained"][0]), float(state["sustained"][1])),
-        ]
+        single, sustained = state["single"], state["sustained"]
+        self._tails = _tails(
+            (float(single[0]), float(single[1])), (float(sustained[0]), float(sustained[1]))
+        )
         self._held = bool(state["held"])
         self._scored = None
 
 
-def _tail(rate: float, excess: float) -> list[float]:
-    return [rate, excess, -math.log10(rate), 1.0 / (excess * _LN10)]
+_SUSTAINED = 4
+"""Where the short average's tail starts in the array of both tails."""
 
 
-def _learn(tail: list[float], x: float, weight: float) -> None:
-    """One more value into a tail: the exceedance rate always, the mean excess from
-    exceedances only, at their own pace."""
+def _tails(single: tuple[float, float], sustained: tuple[float, float]) -> array[float]:
+    """Both tails, each given as (exceedance rate, mean excess), in one array: per tail its
+    rate, mean excess, -log10(rate) and 1 / (mean excess * ln 10)."""
+    tails = array("d")
+    for rate, excess in (single, sustained):
+        tails.extend((rate, excess, -math.log10(rate), 1.0 / (excess * _LN10)))
+    return tails
+
+
+def _learn(tails: array[float], at: int, x: float, weight: float) -> None:
+    """One more value into the tail at ``at``: the exceedance rate always, the mean excess
+    from exceedances only, at their own pace."""
     if x > TAIL_FROM:
-        rate = tail[0] + weight * (1.0 - tail[0])
-        tail[0], tail[2] = rate, -math.log10(rate)
+        rate = tails[at] + weight * (1.0 - tails[at])
+        tails[at], tails[at + 2] = rate, -math.log10(rate)
         # min(1.0, weight / max(rate, weight))
         step = weight / (weight if weight > rate else rate)
         step = step if step < 1.0 else 1.0
-        excess = tail[1] + step * (x - TAIL_FROM - tail[1])
-        tail[1], tail[3] = excess, 1.0 / (excess * _LN10)
+        excess = tails[at + 1] + step * (x - TAIL_FROM - tails[at + 1])
+        tails[at + 1], tails[at + 3] = excess, 1.0 / (excess * _LN10)
     else:
-        rate = tail[0] + weight * (0.0 - tail[0])
-        tail[0], tail[2] = rate, -math.log10(rate)
+        rate = tails[at] + weight * (0.0 - tails[at])
+        tails[at], tails[at + 2] = rate, -math.log10(rate)
 
 
 class Graded:

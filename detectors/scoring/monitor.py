@@ -316,15 +316,13 @@ class Monitor:
                     hot = self._hot_of(f"area:{source_id[6:]}:{metric}")
                     out[name] = {"group": group.snapshot(), "hot": hot}
             elif (source_id, metric) in self._banks:
-                bank = self._banks[(source_id, metric)]
+                series = (source_id, metric)
+                alerts = self._keys(source_id, metric)
                 out[name] = {
-                    "fingerprint": self._prints[(source_id, metric)],
-                    "state": bank.state(),
-                    "seen": self._seen.get((source_id, metric)),
-                    "hot": self._hot_of(
-                        f"{source_id}:{metric}:{Category.CONDITION}",
-                        f"{source_id}:{metric}:{Category.FAULT}",
-                    ),
+                    "fingerprint": self._prints[series],
+                    "state": self._banks[series].state(),
+                    "seen": self._seen.get(series),
+                    "hot": self._hot_of(alerts.condition, alerts.fault),
                 }
         return out
 

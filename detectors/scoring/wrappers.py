@@ -63,7 +63,7 @@ class GuardedLearning(BaseDetector):
 
     def _state(self) -> dict[str, Any]:
         # the last score is a memo for learn_one, not learnt state: it is left out
-        return {"inner": self.inner.state(), "anomalous_since": self._anomalous_since}
+        return {"inner": self.inner._state(), "anomalous_since": self._anomalous_since}
 
     def _load(self, state: Mapping[str, Any]) -> None:
         self.inner._load(state["inner"])
