@@ -94,19 +94,19 @@ class Bank(BaseDetector):
     def __init__(self, members: Sequence[Mapping[str, Any]], votes: int = 2) -> None:
         self.members, self.votes = members, votes
         self._detectors = [build(m["detector"]) for m in members]
-        self._roles = [str(m["role"]) for m in members]
-        self._labels = [str(m["label"]) for m in members]
-        self._residual = [bool(m.get("residual", False)) for m in members]
-        self._family = [str(m.get("family") or m["label"]) for m in members]
+        # Plain values in tuples, not lists: a worker holds a bank per series, and the
+        # collector sweeps every object it tracks (a tuple of plain values it soon leaves)
+        self._roles = tuple(str(m["role"]) for m in members)
+        self._labels = tuple(str(m["label"]) for m in members)
+        self._residual = tuple(bool(m.get("residual", False)) for m in members)
+        self._family = tuple(str(m.get("family") or m["label"]) for m in members)
         self._baseline = next(
             (d for d in map(_unwrap, self._detectors) if isinstance(d, SeasonalBaseline)), None
         )
-        self._models = [
+        self._models = tuple(
             i for i, d in enumerate(self._detectors) if isinstance(d, MultivariateDetector)
-        ]
-        self._is_model = [i in self._models for i in range(len(self._detectors))]
-        # each member's (detector, residual, multivariate), as the hot loop reads them
-        self._plan = list(zip(self._detectors, self._residual, self._is_model, strict=True))
+        )
+        self._is_model = tuple(i in self._models for i in range(len(self._detectors)))
         self._silent = [
             (label, d)
             for label, d in zip(self._labels, self._detectors, strict=True)
@@ -117,9 +117,9 @@ class Bank(BaseDetector):
         for i, role in enumerate(self._roles):
             if role == "stat":
                 families.setdefault(self._family[i], []).append(i)
-        self._families = [tuple(members) for members in families.values()]
-        self._faults = [i for i, r in enumerate(self._roles) if r == "fault"]
-        self._conditions = [i for i, r in enumerate(self._roles) if r in CONDITION_ROLES]
+        self._families = tuple(tuple(members) for members in families.values())
+        self._faults = tuple(i for i, r in enumerate(self._roles) if r == "fault")
+        self._conditions = tuple(i for i, r in enumerate(self._roles) if r in CONDITION_ROLES)
         self._last: BankResult | None = None
 
     def _params(self) -> dict[str, Any]:
@@ -161,7 +161,9 @@ class Bank(BaseDetector):
         expected = self._baseline.expected(ts_ms) if self._baseline is not None else None
         scores: list[float] = []
         raw = Raw(scores)
-        for detector, residual, is_model in self._plan:
+        for detector, residual, is_model in zip(
+            self._detectors, self._residual, self._is_model, strict=True
+        ):
             x = value
             if residual:
                 if expected is None:
@@ -174,7 +176,7 @@ class Bank(BaseDetector):
                 score = detector.score_one(ts_ms, x)
             if score >= EVIDENCE_FLOOR:
                 if raw.evidence is None:
-                    raw.evidence = [None] * len(self._plan)
+                    raw.evidence = [None] * len(self._detectors)
                 raw.evidence[len(scores)] = detector.evidence()
             scores.append(score)
             detector.learn_one(ts_ms, x)
