@@ -57,18 +57,24 @@ class BankResult(NamedTuple):
     scores: tuple[float, ...]  # per member, in member order
 
 
-class Raw:
-    """Members' scores and evidence (None below :data:`EVIDENCE_FLOOR`; the list itself
-    None while no member has any) for one reading.
+class Raw(list[float]):
+    """Members' scores for one reading (the list itself, in member order) and their
+    evidence (None below :data:`EVIDENCE_FLOOR`; the evidence list itself None while no
+    member has any).
 
     A batch keeps one per reading until it is combined, so it is one small object: the
     collector promotes whatever lives through a batch and then sweeps the whole heap, every
     bank's state included, for it."""
 
-    __slots__ = ("evidence", "scores")
+    __slots__ = ("evidence",)
 
-    def __init__(self, scores: list[float], evidence: list[Evidence | None] | None = None) -> None:
-        self.scores, self.evidence = scores, evidence
+    def __init__(self) -> None:
+        super().__init__()
+        self.evidence: list[Evidence | None] | None = None
+
+    @property
+    def scores(self) -> list[float]:
+        return self
 
 
 class Pending(NamedTuple):
@@ -159,8 +165,7 @@ class Bank(BaseDetector):
         multivariate members defer: they append their feature row and score NaN until
         :func:`score_pending` fills it in, a whole batch per model."""
         expected = self._baseline.expected(ts_ms) if self._baseline is not None else None
-        scores: list[float] = []
-        raw = Raw(scores)
+        raw = scores = Raw()
         for detector, residual, is_model in zip(
             self._detectors, self._residual, self._is_model, strict=True
         ):
