@@ -75,7 +75,6 @@ class EwmaChart(Graded, BaseDetector):
         self._base = _Baseline(slow_alpha)
         self._spread = math.sqrt(lam / (2 - lam))  # of the fast average, in sigmas
         self._fast: float | None = None
-        self._evidence: Evidence = {}
 
     def _params(self) -> dict[str, Any]:
         return {
@@ -103,16 +102,13 @@ class EwmaChart(Graded, BaseDetector):
             return None
         limit = self._base.sigma(self.min_scale) * self._spread
         z = (self._next_fast(value) - self._base.mean) / limit
-        self._evidence = {"expected": self._base.mean, "scale": limit, "z": z}
+        self._judged = (self._base.mean, limit, z)
         return normal_surprise(z)
 
     def learn_one(self, ts_ms: int, value: float) -> None:
         self._learn_surprise(ts_ms, value)
         self._fast = self._next_fast(value)
         self._base.update(value)
-
-    def evidence(self) -> Evidence:
-        return self._evidence
 
 
 @register
@@ -138,7 +134,7 @@ class Cusum(Graded, BaseDetector):
         self._up = 0.0
         self._down = 0.0
         self._memo_sums: tuple[float, tuple[float, float]] | None = None  # (value, sums)
-        self._evidence: Evidence = {}
+        self._judged_sums: tuple[float, float] | None = None  # (expected, cusum), evidence
 
     def _params(self) -> dict[str, Any]:
         return {
@@ -182,7 +178,7 @@ class Cusum(Graded, BaseDetector):
         if self._base.count < self.warmup:
             return None
         up, down = self._sums(value)
-        self._evidence = {"expected": self._base.mean, "cusum": up if up >= down else -down}
+        self._judged_sums = (self._base.mean, up if up >= down else -down)
         # P(S >= s) ~ exp(-2 k s) for each side (Siegmund), so twice that for either
         surprise = 2 * self.k * (down if down > up else up) * _LOG10_E - _LOG10_2
         return surprise if surprise > 0.0 else 0.0  # max(0.0, surprise)
@@ -194,4 +190,5 @@ class Cusum(Graded, BaseDetector):
         self._base.update(value)
 
     def evidence(self) -> Evidence:
-        return self._evidence
+        judged = self._judged_sums
+        return {} if judged is None else {"expected": judged[0], "cusum": judged[1]}

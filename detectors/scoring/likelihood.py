@@ -37,6 +37,7 @@ import numpy.typing as npt
 from scipy import special
 
 from detectors.contract.levels import ALARM
+from detectors.scoring.base import Evidence
 
 _SQRT2 = math.sqrt(2.0)
 _LN10 = math.log(10.0)
@@ -332,6 +333,9 @@ class Graded:
 
     _likelihood: AnomalyLikelihood
     _memo: tuple[int, float, float | None, float] | None = None  # the last score_one's
+    # the expected value, scale and z of the last reading judged (None: not judged), its
+    # evidence: kept as a tuple and made a dict only when asked (rarely: a high score)
+    _judged: tuple[float, float, float] | None = None
 
     def _surprise(self, ts_ms: int, value: float) -> float | None:
         raise NotImplementedError
@@ -341,6 +345,12 @@ class Graded:
         score = 0.0 if surprise is None else self._likelihood.score(surprise)
         self._memo = (ts_ms, value, surprise, score)
         return score
+
+    def evidence(self) -> Evidence:
+        judged = self._judged
+        if judged is None:
+            return {}
+        return {"expected": judged[0], "scale": judged[1], "z": judged[2]}
 
     def _learn_surprise(self, ts_ms: int, value: float) -> None:
         memo = self._memo

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from detectors.scoring.base import BaseDetector, Evidence, register
+from detectors.scoring.base import BaseDetector, register
 from detectors.scoring.likelihood import AnomalyLikelihood, Graded, normal_surprise
 
 MAD_TO_SIGMA = 1.4826
@@ -81,7 +81,6 @@ class RobustZScore(Graded, BaseDetector):
         self._likelihood = AnomalyLikelihood(short, warmup=warmup, hold=False)
         self._window = RollingWindow(window)
         self._ready_at = max(3, window // 2)  # readings in the window before it judges
-        self._evidence: Evidence = {}
 
     def _params(self) -> dict[str, Any]:
         return {
@@ -104,16 +103,13 @@ class RobustZScore(Graded, BaseDetector):
 
     def _surprise(self, ts_ms: int, value: float) -> float | None:
         if len(self._window) < self._ready_at:
-            self._evidence = {}
+            self._judged = None
             return None
         median, sigma = self.median_and_sigma()
         z = (value - median) / sigma
-        self._evidence = {"expected": median, "scale": sigma, "z": z}
+        self._judged = (median, sigma, z)
         return normal_surprise(z)
 
     def learn_one(self, ts_ms: int, value: float) -> None:
         self._learn_surprise(ts_ms, value)
         self._window.add(value)
-
-    def evidence(self) -> Evidence:
-        return self._evidence

@@ -27,7 +27,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from detectors.scoring.base import BaseDetector, Evidence, register
+from detectors.scoring.base import BaseDetector, register
 from detectors.scoring.likelihood import AnomalyLikelihood, Graded, t_surprise
 
 DAY_MS = 86_400_000
@@ -76,7 +76,6 @@ class SeasonalBaseline(Graded, BaseDetector):
         self._memo_position: tuple[int, int, int, float, int, int, float] | None = None
         # the open slot: [slot, day, n, sum of values, n judged, sum of |residual|, sum of squares]
         self._open: list[float] = [-1, -1, 0, 0.0, 0, 0.0, 0.0]
-        self._evidence: Evidence = {}
 
     def _params(self) -> dict[str, Any]:
         return {
@@ -182,11 +181,11 @@ class SeasonalBaseline(Graded, BaseDetector):
     def _surprise(self, ts_ms: int, value: float) -> float | None:
         usual = self._usual(ts_ms)
         if usual is None:
-            self._evidence = {}
+            self._judged = None
             return None
         expected, scale, dof = usual
         z = (value - expected) / scale
-        self._evidence = {"expected": expected, "scale": scale, "z": z}
+        self._judged = (expected, scale, z)
         # the spread is an estimate from few readings (a slot's days): Student's t, not normal
         return t_surprise(z, dof)
 
@@ -228,6 +227,3 @@ class SeasonalBaseline(Graded, BaseDetector):
         weight = max(self.day_alpha, 1 / self._dev_days[i])
         self._dev[i] += weight * (spread - self._dev[i])
         self._dev_n[i] += weight * ((judged or n) - self._dev_n[i])
-
-    def evidence(self) -> Evidence:
-        return self._evidence
