@@ -65,6 +65,8 @@ class SeasonalBaseline(Graded, BaseDetector):
         )
         self._likelihood = AnomalyLikelihood(short, warmup=warmup, hold=False)
         self._per_day = 1440 // slot_minutes
+        self._pool_rate = day_alpha / self._per_day  # the day's spread's slowest rate
+        self._remembered = (2.0 - day_alpha) / day_alpha  # days an EWMA remembers
         slots = self._per_day * (2 if weekend_split else 1)
         self._mean = [0.0] * slots
         self._dev = [0.0] * slots
@@ -166,15 +168,26 @@ class SeasonalBaseline(Graded, BaseDetector):
         # estimates is low by chance: until a slot's own readings outweigh POOL_READINGS,
         # it is not taken as quieter than the whole day (shrunk towards the day's spread;
         # a slot noisier than the day, a rush hour, keeps its own).
-        n = min(per_day[a] * days[a], per_day[b] * days[b])
+        # (min and max written out, each picking the operand the builtin would: a reading
+        # of every series passes here)
+        n, n_b = per_day[a] * days[a], per_day[b] * days[b]
+        if n_b < n:
+            n = n_b
         pooled = self._pool[0]
         shrunk = math.sqrt(
             (n * usual * usual + POOL_READINGS * pooled * pooled) / (n + POOL_READINGS)
         )
-        remembered = (2.0 - self.day_alpha) / self.day_alpha
-        dof = min(min(days[a], remembered) * per_day[a], min(days[b], remembered) * per_day[b])
-        scale = max(_MEAN_ABS_TO_SIGMA * max(usual, shrunk), self.min_scale)
-        result = (mean, scale, max(dof - 1.0, 2.0))
+        remembered = self._remembered
+        days_a, days_b = days[a], days[b]
+        dof = (remembered if remembered < days_a else days_a) * per_day[a]
+        dof_b = (remembered if remembered < days_b else days_b) * per_day[b]
+        if dof_b < dof:
+            dof = dof_b
+        scale = _MEAN_ABS_TO_SIGMA * (shrunk if shrunk > usual else usual)
+        if self.min_scale > scale:
+            scale = self.min_scale
+        dof -= 1.0
+        result = (mean, scale, 2.0 if dof < 2.0 else dof)
         self._memo_usual = (ts_ms, result)
         return result
 
@@ -206,9 +219,10 @@ class SeasonalBaseline(Graded, BaseDetector):
             self._open[5] += abs(value - expected)
             pool = self._pool
             pool[1] += 1
-            pool[0] += max(self.day_alpha / self._per_day, 1 / pool[1]) * (
-                abs(value - expected) - pool[0]
-            )
+            rate = 1 / pool[1]
+            if not rate > self._pool_rate:  # max(day_alpha / per day, 1 / readings)
+                rate = self._pool_rate
+            pool[0] += rate * (abs(value - expected) - pool[0])
 
     def _commit(self) -> None:
         """Fold the day's readings of the open slot into the profile."""
