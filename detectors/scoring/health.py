@@ -30,7 +30,7 @@ class SilentSensor(BaseDetector):
     ) -> None:
         self.cadence_ms, self.allowance, self.long_factor = cadence_ms, allowance, long_factor
         self._last_ts: int | None = None
-        self._evidence: Evidence = {}
+        self._silent_ms: int | None = None  # the last score's silence, its evidence
 
     def _params(self) -> dict[str, Any]:
         return {
@@ -49,8 +49,7 @@ class SilentSensor(BaseDetector):
         """How silent the sensor is at ``now_ms``."""
         if self._last_ts is None:
             return 0.0
-        silent_ms = now_ms - self._last_ts
-        self._evidence = {"silent_ms": silent_ms, "threshold": self.allowance * self.cadence_ms}
+        silent_ms = self._silent_ms = now_ms - self._last_ts
         if silent_ms > self.long_factor * self.cadence_ms:
             return WarningLevel.III.score
         return WarningLevel.IV.score if silent_ms > self.allowance * self.cadence_ms else 0.0
@@ -62,7 +61,9 @@ class SilentSensor(BaseDetector):
         self._last_ts = ts_ms if self._last_ts is None else max(self._last_ts, ts_ms)
 
     def evidence(self) -> Evidence:
-        return self._evidence
+        if self._silent_ms is None:
+            return {}
+        return {"silent_ms": self._silent_ms, "threshold": self.allowance * self.cadence_ms}
 
 
 @register
@@ -83,7 +84,7 @@ class StuckSensor(BaseDetector):
         self.change_alpha, self.min_history = change_alpha, min_history
         self._last: float | None = None
         self._run, self._count, self._moves = 0, 0, 1.0
-        self._evidence: Evidence = {}
+        self._judged: tuple[int, float | None] | None = None  # (repeats, surprise): evidence
 
     def _params(self) -> dict[str, Any]:
         return {
@@ -105,10 +106,10 @@ class StuckSensor(BaseDetector):
     def score_one(self, ts_ms: int, value: float) -> float:
         run = self._next_run(value)
         if self._count < self.min_history or run < self.min_run:
-            self._evidence = {"repeats": run}
+            self._judged = (run, None)
             return 0.0
         surprise = -run * math.log10(max(1.0 - self._moves, 1e-3))
-        self._evidence = {"repeats": run, "surprise": surprise}
+        self._judged = (run, surprise)
         if surprise >= 30 and run >= 4 * self.min_run:
             return WarningLevel.III.score
         return WarningLevel.IV.score if surprise >= 6 else 0.0
@@ -120,4 +121,9 @@ class StuckSensor(BaseDetector):
         self._last, self._run, self._count = value, run, self._count + 1
 
     def evidence(self) -> Evidence:
-        return self._evidence
+        judged = self._judged
+        if judged is None:
+            return {}
+        if judged[1] is None:
+            return {"repeats": judged[0]}
+        return {"repeats": judged[0], "surprise": judged[1]}

@@ -156,7 +156,9 @@ class MultivariateDetector(BaseDetector):
         if self._count == 1:
             self._fast = self._slow = self._last = value
             return
-        slow = max(self.slow_alpha, 1.0 / self._count)
+        slow = 1.0 / self._count
+        if not slow > self.slow_alpha:  # max(slow_alpha, 1 / count), as max picks
+            slow = self.slow_alpha
         self._dev += slow * (abs(value - self._slow) - self._dev)
         self._slow += slow * (value - self._slow)
         self._fast += self.fast_alpha * (value - self._fast)

@@ -172,7 +172,9 @@ class NeighbourGroup:
         if not self.warm(member, ts_ms):
             score = 0.0  # warm-up noise must not count as an anomaly once it has a history
         since = self._since(ts_ms, member, score)
-        entry = self._members.setdefault(member, [ts_ms, 0.0, None, None, ts_ms])
+        entry = self._members.get(member)
+        if entry is None:  # (not setdefault: its default list would be built every time)
+            entry = self._members[member] = [ts_ms, 0.0, None, None, ts_ms]
         entry[0], entry[1], entry[3] = max(entry[0], ts_ms), score, since
         if score >= self.vote_floor:
             entry[2] = ts_ms
