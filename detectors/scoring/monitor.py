@@ -138,14 +138,17 @@ class Monitor:
         staged: list[Reading] = list(readings)
         banks: list[Bank] = []
         raws: list[Raw] = []
-        for reading in staged:
-            bank = self.bank(reading[1], reading[2])
+        built, dirty, seen = self._banks, self._dirty, self._seen
+        for ts, source_id, metric, value in staged:
+            series = (source_id, metric)
+            bank = built.get(series)
+            if bank is None:
+                bank = self.bank(source_id, metric)
             banks.append(bank)
-            raws.append(bank.assess_raw(reading[0], reading[3], pending))
-            series = (reading[1], reading[2])
-            self._dirty.add(series)
-            if reading[0] > self._seen.get(series, reading[0] - 1):
-                self._seen[series] = reading[0]
+            raws.append(bank.assess_raw(ts, value, pending))
+            dirty.add(series)
+            if ts > seen.get(series, ts - 1):
+                seen[series] = ts
         score_pending(pending)
         decisions: list[Decision] = []
         for (ts, source_id, metric, value), bank, raw in zip(staged, banks, raws, strict=True):
@@ -259,24 +262,22 @@ class Monitor:
     def tick(self, now_ms: int) -> list[Decision]:
         """Silence checks at ``now_ms`` (event time): decisions for sensors gone quiet."""
         out: list[Decision] = []
-        for (source_id, metric), bank in self._banks.items():
-            site = self.sites.get(source_id)
-            seen = self._seen.get((source_id, metric))
-            key = f"{source_id}:{metric}:{Category.FAULT}"
-            if seen is not None and now_ms <= seen + self.quiet_ms(site) and key not in self._hot:
+        hot, last_seen = self._hot, self._seen
+        for series, bank in self._banks.items():
+            keys = self._keys(*series)
+            key, seen = keys.fault, last_seen.get(series)
+            if seen is not None and now_ms <= seen + self.quiet_ms(keys.site) and key not in hot:
                 continue  # heard from within its allowance: nothing to ask
             score, label = bank.tick(now_ms)
-            if score >= ALARM or key in self._hot:
-                site = self.sites.get(source_id)
-                where = site.location if site is not None else NOWHERE
+            if score >= ALARM or key in hot:
                 evidence = bank.evidence_of(label) if label else {}
                 self._emit(
                     out,
                     key,
                     Category.FAULT,
-                    source_id,
-                    metric,
-                    where,
+                    series[0],
+                    series[1],
+                    keys.where,
                     label,
                     score,
                     float("nan"),
