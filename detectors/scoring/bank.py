@@ -21,8 +21,9 @@ wait until the seasonal profile is learnt.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -57,23 +58,32 @@ class BankResult(NamedTuple):
     scores: tuple[float, ...]  # per member, in member order
 
 
-class Raw(list[float]):
-    """Members' scores for one reading (the list itself, in member order) and their
+if TYPE_CHECKING:
+    _Doubles = array[float]
+else:
+    _Doubles = array  # not subscriptable at run time before Python 3.12
+
+
+class Raw(_Doubles):
+    """Members' scores for one reading (the array itself, in member order) and their
     evidence (None below :data:`EVIDENCE_FLOOR`; the evidence list itself None while no
     member has any).
 
-    A batch keeps one per reading until it is combined, so it is one small object: the
-    collector promotes whatever lives through a batch and then sweeps the whole heap, every
-    bank's state included, for it."""
+    A batch keeps one per reading until it is combined, so it is one small object whose
+    scores are plain doubles: the collector promotes whatever lives through a batch and
+    walks it at each collection (a list's floats one by one), and then sweeps the whole
+    heap, every bank's state included."""
 
     __slots__ = ("evidence",)
+    evidence: list[Evidence | None] | None
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.evidence: list[Evidence | None] | None = None
+    def __new__(cls) -> Raw:
+        raw = cast("Raw", super().__new__(cls, "d"))
+        raw.evidence = None
+        return raw
 
     @property
-    def scores(self) -> list[float]:
+    def scores(self) -> array[float]:
         return self
 
 
