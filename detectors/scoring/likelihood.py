@@ -312,16 +312,18 @@ def _tails(single: tuple[float, float], sustained: tuple[float, float]) -> array
 def _learn(tails: array[float], at: int, x: float, weight: float) -> None:
     """One more value into the tail at ``at``: the exceedance rate always, the mean excess
     from exceedances only, at their own pace."""
+    rate = tails[at]
     if x > TAIL_FROM:
-        rate = tails[at] + weight * (1.0 - tails[at])
+        rate += weight * (1.0 - rate)
         tails[at], tails[at + 2] = rate, -math.log10(rate)
         # min(1.0, weight / max(rate, weight))
         step = weight / (weight if weight > rate else rate)
         step = step if step < 1.0 else 1.0
-        excess = tails[at + 1] + step * (x - TAIL_FROM - tails[at + 1])
+        excess = tails[at + 1]
+        excess += step * (x - TAIL_FROM - excess)
         tails[at + 1], tails[at + 3] = excess, 1.0 / (excess * _LN10)
     else:
-        rate = tails[at] + weight * (0.0 - tails[at])
+        rate += weight * (0.0 - rate)
         tails[at], tails[at + 2] = rate, -math.log10(rate)
 
 
