@@ -142,7 +142,7 @@ class Bank(BaseDetector):
         return {"members": [dict(m) for m in self.members], "votes": self.votes}
 
     def _state(self) -> dict[str, Any]:
-        return {"members": [d._state() for d in self._detectors]}  # what state() returns
+        return {"members": tuple([d._state() for d in self._detectors])}  # what state() returns
 
     def _load(self, state: Mapping[str, Any]) -> None:
         for detector, member_state in zip(self._detectors, state["members"], strict=True):

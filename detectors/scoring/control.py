@@ -16,7 +16,7 @@ stationary distribution) and the score its likelihood against the series' own hi
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from detectors.scoring.base import BaseDetector, Evidence, register
@@ -47,10 +47,10 @@ class _Baseline:
         sigma = math.sqrt(self.var)
         return floor if floor > sigma else sigma  # max(sigma, floor)
 
-    def dump(self) -> list[float]:
-        return [self.count, self.mean, self.var]
+    def dump(self) -> tuple[float, ...]:
+        return (self.count, self.mean, self.var)
 
-    def load(self, state: list[float]) -> None:
+    def load(self, state: Sequence[float]) -> None:
         self.count, self.mean, self.var = int(state[0]), float(state[1]), float(state[2])
 
 

@@ -277,10 +277,10 @@ class AnomalyLikelihood:
         """Learned state as plain data."""
         tails = self._tails
         return {
-            "recent": self._recent.tolist(),
+            "recent": tuple(self._recent),
             "count": self._count,
-            "single": [tails[0], tails[1]],
-            "sustained": [tails[_SUSTAINED], tails[_SUSTAINED + 1]],
+            "single": (tails[0], tails[1]),
+            "sustained": (tails[_SUSTAINED], tails[_SUSTAINED + 1]),
             "held": self._held,
         }
 

@@ -121,7 +121,7 @@ class MultivariateDetector(BaseDetector):
         }  # fmt: skip
 
     def _state(self) -> dict[str, Any]:
-        return {"ewm": [self._fast, self._slow, self._dev, self._last], "count": self._count}
+        return {"ewm": (self._fast, self._slow, self._dev, self._last), "count": self._count}
 
     def _load(self, state: Mapping[str, Any]) -> None:
         self._fast, self._slow, self._dev, self._last = (float(x) for x in state["ewm"])

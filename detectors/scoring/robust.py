@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from detectors.scoring.base import BaseDetector, register
@@ -58,10 +58,10 @@ class RollingWindow:
         sigma = MAD_TO_SIGMA * (0.5 * (ranked[(3 * n) // 4] - ranked[n // 4]))  # of the MAD
         return median, floor if floor > sigma else sigma  # max(sigma, floor)
 
-    def dump(self) -> list[float]:
-        return list(self._recent)
+    def dump(self) -> tuple[float, ...]:
+        return tuple(self._recent)
 
-    def load(self, values: list[float]) -> None:
+    def load(self, values: Sequence[float]) -> None:
         self._recent = deque(float(x) for x in values)
         self._sorted = sorted(self._recent)
 

@@ -88,9 +88,9 @@ class SeasonalBaseline(Graded, BaseDetector):
 
     def _state(self) -> dict[str, Any]:
         return {
-            "mean": list(self._mean), "dev": list(self._dev), "days": list(self._days),
-            "dev_days": list(self._dev_days), "dev_n": list(self._dev_n),
-            "pool": list(self._pool), "open": list(self._open),
+            "mean": tuple(self._mean), "dev": tuple(self._dev), "days": tuple(self._days),
+            "dev_days": tuple(self._dev_days), "dev_n": tuple(self._dev_n),
+            "pool": tuple(self._pool), "open": tuple(self._open),
             "likelihood": self._likelihood.dump(),
         }  # fmt: skip
 

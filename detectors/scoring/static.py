@@ -44,7 +44,7 @@ class StaticLimit(BaseDetector):
         return {"bands": [list(b) for b in self._bands], "hold_ms": self.hold_ms}
 
     def _state(self) -> dict[str, Any]:
-        return {"since": list(self._since)}
+        return {"since": tuple(self._since)}
 
     def _load(self, state: Mapping[str, Any]) -> None:
         self._since = list(state["since"])
