@@ -2,7 +2,7 @@
 
 It has to hold on whatever arrives: spikes, level shifts, drifts, daily cycles, flat and
 count-like series, and anomalies of shape inside the usual range. So it asks two robust,
-scale-free questions of each reading (medians and half interquartile ranges of sliding
+scale-free questions of each reading (and a third of a daily stream) (medians and half interquartile ranges of sliding
 windows, so one wild value cannot move them; a flat or integer series gets its resolution
 as the least scale):
 
@@ -16,11 +16,20 @@ as the least scale):
   usual intervals after the last one, so one or more readings are missing) is not one
   step: its question is not asked and it does not join the usual changes. A return from
   an excursion that went unreported, or a drift over hours without data, is not a jump.
+* **day**, asked only of a stream with a daily cycle (its differences from the same time
+  on earlier days are :data:`PERIODIC` times smaller than its spread): how far is the
+  value from the median of the same time on the last :data:`DAYS` days, in robust
+  deviations of those differences? A day higher than the others, a rise that did not
+  come, a spike or a shift inside the range the cycle covers every day: the anomalies of
+  context that the level question cannot see, because the cycle itself is its spread (on
+  a stream at 20 by night and 80 by day, a reading of 200 is only four spreads out).
+  Of such a stream the step question judges the change net of the cycle's change at that
+  time, so the same jump at the same hour every day is not a shape anomaly.
 
 Each question's normal-tail surprise is judged against its own history by its own
 :class:`~detectors.scoring.likelihood.AnomalyLikelihood` (alone, and averaged over the
 last ``short`` readings, so a shift made of moderate values counts too); the rarer answer,
-corrected for asking twice, is the score. Judged separately, a noisy stream's steps
+corrected for asking two or three times, is the score. Judged separately, a noisy stream's steps
 (which are its noise) are discounted by their own heavy tail instead of drowning the level
 question: asked of one shared likelihood, the step question doubled false alarms on
 labelled real-world streams. A surprise past
@@ -60,8 +69,23 @@ from detectors.scoring.likelihood import (
 )
 from detectors.scoring.robust import RollingWindow
 
+Surprises = tuple[float, float, float | None, float | None]
+"""A reading's level, step and day surprises, and its usual value on earlier days (the day
+question's; None where it is not asked or not known)."""
+
 _READY = 30
 """Readings a window needs before its median and spread mean anything."""
+DAY_MS = 86_400_000
+DAYS = 3
+"""Earlier days the day question compares a reading with."""
+MAX_SLOTS = 288
+"""At most this many places in the day are remembered (five-minute slots, or the usual
+interval if longer): a minute stream's memory of three days is 864 values, not 4,320."""
+PERIODIC = 0.5
+"""The day question is asked only of a stream whose differences from earlier days at the
+same time are this much smaller than its spread about its median (a daily cycle explains
+three quarters of its variance): of any other stream it would only repeat the level
+question with more noise."""
 INTERVALS = 101
 """Recent intervals between readings whose median is the stream's usual interval."""
 GAP = 1.5
@@ -88,14 +112,21 @@ class UnknownStream(BaseDetector):
         self._step_likelihood = AnomalyLikelihood(
             short, memory, ready, hold=False, log_past_cap=True
         )
+        self._day_likelihood = AnomalyLikelihood(
+            short, memory, ready, hold=False, log_past_cap=True
+        )
+        self._day = RollingWindow(window)  # differences from earlier days at this time
+        self._slot_ms = 0  # the width of a place in the day, fixed once the cadence is known
+        self._profile: dict[int, list[list[float]]] = {}  # slot: [[day, sum, n], ...]
         self._last: float | None = None
+        self._last_usual: float | None = None  # the last reading's usual value, if known
         self._intervals = RollingWindow(INTERVALS)
         self._last_ts: int | None = None
         self._usual = 0.0  # the usual interval, 0 until known
         self._resolution = math.inf  # the least non-zero change seen: a scale floor
         self._held = False
         self._evidence: Evidence = {}
-        self._memo: tuple[float, tuple[float, float] | None, float] | None = None
+        self._memo: tuple[float, Surprises | None, float] | None = None
 
     def _params(self) -> dict[str, Any]:
         return {
@@ -111,7 +142,12 @@ class UnknownStream(BaseDetector):
             "step": self._step.dump(),
             "likelihood": self._likelihood.dump(),
             "step_likelihood": self._step_likelihood.dump(),
+            "day_likelihood": self._day_likelihood.dump(),
+            "day": self._day.dump(),
+            "slot_ms": self._slot_ms,
+            "profile": [[slot, days] for slot, days in self._profile.items()],
             "last": self._last,
+            "last_usual": self._last_usual,
             "intervals": self._intervals.dump(),
             "last_ts": self._last_ts,
             "resolution": None if math.isinf(self._resolution) else self._resolution,
@@ -123,7 +159,16 @@ class UnknownStream(BaseDetector):
         self._step.load(state["step"])
         self._likelihood.load(state["likelihood"])
         self._step_likelihood.load(state["step_likelihood"])
+        if "day_likelihood" in state:  # absent from snapshots before the day question
+            self._day_likelihood.load(state["day_likelihood"])
+        self._day.load(state.get("day", []))
+        self._slot_ms = int(state.get("slot_ms", 0))
+        self._profile = {
+            int(slot): [[float(x) for x in entry] for entry in days]
+            for slot, days in state.get("profile", [])
+        }
         self._last = state["last"]
+        self._last_usual = state.get("last_usual")
         self._intervals.load(state.get("intervals", []))  # absent from older snapshots
         self._last_ts = state.get("last_ts")
         self._usual = self._usual_interval()
@@ -137,6 +182,21 @@ class UnknownStream(BaseDetector):
         floor = self._resolution if math.isfinite(self._resolution) else 1e-9
         return (x - median) / max(sigma, floor, 1e-9 * abs(median))
 
+    def _periodic(self, usual: float | None) -> bool:
+        """Whether the day question is asked: the usual value is known and the stream's
+        differences from earlier days are :data:`PERIODIC` times smaller than its spread."""
+        return (
+            usual is not None
+            and len(self._day) >= _READY
+            and self._day.median_and_sigma()[1] < PERIODIC * self._range_sigma()
+        )
+
+    def _range_sigma(self) -> float:
+        """The level window's spread from its 10th to 90th percentile, in standard
+        deviations of a normal: steadier than the interquartile range for a stream of two
+        levels, whose quartiles jump from one to the other as the share of either moves."""
+        return (self._level.quantile(0.9) - self._level.quantile(0.1)) / 2.5631
+
     def _usual_interval(self) -> float:
         return self._intervals.median_and_sigma()[0] if len(self._intervals) >= _READY else 0.0
 
@@ -146,24 +206,66 @@ class UnknownStream(BaseDetector):
         last, usual = self._last_ts, self._usual
         return last is not None and usual > 0.0 and ts_ms - last >= GAP * usual
 
-    def surprises(self, value: float, gap: bool = False) -> tuple[float, float] | None:
-        """The reading's level and step surprises (``-log10`` of their normal tails), None
-        while the windows are too short to say; after a ``gap`` the step's is 0."""
+    def _slot(self, ts_ms: int) -> int:
+        return (ts_ms % DAY_MS) // self._slot_ms
+
+    def earlier_days(self, ts_ms: int) -> float | None:
+        """The stream's usual value at this time on earlier days: the median of its slot's
+        means over the last :data:`DAYS` days before today (or, where the slot has fewer
+        than two of them, of its own and its two neighbours' means); None until two earlier
+        days have been seen there."""
+        if not self._slot_ms:
+            return None
+        today, slot, slots = ts_ms // DAY_MS, self._slot(ts_ms), -(-DAY_MS // self._slot_ms)
+        for nearby in ((slot,), (slot - 1, slot, slot + 1)):  # its neighbours if it lacks days
+            means, days = [], set()
+            for near in nearby:
+                for day, total, n in self._profile.get(near % slots, ()):
+                    if today - DAYS <= day < today:
+                        means.append(total / n)
+                        days.add(day)
+            if len(days) >= 2:
+                break
+        else:
+            return None
+        means.sort()
+        half = len(means) // 2
+        return means[half] if len(means) % 2 else 0.5 * (means[half - 1] + means[half])
+
+    def surprises(self, ts_ms: int, value: float, gap: bool = False) -> Surprises | None:
+        """The reading's level, step and day surprises (``-log10`` of their normal tails),
+        None while the windows are too short to say; after a ``gap`` the step's is 0; the
+        day's is None unless the stream is periodic (:data:`PERIODIC`)."""
         if self._last is None or len(self._level) < _READY:
             return None
         level = self._z(self._level, value)
-        step = 0.0 if gap else self._z(self._step, value - self._last)
-        self._evidence = {"expected": self._level.median_and_sigma()[0], "z": level, "step_z": step}
-        return normal_surprise(level), normal_surprise(step)
+        change = value - self._last
+        self._evidence = {"expected": self._level.median_and_sigma()[0], "z": level}
+        day = None
+        usual = self.earlier_days(ts_ms)
+        if self._periodic(usual):
+            assert usual is not None
+            day_z = self._z(self._day, value - usual)
+            self._evidence.update(expected=usual, day_z=day_z)
+            day = normal_surprise(day_z)
+            if self._last_usual is not None:  # the change net of the daily cycle's
+                change -= usual - self._last_usual
+        step = 0.0 if gap else self._z(self._step, change)
+        self._evidence["step_z"] = step
+        return normal_surprise(level), normal_surprise(step), day, usual
 
     def score_one(self, ts_ms: int, value: float) -> float:
-        surprises = self.surprises(value, self.after_gap(ts_ms))
+        surprises = self.surprises(ts_ms, value, self.after_gap(ts_ms))
         score = 0.0
         if surprises is not None and self._likelihood.ready():
-            rarest = max(
-                self._likelihood.rarity(surprises[0]), self._step_likelihood.rarity(surprises[1])
+            level, step, day, _ = surprises
+            rarest, asked = (
+                max(self._likelihood.rarity(level), self._step_likelihood.rarity(step)),
+                2,
             )
-            score = surprise_score(rarest - math.log10(2.0 - 10.0**-rarest))  # asked twice
+            if day is not None and self._day_likelihood.ready():
+                rarest, asked = max(rarest, self._day_likelihood.rarity(day)), 3
+            score = surprise_score(_any_of(rarest, asked))
             if self._held and score >= ALARM:
                 score = HELD
         self._memo = (value, surprises, score)
@@ -176,10 +278,16 @@ class UnknownStream(BaseDetector):
             memo, self._memo = self._memo, None
         assert memo is not None
         surprises, score = memo[1], memo[2]
+        self._last_usual = None if surprises is None else surprises[3]
         if surprises is not None:
+            level, step, day, usual = surprises
             self._held = score >= ALARM or (self._held and score >= HELD)
-            self._likelihood.learn(surprises[0])
-            self._step_likelihood.learn(surprises[1])
+            self._likelihood.learn(level)
+            self._step_likelihood.learn(step)
+            if day is not None:
+                self._day_likelihood.learn(day)
+            if usual is not None:
+                self._day.add(value - usual)
         if self._last is not None:
             change = abs(value - self._last)
             if change > 0.0:
@@ -189,8 +297,31 @@ class UnknownStream(BaseDetector):
         if self._last_ts is not None and ts_ms > self._last_ts:
             self._intervals.add(float(ts_ms - self._last_ts))
             self._usual = self._usual_interval()
+            if not self._slot_ms and self._usual > 0.0:
+                self._slot_ms = max(int(self._usual), DAY_MS // MAX_SLOTS)
+        if self._slot_ms:
+            self._remember(ts_ms, value)
         self._level.add(value)
         self._last, self._last_ts = value, ts_ms
 
+    def _remember(self, ts_ms: int, value: float) -> None:
+        """The reading joins its slot's mean for today; days older than :data:`DAYS`
+        before it are forgotten."""
+        day, days = ts_ms // DAY_MS, self._profile.setdefault(self._slot(ts_ms), [])
+        if days and days[-1][0] == day:
+            days[-1][1] += value
+            days[-1][2] += 1
+            return
+        days.append([float(day), value, 1.0])
+        while days[0][0] < day - DAYS:
+            del days[0]
+
     def evidence(self) -> Evidence:
         return self._evidence
+
+
+def _any_of(rarest: float, asked: int) -> float:
+    """``-log10`` of the chance that any of ``asked`` independent questions is as rare as
+    the rarest answer, ``rarest`` (Sidak): about ``rarest - log10(asked)``."""
+    p = 10.0**-rarest
+    return rarest - math.log10(-math.expm1(asked * math.log1p(-p)) / p) if p < 1.0 else 0.0

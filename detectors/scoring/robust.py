@@ -58,6 +58,11 @@ class RollingWindow:
         mad = 0.5 * (ranked[(3 * n) // 4] - ranked[n // 4])
         return median, max(MAD_TO_SIGMA * mad, floor)
 
+    def quantile(self, q: float) -> float:
+        """The value a share ``q`` of the window lies below (the nearest rank)."""
+        ranked = self._sorted
+        return ranked[min(len(ranked) - 1, int(q * len(ranked)))]
+
     def dump(self) -> list[float]:
         return list(self._recent)
 

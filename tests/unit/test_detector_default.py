@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
+import random
+from collections.abc import Callable
+
+import pytest
 
 from detectors.contract.levels import ALARM
 from detectors.scoring.base import restore
@@ -57,3 +62,79 @@ def test_a_jump_at_the_same_hour_every_day_is_news_once() -> None:
     ts = 14 * 288 * 5 * MIN
     assert detector.score_one(ts, 20.0) < 0.3
     assert detector.score_one(ts, 2000.0) > detector.score_one(ts, 80.0)
+
+
+def daily_plateaus(days: int, noise: float = 2.0, seed: int = 1) -> list[float]:
+    """Five-minute readings of a day at 20 with a plateau of 80 from 09:00 to 18:00, with
+    normal noise: a stream whose two levels make its spread about the median the gap."""
+    rng = random.Random(seed)
+    return [
+        (80.0 if 108 <= i % 288 < 216 else 20.0) + rng.gauss(0.0, noise) for i in range(days * 288)
+    ]
+
+
+def scores_of(values: list[float]) -> list[float]:
+    detector, scores = UnknownStream(), []
+    for i, value in enumerate(values):
+        scores.append(detector.score_one(i * 5 * MIN, value))
+        detector.learn_one(i * 5 * MIN, value)
+    return scores
+
+
+@pytest.mark.parametrize(
+    "anomaly",
+    [
+        lambda v: v * 1.3,  # a day 30 % higher
+        lambda v: min(v, 22.0),  # a day without its rise
+        lambda v: v + 15.0,  # a shift of 15, inside the usual range
+    ],
+    ids=["day-higher", "no-rise", "shift-inside-range"],
+)
+def test_a_day_unlike_the_earlier_days_is_an_anomaly_its_range_hides(
+    anomaly: Callable[[float], float],
+) -> None:
+    values = daily_plateaus(10)
+    for i in range(8 * 288, 9 * 288):
+        values[i] = anomaly(values[i])
+    scores = scores_of(values)
+    assert max(scores[8 * 288 : 9 * 288]) >= ALARM
+    assert max(scores[3 * 288 : 8 * 288]) < ALARM  # the ordinary days before it
+
+
+def test_the_day_question_needs_two_earlier_days_and_a_daily_cycle() -> None:
+    detector = UnknownStream()
+    rng = random.Random(3)
+    walk = 50.0
+    for i in range(5 * 288):  # a random walk: no day is like another
+        walk += rng.gauss(0.0, 1.0)
+        detector.score_one(i * 5 * MIN, walk)
+        detector.learn_one(i * 5 * MIN, walk)
+    surprises = detector.surprises(5 * 288 * 5 * MIN, walk)
+    assert surprises is not None and surprises[2] is None
+    cycle = UnknownStream()
+    for i, value in enumerate(daily_plateaus(5)):
+        if i == 2 * 288 + 100:  # the third day: two earlier ones are known
+            first = cycle.surprises(i * 5 * MIN, value)
+            assert first is not None and first[3] is not None
+        cycle.score_one(i * 5 * MIN, value)
+        cycle.learn_one(i * 5 * MIN, value)
+    surprises = cycle.surprises(5 * 288 * 5 * MIN, 20.0)
+    assert surprises is not None and surprises[2] is not None
+
+
+def test_the_days_survive_a_snapshot_and_an_older_one_loads() -> None:
+    values = daily_plateaus(4)
+    detector = UnknownStream()
+    for i, value in enumerate(values):
+        detector.score_one(i * 5 * MIN, value)
+        detector.learn_one(i * 5 * MIN, value)
+    snapshot = detector.snapshot()
+    twin = restore(json.loads(json.dumps(snapshot)))
+    ts = len(values) * 5 * MIN + 120 * 5 * MIN  # 10:00 on the fifth day
+    assert twin.score_one(ts, 20.0) == detector.score_one(ts, 20.0) >= ALARM
+    older = json.loads(json.dumps(snapshot))
+    for key in ("day_likelihood", "day", "slot_ms", "profile", "last_usual"):
+        del older["state"][key]
+    aged = restore(older)
+    assert isinstance(aged, UnknownStream) and aged.earlier_days(ts) is None
+    assert aged.score_one(ts, 20.0) < detector.score_one(ts, 20.0)
