@@ -2,7 +2,8 @@
 
 It has to hold on whatever arrives: spikes, level shifts, drifts, daily cycles, flat and
 count-like series, and anomalies of shape inside the usual range. So it asks two robust,
-scale-free questions of each reading, and a third of a stream with a daily cycle (medians
+scale-free questions of each reading, and a third of a stream with a daily cycle or a
+sparse one (medians
 and half interquartile ranges of sliding windows, so one wild value cannot move them; a
 flat or integer series gets its resolution as the least scale):
 
@@ -25,6 +26,11 @@ flat or integer series gets its resolution as the least scale):
   a stream at 20 by night and 80 by day, a reading of 200 is only four spreads out).
   Of such a stream the step question judges the change net of the cycle's change at that
   time, so the same jump at the same hour every day is not a shape anomaly.
+* **often**, asked only of a sparse stream (its window sits at its median at least half
+  the time: a count that is mostly 0, a flat line with excursions): how rare is it for
+  as many of the last :data:`SPAN` readings to be off the median, at the rate the window
+  is off it (a binomial tail)? Each excursion of such a stream is ordinary, and its
+  resolution is as coarse as its excursions; what changes is how often they come.
 
 Each question's normal-tail surprise is judged against its own history by its own
 :class:`~detectors.scoring.likelihood.AnomalyLikelihood` (alone, and averaged over the
@@ -56,8 +62,9 @@ True
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from detectors.contract.levels import ALARM
 from detectors.scoring.base import BaseDetector, Evidence, register
@@ -69,9 +76,23 @@ from detectors.scoring.likelihood import (
 )
 from detectors.scoring.robust import RollingWindow
 
-Surprises = tuple[float, float, float | None, float | None]
-"""A reading's level, step and day surprises, and its usual value on earlier days (the day
-question's; None where it is not asked or not known)."""
+SPARSE = 0.5
+"""A stream whose window sits at its median this often is sparse (a count that is mostly 0,
+a flat line with excursions): the often question is asked of it."""
+SPAN = 20
+"""The often question counts the readings off the median among the last this many."""
+
+
+class Surprises(NamedTuple):
+    """A reading's surprises (``-log10`` of a tail probability) for each question, None
+    where it is not asked, and its usual value on earlier days (None where not known)."""
+
+    level: float
+    step: float
+    day: float | None
+    usual: float | None
+    often: float | None
+
 
 _READY = 30
 """Readings a window needs before its median and spread mean anything."""
@@ -116,6 +137,10 @@ class UnknownStream(BaseDetector):
             short, memory, ready, hold=False, log_past_cap=True
         )
         self._day = RollingWindow(window)  # differences from earlier days at this time
+        self._often_likelihood = AnomalyLikelihood(
+            short, memory, ready, hold=False, log_past_cap=True
+        )
+        self._off: deque[bool] = deque(maxlen=SPAN - 1)  # the last readings: off the median?
         self._slot_ms = 0  # the width of a place in the day, fixed once the cadence is known
         self._profile: dict[int, list[list[float]]] = {}  # slot: [[day, sum, n], ...]
         self._last: float | None = None
@@ -146,6 +171,8 @@ class UnknownStream(BaseDetector):
             "day": self._day.dump(),
             "slot_ms": self._slot_ms,
             "profile": [[slot, days] for slot, days in self._profile.items()],
+            "often_likelihood": self._often_likelihood.dump(),
+            "off": list(self._off),
             "last": self._last,
             "last_usual": self._last_usual,
             "intervals": self._intervals.dump(),
@@ -162,6 +189,9 @@ class UnknownStream(BaseDetector):
         if "day_likelihood" in state:  # absent from snapshots before the day question
             self._day_likelihood.load(state["day_likelihood"])
         self._day.load(state.get("day", []))
+        if "often_likelihood" in state:  # absent from snapshots before the often question
+            self._often_likelihood.load(state["often_likelihood"])
+        self._off = deque((bool(x) for x in state.get("off", [])), maxlen=SPAN - 1)
         self._slot_ms = int(state.get("slot_ms", 0))
         self._profile = {
             int(slot): [[float(x) for x in entry] for entry in days]
@@ -252,19 +282,41 @@ class UnknownStream(BaseDetector):
                 change -= usual - self._last_usual
         step = 0.0 if gap else self._z(self._step, change)
         self._evidence["step_z"] = step
-        return normal_surprise(level), normal_surprise(step), day, usual
+        return Surprises(
+            normal_surprise(level), normal_surprise(step), day, usual, self._often(value)
+        )
+
+    def _often(self, value: float) -> float | None:
+        """The often question's surprise: how rare it is for as many of the last
+        :data:`SPAN` readings (this one too) to be off the median, at the rate the window
+        is off it (binomial); None unless the stream is sparse (:data:`SPARSE`)."""
+        if len(self._off) < SPAN - 1:
+            return None
+        median, at = self._level.median_and_sigma()[0], self._level.share_at
+        rate = 1.0 - at(median)
+        if rate > 1.0 - SPARSE:
+            return None
+        count = sum(self._off) + (value != median)
+        rate = max(rate, 1.0 / len(self._level))
+        return -math.log10(max(_binomial_tail(count, SPAN, rate), 1e-300))
 
     def score_one(self, ts_ms: int, value: float) -> float:
         surprises = self.surprises(ts_ms, value, self.after_gap(ts_ms))
         score = 0.0
         if surprises is not None and self._likelihood.ready():
-            level, step, day, _ = surprises
             rarest, asked = (
-                max(self._likelihood.rarity(level), self._step_likelihood.rarity(step)),
+                max(
+                    self._likelihood.rarity(surprises.level),
+                    self._step_likelihood.rarity(surprises.step),
+                ),
                 2,
             )
-            if day is not None and self._day_likelihood.ready():
-                rarest, asked = max(rarest, self._day_likelihood.rarity(day)), 3
+            for likelihood, surprise in (
+                (self._day_likelihood, surprises.day),
+                (self._often_likelihood, surprises.often),
+            ):
+                if surprise is not None and likelihood.ready():
+                    rarest, asked = max(rarest, likelihood.rarity(surprise)), asked + 1
             score = surprise_score(_any_of(rarest, asked))
             if self._held and score >= ALARM:
                 score = HELD
@@ -278,16 +330,19 @@ class UnknownStream(BaseDetector):
             memo, self._memo = self._memo, None
         assert memo is not None
         surprises, score = memo[1], memo[2]
-        self._last_usual = None if surprises is None else surprises[3]
+        self._last_usual = None if surprises is None else surprises.usual
         if surprises is not None:
-            level, step, day, usual = surprises
             self._held = score >= ALARM or (self._held and score >= HELD)
-            self._likelihood.learn(level)
-            self._step_likelihood.learn(step)
-            if day is not None:
-                self._day_likelihood.learn(day)
-            if usual is not None:
-                self._day.add(value - usual)
+            self._likelihood.learn(surprises.level)
+            self._step_likelihood.learn(surprises.step)
+            if surprises.day is not None:
+                self._day_likelihood.learn(surprises.day)
+            if surprises.usual is not None:
+                self._day.add(value - surprises.usual)
+            if surprises.often is not None:
+                self._often_likelihood.learn(surprises.often)
+        if len(self._level) >= _READY:
+            self._off.append(value != self._level.median_and_sigma()[0])
         if self._last is not None:
             change = abs(value - self._last)
             if change > 0.0:
@@ -325,3 +380,23 @@ def _any_of(rarest: float, asked: int) -> float:
     the rarest answer, ``rarest`` (Sidak): about ``rarest - log10(asked)``."""
     p = 10.0**-rarest
     return rarest - math.log10(-math.expm1(asked * math.log1p(-p)) / p) if p < 1.0 else 0.0
+
+
+def _binomial_tail(count: int, n: int, rate: float) -> float:
+    """P(X >= ``count``) for X binomial with ``n`` trials at ``rate``."""
+    term = (1.0 - rate) ** n  # P(X = 0)
+    below = 0.0
+    for k in range(count):
+        below += term
+        term *= (n - k) / (k + 1) * rate / (1.0 - rate)
+    return max(1.0 - below, 0.0) if below < 0.5 else _upper(count, n, rate, term)
+
+
+def _upper(count: int, n: int, rate: float, term: float) -> float:
+    """The same tail summed from ``count`` up (``term`` is P(X = count)): exact when it is
+    small, where 1 minus the lower sum would lose it to rounding."""
+    total = 0.0
+    for k in range(count, n + 1):
+        total += term
+        term *= (n - k) / (k + 1) * rate / (1.0 - rate)
+    return total

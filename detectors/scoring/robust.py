@@ -63,6 +63,13 @@ class RollingWindow:
         ranked = self._sorted
         return ranked[min(len(ranked) - 1, int(q * len(ranked)))]
 
+    def share_at(self, value: float) -> float:
+        """The share of the window equal to ``value``."""
+        ranked = self._sorted
+        return (bisect.bisect_right(ranked, value) - bisect.bisect_left(ranked, value)) / len(
+            ranked
+        )
+
     def dump(self) -> list[float]:
         return list(self._recent)
 

@@ -138,3 +138,27 @@ def test_the_days_survive_a_snapshot_and_an_older_one_loads() -> None:
     aged = restore(older)
     assert isinstance(aged, UnknownStream) and aged.earlier_days(ts) is None
     assert aged.score_one(ts, 20.0) < detector.score_one(ts, 20.0)
+
+
+def test_a_sparse_stream_that_leaves_its_usual_value_more_often_is_an_anomaly() -> None:
+    # Mostly 0, two excursions to 20 in every 100 readings (the shape of NAB's
+    # art_increase_spike_density): each excursion is ordinary; four in 16 readings are not.
+    values = [20.0 if i % 100 in (0, 6) else 0.0 for i in range(3000)]
+    for i in (2003, 2009, 2012):
+        values[i] = 20.0
+    scores = scores_of(values)
+    assert max(scores[2000:2020]) >= ALARM
+    assert max(scores[500:2000] + scores[2100:]) < ALARM
+
+
+def test_the_often_question_is_asked_only_of_a_sparse_stream() -> None:
+    detector, last_ts, last = smooth_stream()
+    surprises = detector.surprises(last_ts + MIN, last)
+    assert surprises is not None and surprises.often is None
+    sparse = UnknownStream()
+    for i in range(300):
+        value = 5.0 if i % 10 == 0 else 0.0
+        sparse.score_one(i * MIN, value)
+        sparse.learn_one(i * MIN, value)
+    surprises = sparse.surprises(300 * MIN, 0.0)
+    assert surprises is not None and surprises.often is not None
