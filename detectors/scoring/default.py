@@ -2,10 +2,9 @@
 
 It has to hold on whatever arrives: spikes, level shifts, drifts, daily cycles, flat and
 count-like series, and anomalies of shape inside the usual range. So it asks two robust,
-scale-free questions of each reading, and a third of a stream with a daily cycle or a
-sparse one (medians
-and half interquartile ranges of sliding windows, so one wild value cannot move them; a
-flat or integer series gets its resolution as the least scale):
+scale-free questions of each reading, and more of a stream with a daily cycle or a sparse
+one (medians and half interquartile ranges of sliding windows, so one wild value cannot
+move them; a flat or integer series gets its resolution as the least scale):
 
 * **level**: how far is the value from the window's median, in robust deviations? Spikes,
   dips and shifts the recent past never reached. The window (1,000 readings: most of a day
