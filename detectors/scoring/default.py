@@ -73,7 +73,7 @@ from detectors.scoring.likelihood import (
     normal_surprise,
     surprise_score,
 )
-from detectors.scoring.robust import RollingWindow
+from detectors.scoring.robust import MAD_TO_SIGMA, RollingWindow
 
 SPARSE = 0.5
 """A stream whose window sits at its median this often is sparse (a count that is mostly 0,
@@ -243,23 +243,35 @@ class UnknownStream(BaseDetector):
         means over the last :data:`DAYS` days before today (or, where the slot has fewer
         than two of them, of its own and its two neighbours' means); None until two earlier
         days have been seen there."""
+        known = self._earlier(ts_ms)
+        return None if known is None else known[0]
+
+    def _earlier(self, ts_ms: int) -> tuple[float, float] | None:
+        """:meth:`earlier_days`, and how much the earlier days differ around this time: the
+        robust spread of the slot's and its neighbours' means over those days. The
+        differences from earlier days are judged in the larger of this and their usual
+        spread over the whole day, so a time of day whose days vary (a busy afternoon) does
+        not teach the question's likelihood that big differences are ordinary elsewhere."""
         if not self._slot_ms:
             return None
         today, slot, slots = ts_ms // DAY_MS, self._slot(ts_ms), -(-DAY_MS // self._slot_ms)
-        for nearby in ((slot,), (slot - 1, slot, slot + 1)):  # its neighbours if it lacks days
-            means, days = [], set()
-            for near in nearby:
-                for day, total, n in self._profile.get(near % slots, ()):
-                    if today - DAYS <= day < today:
-                        means.append(total / n)
-                        days.add(day)
-            if len(days) >= 2:
-                break
-        else:
+        own: list[float] = []
+        around: list[float] = []
+        own_days: set[float] = set()
+        around_days: set[float] = set()
+        for near in (slot - 1, slot, slot + 1):
+            for day, total, n in self._profile.get(near % slots, ()):
+                if today - DAYS <= day < today:
+                    around.append(total / n)
+                    around_days.add(day)
+                    if near == slot:
+                        own.append(total / n)
+                        own_days.add(day)
+        if len(around_days) < 2:
             return None
-        means.sort()
-        half = len(means) // 2
-        return means[half] if len(means) % 2 else 0.5 * (means[half - 1] + means[half])
+        usual = _median(own if len(own_days) >= 2 else around)
+        spread = MAD_TO_SIGMA * _median([abs(x - usual) for x in around])
+        return usual, spread
 
     def surprises(self, ts_ms: int, value: float, gap: bool = False) -> Surprises | None:
         """The reading's level, step and day surprises (``-log10`` of their normal tails),
@@ -271,10 +283,13 @@ class UnknownStream(BaseDetector):
         change = value - self._last
         self._evidence = {"expected": self._level.median_and_sigma()[0], "z": level}
         day = None
-        usual = self.earlier_days(ts_ms)
-        if self._periodic(usual):
-            assert usual is not None
-            day_z = self._z(self._day, value - usual)
+        known = self._earlier(ts_ms)
+        usual = None if known is None else known[0]
+        if known is not None and self._periodic(usual):
+            usual, spread = known
+            median, sigma = self._day.median_and_sigma()
+            floor = self._resolution if math.isfinite(self._resolution) else 1e-9
+            day_z = (value - usual - median) / max(sigma, spread, floor, 1e-9 * abs(usual))
             self._evidence.update(expected=usual, day_z=day_z)
             day = normal_surprise(day_z)
             if self._last_usual is not None:  # the change net of the daily cycle's
@@ -399,3 +414,9 @@ def _upper(count: int, n: int, rate: float, term: float) -> float:
         total += term
         term *= (n - k) / (k + 1) * rate / (1.0 - rate)
     return total
+
+
+def _median(values: list[float]) -> float:
+    ranked = sorted(values)
+    half = len(ranked) // 2
+    return ranked[half] if len(ranked) % 2 else 0.5 * (ranked[half - 1] + ranked[half])
