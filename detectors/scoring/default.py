@@ -17,7 +17,7 @@ move them; a flat or integer series gets its resolution as the least scale):
   step: its question is not asked and it does not join the usual changes. A return from
   an excursion that went unreported, or a drift over hours without data, is not a jump.
 * **day**, asked only of a stream with a daily cycle (its differences from the same time
-  on earlier days are :data:`PERIODIC` times smaller than its spread): how far is the
+  on earlier days are under :data:`PERIODIC` of its spread): how far is the
   value from the median of the same time on the last :data:`DAYS` days, in robust
   deviations of those differences? A day higher than the others, a rise that did not
   come, a spike or a shift inside the range the cycle covers every day: the anomalies of
@@ -215,7 +215,7 @@ class UnknownStream(BaseDetector):
 
     def _periodic(self, usual: float | None) -> bool:
         """Whether the day question is asked: the usual value is known and the stream's
-        differences from earlier days are :data:`PERIODIC` times smaller than its spread."""
+        differences from earlier days are under :data:`PERIODIC` of its spread."""
         return (
             usual is not None
             and len(self._day) >= _READY
