@@ -394,8 +394,12 @@ class UnknownStream(BaseDetector):
 def _any_of(rarest: float, asked: int) -> float:
     """``-log10`` of the chance that any of ``asked`` independent questions is as rare as
     the rarest answer, ``rarest`` (Sidak): about ``rarest - log10(asked)``."""
+    if rarest <= 0.0:
+        return 0.0
     p = 10.0**-rarest
-    return rarest - math.log10(-math.expm1(asked * math.log1p(-p)) / p) if p < 1.0 else 0.0
+    if p < 1e-15:  # 1 - (1 - p)^asked is asked * p to within rounding (or p underflows)
+        return rarest - math.log10(asked)
+    return rarest - math.log10(-math.expm1(asked * math.log1p(-p)) / p)
 
 
 def _binomial_tail(count: int, n: int, rate: float) -> float:
