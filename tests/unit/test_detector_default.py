@@ -162,3 +162,12 @@ def test_the_often_question_is_asked_only_of_a_sparse_stream() -> None:
         sparse.learn_one(i * MIN, value)
     surprises = sparse.surprises(300 * MIN, 0.0)
     assert surprises is not None and surprises.often is not None
+
+
+def test_the_correction_for_several_questions_holds_for_any_rarity() -> None:
+    from detectors.scoring.default import _any_of
+
+    assert _any_of(0.0, 3) == 0.0
+    assert math.isclose(_any_of(1.0, 2), 1.0 - math.log10(2.0 - 0.1))
+    assert math.isclose(_any_of(400.0, 2), 400.0 - math.log10(2.0))  # 10^-400 underflows
+    assert _any_of(20.0, 3) < _any_of(20.0, 2) < 20.0
