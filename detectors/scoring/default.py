@@ -16,15 +16,18 @@ move them; a flat or integer series gets its resolution as the least scale):
   usual intervals after the last one, so one or more readings are missing) is not one
   step: its question is not asked and it does not join the usual changes. A return from
   an excursion that went unreported, or a drift over hours without data, is not a jump.
-* **day**, asked only of a stream with a daily cycle (its differences from the same time
-  on earlier days are under :data:`PERIODIC` of its spread): how far is the
-  value from the median of the same time on the last :data:`DAYS` days, in robust
-  deviations of those differences? A day higher than the others, a rise that did not
-  come, a spike or a shift inside the range the cycle covers every day: the anomalies of
-  context that the level question cannot see, because the cycle itself is its spread (on
-  a stream at 20 by night and 80 by day, a reading of 200 is only four spreads out).
-  Of such a stream the step question judges the change net of the cycle's change at that
-  time, so the same jump at the same hour every day is not a shape anomaly.
+* **day**, asked only of a stream with a cycle (its differences from the same time on
+  earlier days are under :data:`PERIODIC` of its spread): how far is the value from the
+  median of the same time on the last :data:`DAYS` days, in robust deviations of those
+  differences? A day higher than the others, a rise that did not come, a spike or a
+  shift inside the range the cycle covers every day: the anomalies of context that the
+  level question cannot see, because the cycle itself is its spread (on a stream at 20 by
+  night and 80 by day, a reading of 200 is only four spreads out). Of such a stream the
+  step question judges the change net of the cycle's change at that time, so the same
+  jump at the same hour every day is not a shape anomaly. The cycle is a day, unless the
+  level window's autocorrelation shows a shorter one (:func:`cycle_of`, looked for every
+  :data:`PERIOD_EVERY` readings): a machine's duty cycle, an hourly batch job; "days"
+  are then its turns.
 * **often**, asked only of a sparse stream (its window sits at its median at least half
   the time: a count that is mostly 0, a flat line with excursions): how rare is it for
   as many of the last :data:`SPAN` readings to be off the median, at the rate the window
@@ -65,6 +68,8 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from detectors.contract.levels import ALARM
 from detectors.scoring.base import BaseDetector, Evidence, register
 from detectors.scoring.likelihood import (
@@ -96,6 +101,12 @@ class Surprises(NamedTuple):
 _READY = 30
 """Readings a window needs before its median and spread mean anything."""
 DAY_MS = 86_400_000
+PERIOD_EVERY = 250
+"""Readings between two looks for a cycle shorter than a day in the level window."""
+PEAK = 0.4
+"""A cycle is taken from the level window's autocorrelation only where it peaks at least
+this high, and at least this far above its lowest point at a shorter lag: a dip and a
+return, not the slow fall of a drifting stream's."""
 DAYS = 3
 """Earlier days the day question compares a reading with."""
 MAX_SLOTS = 288
@@ -142,7 +153,9 @@ class UnknownStream(BaseDetector):
             short, memory, ready, hold=False, log_past_cap=True
         )
         self._off: deque[bool] = deque(maxlen=SPAN - 1)  # the last readings: off the median?
-        self._slot_ms = 0  # the width of a place in the day, fixed once the cadence is known
+        self._slot_ms = 0  # the width of a place in the cycle, fixed once the cadence is known
+        self._period_ms = DAY_MS  # the cycle: a day, unless a shorter one is seen
+        self._seen = 0  # readings learnt
         self._profile: dict[int, list[list[float]]] = {}  # slot: [[day, sum, n], ...]
         self._last: float | None = None
         self._last_usual: float | None = None  # the last reading's usual value, if known
@@ -171,6 +184,8 @@ class UnknownStream(BaseDetector):
             "day_likelihood": self._day_likelihood.dump(),
             "day": self._day.dump(),
             "slot_ms": self._slot_ms,
+            "period_ms": self._period_ms,
+            "seen": self._seen,
             "profile": [[slot, days] for slot, days in self._profile.items()],
             "often_likelihood": self._often_likelihood.dump(),
             "off": list(self._off),
@@ -194,6 +209,8 @@ class UnknownStream(BaseDetector):
             self._often_likelihood.load(state["often_likelihood"])
         self._off = deque((bool(x) for x in state.get("off", [])), maxlen=SPAN - 1)
         self._slot_ms = int(state.get("slot_ms", 0))
+        self._period_ms = int(state.get("period_ms", DAY_MS))
+        self._seen = int(state.get("seen", 0))
         self._profile = {
             int(slot): [[float(x) for x in entry] for entry in days]
             for slot, days in state.get("profile", [])
@@ -238,7 +255,7 @@ class UnknownStream(BaseDetector):
         return last is not None and usual > 0.0 and ts_ms - last >= GAP * usual
 
     def _slot(self, ts_ms: int) -> int:
-        return (ts_ms % DAY_MS) // self._slot_ms
+        return (ts_ms % self._period_ms) // self._slot_ms
 
     def earlier_days(self, ts_ms: int) -> float | None:
         """The stream's usual value at this time on earlier days: the median of its slot's
@@ -256,7 +273,8 @@ class UnknownStream(BaseDetector):
         not teach the question's likelihood that big differences are ordinary elsewhere."""
         if not self._slot_ms:
             return None
-        today, slot, slots = ts_ms // DAY_MS, self._slot(ts_ms), -(-DAY_MS // self._slot_ms)
+        period = self._period_ms
+        today, slot, slots = ts_ms // period, self._slot(ts_ms), -(-period // self._slot_ms)
         own: list[float] = []
         around: list[float] = []
         own_days: set[float] = set()
@@ -369,16 +387,33 @@ class UnknownStream(BaseDetector):
             self._intervals.add(float(ts_ms - self._last_ts))
             self._usual = self._usual_interval()
             if not self._slot_ms and self._usual > 0.0:
-                self._slot_ms = max(int(self._usual), DAY_MS // MAX_SLOTS)
+                self._slot_ms = max(int(self._usual), self._period_ms // MAX_SLOTS)
         if self._slot_ms:
             self._remember(ts_ms, value)
         self._level.add(value)
         self._last, self._last_ts = value, ts_ms
+        self._seen += 1
+        if self._seen % PERIOD_EVERY == 0 and self._usual > 0.0:
+            self._look_for_cycle()
+
+    def _look_for_cycle(self) -> None:
+        """Take the cycle from the level window's autocorrelation if it has one shorter
+        than a third of the window (else a day); a new cycle starts the day question's
+        memory afresh."""
+        lag = cycle_of(self._level.values())
+        period = DAY_MS if lag is None else max(1, round(lag * self._usual))
+        if abs(period - self._period_ms) <= 0.1 * self._period_ms:
+            return
+        self._period_ms = period
+        self._slot_ms = max(int(self._usual), period // MAX_SLOTS)
+        self._profile.clear()
+        self._day = RollingWindow(self.window)
+        self._last_usual = None
 
     def _remember(self, ts_ms: int, value: float) -> None:
         """The reading joins its slot's mean for today; days older than :data:`DAYS`
         before it are forgotten."""
-        day, days = ts_ms // DAY_MS, self._profile.setdefault(self._slot(ts_ms), [])
+        day, days = ts_ms // self._period_ms, self._profile.setdefault(self._slot(ts_ms), [])
         if days and days[-1][0] == day:
             days[-1][1] += value
             days[-1][2] += 1
@@ -426,3 +461,36 @@ def _median(values: list[float]) -> float:
     ranked = sorted(values)
     half = len(ranked) // 2
     return ranked[half] if len(ranked) % 2 else 0.5 * (ranked[half - 1] + ranked[half])
+
+
+def cycle_of(values: list[float]) -> int | None:
+    """The lag, in readings, at which ``values`` repeat (the highest peak of their
+    autocorrelation between 4 readings and a third of their length, if it is at least
+    :data:`PEAK` high and :data:`PEAK` above the lowest point before it); None if none.
+
+    >>> cycle_of([math.sin(2 * math.pi * i / 24) for i in range(600)])
+    24
+    >>> cycle_of([float(i) for i in range(600)]) is None
+    True
+    """
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    if n < 12:
+        return None
+    x = x - x.mean()
+    power = float(np.dot(x, x))
+    if power <= 0.0:
+        return None
+    spectrum = np.fft.rfft(x, 2 * n)
+    acf = np.fft.irfft(spectrum * np.conj(spectrum))[: n // 3 + 1] / power
+    lags = np.arange(4, len(acf) - 1)
+    if not len(lags):
+        return None
+    peaks = lags[(acf[lags] > acf[lags - 1]) & (acf[lags] >= acf[lags + 1])]
+    best = None
+    for lag in peaks:
+        height = acf[lag]
+        deep = height >= PEAK and height - acf[1:lag].min() >= PEAK
+        if deep and (best is None or height > acf[best]):
+            best = int(lag)
+    return best

@@ -63,6 +63,10 @@ class RollingWindow:
         ranked = self._sorted
         return ranked[min(len(ranked) - 1, int(q * len(ranked)))]
 
+    def values(self) -> list[float]:
+        """The window's values, oldest first."""
+        return list(self._recent)
+
     def share_at(self, value: float) -> float:
         """The share of the window equal to ``value``."""
         ranked = self._sorted

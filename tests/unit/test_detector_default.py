@@ -11,7 +11,7 @@ import pytest
 
 from detectors.contract.levels import ALARM
 from detectors.scoring.base import restore
-from detectors.scoring.default import UnknownStream
+from detectors.scoring.default import UnknownStream, cycle_of
 
 MIN = 60_000
 
@@ -171,3 +171,29 @@ def test_the_correction_for_several_questions_holds_for_any_rarity() -> None:
     assert math.isclose(_any_of(1.0, 2), 1.0 - math.log10(2.0 - 0.1))
     assert math.isclose(_any_of(400.0, 2), 400.0 - math.log10(2.0))  # 10^-400 underflows
     assert _any_of(20.0, 3) < _any_of(20.0, 2) < 20.0
+
+
+def test_a_cycle_shorter_than_a_day_is_found_and_a_cycle_turned_over_stands_out() -> None:
+    # A wave of 50 readings (a machine's duty cycle, say): half a cycle upside down stays
+    # inside the usual range, so only the same phase of earlier cycles shows it.
+    rng = random.Random(5)
+    values = [10 * math.sin(2 * math.pi * i / 50) + rng.gauss(0, 0.5) for i in range(4000)]
+    for i in range(3000, 3025):
+        values[i] = -values[i]
+    detector, scores = UnknownStream(), []
+    for i, value in enumerate(values):
+        scores.append(detector.score_one(i * MIN, value))
+        detector.learn_one(i * MIN, value)
+    assert max(scores[3000:3030]) >= ALARM
+    assert max(scores[1000:3000] + scores[3100:]) < ALARM
+    assert cycle_of(values[:1000]) == 50
+
+
+def test_no_cycle_is_found_in_a_drift_or_noise() -> None:
+    rng = random.Random(2)
+    walk = [0.0]
+    for _ in range(999):
+        walk.append(walk[-1] + rng.gauss(0, 1))
+    assert cycle_of(walk) is None
+    assert cycle_of([rng.gauss(0, 1) for _ in range(1000)]) is None
+    assert cycle_of([5.0] * 1000) is None
