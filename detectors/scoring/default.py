@@ -37,7 +37,7 @@ move them; a flat or integer series gets its resolution as the least scale):
 Each question's normal-tail surprise is judged against its own history by its own
 :class:`~detectors.scoring.likelihood.AnomalyLikelihood` (alone, and averaged over the
 last ``short`` readings, so a shift made of moderate values counts too); the rarer answer,
-corrected for asking two or three times, is the score. Judged separately, a noisy stream's steps
+corrected for how many questions were asked, is the score. Judged separately, a noisy stream's steps
 (which are its noise) are discounted by their own heavy tail instead of drowning the level
 question: asked of one shared likelihood, the step question doubled false alarms on
 labelled real-world streams. A surprise past
@@ -294,9 +294,9 @@ class UnknownStream(BaseDetector):
         return usual, spread
 
     def surprises(self, ts_ms: int, value: float, gap: bool = False) -> Surprises | None:
-        """The reading's level, step and day surprises (``-log10`` of their normal tails),
-        None while the windows are too short to say; after a ``gap`` the step's is 0; the
-        day's is None unless the stream is periodic (:data:`PERIODIC`)."""
+        """The reading's surprises (``-log10`` of their tails), None while the windows are
+        too short to say; after a ``gap`` the step's is 0; the day's is None unless the
+        stream has a cycle (:data:`PERIODIC`), the often's unless it is sparse."""
         if self._last is None or len(self._level) < _READY:
             return None
         level = self._z(self._level, value)
