@@ -58,6 +58,22 @@ class RollingWindow:
         sigma = MAD_TO_SIGMA * (0.5 * (ranked[(3 * n) // 4] - ranked[n // 4]))  # of the MAD
         return median, floor if floor > sigma else sigma  # max(sigma, floor)
 
+    def quantile(self, q: float) -> float:
+        """The value a share ``q`` of the window lies below (the nearest rank)."""
+        ranked = self._sorted
+        return ranked[min(len(ranked) - 1, int(q * len(ranked)))]
+
+    def values(self) -> list[float]:
+        """The window's values, oldest first."""
+        return list(self._recent)
+
+    def share_at(self, value: float) -> float:
+        """The share of the window equal to ``value``."""
+        ranked = self._sorted
+        return (bisect.bisect_right(ranked, value) - bisect.bisect_left(ranked, value)) / len(
+            ranked
+        )
+
     def dump(self) -> tuple[float, ...]:
         return tuple(self._recent)
 

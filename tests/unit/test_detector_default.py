@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
+import random
+from collections.abc import Callable
+
+import pytest
 
 from detectors.contract.levels import ALARM
 from detectors.scoring.base import restore
-from detectors.scoring.default import UnknownStream
+from detectors.scoring.default import UnknownStream, cycle_of
 
 MIN = 60_000
 
@@ -57,3 +62,138 @@ def test_a_jump_at_the_same_hour_every_day_is_news_once() -> None:
     ts = 14 * 288 * 5 * MIN
     assert detector.score_one(ts, 20.0) < 0.3
     assert detector.score_one(ts, 2000.0) > detector.score_one(ts, 80.0)
+
+
+def daily_plateaus(days: int, noise: float = 2.0, seed: int = 1) -> list[float]:
+    """Five-minute readings of a day at 20 with a plateau of 80 from 09:00 to 18:00, with
+    normal noise: a stream whose two levels make its spread about the median the gap."""
+    rng = random.Random(seed)
+    return [
+        (80.0 if 108 <= i % 288 < 216 else 20.0) + rng.gauss(0.0, noise) for i in range(days * 288)
+    ]
+
+
+def scores_of(values: list[float]) -> list[float]:
+    detector, scores = UnknownStream(), []
+    for i, value in enumerate(values):
+        scores.append(detector.score_one(i * 5 * MIN, value))
+        detector.learn_one(i * 5 * MIN, value)
+    return scores
+
+
+@pytest.mark.parametrize(
+    "anomaly",
+    [
+        lambda v: v * 1.3,  # a day 30 % higher
+        lambda v: min(v, 22.0),  # a day without its rise
+        lambda v: v + 15.0,  # a shift of 15, inside the usual range
+    ],
+    ids=["day-higher", "no-rise", "shift-inside-range"],
+)
+def test_a_day_unlike_the_earlier_days_is_an_anomaly_its_range_hides(
+    anomaly: Callable[[float], float],
+) -> None:
+    values = daily_plateaus(10)
+    for i in range(8 * 288, 9 * 288):
+        values[i] = anomaly(values[i])
+    scores = scores_of(values)
+    assert max(scores[8 * 288 : 9 * 288]) >= ALARM
+    assert max(scores[3 * 288 : 8 * 288]) < ALARM  # the ordinary days before it
+
+
+def test_the_day_question_needs_two_earlier_days_and_a_daily_cycle() -> None:
+    detector = UnknownStream()
+    rng = random.Random(3)
+    walk = 50.0
+    for i in range(5 * 288):  # a random walk: no day is like another
+        walk += rng.gauss(0.0, 1.0)
+        detector.score_one(i * 5 * MIN, walk)
+        detector.learn_one(i * 5 * MIN, walk)
+    surprises = detector.surprises(5 * 288 * 5 * MIN, walk)
+    assert surprises is not None and surprises[2] is None
+    cycle = UnknownStream()
+    for i, value in enumerate(daily_plateaus(5)):
+        if i == 2 * 288 + 100:  # the third day: two earlier ones are known
+            first = cycle.surprises(i * 5 * MIN, value)
+            assert first is not None and first[3] is not None
+        cycle.score_one(i * 5 * MIN, value)
+        cycle.learn_one(i * 5 * MIN, value)
+    surprises = cycle.surprises(5 * 288 * 5 * MIN, 20.0)
+    assert surprises is not None and surprises[2] is not None
+
+
+def test_the_days_survive_a_snapshot_and_an_older_one_loads() -> None:
+    values = daily_plateaus(4)
+    detector = UnknownStream()
+    for i, value in enumerate(values):
+        detector.score_one(i * 5 * MIN, value)
+        detector.learn_one(i * 5 * MIN, value)
+    snapshot = detector.snapshot()
+    twin = restore(json.loads(json.dumps(snapshot)))
+    ts = len(values) * 5 * MIN + 120 * 5 * MIN  # 10:00 on the fifth day
+    assert twin.score_one(ts, 20.0) == detector.score_one(ts, 20.0) >= ALARM
+    older = json.loads(json.dumps(snapshot))
+    for key in ("day_likelihood", "day", "slot_ms", "profile", "last_usual"):
+        del older["state"][key]
+    aged = restore(older)
+    assert isinstance(aged, UnknownStream) and aged.earlier_days(ts) is None
+    assert aged.score_one(ts, 20.0) < detector.score_one(ts, 20.0)
+
+
+def test_a_sparse_stream_that_leaves_its_usual_value_more_often_is_an_anomaly() -> None:
+    # Mostly 0, two excursions to 20 in every 100 readings (the shape of NAB's
+    # art_increase_spike_density): each excursion is ordinary; four in 16 readings are not.
+    values = [20.0 if i % 100 in (0, 6) else 0.0 for i in range(3000)]
+    for i in (2003, 2009, 2012):
+        values[i] = 20.0
+    scores = scores_of(values)
+    assert max(scores[2000:2020]) >= ALARM
+    assert max(scores[500:2000] + scores[2100:]) < ALARM
+
+
+def test_the_often_question_is_asked_only_of_a_sparse_stream() -> None:
+    detector, last_ts, last = smooth_stream()
+    surprises = detector.surprises(last_ts + MIN, last)
+    assert surprises is not None and surprises.often is None
+    sparse = UnknownStream()
+    for i in range(300):
+        value = 5.0 if i % 10 == 0 else 0.0
+        sparse.score_one(i * MIN, value)
+        sparse.learn_one(i * MIN, value)
+    surprises = sparse.surprises(300 * MIN, 0.0)
+    assert surprises is not None and surprises.often is not None
+
+
+def test_the_correction_for_several_questions_holds_for_any_rarity() -> None:
+    from detectors.scoring.default import _any_of
+
+    assert _any_of(0.0, 3) == 0.0
+    assert math.isclose(_any_of(1.0, 2), 1.0 - math.log10(2.0 - 0.1))
+    assert math.isclose(_any_of(400.0, 2), 400.0 - math.log10(2.0))  # 10^-400 underflows
+    assert _any_of(20.0, 3) < _any_of(20.0, 2) < 20.0
+
+
+def test_a_cycle_shorter_than_a_day_is_found_and_a_cycle_turned_over_stands_out() -> None:
+    # A wave of 50 readings (a machine's duty cycle, say): half a cycle upside down stays
+    # inside the usual range, so only the same phase of earlier cycles shows it.
+    rng = random.Random(5)
+    values = [10 * math.sin(2 * math.pi * i / 50) + rng.gauss(0, 0.5) for i in range(4000)]
+    for i in range(3000, 3025):
+        values[i] = -values[i]
+    detector, scores = UnknownStream(), []
+    for i, value in enumerate(values):
+        scores.append(detector.score_one(i * MIN, value))
+        detector.learn_one(i * MIN, value)
+    assert max(scores[3000:3030]) >= ALARM
+    assert max(scores[1000:3000] + scores[3100:]) < ALARM
+    assert cycle_of(values[:1000]) == 50
+
+
+def test_no_cycle_is_found_in_a_drift_or_noise() -> None:
+    rng = random.Random(2)
+    walk = [0.0]
+    for _ in range(999):
+        walk.append(walk[-1] + rng.gauss(0, 1))
+    assert cycle_of(walk) is None
+    assert cycle_of([rng.gauss(0, 1) for _ in range(1000)]) is None
+    assert cycle_of([5.0] * 1000) is None
