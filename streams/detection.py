@@ -16,9 +16,7 @@ to each partition the worker holds (the filter only with that partition's alerts
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from detectors.alerting.changes import ChangeFilter
@@ -31,12 +29,7 @@ from detectors.contract.validation import Registry
 from detectors.scoring.monitor import Monitor, Site, case_stream
 from detectors.scoring.multivariate import TrainedModel
 
-log = logging.getLogger(__name__)
-
 MINUTE_MS = 60_000
-INPUT_GAP_MS = 15 * MINUTE_MS
-"""Nothing at all on the input for longer than this (and than four cadences of the fastest
-sensor) is a gap in the feed, not silence of each sensor."""
 TICK_KEY = "__tick__"
 """The table entry holding the next event-time tick (silence checks run once a minute)."""
 CHANGES_KEY = "__changes__"
@@ -70,7 +63,6 @@ class Detection:
         self.changes = changes or ChangeFilter()
         self.next_tick_ms: int | None = None
         self.redelivered = 0
-        self.gaps = 0  # gaps in the whole input crossed without judging silence
         self.promises = PromiseWatch(clear_after=self.changes.policy.clear_after)
         self.catalog: Mapping[tuple[str, str], CatalogEntry] = {}  # the entries in force
         self.expected: dict[str, float] = {}  # source id -> readings a minute it promises
@@ -151,10 +143,6 @@ class Detection:
             if reading is not None:
                 if self.next_tick_ms is None:
                     self.next_tick_ms = reading[0] - reading[0] % MINUTE_MS + MINUTE_MS
-                if reading[0] - self.next_tick_ms >= INPUT_GAP_MS and self._input_gap(reading[0]):
-                    out += self.monitor.process(chunk)
-                    chunk = []
-                    out += self._across_gap(reading[0])
                 while reading[0] >= self.next_tick_ms:
                     out += self.monitor.process(chunk)
                     chunk = []
@@ -170,39 +158,6 @@ class Detection:
         out += self.monitor.process(chunk)
         if self.home:
             self._place_alerts(out)
-        return out
-
-    def _input_gap(self, ts_ms: int) -> bool:
-        """Whether nothing came in since the last tick for longer than :data:`INPUT_GAP_MS`
-        and four cadences of the fastest sensor known (a fleet of hourly sensors leaves an
-        hour between readings; one with any minute sensor does not)."""
-        assert self.next_tick_ms is not None
-        fastest = min((site.cadence_s for site in self.monitor.sites.values()), default=60)
-        return ts_ms - (self.next_tick_ms - MINUTE_MS) > max(INPUT_GAP_MS, 4_000 * fastest)
-
-    def _across_gap(self, ts_ms: int) -> list[Decision | int | CaseReport]:
-        """The ticks across a gap in the whole input, up to the reading at ``ts_ms`` that
-        ends it. The alert engine's clock still moves through it minute by minute (case
-        deadlines fall due), but no sensor is judged silent and no source's catalog promise
-        broken for it: every one went quiet at once, which is the feed's outage (a restart
-        of the platform or of its source), not thousands of device faults and stale
-        sources. Sensors heard just before the gap count their silence from its end, and
-        sources keeping their promises are watched afresh from it, so one that does not
-        come back is still found."""
-        assert self.next_tick_ms is not None
-        gap_from = self.next_tick_ms - MINUTE_MS
-        out: list[Decision | int | CaseReport] = []
-        while ts_ms >= self.next_tick_ms:
-            out.append(self.next_tick_ms)
-            self.next_tick_ms += MINUTE_MS
-        resumed = self.monitor.resume(ts_ms, gap_from)
-        self.promises.resume(ts_ms)
-        log.warning(
-            "no input for %.0f min of event time (to %s): silence of %d series counted "
-            "from its end", (ts_ms - gap_from) / MINUTE_MS,
-            datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(), resumed,
-        )  # fmt: skip
-        self.gaps += 1
         return out
 
     @property
