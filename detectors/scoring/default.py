@@ -64,6 +64,7 @@ True
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -289,8 +290,8 @@ class UnknownStream(BaseDetector):
                         own_days.add(day)
         if len(around_days) < 2:
             return None
-        usual = _median(own if len(own_days) >= 2 else around)
-        spread = MAD_TO_SIGMA * _median([abs(x - usual) for x in around])
+        usual = statistics.median(own if len(own_days) >= 2 else around)
+        spread = MAD_TO_SIGMA * statistics.median([abs(x - usual) for x in around])
         return usual, spread
 
     def surprises(self, ts_ms: int, value: float, gap: bool = False) -> Surprises | None:
@@ -455,12 +456,6 @@ def _upper(count: int, n: int, rate: float, term: float) -> float:
         total += term
         term *= (n - k) / (k + 1) * rate / (1.0 - rate)
     return total
-
-
-def _median(values: list[float]) -> float:
-    ranked = sorted(values)
-    half = len(ranked) // 2
-    return ranked[half] if len(ranked) % 2 else 0.5 * (ranked[half - 1] + ranked[half])
 
 
 def cycle_of(values: list[float]) -> int | None:
