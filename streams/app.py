@@ -321,8 +321,9 @@ def create_app(
         det = detector()
         det.adopt_catalog(catalog.entries)  # promises are judged by the catalog in force
         before, after = det.redelivered, det.last_tick_ms
-        steps = det.process([item for _, item in released],
-                            [event.message.partition for event, _ in released])  # fmt: skip
+        events = [event.message for event, _ in released]
+        steps = det.process([item for _, item in released], [m.partition for m in events],
+                            [int(m.timestamp * 1000) for m in events])  # fmt: skip
         if det.redelivered > before:
             log.info("skipped %d re-delivered readings the detectors had learnt",
                      det.redelivered - before)  # fmt: skip

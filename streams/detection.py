@@ -16,7 +16,9 @@ to each partition the worker holds (the filter only with that partition's alerts
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from detectors.alerting.changes import ChangeFilter
@@ -29,7 +31,12 @@ from detectors.contract.validation import Registry
 from detectors.scoring.monitor import Monitor, Site, case_stream
 from detectors.scoring.multivariate import TrainedModel
 
+log = logging.getLogger(__name__)
+
 MINUTE_MS = 60_000
+INPUT_GAP_MS = 15 * MINUTE_MS
+"""Nothing at all on the input for longer than this (and than four cadences of the fastest
+sensor) is a gap in the feed, not silence of each sensor."""
 TICK_KEY = "__tick__"
 """The table entry holding the next event-time tick (silence checks run once a minute)."""
 CHANGES_KEY = "__changes__"
@@ -63,6 +70,8 @@ class Detection:
         self.changes = changes or ChangeFilter()
         self.next_tick_ms: int | None = None
         self.redelivered = 0
+        self.gaps = 0  # gaps in the whole input crossed without judging silence
+        self.fed_ms: int | None = None  # when the newest reading learnt was put on the feed
         self.promises = PromiseWatch(clear_after=self.changes.policy.clear_after)
         self.catalog: Mapping[tuple[str, str], CatalogEntry] = {}  # the entries in force
         self.expected: dict[str, float] = {}  # source id -> readings a minute it promises
@@ -126,7 +135,10 @@ class Detection:
         return reading
 
     def process(
-        self, items: Iterable[Item], partitions: Sequence[int] | None = None
+        self,
+        items: Iterable[Item],
+        partitions: Sequence[int] | None = None,
+        fed_ms: Sequence[int] | None = None,
     ) -> list[Decision | int | CaseReport]:
         """Score and learn a batch in consumption order. Returns decisions with the
         event-time minute ticks interleaved where they fall (an int is a tick time), and
@@ -143,6 +155,15 @@ class Detection:
             if reading is not None:
                 if self.next_tick_ms is None:
                     self.next_tick_ms = reading[0] - reading[0] % MINUTE_MS + MINUTE_MS
+                fed = None if fed_ms is None else fed_ms[n]
+                if (
+                    reading[0] - self.next_tick_ms >= INPUT_GAP_MS
+                    and fed is not None
+                    and self._input_gap(reading[0], fed)
+                ):
+                    out += self.monitor.process(chunk)
+                    chunk = []
+                    out += self._across_gap(reading[0])
                 while reading[0] >= self.next_tick_ms:
                     out += self.monitor.process(chunk)
                     chunk = []
@@ -151,6 +172,8 @@ class Detection:
                     out.append(self.next_tick_ms)
                     self.next_tick_ms += MINUTE_MS
                 chunk.append(reading)
+                if fed is not None:
+                    self.fed_ms = fed if self.fed_ms is None else max(self.fed_ms, fed)
                 if isinstance(item, Reading):
                     self._observe(item)
             if isinstance(item, CaseReport):
@@ -158,6 +181,45 @@ class Detection:
         out += self.monitor.process(chunk)
         if self.home:
             self._place_alerts(out)
+        return out
+
+    def _input_gap(self, ts_ms: int, fed_ms: int) -> bool:
+        """Whether nothing came in since the last tick for longer than :data:`INPUT_GAP_MS`
+        and four cadences of the fastest sensor known (a fleet of hourly sensors leaves an
+        hour between readings; one with any minute sensor does not), and nothing was put
+        on the feed for as long either: the reading ending the gap was put there that long
+        after the newest one learnt. A jump in event time alone is not an outage: a worker
+        restarted inside a fast replay resumes from offsets read past its last saved tick,
+        and a recorded log may hold a gap that its replay, fed in seconds, does not."""
+        assert self.next_tick_ms is not None
+        fastest = min((site.cadence_s for site in self.monitor.sites.values()), default=60)
+        gap = max(INPUT_GAP_MS, 4_000 * fastest)
+        fed_gap = None if self.fed_ms is None else fed_ms - self.fed_ms
+        return ts_ms - (self.next_tick_ms - MINUTE_MS) > gap and (fed_gap or 0) > gap
+
+    def _across_gap(self, ts_ms: int) -> list[Decision | int | CaseReport]:
+        """The ticks across a gap in the whole input, up to the reading at ``ts_ms`` that
+        ends it. The alert engine's clock still moves through it minute by minute (case
+        deadlines fall due), but no sensor is judged silent and no source's catalog promise
+        broken for it: every one went quiet at once, which is the feed's outage (a restart
+        of the platform or of its source), not thousands of device faults and stale
+        sources. Sensors heard just before the gap count their silence from its end, and
+        sources keeping their promises are watched afresh from it, so one that does not
+        come back is still found."""
+        assert self.next_tick_ms is not None
+        gap_from = self.next_tick_ms - MINUTE_MS
+        out: list[Decision | int | CaseReport] = []
+        while ts_ms >= self.next_tick_ms:
+            out.append(self.next_tick_ms)
+            self.next_tick_ms += MINUTE_MS
+        resumed = self.monitor.resume(ts_ms, gap_from)
+        self.promises.resume(ts_ms)
+        log.warning(
+            "no input for %.0f min of event time (to %s): silence of %d series counted "
+            "from its end", (ts_ms - gap_from) / MINUTE_MS,
+            datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(), resumed,
+        )  # fmt: skip
+        self.gaps += 1
         return out
 
     @property
@@ -208,7 +270,7 @@ class Detection:
             waiting = [d for d in changes["held"] if self._alert_at(d["key"], held) == p]
             sent = {k: n for k, n in changes["sent"].items() if self._alert_at(k, held) == p}
             out[p][CHANGES_KEY] = {**changes, "open": open_, "held": waiting, "sent": sent}
-            out[p][TICK_KEY] = {"next_tick_ms": self.next_tick_ms}
+            out[p][TICK_KEY] = {"next_tick_ms": self.next_tick_ms, "fed_ms": self.fed_ms}
         return out
 
     def _alert_at(self, key: str, held: Sequence[int]) -> int:
@@ -221,10 +283,13 @@ class Detection:
         (a partition taken over from a worker that lagged is not judged silent by this
         worker's later time; its readings come first, in event-time order), none if one
         of them has none (never checkpointed: the first reading, the earliest, sets it),
-        the union of the change filters."""
+        the newest feed time, the union of the change filters."""
         entries = dict(entries)
-        tick = (entries.pop(TICK_KEY, None) or {}).get("next_tick_ms")
+        ticked = entries.pop(TICK_KEY, None) or {}
+        tick, fed = ticked.get("next_tick_ms"), ticked.get("fed_ms")
         self._ticks.append(None if tick is None else int(tick))
+        if fed is not None:  # the newest of them: a gap is called only if all were before it
+            self.fed_ms = int(fed) if self.fed_ms is None else max(self.fed_ms, int(fed))
         known = [t for t in self._ticks if t is not None]
         self.next_tick_ms = min(known) if known and len(known) == len(self._ticks) else None
         changes = entries.pop(CHANGES_KEY, None)

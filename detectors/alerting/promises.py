@@ -100,6 +100,17 @@ class PromiseWatch:
         seen.counts[minute] = seen.counts.get(minute, 0) + 1
         self._changed.add(source_id)
 
+    def resume(self, at_ms: int) -> None:
+        """The whole input stopped and resumed at ``at_ms`` (see
+        :meth:`streams.detection.Detection.process`): a source keeping its promise when it
+        stopped is watched afresh from ``at_ms``, as if first seen then, so the feed's
+        outage is not every source's breach. One already in breach stays in it."""
+        for source_id, seen in self._sources.items():
+            if seen.since_ms == 0 and seen.last_ms < at_ms:
+                seen.first_ms = seen.last_ms = at_ms
+                seen.counts = {}
+                self._changed.add(source_id)
+
     def judge(self, now_ms: int, lookup: Lookup) -> list[Decision]:
         """The decisions of the tick at ``now_ms`` (sources without an entry in force are
         not judged)."""

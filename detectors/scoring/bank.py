@@ -249,6 +249,14 @@ class Bank(BaseDetector):
         )  # fmt: skip
         return self._last
 
+    def resume(self, at_ms: int, gap_from_ms: int) -> bool:
+        """Silence counted from ``at_ms`` after a gap in the whole input (see
+        :meth:`~detectors.scoring.health.SilentSensor.resume`); whether anything changed."""
+        changed = False
+        for _, detector in self._silent:
+            changed = detector.resume(at_ms, gap_from_ms) or changed
+        return changed
+
     def tick(self, now_ms: int) -> tuple[float, str]:
         """The fault score of silence at ``now_ms`` (no reading needed)."""
         best = (0.0, "")

@@ -60,6 +60,17 @@ class SilentSensor(BaseDetector):
     def learn_one(self, ts_ms: int, value: float) -> None:
         self._last_ts = ts_ms if self._last_ts is None else max(self._last_ts, ts_ms)
 
+    def resume(self, at_ms: int, gap_from_ms: int) -> bool:
+        """The input as a whole stopped at ``gap_from_ms`` and resumed at ``at_ms``: a
+        sensor heard within its allowance before the stop counts its silence from
+        ``at_ms`` (it was not silent; nothing was). One already silent stays silent.
+        Whether anything changed."""
+        last = self._last_ts
+        if last is None or last >= at_ms or last < gap_from_ms - self.allowance * self.cadence_ms:
+            return False
+        self._last_ts = at_ms
+        return True
+
     def evidence(self) -> Evidence:
         if self._silent_ms is None:
             return {}

@@ -286,6 +286,17 @@ class Monitor:
                 )
         return out
 
+    def resume(self, at_ms: int, gap_from_ms: int) -> int:
+        """The whole input was silent from ``gap_from_ms`` to ``at_ms`` (the platform or
+        its feed was down, not every sensor at once): each series heard shortly before the
+        gap counts its silence from ``at_ms``. Returns how many series changed."""
+        changed = 0
+        for series, bank in self._banks.items():
+            if bank.resume(at_ms, gap_from_ms):
+                self._dirty.add(series)
+                changed += 1
+        return changed
+
     def last_seen(self, source_id: str, metric: str) -> int | None:
         """The event time of a series' latest reading, if any (a re-delivered reading is
         not after it)."""
