@@ -111,7 +111,7 @@ def test_each_partition_keeps_only_its_own_alerts_in_the_filter() -> None:
         assert set(snap) == set(held)
         total = 0
         for part, entries in snap.items():
-            assert entries[TICK_KEY] == {"next_tick_ms": det.next_tick_ms}
+            assert entries[TICK_KEY] == {"next_tick_ms": det.next_tick_ms, "fed_ms": det.fed_ms}
             for key in entries[CHANGES_KEY]["open"]:
                 assert det.alert_home[key] == part
             total += len(entries[CHANGES_KEY]["open"])
