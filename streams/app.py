@@ -306,6 +306,11 @@ def create_app(
             if (event.message.topic, event.message.partition) in owned:
                 read_to[event.message.tp] = event.message.offset
         note_lag()
+        stray = [e.message for e in events if (e.message.topic, e.message.partition) not in owned]
+        if stray:  # if this worker does hold them after all, its commits stop there
+            where = ", ".join(sorted({f"{m.topic}/{m.partition}" for m in stray}))
+            log.info("%d events of partitions not held (%s) left unacked for their owner",
+                     len(stray), where)  # fmt: skip
         return [e for e in by_offset.values() if (e.message.topic, e.message.partition) in owned]
 
     async def detect(done: list[Any], final: bool = False) -> None:

@@ -34,9 +34,10 @@ from detectors.scoring.multivariate import TrainedModel
 log = logging.getLogger(__name__)
 
 MINUTE_MS = 60_000
-INPUT_GAP_MS = 15 * MINUTE_MS
-"""Nothing at all on the input for longer than this (and than four cadences of the fastest
-sensor) is a gap in the feed, not silence of each sensor."""
+INPUT_GAP_MS = 30_000
+"""Nothing at all on the input for longer than this and than three cadences of the fastest
+sensor heard (past three and a half, a sensor is judged silent), with the feed as quiet, is
+a gap in the feed, not silence of each sensor."""
 TICK_KEY = "__tick__"
 """The table entry holding the next event-time tick (silence checks run once a minute)."""
 CHANGES_KEY = "__changes__"
@@ -157,7 +158,7 @@ class Detection:
                     self.next_tick_ms = reading[0] - reading[0] % MINUTE_MS + MINUTE_MS
                 fed = None if fed_ms is None else fed_ms[n]
                 if (
-                    reading[0] - self.next_tick_ms >= INPUT_GAP_MS
+                    reading[0] >= self.next_tick_ms
                     and fed is not None
                     and self._input_gap(reading[0], fed)
                 ):
@@ -185,17 +186,21 @@ class Detection:
 
     def _input_gap(self, ts_ms: int, fed_ms: int) -> bool:
         """Whether nothing came in since the last tick for longer than :data:`INPUT_GAP_MS`
-        and four cadences of the fastest sensor known (a fleet of hourly sensors leaves an
-        hour between readings; one with any minute sensor does not), and nothing was put
-        on the feed for as long either: the reading ending the gap was put there that long
-        after the newest one learnt. A jump in event time alone is not an outage: a worker
-        restarted inside a fast replay resumes from offsets read past its last saved tick,
-        and a recorded log may hold a gap that its replay, fed in seconds, does not."""
+        and three cadences of the fastest sensor this worker has heard (a fleet of hourly
+        sensors leaves an hour between readings; one with a 10-second sensor does not), and
+        nothing was put on the feed for as long either: the reading ending the gap was put
+        there that long after the newest one learnt. A jump in event time alone is not an
+        outage: a worker restarted inside a fast replay resumes from offsets read past its
+        last saved tick, and a recorded log may hold a gap that its replay, fed in seconds,
+        does not."""
         assert self.next_tick_ms is not None
-        fastest = min((site.cadence_s for site in self.monitor.sites.values()), default=60)
-        gap = max(INPUT_GAP_MS, 4_000 * fastest)
-        fed_gap = None if self.fed_ms is None else fed_ms - self.fed_ms
-        return ts_ms - (self.next_tick_ms - MINUTE_MS) > gap and (fed_gap or 0) > gap
+        if self.fed_ms is None:
+            return False
+        sites = self.monitor.sites
+        heard = [sites[k] for k in self.home if k in sites] or sites.values()  # this worker's
+        fastest = min((site.cadence_s for site in heard), default=60)
+        gap = max(INPUT_GAP_MS, 3_000 * fastest)
+        return ts_ms - (self.next_tick_ms - MINUTE_MS) > gap and fed_ms - self.fed_ms > gap
 
     def _across_gap(self, ts_ms: int) -> list[Decision | int | CaseReport]:
         """The ticks across a gap in the whole input, up to the reading at ``ts_ms`` that
@@ -215,7 +220,7 @@ class Detection:
         resumed = self.monitor.resume(ts_ms, gap_from)
         self.promises.resume(ts_ms)
         log.warning(
-            "no input for %.0f min of event time (to %s): silence of %d series counted "
+            "no input for %.1f min of event time (to %s): silence of %d series counted "
             "from its end", (ts_ms - gap_from) / MINUTE_MS,
             datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(), resumed,
         )  # fmt: skip

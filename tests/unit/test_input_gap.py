@@ -82,6 +82,15 @@ def test_a_gap_in_the_whole_input_is_no_sensors_fault_but_one_that_stays_away_is
     assert faults_after(3.0, 2.0, gone) == {gone}  # one never came back: found
 
 
+def test_a_short_stop_of_the_whole_feed_is_a_gap_too() -> None:
+    """Five minutes without input (a restart of the platform), longer than the minute
+    sensors' allowance of three and a half cadences: without the rule, they are all
+    silent."""
+    assert faults_after(3.0, 5 / 60, None, feed="none")
+    assert faults_after(3.0, 5 / 60, None) == set()
+    assert faults_after(3.0, 5 / 60, None, restart=True) == set()
+
+
 def test_the_gap_is_known_across_a_restart_of_the_worker() -> None:
     assert faults_after(3.0, 2.0, None, restart=True) == set()
 
