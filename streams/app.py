@@ -67,7 +67,7 @@ from streams.alerting import (
 from streams.batch import Message
 from streams.case_steps import case_states, cases_raw_rows, step_rows
 from streams.catalog_feed import CatalogFeed
-from streams.detection import Detection, Item
+from streams.detection import Detection, Item, newest_only
 from streams.detector_config import load as load_detector_config
 from streams.event_time import EventTimeMerge
 from streams.indicators import IndicatorRunner, IndicatorStore
@@ -231,10 +231,17 @@ def create_app(
                 config.policy(),
             ))  # fmt: skip
             layout = state_store.by_partition(detector_state.data.items(), held())
-            for part, entries in layout.entries.items():
+            kept, stale = newest_only(layout.entries)
+            for part, entries in kept.items():
                 detection[0].restore(entries, part)
             log.info("detector state restored: %d entries of input partitions %s",
-                     sum(map(len, layout.entries.values())), sorted(layout.entries))  # fmt: skip
+                     sum(map(len, kept.values())), sorted(kept))  # fmt: skip
+            for part, key in stale:  # deleted: never restored over the newer entry again
+                state_store.put(detector_state, part, state_store.table_key(part, key), {})
+            if stale:
+                log.warning("%d detector-state entries were also kept in another "
+                            "partition with later readings: those restored, these deleted",
+                            len(stale))  # fmt: skip
             if layout.older:
                 log.warning(
                     "%d detector-state entries of an older layout (not placed by "

@@ -63,6 +63,43 @@ def sites_of(registry: Registry, profiles: Profiles | None = None) -> list[Site]
     return sites
 
 
+def newest_only(
+    entries: Mapping[int, Mapping[str, Any]],
+) -> tuple[dict[int, dict[str, Any]], list[tuple[int, str]]]:
+    """The table's entries by input partition with each series, neighbour group and watched
+    source kept in one partition only: the entry that has learnt the latest reading. Also
+    the (partition, key) of each entry passed over, to delete. A source whose district
+    moved to another partition (the topics' partition count or keying changed, or the
+    city's layout) leaves its older entry in the old one; restored after the newer one, it
+    wound the series back, and the live product judged 54 sensors silent at every start.
+    The tick and the change filter are each partition's own."""
+    best: dict[str, tuple[int, int]] = {}  # key -> (latest reading learnt, partition)
+    for part, saved in entries.items():
+        for key, entry in saved.items():
+            learnt = _learnt_to(key, entry)
+            if key not in best or learnt > best[key][0]:
+                best[key] = (learnt, part)
+    kept: dict[int, dict[str, Any]] = {part: {} for part in entries}
+    stale: list[tuple[int, str]] = []
+    for part, saved in entries.items():
+        for key, entry in saved.items():
+            if key in (TICK_KEY, CHANGES_KEY) or best[key][1] == part:
+                kept[part][key] = entry
+            else:
+                stale.append((part, key))
+    return kept, stale
+
+
+def _learnt_to(key: str, entry: Mapping[str, Any]) -> int:
+    """The event time of the latest reading a saved entry has learnt (0: not known)."""
+    if key.startswith(PROMISE_PREFIX):
+        return int(entry.get("last_ms") or 0)
+    if key.startswith("group:"):
+        members = entry.get("group", {}).get("state", {}).get("members", {})
+        return max((int(member[0]) for member in members.values()), default=0)
+    return int(entry.get("seen") or 0)
+
+
 class Detection:
     """One worker's detectors, fed in the order its events were consumed."""
 
