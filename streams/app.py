@@ -423,15 +423,16 @@ def create_app(
         try:
             assigned = {tp for tp in app.consumer.assignment() if tp.topic in watched}
             now = time.monotonic()
+            positions: dict[Any, int | None] = {}
             for tp in assigned:
-                position = await asyncio.wait_for(app.consumer.position(tp), 5.0)
+                position = positions[tp] = await asyncio.wait_for(app.consumer.position(tp), 5.0)
                 highwater = app.consumer.highwater(tp)
                 progress.observe(tp, position, highwater if highwater is not None and
                                  highwater >= 0 else None, now)  # fmt: skip
         except Exception:  # rebalancing, or the consumer is stopping: look again later
             return
         progress.forget(set(assigned))
-        await watch_commits(assigned, now)
+        await watch_commits(assigned, now, positions)
         for stall in progress.stalls(now):
             tp = stall.partition
             unread = "never fetched" if stall.unread is None else f"{stall.unread} unread"
@@ -446,7 +447,9 @@ def create_app(
 
     commits: ProgressWatch[Any] = ProgressWatch(STALL_S)
 
-    async def watch_commits(assigned: set[Any], now: float) -> None:
+    async def watch_commits(
+        assigned: set[Any], now: float, positions: dict[Any, int | None]
+    ) -> None:
         """Warn of an input partition read further than it is committed, whose commit has
         not moved for STALL_S, with what Faust holds of it. When the offsets it waits for
         are in no hand (acked ones after a gap, nothing of it queued or unacked: a rebalance
@@ -457,7 +460,11 @@ def create_app(
             committed = consumer._committed_offset.get(tp)
             read = consumer._read_offset.get(tp)
             if committed is not None and read is not None:
-                commits.observe(tp, committed, read + 1, now)
+                # Faust's read offset is the last one read, but after a seek the next one
+                # to read: capped by the fetch position, a partition read to its commit
+                # and quiet since is not taken for one with a message read and not committed
+                upto = min(read + 1, positions.get(tp) or read + 1)
+                commits.observe(tp, committed, upto, now)
         commits.forget(assigned)
         for stall in commits.stalls(now):
             tp = stall.partition
