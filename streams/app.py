@@ -332,7 +332,7 @@ def create_app(
             moved[0] = time.monotonic()
         det = detector()
         det.adopt_catalog(catalog.entries)  # promises are judged by the catalog in force
-        before, after = det.redelivered, det.last_tick_ms
+        before, after, gaps = det.redelivered, det.last_tick_ms, det.gaps
         events = [event.message for event, _ in released]
         steps = det.process([item for _, item in released], [m.partition for m in events],
                             [int(m.timestamp * 1000) for m in events])  # fmt: skip
@@ -340,6 +340,7 @@ def create_app(
             log.info("skipped %d re-delivered readings the detectors had learnt",
                      det.redelivered - before)  # fmt: skip
         metrics.decisions_made.inc(sum(1 for step in steps if isinstance(step, Decision)))
+        metrics.input_gaps.inc(det.gaps - gaps)
         await send_steps(det.changes.select(steps), after)
         checkpoint.processed([*done, *(event for event, _ in released)])
 

@@ -29,6 +29,7 @@ class WorkerMetrics:
     producer_waits: Counter
     timer_overruns: Counter
     coordinator_waits: Counter
+    input_gaps: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry = REGISTRY) -> WorkerMetrics:
@@ -95,5 +96,10 @@ class WorkerMetrics:
             coordinator_waits=Counter(
                 p + "coordinator_waits", "Times Kafka's group coordinator was not ready yet in "
                 "the worker's first minute (a broker just started)", registry=registry,
+            ),
+            input_gaps=Counter(
+                p + "input_gaps", "Gaps in the whole input and in the feed (the platform or "
+                "its feed stopped and came back): crossed without judging any sensor silent",
+                registry=registry,
             ),
         )  # fmt: skip
