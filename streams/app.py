@@ -335,7 +335,7 @@ def create_app(
         before, after, gaps = det.redelivered, det.last_tick_ms, det.gaps
         events = [event.message for event, _ in released]
         steps = det.process([item for _, item in released], [m.partition for m in events],
-                            [int(m.timestamp * 1000) for m in events])  # fmt: skip
+                            [round(m.timestamp * 1000) for m in events])  # fmt: skip
         if det.redelivered > before:
             log.info("skipped %d re-delivered readings the detectors had learnt",
                      det.redelivered - before)  # fmt: skip

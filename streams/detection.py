@@ -183,7 +183,11 @@ class Detection:
         every case event where it falls (the alert engine watches case clocks): the silence
         and case checks of a tick run before the first event at or after it, so the output
         does not depend on where batches are cut. ``partitions`` (one per item) is the input
-        partition each came from: where its state is snapshotted."""
+        partition each came from: where its state is snapshotted. ``fed_ms`` (one per item)
+        is when each was put on the feed (its Kafka timestamp): a gap in event time is a gap
+        in the whole input only where the feed has the same gap (:meth:`_input_gap`);
+        without them there is none. A record stamped with its own event time, as ``replay``
+        stamps them, says nothing of when it was fed."""
         out: list[Decision | int | CaseReport] = []
         chunk: list[tuple[int, str, str, float]] = []
         for n, item in enumerate(items):
@@ -193,7 +197,7 @@ class Detection:
             if reading is not None:
                 if self.next_tick_ms is None:
                     self.next_tick_ms = reading[0] - reading[0] % MINUTE_MS + MINUTE_MS
-                fed = None if fed_ms is None else fed_ms[n]
+                fed = None if fed_ms is None or fed_ms[n] == reading[0] else fed_ms[n]
                 if (
                     reading[0] >= self.next_tick_ms
                     and fed is not None

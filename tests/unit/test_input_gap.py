@@ -43,8 +43,9 @@ def faults_after(
     """The sources with a fault decision at ALARM after the cut, when the baseline city's
     readings stop for ``gap_hours`` from ``cut_hours`` into the run and then come back
     (without ``gone``'s), fed to the worker's detection in batches of 500. ``feed``: when
-    each reading was put on the feed: "live", at its event time; "replay", a millisecond
-    after the one before (a recorded log played fast); "none", not known. ``restart``: the
+    each reading was put on the feed: "live", just after its event time; "replay", a
+    millisecond after the one before (a recorded log played fast); "stamped", records
+    stamped with their event time (``replay`` does); "none", not known. ``restart``: the
     worker is restarted from its snapshot at the cut."""
     sites, readings = city()
     start = readings[0].ts_ms
@@ -61,7 +62,8 @@ def faults_after(
             detection.restore(saved, 0)
             restart = False
         times = {
-            "live": [r.ts_ms for r in batch],
+            "live": [r.ts_ms + 150 for r in batch],  # stamped by its producer as it is sent
+            "stamped": [r.ts_ms for r in batch],  # by its event time, as `replay` does
             "replay": [start + i + n for n in range(len(batch))],
             "none": None,
         }[feed]
@@ -103,6 +105,7 @@ def test_a_jump_in_event_time_alone_is_no_gap_in_the_feed() -> None:
     assert len(everyone) >= 20  # of 57 sensors: those whose cadence a 2-hour gap exceeds
     assert faults_after(3.0, 2.0, None, feed="replay") == everyone
     assert faults_after(3.0, 2.0, None, feed="replay", restart=True) == everyone
+    assert faults_after(3.0, 2.0, None, feed="stamped") == everyone
 
 
 def test_without_a_gap_a_sensor_that_stops_is_found_as_before() -> None:
