@@ -242,12 +242,12 @@ def create_app(
                 log.warning("%d detector-state entries were also kept in another "
                             "partition with later readings: those restored, these deleted",
                             len(stale))  # fmt: skip
-            if layout.older:
-                log.warning(
-                    "%d detector-state entries of an older layout (not placed by "
-                    "partition) passed over: those series learn afresh",
-                    layout.older,
-                )
+            if layout.older:  # a warning only if a series lost its state to it
+                log.log(logging.WARNING if layout.afresh else logging.INFO,
+                        "%d detector-state entries of an older layout (not placed by "
+                        "partition) passed over: %d superseded by newer entries, %d series "
+                        "learn afresh", layout.older, layout.older - layout.afresh,
+                        layout.afresh)  # fmt: skip
         elif adopted[0] is not registry:
             detection[0].add_sources(registry, profiles)
         adopted[0] = registry

@@ -35,20 +35,25 @@ def table_key(partition: int, key: str) -> str:
 
 def by_partition(items: Iterable[tuple[str, Any]], held: Iterable[int]) -> Layout:
     """The table's entries of the ``held`` partitions, by partition, under their own keys,
-    and how many entries of an older layout (named without their partition) were passed
-    over. Empty values are deleted entries."""
+    how many entries of an older layout (named without their partition) were passed over,
+    and how many of those have no entry of today's layout in any partition (their series
+    learn afresh). Empty values are deleted entries."""
     wanted = set(held)
     out: dict[int, dict[str, Any]] = {p: {} for p in sorted(wanted)}
-    older = 0
+    older: list[str] = []
+    placed: set[str] = set()
     for name, value in items:
         head, sep, key = name.partition("/")
         if not (sep and head.isdigit()):
-            older += 1
-        elif value and int(head) in wanted:
-            out[int(head)][key] = value
-    return Layout(out, older)
+            older.append(name)
+        elif value:
+            placed.add(key)
+            if int(head) in wanted:
+                out[int(head)][key] = value
+    return Layout(out, len(older), sum(1 for name in older if name not in placed))
 
 
 class Layout(NamedTuple):
     entries: dict[int, dict[str, Any]]
     older: int
+    afresh: int  # of the older: with no entry of today's layout

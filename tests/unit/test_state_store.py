@@ -22,11 +22,12 @@ def test_entries_come_back_by_partition_and_only_for_those_held() -> None:
         (table_key(0, "gone|pm25"), None),  # a deleted entry
         ("ENV-0001|pm25", {"seen": 0}),  # the layout before partitions named entries
         ("__tick__", {"next_tick_ms": 0}),
+        ("ENV-0002|pm25", {"seen": 0}),  # older, and nothing newer of its series
     ]
     layout = by_partition(items, [0, 2])
     assert layout.entries == {
         0: {"ENV-0001|pm25": {"seen": 1}},
         2: {"ENV-0009|pm25": {"seen": 2}, "__tick__": {"next_tick_ms": 60_000}},
     }
-    assert layout.older == 2
+    assert (layout.older, layout.afresh) == (3, 1)
     assert by_partition(items, []).entries == {}
