@@ -77,6 +77,7 @@ from streams.pipeline import PartitionsMoved, Pipeline
 from streams.progress import ProgressWatch
 from streams.sink import ClickHouseSink
 from streams.train import load_models
+from streams.watchdog import LoopWatchdog
 
 log = logging.getLogger(__name__)
 
@@ -412,6 +413,13 @@ def create_app(
         async with detecting:  # a commit sends held decisions: never amid a detect's sends
             if checkpoint.due(0):
                 await checkpoint.commit(app)
+
+    watchdog = LoopWatchdog(STALL_S / 2)
+
+    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
+    async def beat() -> None:  # a loop that stops running these is told of from a thread
+        watchdog.beat()
+        watchdog.start()
 
     progress: ProgressWatch[Any] = ProgressWatch(STALL_S)
     busy: dict[str, float | None] = {}  # agent -> when it took the batch in hand
