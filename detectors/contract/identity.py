@@ -8,9 +8,14 @@ with one id and different content are a conflict, told apart by :func:`content_d
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from detectors.contract.events import CaseReport, Reading
+
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""The one spelling: what every producer of ours sends, read without parsing (a sixth of
+uuid's cost, and the worker reads it for every event)."""
 
 
 def canonical_event_id(spelling: str) -> str | None:
@@ -25,7 +30,11 @@ def canonical_event_id(spelling: str) -> str | None:
     '00000000-0000-0000-0000-0000000000ab'
     >>> canonical_event_id("00000000-0000-0000-0000-0000000000\\u0661\\u0662") is None
     True
+    >>> canonical_event_id("9176f936-23cf-52eb-81fb-9f1b69535e6d")  # already canonical
+    '9176f936-23cf-52eb-81fb-9f1b69535e6d'
     """
+    if _CANONICAL.fullmatch(spelling):
+        return spelling
     if not spelling.isascii():
         return None
     try:

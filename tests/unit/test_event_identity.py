@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from detectors.contract.events import Family, Location, Reading
@@ -41,6 +43,14 @@ def test_every_accepted_spelling_becomes_the_canonical_id(spelling: str) -> None
     assert canonical_event_id(spelling) == ID
     event = check(reading(event_id=spelling))
     assert isinstance(event, Reading) and event.event_id == ID
+
+
+@settings(max_examples=300)
+@given(st.uuids(), st.sampled_from([str, str.upper, lambda s: s.replace("-", "")]))
+def test_the_fast_path_for_canonical_ids_agrees_with_parsing(id_: uuid.UUID, spell: Any) -> None:
+    """Whatever the spelling, the id is uuid's own canonical form; a canonical spelling is
+    returned without parsing, and it is that form already."""
+    assert canonical_event_id(spell(str(id_))) == str(id_)
 
 
 def test_case_reports_carry_the_canonical_id_too() -> None:
