@@ -19,6 +19,7 @@ restored state has not learnt (the alerting stage skips what its snapshot says i
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import os
@@ -249,6 +250,9 @@ def create_app(
                         "partition) passed over: %d superseded by newer entries, %d series "
                         "learn afresh", layout.older, layout.older - layout.afresh,
                         layout.afresh)  # fmt: skip
+            # The banks just built are most of the heap and live as long as the worker:
+            # kept out of every later collection, as the start-up objects are (__main__).
+            gc.freeze()
         elif adopted[0] is not registry:
             detection[0].add_sources(registry, profiles)
         adopted[0] = registry
