@@ -18,6 +18,14 @@ the partition and how far behind it is; it says so again when the partition move
 >>> watch.observe("case/0", next_offset=7, highwater=7, now=95.0)
 >>> watch.resumed()
 ['case/0']
+
+A wait counts from when the partition fell behind, not from when it last moved: a quiet
+partition (a case stream, a message a minute) is not stalled the moment its next message
+comes.
+
+>>> watch.observe("case/0", next_offset=7, highwater=8, now=300.0)
+>>> watch.stalls(now=301.0)
+[]
 """
 
 from __future__ import annotations
@@ -43,8 +51,14 @@ class Stall(Generic[K]):
 class _Seen:
     next_offset: int | None
     highwater: int | None
-    since: float  # when next_offset last changed (or the partition was first seen)
+    since: float  # when next_offset last changed, or it last fell behind (or was first seen)
     told: bool = False
+
+    def done(self) -> bool:
+        """Read to its high watermark, or nothing known to be unread."""
+        return self.highwater is not None and (
+            self.next_offset is None or self.highwater <= self.next_offset
+        )
 
 
 class ProgressWatch(Generic[K]):
@@ -64,11 +78,14 @@ class ProgressWatch(Generic[K]):
         if seen is None:
             self._seen[partition] = _Seen(next_offset, highwater, now)
             return
+        was_done = seen.done()
         seen.highwater = highwater
         if next_offset != seen.next_offset:
             if seen.told:
                 self._resumed.append(partition)
             seen.next_offset, seen.since, seen.told = next_offset, now, False
+        elif was_done and not seen.done():
+            seen.since = now  # a wait counts from when there was something to read
 
     def forget(self, keep: set[K]) -> None:
         """Drop the partitions no longer assigned."""
@@ -81,12 +98,10 @@ class ProgressWatch(Generic[K]):
         for partition, seen in self._seen.items():
             if seen.told or now - seen.since < self.stall_s:
                 continue
-            if seen.highwater is None:
-                unread = None
-            elif seen.next_offset is None or seen.highwater <= seen.next_offset:
+            if seen.done():
                 continue  # read to its end (or nothing known to be unread)
-            else:
-                unread = seen.highwater - seen.next_offset
+            high, low = seen.highwater, seen.next_offset
+            unread = None if high is None or low is None else high - low
             seen.told = True
             found.append(Stall(partition, unread, now - seen.since))
         return found

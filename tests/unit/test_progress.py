@@ -51,3 +51,15 @@ def test_a_revoked_partition_is_forgotten() -> None:
     watch.observe("power/1", next_offset=1, highwater=5, now=0.0)
     watch.forget({"power/1"})
     assert [s.partition for s in watch.stalls(now=11.0)] == ["power/1"]
+
+
+def test_a_quiet_partition_is_not_stalled_when_its_next_message_comes() -> None:
+    """The commit watch: a case partition committed to its end, quiet for minutes, then one
+    message read and held for a few seconds; a stall only if it stays behind stall_s."""
+    watch: ProgressWatch[str] = ProgressWatch(stall_s=60)
+    watch.observe("case/1", next_offset=72, highwater=72, now=0.0)
+    watch.observe("case/1", next_offset=72, highwater=72, now=85.0)
+    watch.observe("case/1", next_offset=72, highwater=73, now=90.0)  # read, not committed
+    assert watch.stalls(now=95.0) == []
+    [stall] = watch.stalls(now=150.0)
+    assert (stall.unread, stall.since_s) == (1, 60.0)
