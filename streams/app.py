@@ -87,6 +87,10 @@ STOP_BATCH_WAIT_S = 6.0
 """At stop, how long the batch in hand may take to be stored (a stop must end within 10 s;
 past this, e.g. with ClickHouse down, that batch is left to the next start)."""
 STALL_S = 60.0
+UNSEEN_HOLD_S = 15.0
+"""How long an input partition assigned and not yet read holds detection back at most
+(see :meth:`streams.event_time.EventTimeMerge.expect`); one with nothing to read stops
+holding as soon as the consumer knows it."""
 IDLE_S = 10.0
 """A worker that has sent the alert engine nothing for this long, with nothing unread,
 says its partitions are idle (see :class:`streams.alerting.Watermark`)."""
@@ -285,6 +289,7 @@ def create_app(
     checkpoint = Checkpoint(settings.worker_snapshot_interval_s, save_detection)
     merge: EventTimeMerge[tuple[Any, Item]] = EventTimeMerge(settings.worker_partition_idle_s)
     read_to: dict[Any, int] = {}  # the last offset read of each partition
+    unseen: set[Any] = set()  # input partitions assigned and not read yet
     lag: dict[Any, int] = {}  # the messages left unread on each partition
     moved = [time.monotonic()]  # when detection last released readings (or had none queued)
     detecting = asyncio.Lock()  # the agent and the timers release readings and send decisions
@@ -292,7 +297,20 @@ def create_app(
     stopping = asyncio.Event()
 
     def note_lag() -> None:
-        """Each partition's lag, for the event-time merge and the consumer_lag metric."""
+        """Each partition's lag, for the event-time merge and the consumer_lag metric; an
+        assigned partition not read yet stops holding the others once the consumer knows
+        it has nothing to read (see EventTimeMerge.expect)."""
+        consumer: Any = app.consumer  # Faust's own bookkeeping: no public view of commits
+        for tp in list(unseen):
+            try:
+                highwater = consumer.highwater(tp)
+                committed = consumer._committed_offset.get(tp)
+            except Exception:  # rebalancing: looked at again at the next batch
+                continue
+            if tp in read_to or (highwater is not None and 0 <= highwater <= (committed or 0)):
+                unseen.discard(tp)
+                if tp not in read_to:
+                    merge.read_to(tp, 0)
         for tp, offset in read_to.items():
             try:
                 highwater = app.consumer.highwater(tp)
@@ -630,6 +648,10 @@ def create_app(
         owned.clear()
         owned.update(tps)
         inputs = {p for t, p in tps if t in family_of_topic}
+        unseen.clear()
+        unseen.update(tp for tp in assigned or () if tp.topic in family_of_topic)
+        for tp in unseen:  # each holds detection until its first read (its hold at most)
+            merge.expect(tp, UNSEEN_HOLD_S)
         missing = [f"{state_log}/{p}" for p in sorted(inputs) if (state_log, p) not in tps]
         if (alerting_topic(prefix), 0) in tps and (engine_log, 0) not in tps:
             missing.append(f"{engine_log}/0")

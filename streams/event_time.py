@@ -12,8 +12,10 @@ lowest timestamp, and wait while a partition with nothing buffered may still hol
 earlier one): each partition keeps its own queue, in its own order; the head with the
 lowest event time goes next, and nothing goes while a partition with an empty queue still
 has unread messages, or was read to its end less than ``idle_s`` ago (a producer may still
-be sending its next batch). A partition never seen holds nothing. With one partition the
-order is exactly the consumption order.
+be sending its next batch). A partition never seen holds nothing, unless it is expected
+(:meth:`EventTimeMerge.expect`: assigned to this worker, not yet read): then it holds the
+others until it is seen or for ``hold_s`` at most (an empty partition never is). With one
+partition the order is exactly the consumption order.
 
 >>> merge = EventTimeMerge(idle_s=0.0, clock=lambda: 0.0)
 >>> merge.add("a", 10, "a@10"); merge.add("a", 30, "a@30"); merge.add("b", 20, "b@20")
@@ -25,6 +27,24 @@ order is exactly the consumption order.
 >>> merge.add("b", 50, "b@50"); merge.add("a", 40, "a@40"); merge.read_to("c", 3)
 >>> merge.release(), merge.release(final=True)
 ([], ['a@40', 'b@50'])
+
+An expected partition holds the others until it is seen, or for ``hold_s`` at most:
+
+>>> now = [0.0]
+>>> merge = EventTimeMerge(idle_s=0.0, clock=lambda: now[0])
+>>> merge.expect("a", hold_s=15); merge.expect("b", hold_s=15)
+>>> merge.add("a", 90, "a@90"); merge.read_to("a", 0)
+>>> merge.release()
+[]
+>>> merge.add("b", 10, "b@10"); merge.read_to("b", 0)
+>>> merge.release()
+['b@10', 'a@90']
+>>> merge.expect("c", hold_s=15); merge.add("a", 95, "a@95")
+>>> merge.release()
+[]
+>>> now[0] = 15.0
+>>> merge.release()
+['a@95']
 """
 
 from __future__ import annotations
@@ -42,6 +62,7 @@ T = TypeVar("T")
 class _Partition(Generic[T]):
     queue: deque[tuple[int, T]] = field(default_factory=deque)
     caught_up_since: float | None = None  # monotonic time it was first seen read to its end
+    expected_until: float | None = None  # expected, never seen: holds until then at most
 
 
 class EventTimeMerge(Generic[T]):
@@ -52,14 +73,26 @@ class EventTimeMerge(Generic[T]):
         self._clock = clock
         self._partitions: dict[Hashable, _Partition[T]] = {}
 
+    def expect(self, partition: Hashable, hold_s: float) -> None:
+        """A partition this worker now reads, not read yet: it holds the others until it is
+        seen, for ``hold_s`` at most. After a restart the first fetches bring one
+        partition's backlog before another's; released alone, it would move event time
+        past sensors of the other that restored state says were heard of just now, and
+        judge them silent."""
+        if partition not in self._partitions:
+            self._partitions[partition] = _Partition(expected_until=self._clock() + hold_s)
+
     def add(self, partition: Hashable, ts_ms: int, item: T) -> None:
         """Queue an item read from ``partition``, in the partition's own order."""
-        self._partitions.setdefault(partition, _Partition()).queue.append((ts_ms, item))
+        state = self._partitions.setdefault(partition, _Partition())
+        state.expected_until = None
+        state.queue.append((ts_ms, item))
 
     def read_to(self, partition: Hashable, lag: int, caught_up: bool | None = None) -> None:
         """What the consumer knows of a partition: ``lag`` messages are still unread
         (``caught_up`` overrides, for callers that know it directly)."""
         state = self._partitions.setdefault(partition, _Partition())
+        state.expected_until = None
         at_end = lag <= 0 if caught_up is None else caught_up
         if not at_end:
             state.caught_up_since = None
@@ -69,6 +102,8 @@ class EventTimeMerge(Generic[T]):
     def _holds(self, state: _Partition[T], now: float) -> bool:
         if state.queue:
             return False
+        if state.expected_until is not None:
+            return now < state.expected_until
         since = state.caught_up_since
         return since is None or now - since < self.idle_s
 

@@ -69,6 +69,29 @@ def test_a_partition_read_to_its_end_holds_until_it_has_been_idle() -> None:
     assert merge.release() == ["a10"]
 
 
+def test_an_assigned_partition_not_yet_read_holds_until_seen_or_its_hold_ends() -> None:
+    """After a restart the first batch can be one partition's backlog: an hour of it must
+    not go before the other partition's first minute is read (its restored sensors would be
+    judged silent). An empty partition is never seen: it holds for hold_s at most."""
+    clock = Clock()
+    merge: EventTimeMerge[str] = EventTimeMerge(idle_s=0.0, clock=clock)
+    for partition in ("env/2", "env/3", "case/3"):
+        merge.expect(partition, hold_s=15.0)
+    for minute in range(60):
+        merge.add("env/2", minute * 60_000, f"2@{minute}")
+    merge.read_to("env/2", 0)
+    assert merge.release() == []
+    merge.add("env/3", 0, "3@0")
+    merge.read_to("env/3", 4)  # more of it unread: it holds env/2 after its own
+    assert merge.release() == []  # case/3, empty, still may come
+    clock.now = 15.0
+    assert merge.release() == ["2@0", "3@0"]
+    merge.expect("env/3", hold_s=15.0)  # a partition seen before is not expected again
+    merge.add("env/3", 60_000, "3@1")
+    merge.read_to("env/3", 0)
+    assert merge.release()[:3] == ["2@1", "3@1", "2@2"]
+
+
 def test_a_partition_never_read_holds_nothing_and_clear_returns_the_queue() -> None:
     merge: EventTimeMerge[str] = EventTimeMerge(idle_s=0.0, clock=Clock())
     merge.add("a", 1, "a1")
