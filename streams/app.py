@@ -289,7 +289,6 @@ def create_app(
     checkpoint = Checkpoint(settings.worker_snapshot_interval_s, save_detection)
     merge: EventTimeMerge[tuple[Any, Item]] = EventTimeMerge(settings.worker_partition_idle_s)
     read_to: dict[Any, int] = {}  # the last offset read of each partition
-    unseen: set[Any] = set()  # input partitions assigned and not read yet
     lag: dict[Any, int] = {}  # the messages left unread on each partition
     moved = [time.monotonic()]  # when detection last released readings (or had none queued)
     detecting = asyncio.Lock()  # the agent and the timers release readings and send decisions
@@ -301,16 +300,14 @@ def create_app(
         assigned partition not read yet stops holding the others once the consumer knows
         it has nothing to read (see EventTimeMerge.expect)."""
         consumer: Any = app.consumer  # Faust's own bookkeeping: no public view of commits
-        for tp in list(unseen):
+        for tp in [tp for tp in merge.expected() if tp not in read_to]:  # read: told below
             try:
                 highwater = consumer.highwater(tp)
                 committed = consumer._committed_offset.get(tp)
             except Exception:  # rebalancing: looked at again at the next batch
                 continue
-            if tp in read_to or (highwater is not None and 0 <= highwater <= (committed or 0)):
-                unseen.discard(tp)
-                if tp not in read_to:
-                    merge.read_to(tp, 0)
+            if highwater is not None and 0 <= highwater <= (committed or 0):
+                merge.read_to(tp, 0)  # nothing to read: it holds no longer than an idle one
         for tp, offset in read_to.items():
             try:
                 highwater = app.consumer.highwater(tp)
@@ -648,10 +645,9 @@ def create_app(
         owned.clear()
         owned.update(tps)
         inputs = {p for t, p in tps if t in family_of_topic}
-        unseen.clear()
-        unseen.update(tp for tp in assigned or () if tp.topic in family_of_topic)
-        for tp in unseen:  # each holds detection until its first read (its hold at most)
-            merge.expect(tp, UNSEEN_HOLD_S)
+        for tp in assigned or ():  # each input holds detection until its first read (or
+            if tp.topic in family_of_topic:  # its hold ends)
+                merge.expect(tp, UNSEEN_HOLD_S)
         missing = [f"{state_log}/{p}" for p in sorted(inputs) if (state_log, p) not in tps]
         if (alerting_topic(prefix), 0) in tps and (engine_log, 0) not in tps:
             missing.append(f"{engine_log}/0")

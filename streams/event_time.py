@@ -82,6 +82,10 @@ class EventTimeMerge(Generic[T]):
         if partition not in self._partitions:
             self._partitions[partition] = _Partition(expected_until=self._clock() + hold_s)
 
+    def expected(self) -> list[Hashable]:
+        """The partitions expected and not seen yet (whether or not they still hold)."""
+        return [p for p, s in self._partitions.items() if s.expected_until is not None]
+
     def add(self, partition: Hashable, ts_ms: int, item: T) -> None:
         """Queue an item read from ``partition``, in the partition's own order."""
         state = self._partitions.setdefault(partition, _Partition())

@@ -81,6 +81,7 @@ def test_an_assigned_partition_not_yet_read_holds_until_seen_or_its_hold_ends() 
         merge.add("env/2", minute * 60_000, f"2@{minute}")
     merge.read_to("env/2", 0)
     assert merge.release() == []
+    assert merge.expected() == ["env/3", "case/3"]
     merge.add("env/3", 0, "3@0")
     merge.read_to("env/3", 4)  # more of it unread: it holds env/2 after its own
     assert merge.release() == []  # case/3, empty, still may come
