@@ -114,6 +114,11 @@ class WorkerSettings(CommonSettings):
         description="a partition read to its end holds back detection this long (event-time"
         " order across partitions; see streams.event_time)",
     )
+    worker_event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop",
+        description="the worker's event loop: uvloop (libuv, less CPU per event) or the"
+        " standard library's asyncio",
+    )
     worker_detection: Literal["on", "off"] = Field(
         "on",
         description="off: store raw rows, roll-ups and dead letters only, with no detectors "

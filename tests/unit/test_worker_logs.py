@@ -3,6 +3,7 @@ producer-buffer notes become a metric instead of lines."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import subprocess
@@ -15,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from infra.settings import SettingsError, WorkerSettings, load
 from streams import logs
+from streams.__main__ import use_event_loop
 from streams.metrics import WorkerMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +40,27 @@ def test_detection_is_on_or_off_and_nothing_else(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("CITYBRAIN_WORKER_DETECTION", "false")
     with pytest.raises(SettingsError, match="CITYBRAIN_WORKER_DETECTION='false'.*'on' or 'off'"):
         load(WorkerSettings)
+
+
+def test_the_event_loop_is_uvloop_unless_asyncio_is_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CITYBRAIN_WORKER_EVENT_LOOP", raising=False)
+    assert load(WorkerSettings).worker_event_loop == "uvloop"
+    monkeypatch.setenv("CITYBRAIN_WORKER_EVENT_LOOP", "trio")
+    with pytest.raises(SettingsError, match="CITYBRAIN_WORKER_EVENT_LOOP='trio'.*'uvloop' or "
+                       "'asyncio'"):  # fmt: skip
+        load(WorkerSettings)
+    made = {}
+    try:
+        for name in ("uvloop", "asyncio"):
+            use_event_loop(name)
+            loop = asyncio.new_event_loop()
+            made[name] = type(loop).__module__.split(".")[0]
+            loop.close()
+    finally:
+        asyncio.set_event_loop_policy(None)
+    assert made == {"uvloop": "uvloop", "asyncio": "asyncio"}
 
 
 def test_the_worker_stops_on_a_bad_log_format() -> None:
