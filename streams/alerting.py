@@ -123,19 +123,45 @@ class Watermark:
     not hold the clock, nor one that has not ticked for ``hold_s`` (wall clock). The clock
     only moves forward; a tick that names no partitions (older messages) is the clock.
 
+    Told which ``partitions`` there are, it does not start until each has ticked (or said
+    it is idle, or ``hold_s`` has passed since the clock was made or restored): an engine
+    that starts while one worker is far ahead, or reads the topic again from its start
+    after a restart, would otherwise take that worker's ticks as the city's time, and judge
+    the other worker's case steps overdue by the gap when they come.
+
     >>> clock = Watermark()
     >>> clock.tick(600_000, [0, 1]), clock.tick(660_000, [2]), clock.tick(720_000, [0, 1])
     (600000, None, 660000)
     >>> clock.idle([2])
     720000
+    >>> clock = Watermark(partitions=range(4))
+    >>> clock.tick(600_000, [0, 2]), clock.tick(660_000, [0, 2]), clock.waits()
+    (None, None, True)
+    >>> clock.tick(540_000, [1, 3]), clock.waits()
+    (540000, False)
     """
 
-    def __init__(self, hold_s: float = HOLD_S, wall: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        hold_s: float = HOLD_S,
+        wall: Callable[[], float] = time.monotonic,
+        partitions: Iterable[int] = (),
+    ) -> None:
         self.hold_s = hold_s
         self.wall = wall
         self.latest: dict[int, tuple[int, float]] = {}  # partition -> latest tick, when
         self.idle_parts: set[int] = set()
         self.now: int | None = None
+        self.partitions = frozenset(partitions)  # those to hear from before starting
+        self._since = wall()  # when the clock was made or restored
+
+    def waits(self) -> bool:
+        """Whether the clock has not started because a partition has not ticked yet (nor
+        said it is idle) and its hold has not passed: a step made meanwhile by a worker
+        that has ticked waits for the clock too."""
+        if self.now is not None or self._since < self.wall() - self.hold_s:
+            return False
+        return any(p not in self.latest and p not in self.idle_parts for p in self.partitions)
 
     def tick(self, ts_ms: int, partitions: Iterable[int] | None) -> int | None:
         """The clock's new time after a tick, or None if it does not move."""
@@ -160,19 +186,21 @@ class Watermark:
 
     def restore(self, snap: Mapping[str, Any]) -> None:
         """Take a snapshot's state; each partition's hold counts from now (wall clock)."""
-        at = self.wall()
+        at = self._since = self.wall()
         self.now = snap.get("now")
         self.latest = {int(p): (int(t), at) for p, t in snap.get("latest", {}).items()}
         self.idle_parts = {int(p) for p in snap.get("idle", ())}
 
-    def _low(self) -> int:
+    def _low(self) -> int | None:
+        if self.waits():
+            return None
         since = self.wall() - self.hold_s
         top = max(t for t, _ in self.latest.values())
         live = [t for p, (t, at) in self.latest.items() if p not in self.idle_parts and at >= since]
         return min(live, default=top)
 
-    def _move(self, ts_ms: int) -> int | None:
-        if self.now is not None and ts_ms <= self.now:
+    def _move(self, ts_ms: int | None) -> int | None:
+        if ts_ms is None or self.now is not None and ts_ms <= self.now:
             return None
         self.now = ts_ms
         return ts_ms
@@ -252,14 +280,14 @@ class AlertingStage:
     """The city's alert engine plus what the tables need beyond it (who acknowledged,
     who is assigned, which alerts ended recently, area stages)."""
 
-    def __init__(self, engine: AlertEngine | None = None) -> None:
+    def __init__(self, engine: AlertEngine | None = None, partitions: Iterable[int] = ()) -> None:
         self.engine = engine or AlertEngine()
         self.meta: dict[str, dict[str, Any]] = {}  # alert/incident id -> table fields
         self.ended: dict[str, str] = {}  # recently ended id -> how it ended
         self.stages: dict[str, int] = {}  # "level:code" -> stage
         self.version = 0
         self.offsets: dict[str, int] = {}  # topic -> last offset applied
-        self.clock = Watermark()
+        self.clock = Watermark(partitions=partitions)  # the input partitions that tick
         self.early: list[dict[str, Any]] = []  # decisions and case events ahead of the clock
         self.heard: dict[str, int] = {}  # key -> the number of its latest decision applied
         self.cases_heard: dict[str, list[Any]] = {}  # case id -> [ts, status] last applied
@@ -273,8 +301,8 @@ class AlertingStage:
         }  # fmt: skip
 
     @classmethod
-    def restore(cls, snap: Mapping[str, Any]) -> AlertingStage:
-        stage = cls(AlertEngine.restore(snap["engine"]))
+    def restore(cls, snap: Mapping[str, Any], partitions: Iterable[int] = ()) -> AlertingStage:
+        stage = cls(AlertEngine.restore(snap["engine"]), partitions)
         stage.meta, stage.ended = dict(snap["meta"]), dict(snap["ended"])
         stage.stages, stage.version = dict(snap["stages"]), int(snap["version"])
         stage.offsets = {k: int(v) for k, v in snap["offsets"].items()}
@@ -320,7 +348,7 @@ class AlertingStage:
         (see :meth:`advance`): its worker had ticked past the clock (``after``) before it
         was made, because another worker lags."""
         now, after = self.clock.now, doc.get("after")
-        if now is not None and after is not None and int(after) > now:
+        if after is not None and (int(after) > now if now is not None else self.clock.waits()):
             self.early.append(dict(doc))
             return True
         return False

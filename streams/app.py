@@ -547,8 +547,9 @@ def create_app(
     async def alerting_batch(events: Sequence[Any]) -> None:
         if not stage:
             snap = unpack_snapshot(ENGINE_KEY, engine_state.data)
-            fresh = AlertingStage(AlertEngine(config.policy()))
-            stage.append(AlertingStage.restore(snap) if snap else fresh)
+            inputs = range(settings.kafka_partitions)  # each ticks before the clock starts
+            fresh = AlertingStage(AlertEngine(config.policy()), inputs)
+            stage.append(AlertingStage.restore(snap, inputs) if snap else fresh)
         messages = [to_message(e) for e in events]
         wanted = intake.case_ids(stage[0], messages)
         cases = case_states(

@@ -175,8 +175,8 @@ class _Worker:
         return out
 
 
-def _engine(values: list[bytes]) -> list[dict[str, Any]]:
-    stage, intake = AlertingStage(AlertEngine()), AlertIntake(TOPIC, ACTIONS)
+def _engine(values: list[bytes], partitions: range = range(0)) -> list[dict[str, Any]]:
+    stage, intake = AlertingStage(AlertEngine(), partitions), AlertIntake(TOPIC, ACTIONS)
     messages = [Message(TOPIC, 0, n, 0, b"city", v) for n, v in enumerate(values)]
     out, rejected, _ = intake.apply(stage, messages)
     assert not rejected
@@ -247,6 +247,30 @@ def test_the_engine_raises_the_same_alerts_from_two_lagging_workers_and_a_takeov
     over from its last checkpoint (so its decisions since are sent twice)."""
     sent, expected = _two_lagging_workers_and_a_takeover()
     assert _engine(sent) == expected
+
+
+def test_an_engine_that_hears_one_worker_run_ahead_before_the_other_ticks_waits() -> None:
+    """A fresh engine (or one reading the topic again from its start after a restart) that
+    reads one worker's whole run before the other worker's first tick: told the input
+    partitions, its clock starts only once each has ticked, so the second worker's alerts
+    and case steps are not judged by the first worker's later time."""
+    parts: dict[str, tuple[Any, list[tuple[Reading, int]]]] = {}
+    for name, part in (("flood", 0), ("case_surge", 2)):
+        synthesis, items = _readings(name)
+        parts[name] = (synthesis, [(r, part) for r, _ in items])
+    sites = [*parts["flood"][0].sites, *parts["case_surge"][0].sites]
+    both = sorted([*parts["flood"][1], *parts["case_surge"][1]], key=lambda x: x[0].ts_ms)
+    one = _Worker(sites, [0, 1, 2, 3], {})
+    alone = [v for i in range(0, len(both), BATCH) for v in one.batch(both[i : i + BATCH])]
+    expected = _engine(alone, range(4))
+    assert _engine(alone) == expected  # one worker names every partition in each tick
+    table: dict[str, Any] = {}
+    a, b = _Worker(sites, [0, 1], table), _Worker(sites, [2, 3], table)
+    sent = []
+    for worker in (a, b):  # all of a's steps, then all of b's
+        mine = [x for x in both if x[1] in worker.held]
+        sent += [v for i in range(0, len(mine), BATCH) for v in worker.batch(mine[i : i + BATCH])]
+    assert _engine(sent, range(4)) == expected
 
 
 def test_an_engine_restored_mid_run_raises_what_it_would_have() -> None:
