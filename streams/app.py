@@ -26,6 +26,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -240,8 +241,11 @@ def create_app(
             kept, stale = newest_only(layout.entries)
             for part, entries in kept.items():
                 detection[0].restore(entries, part)
-            log.info("detector state restored: %d entries of input partitions %s",
-                     sum(map(len, kept.values())), sorted(kept))  # fmt: skip
+            tick = detection[0].next_tick_ms
+            log.info("detector state restored: %d entries of input partitions %s; event time "
+                     "resumes at %s", sum(map(len, kept.values())), sorted(kept),
+                     "its first reading" if tick is None else
+                     datetime.fromtimestamp(tick / 1000, UTC).isoformat())  # fmt: skip
             for part, key in stale:  # deleted: never restored over the newer entry again
                 state_store.put(detector_state, part, state_store.table_key(part, key), {})
             if stale:
@@ -308,6 +312,7 @@ def create_app(
                 continue
             if highwater is not None and 0 <= highwater <= (committed or 0):
                 merge.read_to(tp, 0)  # nothing to read: it holds no longer than an idle one
+                lag[tp] = 0
         for tp, offset in read_to.items():
             try:
                 highwater = app.consumer.highwater(tp)
@@ -417,8 +422,12 @@ def create_app(
         since = idle[0]
         if not detecting_on or since is None or time.monotonic() - since < IDLE_S:
             return
+        note_lag()
         parts = held()
-        if parts and all(lag.get(tp, 1) == 0 for tp in read_to):
+        # every input partition held, each known read to its end: one assigned and not read
+        # yet (a takeover's) may hold a backlog, and the engine would stop waiting for it
+        inputs = [tp for tp in owned if tp[0] in family_of_topic]
+        if parts and inputs and all(lag.get(tp, 1) == 0 for tp in inputs):
             async with detecting:  # never amid a detect's ticks
                 await alerting_out.send(key=ENGINE_KEY.encode(), value=idle_to_json(parts))
             idle[0] = None
@@ -646,6 +655,7 @@ def create_app(
         owned.clear()
         owned.update(tps)
         inputs = {p for t, p in tps if t in family_of_topic}
+        log.info("assigned input partitions %s", sorted(inputs))
         for tp in assigned or ():  # each input holds detection until its first read (or
             if tp.topic in family_of_topic:  # its hold ends)
                 merge.expect(tp, UNSEEN_HOLD_S)
