@@ -114,10 +114,10 @@ class WorkerSettings(CommonSettings):
         description="a partition read to its end holds back detection this long (event-time"
         " order across partitions; see streams.event_time)",
     )
-    worker_event_loop: Literal["uvloop", "asyncio"] = Field(
-        "uvloop",
-        description="the worker's event loop: uvloop (libuv, less CPU per event) or the"
-        " standard library's asyncio",
+    worker_event_loop: Literal["asyncio", "uvloop"] = Field(
+        "asyncio",
+        description="the worker's event loop: the standard library's asyncio, or uvloop"
+        " (libuv: less CPU per event, on trial: two-worker runs stalled with it)",
     )
     worker_detection: Literal["on", "off"] = Field(
         "on",

@@ -31,8 +31,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def use_event_loop(name: str) -> None:
-    """Every loop made from now on is ``name``'s: uvloop (libuv's loop, about 7 % less
-    worker CPU per event in bench/bench_pipeline.py) or the standard library's."""
+    """Every loop made from now on (Faust's consumer thread makes its own) is ``name``'s:
+    uvloop (libuv's loop: 8-15 % less worker CPU per event in bench/bench_pipeline.py, on
+    trial) or the standard library's."""
     if name == "uvloop":
         import uvloop
 

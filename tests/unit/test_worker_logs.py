@@ -42,14 +42,14 @@ def test_detection_is_on_or_off_and_nothing_else(monkeypatch: pytest.MonkeyPatch
         load(WorkerSettings)
 
 
-def test_the_event_loop_is_uvloop_unless_asyncio_is_asked_for(
+def test_the_event_loop_is_asyncio_unless_uvloop_is_asked_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("CITYBRAIN_WORKER_EVENT_LOOP", raising=False)
-    assert load(WorkerSettings).worker_event_loop == "uvloop"
+    assert load(WorkerSettings).worker_event_loop == "asyncio"
     monkeypatch.setenv("CITYBRAIN_WORKER_EVENT_LOOP", "trio")
-    with pytest.raises(SettingsError, match="CITYBRAIN_WORKER_EVENT_LOOP='trio'.*'uvloop' or "
-                       "'asyncio'"):  # fmt: skip
+    with pytest.raises(SettingsError, match="CITYBRAIN_WORKER_EVENT_LOOP='trio'.*'asyncio' or "
+                       "'uvloop'"):  # fmt: skip
         load(WorkerSettings)
     made = {}
     try:
