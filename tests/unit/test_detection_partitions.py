@@ -196,14 +196,21 @@ def _engine_restored(values: list[bytes], cut: int) -> list[dict[str, Any]]:
     return [e.record() for e in [*first.events, *later.events]]
 
 
+def _two_districts(first: str, second: str) -> tuple[list[Any], list[tuple[Reading, int]]]:
+    """Two scenarios' sites, and their readings in time order: the first scenario's on
+    partition 0, the second's on partition 2."""
+    sites: list[Any] = []
+    both: list[tuple[Reading, int]] = []
+    for name, part in ((first, 0), (second, 2)):
+        synthesis, items = _readings(name)
+        sites += synthesis.sites
+        both += [(r, part) for r, _ in items]
+    return sites, sorted(both, key=lambda x: x[0].ts_ms)
+
+
 def _two_lagging_workers_and_a_takeover() -> tuple[list[bytes], list[dict[str, Any]]]:
     """What two workers send the engine, and the engine's events from one worker's."""
-    parts: dict[str, tuple[Any, list[tuple[Reading, int]]]] = {}
-    for name, part in (("flood", 0), ("water_main", 2)):
-        synthesis, items = _readings(name)
-        parts[name] = (synthesis, [(r, part) for r, _ in items])
-    sites = [*parts["flood"][0].sites, *parts["water_main"][0].sites]
-    both = sorted([*parts["flood"][1], *parts["water_main"][1]], key=lambda x: x[0].ts_ms)
+    sites, both = _two_districts("flood", "water_main")
     one = _Worker(sites, [0, 1, 2, 3], {})
     alone: list[bytes] = []
     for i in range(0, len(both), BATCH):
@@ -254,12 +261,7 @@ def test_an_engine_that_hears_one_worker_run_ahead_before_the_other_ticks_waits(
     reads one worker's whole run before the other worker's first tick: told the input
     partitions, its clock starts only once each has ticked, so the second worker's alerts
     and case steps are not judged by the first worker's later time."""
-    parts: dict[str, tuple[Any, list[tuple[Reading, int]]]] = {}
-    for name, part in (("flood", 0), ("case_surge", 2)):
-        synthesis, items = _readings(name)
-        parts[name] = (synthesis, [(r, part) for r, _ in items])
-    sites = [*parts["flood"][0].sites, *parts["case_surge"][0].sites]
-    both = sorted([*parts["flood"][1], *parts["case_surge"][1]], key=lambda x: x[0].ts_ms)
+    sites, both = _two_districts("flood", "case_surge")
     one = _Worker(sites, [0, 1, 2, 3], {})
     alone = [v for i in range(0, len(both), BATCH) for v in one.batch(both[i : i + BATCH])]
     expected = _engine(alone, range(4))
