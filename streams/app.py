@@ -89,6 +89,7 @@ STOP_BATCH_WAIT_S = 6.0
 """At stop, how long the batch in hand may take to be stored (a stop must end within 10 s;
 past this, e.g. with ClickHouse down, that batch is left to the next start)."""
 STALL_S = 60.0
+"""An input partition not read further for this long, with messages unread, is warned of."""
 UNSEEN_HOLD_S = 15.0
 """How long an input partition assigned and not yet read holds detection back at most
 (see :meth:`streams.event_time.EventTimeMerge.expect`); one with nothing to read stops
@@ -96,7 +97,6 @@ holding as soon as the consumer knows it."""
 IDLE_S = 10.0
 """A worker that has sent the alert engine nothing for this long, with nothing unread,
 says its partitions are idle (see :class:`streams.alerting.Watermark`)."""
-"""An input partition not read further for this long, with messages unread, is warned of."""
 
 
 def worker_name() -> str:
@@ -563,6 +563,10 @@ def create_app(
         async for events in stream.noack_take(2000, within=0.5):  # type: ignore[attr-defined]
             if stopping.is_set():
                 continue  # never acked: the next start applies them to the restored stage
+            # a batch taken before a rebalance gave the partition away is its new owner's
+            events = [e for e in events if (e.message.topic, e.message.partition) in owned]
+            if not events:
+                continue
             async with alerting_work:
                 busy["alerting"] = time.monotonic()
                 await alerting_batch(events)
@@ -648,10 +652,23 @@ def create_app(
         # The batches in hand finish first (a little while at most): the new owner loads
         # roll-ups and identities from the tables once the rebalance is done, and must
         # find every row of ours there.
+        finished = []
         for lock in (working, alerting_work):
-            if not await finished_within(lock, STOP_BATCH_WAIT_S / 2):
+            finished.append(await finished_within(lock, STOP_BATCH_WAIT_S / 2))
+            if not finished[-1]:
                 log.warning("a rebalance did not wait for the batch in hand: it is read "
                             "again by the partitions' owners")  # fmt: skip
+        if stage and (alerting_topic(prefix), 0) in {(tp.topic, tp.partition) for tp in
+                                                      revoked or ()}:  # fmt: skip
+            # The engine goes with its partition: saved as it stands, and restored from the
+            # table by whoever holds the partition next, this worker too (a copy kept here
+            # would miss what another owner applied meanwhile, and its offsets skip none).
+            if finished[1]:
+                try:
+                    await alert_checkpoint.commit(app)
+                except Exception as exc:  # the decisions since the last save are applied again
+                    log.warning("the alert engine was not saved at a rebalance: %r", exc)
+            stage.clear()
         pipeline.forget_partitions()
         detection.clear()
         merge.clear()  # never acked: the new owner reads them again
