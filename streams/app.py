@@ -32,7 +32,6 @@ from typing import Any
 
 import faust
 import orjson
-from faust.types import TP
 
 from detectors.alerting.changes import Step
 from detectors.alerting.engine import AlertEngine
@@ -370,22 +369,6 @@ def create_app(
         await send_steps(det.changes.select(steps), after)
         checkpoint.processed([*done, *(event for event, _ in released)])
 
-    async def in_offset_order(events: Sequence[Any]) -> list[Any]:
-        """The batch's events that continue what their partitions have stored (see
-        :mod:`streams.read_order`); a partition with a hole is read again from it."""
-        consumer: Any = app.consumer  # Faust's own bookkeeping: no public view of commits
-        keep = pipeline.order.admit(
-            [(e.message.topic, e.message.partition, e.message.offset) for e in events],
-            lambda tp: consumer._committed_offset.get(TP(*tp)),
-            owned,
-        )
-        for (topic, partition), offset in pipeline.order.rewinds().items():
-            try:
-                await consumer.seek(TP(topic, partition), offset)
-            except Exception as exc:  # rebalancing: asked again, or read from the commit
-                log.warning("could not read %s/%d again: %r", topic, partition, exc)
-        return [e for e, k in zip(events, keep, strict=True) if k]
-
     @app.agent(source)
     async def ingest(stream: faust.StreamT[bytes]) -> None:
         checkpoint.stream = stream
@@ -394,9 +377,12 @@ def create_app(
         ):
             if stopping.is_set():
                 continue  # never acked: the next start reads them again
+            # a batch taken before a rebalance gave a partition away is its new owner's to
+            # store: stored here too, it could fold a slice of the partition into roll-up
+            # rows the owner is writing (never acked here: read again if it comes back)
+            events = [e for e in events if (e.message.topic, e.message.partition) in owned]
             async with working:
                 busy["ingest"] = time.monotonic()
-                events = await in_offset_order(events)
                 messages = [to_message(e) for e in events]
                 try:
                     validated = await pipeline.process(messages)

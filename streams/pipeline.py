@@ -21,7 +21,6 @@ from streams import batch, identity
 from streams.batch import TP, Message
 from streams.identity import PartitionLedger
 from streams.metrics import WorkerMetrics
-from streams.read_order import ReadOrder
 from streams.rollup import PartitionRollups, StoredRow
 from streams.sink import ClickHouseSink
 
@@ -73,14 +72,12 @@ class Pipeline:
         self._profiles: dict[str, tuple[str, dict[str, float]]] = {}
         self._registry_at = float("-inf")
         self._forgotten = 0  # times the state was dropped: a batch in hand is then stale
-        self.order = ReadOrder()  # which messages continue what each partition stored
 
     def forget_partitions(self) -> None:
         """Drop in-memory roll-up and identity state (on rebalance): it is reloaded from
         the store. A batch being stored meanwhile ends with :class:`PartitionsMoved`."""
         self._states.clear()
         self._ledgers.clear()
-        self.order.forget()
         self._forgotten += 1
 
     def _still(self, forgotten: int) -> None:
