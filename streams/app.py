@@ -377,10 +377,6 @@ def create_app(
         ):
             if stopping.is_set():
                 continue  # never acked: the next start reads them again
-            # a batch taken before a rebalance gave a partition away is its new owner's to
-            # store: stored here too, it could fold a slice of the partition into roll-up
-            # rows the owner is writing (never acked here: read again if it comes back)
-            events = [e for e in events if (e.message.topic, e.message.partition) in owned]
             async with working:
                 busy["ingest"] = time.monotonic()
                 messages = [to_message(e) for e in events]
@@ -549,10 +545,6 @@ def create_app(
         async for events in stream.noack_take(2000, within=0.5):  # type: ignore[attr-defined]
             if stopping.is_set():
                 continue  # never acked: the next start applies them to the restored stage
-            # a batch taken before a rebalance gave the partition away is its new owner's
-            events = [e for e in events if (e.message.topic, e.message.partition) in owned]
-            if not events:
-                continue
             async with alerting_work:
                 busy["alerting"] = time.monotonic()
                 await alerting_batch(events)
@@ -638,23 +630,10 @@ def create_app(
         # The batches in hand finish first (a little while at most): the new owner loads
         # roll-ups and identities from the tables once the rebalance is done, and must
         # find every row of ours there.
-        finished = []
         for lock in (working, alerting_work):
-            finished.append(await finished_within(lock, STOP_BATCH_WAIT_S / 2))
-            if not finished[-1]:
+            if not await finished_within(lock, STOP_BATCH_WAIT_S / 2):
                 log.warning("a rebalance did not wait for the batch in hand: it is read "
                             "again by the partitions' owners")  # fmt: skip
-        if stage and (alerting_topic(prefix), 0) in {(tp.topic, tp.partition) for tp in
-                                                      revoked or ()}:  # fmt: skip
-            # The engine goes with its partition: saved as it stands, and restored from the
-            # table by whoever holds the partition next, this worker too (a copy kept here
-            # would miss what another owner applied meanwhile, and its offsets skip none).
-            if finished[1]:
-                try:
-                    await alert_checkpoint.commit(app)
-                except Exception as exc:  # the decisions since the last save are applied again
-                    log.warning("the alert engine was not saved at a rebalance: %r", exc)
-            stage.clear()
         pipeline.forget_partitions()
         detection.clear()
         merge.clear()  # never acked: the new owner reads them again
