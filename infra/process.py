@@ -22,6 +22,9 @@ from infra.settings import CommonSettings
 from infra.topics import worker_app_id
 
 STOP_TIMEOUT_S = 30.0
+TASK_REPORT_HEAD = "where the worker waits"
+"""How the worker's report of where each task and thread waits begins (logged on SIGUSR1:
+:func:`streams.watchdog.task_report`), as :meth:`StreamWorker.where_it_waits` finds it."""
 KILL_TIMEOUT_S = 10.0
 
 
@@ -114,6 +117,29 @@ class StreamWorker(ChildProcess):
         super().__init__("streams", ("--loglevel", "info"), env=env, log_path=log_path,
                          cwd=cwd, own_session=own_session, name="worker")  # fmt: skip
 
+    def where_it_waits(self, timeout_s: float = 5.0, limit: int = 30_000) -> str:
+        """Ask a running worker where each task and thread waits (SIGUSR1: it logs
+        :func:`streams.watchdog.task_report`) and return that report from its log, at
+        most ``limit`` characters; empty if it is not running or did not answer."""
+        if not self.alive() or not self.log_path.exists():
+            return ""
+        start = self.log_path.stat().st_size
+        self._started().send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with open(self.log_path, "rb") as log:
+                log.seek(start)
+                text = log.read().decode(errors="replace")
+            at = text.find(TASK_REPORT_HEAD)
+            if at >= 0:
+                time.sleep(0.2)  # the rest of the report, written with it
+                with open(self.log_path, "rb") as log:
+                    log.seek(start)
+                    text = log.read().decode(errors="replace")
+                return text[at : at + limit]
+            time.sleep(0.2)
+        return ""
+
 
 class WaitFailed(RuntimeError):
     """A condition did not come true in time, or the watched child died first."""
@@ -135,7 +161,9 @@ def wait_until(
         if child is not None and not child.alive():
             raise WaitFailed(f"{child.name} died while waiting for {what}\n{report()}")
         time.sleep(poll_s)
-    raise WaitFailed(f"timed out after {timeout_s:.0f} s waiting for {what}\n{report()}")
+    waits = child.where_it_waits() if isinstance(child, StreamWorker) else ""
+    raise WaitFailed(f"timed out after {timeout_s:.0f} s waiting for {what}\n{report()}"
+                     + (f"\n{waits}" if waits else ""))  # fmt: skip
 
 
 def _report_of(watch: ChildProcess | Callable[[], str] | None) -> Callable[[], str]:

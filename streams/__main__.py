@@ -9,6 +9,7 @@ import logging
 import logging.config
 import sys
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import start_http_server
 
@@ -17,6 +18,7 @@ from infra.kafka import ensure_internal_topics, ensure_topics
 from infra.settings import SettingsError, WorkerSettings, load
 from streams import logs
 from streams.metrics import WorkerMetrics
+from streams.watchdog import task_report
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -40,6 +42,17 @@ def use_event_loop(name: str) -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     else:
         asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+
+
+def _worker_class(base: type[Any]) -> type[Any]:
+    """Faust's worker, but SIGUSR1 logs where each task and thread waits, frames only:
+    mode's own dump prints every frame's variables, megabytes of detector state."""
+
+    class CityWorker(base):  # type: ignore[misc]
+        def _on_sigusr1(self) -> None:
+            logging.getLogger("streams").warning("%s", task_report(self.loop))
+
+    return CityWorker
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     # Faust's Worker configures logging again: the same configuration (a fresh dict, as
     # dictConfig consumes what it is given).
     log_config = logs.config(args.loglevel, settings.log_format, metrics)
-    worker = Worker(app, loglevel=args.loglevel, quiet=True, logging_config=log_config)
+    worker = _worker_class(Worker)(app, loglevel=args.loglevel, quiet=True,
+                                   logging_config=log_config)  # fmt: skip
     worker.execute_from_commandline()
     return 0
 

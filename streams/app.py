@@ -22,6 +22,7 @@ import asyncio
 import gc
 import hashlib
 import logging
+import math
 import os
 import socket
 import time
@@ -79,7 +80,7 @@ from streams.pipeline import PartitionsMoved, Pipeline
 from streams.progress import ProgressWatch
 from streams.sink import ClickHouseSink
 from streams.train import load_models
-from streams.watchdog import LoopWatchdog
+from streams.watchdog import LoopWatchdog, task_report
 
 log = logging.getLogger(__name__)
 
@@ -414,6 +415,7 @@ def create_app(
             log.warning("detection has released nothing for %.0f s: it waits for %s (not known "
                         "to be read to its end) with %d readings queued", now - moved[0],
                         ", ".join(map(str, held_back)), merge.pending())  # fmt: skip
+            tell_tasks()
 
     async def tell_idle() -> None:
         """Tell the alert engine's clock not to wait for this worker's partitions once it
@@ -443,6 +445,15 @@ def create_app(
                 await checkpoint.commit(app)
 
     watchdog = LoopWatchdog(STALL_S / 2)
+    told_tasks = [-math.inf]  # when where every task waits was last logged
+
+    def tell_tasks() -> None:
+        """With a stall's warning, where each task and thread waits (as SIGUSR1 logs it):
+        at most once per 10 STALL_S, so a long stall is not a log of dumps."""
+        now = time.monotonic()
+        if now - told_tasks[0] >= 10 * STALL_S:
+            told_tasks[0] = now
+            log.warning("%s", task_report(asyncio.get_running_loop()))
 
     @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
     async def beat() -> None:  # a loop that stops running these is told of from a thread
@@ -475,12 +486,14 @@ def create_app(
             unread = "never fetched" if stall.unread is None else f"{stall.unread} unread"
             log.warning("input %s/%d not read further for %.0f s (%s)", tp.topic, tp.partition,
                         stall.since_s, unread)  # fmt: skip
+            tell_tasks()
         for tp in progress.resumed():
             log.info("input %s/%d is read again", tp.topic, tp.partition)
         for agent, since in list(busy.items()):
             if since is not None and now - since >= STALL_S:
                 busy[agent] = None  # told once per batch
                 log.warning("the %s agent has been on one batch for %.0f s", agent, now - since)
+                tell_tasks()
 
     commits: ProgressWatch[Any] = ProgressWatch(STALL_S)
 
@@ -514,6 +527,7 @@ def create_app(
                         tp.topic, tp.partition, stall.since_s, committed,
                         consumer._read_offset.get(tp), len(acked), acked[0] if acked else None,
                         in_hand, ": reading it again from the commit" if lost else "")  # fmt: skip
+            tell_tasks()
             if lost:
                 try:
                     await consumer.seek(tp, committed)

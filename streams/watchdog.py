@@ -1,4 +1,5 @@
-"""A watch on the worker's event loop from outside it.
+"""A watch on the worker's event loop from outside it, and a report of where each of its
+tasks and threads waits.
 
 Everything that would tell of a stall (the progress and commit watchers, the heartbeats to
 the broker, the log lines of each batch) runs on the event loop. A synchronous step that
@@ -19,16 +20,24 @@ False
 >>> watch.beat(); watch.check(); said[-1]
 False
 'the event loop runs again after 31 s'
+
+A worker whose loop runs but that stores nothing waits somewhere: :func:`task_report` says
+where (``kill -USR1`` a worker's pid to log it; the worker logs it by itself with its
+first stall warning).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from types import FrameType
+
+from infra.process import TASK_REPORT_HEAD
 
 log = logging.getLogger(__name__)
 
@@ -88,3 +97,81 @@ class LoopWatchdog:
         self._say(f"the worker's event loop has not run for {late:.0f} s; its thread is in:\n"
                   + where.rstrip())  # fmt: skip
         return True
+
+
+def task_report(loop: asyncio.AbstractEventLoop, frames: int = 12) -> str:
+    """Each task of ``loop`` with the last ``frames`` of its chain of awaits and what it
+    waits on, then each other thread's stack: where a worker that stores nothing waits (a
+    future never resolved, a lock, a call in an executor's thread). Frames only, never
+    their variables: the detector state would run to megabytes.
+
+    >>> async def stuck(event):
+    ...     await event.wait()
+    >>> async def look():
+    ...     event = asyncio.Event()
+    ...     task = asyncio.create_task(stuck(event), name="stuck-one")
+    ...     await asyncio.sleep(0)
+    ...     text = task_report(asyncio.get_running_loop())
+    ...     task.cancel()
+    ...     return text
+    >>> text = asyncio.run(look())
+    >>> "task stuck (stuck-one) waits on <Future pending" in text, "in wait" in text
+    (True, True)
+    """
+    tasks = sorted(asyncio.all_tasks(loop), key=lambda t: t.get_name())
+    lines = [f"{TASK_REPORT_HEAD}: {len(tasks)} tasks, {threading.active_count()} threads"]
+    for task in tasks:
+        coro = task.get_coro()
+        name = getattr(coro, "__qualname__", None) or type(coro).__name__
+        waiter = getattr(task, "_fut_waiter", None)  # asyncio's own: what the task awaits
+        waits = f" waits on {waiter!r:.300}" if waiter is not None else ""
+        lines.append(f"task {name} ({task.get_name()[:40]}){waits}")
+        lines += _last_frames(_await_chain(coro), frames)
+    current = threading.get_ident()
+    names = {t.ident: t.name for t in threading.enumerate()}
+    for ident, frame in sys._current_frames().items():
+        if ident != current:
+            stack = "".join(traceback.format_stack(frame)).splitlines()
+            lines.append(f"thread {names.get(ident, ident)}")
+            lines += _last_frames(stack, frames)
+    return "\n".join(lines)
+
+
+def _await_chain(coro: object) -> list[str]:
+    """The frames of a suspended coroutine and of each coroutine, generator or async
+    generator it awaits in turn, outermost first, formatted as a traceback is."""
+    frames: list[FrameType] = []
+    for _ in range(200):  # a chain is never this deep; a cycle would be
+        frame = _frame_of(coro)
+        if frame is not None:
+            frames.append(frame)
+        awaited = next((getattr(coro, a) for a in _AWAITS if getattr(coro, a, None)), None)
+        if frame is not None and awaited is not None and not _frame_of(awaited):
+            # a Faust agent's actor is awaited through its coroutine's __await__, which
+            # shows no frame: the actor, a local of the awaiting frame, holds the coroutine
+            awaited = getattr(frame.f_locals.get("coro"), "it", awaited)
+        if awaited is None:
+            break
+        coro = awaited
+    summary = traceback.StackSummary.extract(((f, f.f_lineno) for f in frames),
+                                             lookup_lines=True)  # fmt: skip
+    return "".join(summary.format()).splitlines()
+
+
+def _frame_of(coro: object) -> FrameType | None:
+    found: FrameType | None = next(
+        (getattr(coro, a) for a in _FRAME if getattr(coro, a, None)), None
+    )
+    return found
+
+
+_FRAME = ("cr_frame", "gi_frame", "ag_frame")
+_AWAITS = ("cr_await", "gi_yieldfrom", "ag_await")
+
+
+def _last_frames(stack: list[str], frames: int) -> list[str]:
+    """The last ``frames`` frames of a formatted stack (two lines each: where, and the
+    line of code), indented."""
+    starts = [i for i, line in enumerate(stack) if line.lstrip().startswith("File ")]
+    kept = stack[starts[-frames] :] if len(starts) > frames else stack
+    return ["    " + line.strip() for line in kept]

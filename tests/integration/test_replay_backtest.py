@@ -71,7 +71,7 @@ def test_two_configurations_over_a_scenario_give_a_report(
                           "--scenario-end", played["end"], "--config-a", str(config_a),
                           "--config-b", str(config_b), "--report", str(report), "--json",
                           timeout=240)  # fmt: skip
-        assert done.returncode == 0, done.stderr[-4000:]
+        assert done.returncode == 0, done.stderr[-40000:]
         line = orjson.loads(done.stdout.strip().splitlines()[-1])
         assert line["events"] == played["events"]
         assert line["alerts_a"] == line["alerts_b"] == line["both"]

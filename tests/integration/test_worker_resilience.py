@@ -119,6 +119,10 @@ def test_writes_resume_within_2_s_of_clickhouse_coming_back(namespace: CommonSet
         producer.flush()
         time.sleep(OUTAGE_S)
         assert _dead(namespace) == 1, "the gate let writes through"
+        # asked where it waits (SIGUSR1), it names the task held by the outage
+        waits = worker.where_it_waits()
+        assert waits.startswith("where the worker waits: "), worker.log_tail()
+        assert "in _wait_for_server" in waits, waits
         gate.open()
         back = time.monotonic()
         wait_until(lambda: _dead(namespace) == 51, 60, "the held dead letters", worker,

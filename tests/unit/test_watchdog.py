@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import doctest
+import threading
 import time
+from typing import Any
 
 from streams import watchdog
-from streams.watchdog import LoopWatchdog
+from streams.watchdog import LoopWatchdog, task_report
 
 
 def test_the_examples_hold() -> None:
@@ -36,3 +38,62 @@ def test_a_blocked_loop_is_told_with_its_stack_from_the_watchdogs_thread() -> No
     assert said[0].startswith("the worker's event loop has not run for")
     assert "in blocking_step" in said[0]  # where the loop's thread is
     assert said[1].startswith("the event loop runs again after")
+
+
+class Actor:
+    """As Faust's actor: awaitable through its coroutine's ``__await__``, which shows no
+    frame of its own."""
+
+    def __init__(self, it: Any) -> None:
+        self.it = it
+
+    def __await__(self) -> Any:
+        return self.it.__await__()
+
+
+async def execute(coro: Actor) -> None:
+    await coro
+
+
+async def agent_body(event: asyncio.Event) -> None:
+    await write_rows(event)
+
+
+async def write_rows(event: asyncio.Event) -> None:
+    await event.wait()
+
+
+def test_the_task_report_follows_awaits_through_an_actor_to_where_it_waits() -> None:
+    async def run() -> str:
+        event = asyncio.Event()
+        task = asyncio.create_task(execute(Actor(agent_body(event))), name="agent")
+        await asyncio.sleep(0)
+        text = task_report(asyncio.get_running_loop())
+        event.set()
+        await task
+        return text
+
+    text = asyncio.run(run())
+    assert text.startswith("where the worker waits: ")
+    lines = text.splitlines()
+    at = lines.index(next(line for line in lines if line.startswith("task execute (agent)")))
+    chain = "\n".join(lines[at : at + 12])
+    assert chain.index("in execute") < chain.index("in agent_body") < chain.index("in write_rows")
+    assert "waits on <Future pending" in lines[at]
+
+
+def test_the_task_report_shows_other_threads_stacks() -> None:
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait, name="clickhouse_0", daemon=True)
+    thread.start()
+
+    async def run() -> str:
+        return task_report(asyncio.get_running_loop())
+
+    try:
+        text = asyncio.run(run())
+    finally:
+        release.set()
+        thread.join()
+    assert "thread clickhouse_0" in text
+    assert "in wait" in text.split("thread clickhouse_0", 1)[1]
