@@ -18,7 +18,7 @@ from infra.kafka import ensure_internal_topics, ensure_topics
 from infra.settings import SettingsError, WorkerSettings, load
 from streams import logs
 from streams.metrics import WorkerMetrics
-from streams.watchdog import task_report
+from streams.watchdog import consumer_report, task_report
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -50,7 +50,9 @@ def _worker_class(base: type[Any]) -> type[Any]:
 
     class CityWorker(base):  # type: ignore[misc]
         def _on_sigusr1(self) -> None:
-            logging.getLogger("streams").warning("%s", task_report(self.loop))
+            logging.getLogger("streams").warning(
+                "%s\n%s", task_report(self.loop), consumer_report(self.app)
+            )
 
     return CityWorker
 

@@ -80,7 +80,7 @@ from streams.pipeline import PartitionsMoved, Pipeline
 from streams.progress import ProgressWatch
 from streams.sink import ClickHouseSink
 from streams.train import load_models
-from streams.watchdog import LoopWatchdog, task_report
+from streams.watchdog import LoopWatchdog, consumer_report, task_report
 
 log = logging.getLogger(__name__)
 
@@ -453,7 +453,7 @@ def create_app(
         now = time.monotonic()
         if now - told_tasks[0] >= 10 * STALL_S:
             told_tasks[0] = now
-            log.warning("%s", task_report(asyncio.get_running_loop()))
+            log.warning("%s\n%s", task_report(asyncio.get_running_loop()), consumer_report(app))
 
     @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
     async def beat() -> None:  # a loop that stops running these is told of from a thread

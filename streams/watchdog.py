@@ -36,6 +36,7 @@ import time
 import traceback
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from infra.process import TASK_REPORT_HEAD
 
@@ -175,3 +176,30 @@ def _last_frames(stack: list[str], frames: int) -> list[str]:
     starts = [i for i, line in enumerate(stack) if line.lstrip().startswith("File ")]
     kept = stack[starts[-frames] :] if len(starts) > frames else stack
     return ["    " + line.strip() for line in kept]
+
+
+def consumer_report(app: Any) -> str:
+    """What Faust's consumer holds back, beside :func:`task_report`: whether its flow is on,
+    the partitions it paused or left out of fetching for a full buffer, and each input
+    queue's size, with whether it waits to fall to its low mark before its partition is
+    fetched again. Read from Faust's private fields, each only if present."""
+    consumer = getattr(app, "consumer", None)
+    lines = [f"consumer: flow {'on' if getattr(consumer, 'flow_active', None) else 'OFF'}"]
+    for label, field in (("paused", "_paused_partitions"), ("buffer full", "_buffered_partitions"),
+                         ("fetched", "_active_partitions")):  # fmt: skip
+        tps = getattr(consumer, field, None)
+        if tps is not None:
+            lines.append(f"  {label}: {_tps(tps)}")
+    subscribed = getattr(getattr(app, "topics", None), "_topics", ()) or ()
+    for topic in sorted(subscribed, key=lambda t: sorted(getattr(t, "topics", ()) or ())):
+        queue = getattr(topic, "queue", None)  # one per subscription, for all its partitions
+        if queue is not None:
+            waiting = bool(getattr(queue, "_pending_pressure_drop_callbacks", ()))
+            names = ", ".join(sorted(getattr(topic, "topics", ()) or ()))
+            mark = " (was full: waits to fall to its low mark)" if waiting else ""
+            lines.append(f"  queue of {names}: {queue.qsize()} of {queue.maxsize}{mark}")
+    return "\n".join(lines)
+
+
+def _tps(tps: Any) -> str:
+    return ", ".join(sorted(f"{tp.topic}/{tp.partition}" for tp in tps)) or "none"

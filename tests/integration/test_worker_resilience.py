@@ -123,6 +123,9 @@ def test_writes_resume_within_2_s_of_clickhouse_coming_back(namespace: CommonSet
         waits = worker.where_it_waits()
         assert waits.startswith("where the worker waits: "), worker.log_tail()
         assert "in _wait_for_server" in waits, waits
+        assert "consumer: flow on" in waits, waits
+        assert any(line.startswith("  queue of ") and topic in line for line in
+                   waits.splitlines()), waits  # fmt: skip
         gate.open()
         back = time.monotonic()
         wait_until(lambda: _dead(namespace) == 51, 60, "the held dead letters", worker,

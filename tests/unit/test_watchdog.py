@@ -7,10 +7,13 @@ import asyncio
 import doctest
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
+from faust.types import TP
+
 from streams import watchdog
-from streams.watchdog import LoopWatchdog, task_report
+from streams.watchdog import LoopWatchdog, consumer_report, task_report
 
 
 def test_the_examples_hold() -> None:
@@ -97,3 +100,22 @@ def test_the_task_report_shows_other_threads_stacks() -> None:
         thread.join()
     assert "thread clickhouse_0" in text
     assert "in wait" in text.split("thread clickhouse_0", 1)[1]
+
+
+def test_the_consumer_report_names_a_partition_left_out_for_a_full_buffer() -> None:
+    tp = TP("cb.water", 2)
+    queue: asyncio.Queue[int] = asyncio.Queue(maxsize=10)
+    for n in range(9):
+        queue.put_nowait(n)
+    queue._pending_pressure_drop_callbacks = {print}  # type: ignore[attr-defined]
+    consumer = SimpleNamespace(flow_active=True, _paused_partitions=set(),
+                               _buffered_partitions={tp}, _active_partitions=set())  # fmt: skip
+    topic = SimpleNamespace(topics=("cb.water", "cb.air"), queue=queue)
+    app = SimpleNamespace(consumer=consumer, topics=SimpleNamespace(_topics=[topic]))
+    assert consumer_report(app).splitlines() == [
+        "consumer: flow on",
+        "  paused: none",
+        "  buffer full: cb.water/2",
+        "  fetched: none",
+        "  queue of cb.air, cb.water: 9 of 10 (was full: waits to fall to its low mark)",
+    ]
