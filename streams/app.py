@@ -559,6 +559,10 @@ def create_app(
         async for events in stream.noack_take(2000, within=0.5):  # type: ignore[attr-defined]
             if stopping.is_set():
                 continue  # never acked: the next start applies them to the restored stage
+            # a batch taken before a rebalance gave the partition away is its new owner's
+            events = [e for e in events if (e.message.topic, e.message.partition) in owned]
+            if not events:
+                continue
             async with alerting_work:
                 busy["alerting"] = time.monotonic()
                 await alerting_batch(events)
@@ -648,13 +652,20 @@ def create_app(
             if not await finished_within(lock, STOP_BATCH_WAIT_S / 2):
                 log.warning("a rebalance did not wait for the batch in hand: it is read "
                             "again by the partitions' owners")  # fmt: skip
+        gone = {(tp.topic, tp.partition) for tp in revoked or ()}
+        owned.difference_update(gone)
+        if (alerting_topic(prefix), 0) in gone:
+            # The engine goes with its partition, unsaved: whoever holds the partition next
+            # (this worker too) restores it from the table and reads again from the commit
+            # what the table has not applied. A copy kept here would miss what another
+            # owner applied meanwhile, and its offsets would skip none of it.
+            stage.clear()
+            alert_checkpoint.unacked = []
         pipeline.forget_partitions()
         detection.clear()
         merge.clear()  # never acked: the new owner reads them again
         read_to.clear()
         lag.clear()
-        gone = {(tp.topic, tp.partition) for tp in revoked or ()}
-        owned.difference_update(gone)
         checkpoint.unacked = [e for e in checkpoint.unacked  # their state goes unsaved
                               if (e.message.topic, e.message.partition) not in gone]  # fmt: skip
 
