@@ -77,7 +77,7 @@ from streams.indicators import IndicatorRunner, IndicatorStore
 from streams.intake import AlertIntake
 from streams.metrics import WorkerMetrics
 from streams.pipeline import PartitionsMoved, Pipeline
-from streams.progress import ProgressWatch
+from streams.progress import PositionWatch, ProgressWatch
 from streams.sink import ClickHouseSink
 from streams.train import load_models
 from streams.watchdog import LoopWatchdog, consumer_report, task_report
@@ -473,13 +473,18 @@ def create_app(
             now = time.monotonic()
             positions: dict[Any, int | None] = {}
             for tp in assigned:
-                position = positions[tp] = await asyncio.wait_for(app.consumer.position(tp), 5.0)
+                try:
+                    position = await asyncio.wait_for(app.consumer.position(tp), 2.0)
+                except TimeoutError:  # none: aiokafka waits for one, and fetches nothing
+                    position = None
+                positions[tp] = position
                 highwater = app.consumer.highwater(tp)
                 progress.observe(tp, position, highwater if highwater is not None and
                                  highwater >= 0 else None, now)  # fmt: skip
         except Exception:  # rebalancing, or the consumer is stopping: look again later
             return
         progress.forget(set(assigned))
+        await seek_unpositioned(positions, now)
         await watch_commits(assigned, now, positions)
         for stall in progress.stalls(now):
             tp = stall.partition
@@ -494,6 +499,27 @@ def create_app(
                 busy[agent] = None  # told once per batch
                 log.warning("the %s agent has been on one batch for %.0f s", agent, now - since)
                 tell_tasks()
+
+    unpositioned: PositionWatch[Any] = PositionWatch(STALL_S)
+
+    async def seek_unpositioned(positions: dict[Any, int | None], now: float) -> None:
+        """Read from its commit (its start, if it has none) an assigned partition the
+        consumer has had no fetch position for since STALL_S: it would never be fetched,
+        unseen by every other watch (see :class:`streams.progress.PositionWatch`). Not
+        during a recovery, which positions the partitions at its end."""
+        consumer: Any = app.consumer  # Faust's own bookkeeping: no public view of it
+        for tp in unpositioned.observe({} if app.in_recovery else positions, now):
+            committed = consumer._committed_offset.get(tp)
+            start = "its start" if committed is None else f"its commit {committed}"
+            log.warning("input %s/%d has had no fetch position for %.0f s, so nothing of it "
+                        "is read: reading it from %s", tp.topic, tp.partition, STALL_S,
+                        start)  # fmt: skip
+            tell_tasks()
+            try:
+                # offset 0 below the log's start is reset to the start (earliest)
+                await consumer.seek(tp, 0 if committed is None else committed)
+            except Exception as exc:  # rebalancing: the next assignment positions it
+                log.warning("could not position %s/%d: %r", tp.topic, tp.partition, exc)
 
     commits: ProgressWatch[Any] = ProgressWatch(STALL_S)
 

@@ -110,3 +110,46 @@ class ProgressWatch(Generic[K]):
         """The stalled partitions that moved since the last call."""
         moved, self._resumed = self._resumed, []
         return moved
+
+
+class PositionWatch(Generic[K]):
+    """Assigned partitions the consumer has had no fetch position for, for ``stall_s``.
+
+    aiokafka fetches a partition only from a position: the committed offset, or its reset
+    (earliest) when there is none. A partition left without one is never fetched, and no
+    other watch sees it: its high watermark may be known, nothing is read past its commit,
+    and asking for its position waits for ever. Such a partition is due to be sought (from
+    its commit, or its start), once per ``stall_s`` while it stays so.
+
+    >>> watch = PositionWatch(stall_s=60)
+    >>> watch.observe({"case/1": None, "case/0": 17}, now=0.0)
+    []
+    >>> watch.observe({"case/1": None, "case/0": 17}, now=61.0)
+    ['case/1']
+    >>> watch.observe({"case/1": None}, now=100.0)  # sought at 61: a stall_s to take
+    []
+    >>> watch.observe({"case/1": 0}, now=110.0), watch.observe({"case/1": None}, now=115.0)
+    ([], [])
+    >>> watch.observe({}, now=120.0), watch.observe({"case/1": None}, now=130.0)  # revoked
+    ([], [])
+    """
+
+    def __init__(self, stall_s: float) -> None:
+        self.stall_s = stall_s
+        self._since: dict[K, float] = {}
+
+    def observe(self, positions: dict[K, int | None], now: float) -> list[K]:
+        """Each assigned partition's fetch position now (None: none); returns those due to
+        be sought."""
+        for partition in list(self._since):
+            if partition not in positions or positions[partition] is not None:
+                del self._since[partition]  # no longer assigned, or positioned
+        due = []
+        for partition, position in positions.items():
+            if position is not None:
+                continue
+            since = self._since.setdefault(partition, now)
+            if now - since >= self.stall_s:
+                due.append(partition)
+                self._since[partition] = now
+        return due

@@ -190,6 +190,7 @@ def consumer_report(app: Any) -> str:
         tps = getattr(consumer, field, None)
         if tps is not None:
             lines.append(f"  {label}: {_tps(tps)}")
+    lines += _unpositioned(consumer)
     subscribed = getattr(getattr(app, "topics", None), "_topics", ()) or ()
     for topic in sorted(subscribed, key=lambda t: sorted(getattr(t, "topics", ()) or ())):
         queue = getattr(topic, "queue", None)  # one per subscription, for all its partitions
@@ -199,6 +200,40 @@ def consumer_report(app: Any) -> str:
             mark = " (was full: waits to fall to its low mark)" if waiting else ""
             lines.append(f"  queue of {names}: {queue.qsize()} of {queue.maxsize}{mark}")
     return "\n".join(lines)
+
+
+def _unpositioned(consumer: Any) -> list[str]:
+    """aiokafka's assigned partitions without a fetch position (never fetched until they
+    get one), with whether a reset to a start is pending and whether it is paused; then,
+    per partition, the offsets it is at: Faust's commit and last read, aiokafka's fetch
+    position and high watermark (a message between the last two is fetched and not
+    delivered, or delivered and not committed)."""
+    kafka: Any = getattr(getattr(consumer, "_thread", None), "_consumer", None)
+    subscription = getattr(getattr(kafka, "_subscription", None), "subscription", None)
+    assignment = getattr(subscription, "assignment", None)
+    if assignment is None:
+        return []
+    try:
+        states = sorted(((tp, assignment.state_value(tp)) for tp in list(assignment.tps)),
+                        key=lambda pair: (pair[0].topic, pair[0].partition))  # fmt: skip
+        lacking = [
+            f"{tp.topic}/{tp.partition}"
+            + (" (reset pending)" if state.awaiting_reset else "")
+            + (" (paused)" if state.paused else "")
+            for tp, state in states
+            if not state.has_valid_position
+        ]
+        committed = getattr(consumer, "_committed_offset", {})
+        read = getattr(consumer, "_read_offset", {})
+        offsets = [
+            f"    {tp.topic}/{tp.partition}: committed {committed.get(tp)}, read {read.get(tp)}, "
+            f"fetch position {state.position if state.has_valid_position else None}, "
+            f"high watermark {kafka.highwater(tp)}"
+            for tp, state in states
+        ]
+    except Exception as exc:  # read from another thread: it may change meanwhile
+        return [f"  without a fetch position: unknown ({exc!r})"]
+    return [f"  without a fetch position: {', '.join(lacking) or 'none'}", "  offsets:", *offsets]
 
 
 def _tps(tps: Any) -> str:

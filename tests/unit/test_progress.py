@@ -6,7 +6,7 @@ from __future__ import annotations
 import doctest
 
 from streams import progress
-from streams.progress import ProgressWatch
+from streams.progress import PositionWatch, ProgressWatch
 
 
 def test_the_module_examples_run() -> None:
@@ -63,3 +63,13 @@ def test_a_quiet_partition_is_not_stalled_when_its_next_message_comes() -> None:
     assert watch.stalls(now=95.0) == []
     [stall] = watch.stalls(now=150.0)
     assert (stall.unread, stall.since_s) == (1, 60.0)
+
+
+def test_a_partition_left_without_a_position_is_due_again_each_stall_until_it_has_one() -> None:
+    watch: PositionWatch[str] = PositionWatch(stall_s=60)
+    due = [watch.observe({"case/1": None, "water/0": 5}, now=float(t)) for t in range(0, 200, 10)]
+    assert [t * 10 for t, d in enumerate(due) if d] == [60, 120, 180]
+    assert all(d in ([], ["case/1"]) for d in due)
+    assert watch.observe({"case/1": 3}, now=200.0) == []
+    assert watch.observe({"case/1": None}, now=250.0) == []  # a new wait starts at 250
+    assert watch.observe({"case/1": None}, now=310.0) == ["case/1"]
