@@ -61,6 +61,7 @@ from infra.topics import (
 from streams import alert_rows, state_store
 from streams.alerting import (
     AlertingStage,
+    applied_elsewhere,
     idle_to_json,
     notice,
     pack_snapshot,
@@ -570,6 +571,7 @@ def create_app(
     )  # fmt: skip
 
     stage: list[AlertingStage] = []  # built on the first batch, from the table if it has one
+    stage_checked = [True]  # False from a rebalance that took the alerting partition away
 
     async def save_alerting() -> None:
         if stage:
@@ -598,8 +600,18 @@ def create_app(
                 busy.pop("alerting", None)
 
     async def alerting_batch(events: Sequence[Any]) -> None:
+        snap = (
+            None if stage and stage_checked[0] else unpack_snapshot(ENGINE_KEY, engine_state.data)
+        )
+        # Back after a rebalance took the partition: kept unless another worker held it
+        # meanwhile and checkpointed past it, when the engine here would miss what that one
+        # applied (and its offsets skip none of it)
+        if stage and not stage_checked[0] and applied_elsewhere(stage[0], snap):
+            log.info("the alert engine was applied further by another worker while it was "
+                     "away: restored from its table")  # fmt: skip
+            stage.clear()
+        stage_checked[0] = True
         if not stage:
-            snap = unpack_snapshot(ENGINE_KEY, engine_state.data)
             inputs = range(settings.kafka_partitions)  # each ticks before the clock starts
             fresh = AlertingStage(AlertEngine(config.policy()), inputs)
             stage.append(AlertingStage.restore(snap, inputs) if snap else fresh)
@@ -681,11 +693,10 @@ def create_app(
         gone = {(tp.topic, tp.partition) for tp in revoked or ()}
         owned.difference_update(gone)
         if (alerting_topic(prefix), 0) in gone:
-            # The engine goes with its partition, unsaved: whoever holds the partition next
-            # (this worker too) restores it from the table and reads again from the commit
-            # what the table has not applied. A copy kept here would miss what another
-            # owner applied meanwhile, and its offsets would skip none of it.
-            stage.clear()
+            # The decisions applied since the last checkpoint stay unacked: read again by
+            # the partition's next holder. If that is this worker, its engine is checked
+            # against the table first (stale if another holder checkpointed past it).
+            stage_checked[0] = False
             alert_checkpoint.unacked = []
         pipeline.forget_partitions()
         detection.clear()
