@@ -379,12 +379,6 @@ def create_app(
         ):
             if stopping.is_set():
                 continue  # never acked: the next start reads them again
-            # a batch taken before a rebalance gave a partition away is its new owner's to
-            # store: stored here too, it could fold a slice of the partition into roll-up
-            # rows the owner is writing (never acked here: read again if it comes back)
-            events = [e for e in events if (e.message.topic, e.message.partition) in owned]
-            if not events:
-                continue
             async with working:
                 busy["ingest"] = time.monotonic()
                 messages = [to_message(e) for e in events]
