@@ -81,7 +81,7 @@ from streams.pipeline import PartitionsMoved, Pipeline
 from streams.progress import PositionWatch, ProgressWatch
 from streams.sink import ClickHouseSink
 from streams.train import load_models
-from streams.watchdog import LoopWatchdog, consumer_report, task_report
+from streams.watchdog import LoopWatchdog, consumer_report, fetch_positions, task_report
 
 log = logging.getLogger(__name__)
 
@@ -473,11 +473,15 @@ def create_app(
             assigned = {tp for tp in app.consumer.assignment() if tp.topic in watched}
             now = time.monotonic()
             positions: dict[Any, int | None] = {}
+            known = fetch_positions(app.consumer)  # None: not readable, ask the consumer
             for tp in assigned:
-                try:
-                    position = await asyncio.wait_for(app.consumer.position(tp), 2.0)
-                except TimeoutError:  # none: aiokafka waits for one, and fetches nothing
-                    position = None
+                if known is not None:
+                    position = known.get(tp)
+                else:
+                    try:
+                        position = await asyncio.wait_for(app.consumer.position(tp), 2.0)
+                    except TimeoutError:  # none: aiokafka waits for one, fetching nothing
+                        position = None
                 positions[tp] = position
                 highwater = app.consumer.highwater(tp)
                 progress.observe(tp, position, highwater if highwater is not None and

@@ -202,6 +202,31 @@ def consumer_report(app: Any) -> str:
     return "\n".join(lines)
 
 
+def fetch_positions(consumer: Any) -> dict[Any, int | None] | None:
+    """aiokafka's fetch position of each partition assigned to Faust's ``consumer`` (None:
+    it has none, and is not fetched), read from its subscription state. Asking the consumer
+    instead (``position``) waits until the partition has a position, and holds one of the
+    two workers of the consumer thread's call queue meanwhile: two such waits stop every
+    call into the thread, fetches and commits included. None if the state is not there."""
+    assignment = _assignment(consumer)
+    if assignment is None:
+        return None
+    try:
+        return {
+            tp: state.position if state.has_valid_position else None
+            for tp, state in ((tp, assignment.state_value(tp)) for tp in list(assignment.tps))
+        }
+    except Exception:  # read from another thread: it may change meanwhile
+        return None
+
+
+def _assignment(consumer: Any) -> Any:
+    """aiokafka's assignment under Faust's consumer (its private fields), or None."""
+    kafka = getattr(getattr(consumer, "_thread", None), "_consumer", None)
+    subscription = getattr(getattr(kafka, "_subscription", None), "subscription", None)
+    return getattr(subscription, "assignment", None)
+
+
 def _unpositioned(consumer: Any) -> list[str]:
     """aiokafka's assigned partitions without a fetch position (never fetched until they
     get one), with whether a reset to a start is pending and whether it is paused; then,
@@ -209,8 +234,7 @@ def _unpositioned(consumer: Any) -> list[str]:
     position and high watermark (a message between the last two is fetched and not
     delivered, or delivered and not committed)."""
     kafka: Any = getattr(getattr(consumer, "_thread", None), "_consumer", None)
-    subscription = getattr(getattr(kafka, "_subscription", None), "subscription", None)
-    assignment = getattr(subscription, "assignment", None)
+    assignment = _assignment(consumer)
     if assignment is None:
         return []
     try:

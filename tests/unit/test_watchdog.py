@@ -13,7 +13,7 @@ from typing import Any
 from faust.types import TP
 
 from streams import watchdog
-from streams.watchdog import LoopWatchdog, consumer_report, task_report
+from streams.watchdog import LoopWatchdog, consumer_report, fetch_positions, task_report
 
 
 def test_the_examples_hold() -> None:
@@ -119,3 +119,16 @@ def test_the_consumer_report_names_a_partition_left_out_for_a_full_buffer() -> N
         "  fetched: none",
         "  queue of cb.air, cb.water: 9 of 10 (was full: waits to fall to its low mark)",
     ]
+
+
+def test_fetch_positions_reads_aiokafkas_state_without_asking_the_consumer() -> None:
+    states = {
+        TP("cb.case", 1): SimpleNamespace(has_valid_position=False, position=None),
+        TP("cb.case", 0): SimpleNamespace(has_valid_position=True, position=17),
+    }
+    assignment = SimpleNamespace(tps=set(states), state_value=states.__getitem__)
+    kafka = SimpleNamespace(_subscription=SimpleNamespace(
+        subscription=SimpleNamespace(assignment=assignment)))  # fmt: skip
+    consumer = SimpleNamespace(_thread=SimpleNamespace(_consumer=kafka))
+    assert fetch_positions(consumer) == {TP("cb.case", 1): None, TP("cb.case", 0): 17}
+    assert fetch_positions(SimpleNamespace()) is None  # not Faust's aiokafka consumer
