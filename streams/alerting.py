@@ -92,28 +92,6 @@ def unpack_snapshot(key: str, entries: Mapping[str, Any]) -> dict[str, Any] | No
     return loaded
 
 
-def applied_elsewhere(stage: AlertingStage, snap: Mapping[str, Any] | None) -> bool:
-    """Whether the table's snapshot ``snap`` has applied a message ``stage`` has not: another
-    worker held the alerting partition meanwhile and checkpointed past this one, whose
-    engine is then stale. A snapshot at or behind the stage's offsets is this worker's own
-    (or one whose holder got no further): the stage already has what it applied.
-
-    >>> mine = AlertingStage()
-    >>> mine.offsets = {"cb.alerting": 120, "cb.alert_actions": 4}
-    >>> applied_elsewhere(mine, None)
-    False
-    >>> applied_elsewhere(mine, {"offsets": {"cb.alerting": 120, "cb.alert_actions": 3}})
-    False
-    >>> applied_elsewhere(mine, {"offsets": {"cb.alerting": 121, "cb.alert_actions": 4}})
-    True
-    >>> applied_elsewhere(mine, {"offsets": {"cb.alerting": 100, "cb.notes": 0}})
-    True
-    """
-    if snap is None:
-        return False
-    return any(int(v) > stage.offsets.get(k, -1) for k, v in snap["offsets"].items())
-
-
 def tick_to_json(ts_ms: int, partitions: Iterable[int] | None = None) -> bytes:
     """The passage of event time, for the engine's clock when no decision comes: a worker's
     tick names the input partitions it holds (see :class:`Watermark`)."""

@@ -61,7 +61,6 @@ from infra.topics import (
 from streams import alert_rows, state_store
 from streams.alerting import (
     AlertingStage,
-    applied_elsewhere,
     idle_to_json,
     notice,
     pack_snapshot,
@@ -575,7 +574,6 @@ def create_app(
     )  # fmt: skip
 
     stage: list[AlertingStage] = []  # built on the first batch, from the table if it has one
-    stage_checked = [True]  # False from a rebalance that took the alerting partition away
 
     async def save_alerting() -> None:
         if stage:
@@ -591,10 +589,6 @@ def create_app(
         async for events in stream.noack_take(2000, within=0.5):  # type: ignore[attr-defined]
             if stopping.is_set():
                 continue  # never acked: the next start applies them to the restored stage
-            # a batch taken before a rebalance gave the partition away is its new owner's
-            events = [e for e in events if (e.message.topic, e.message.partition) in owned]
-            if not events:
-                continue
             async with alerting_work:
                 busy["alerting"] = time.monotonic()
                 await alerting_batch(events)
@@ -604,18 +598,8 @@ def create_app(
                 busy.pop("alerting", None)
 
     async def alerting_batch(events: Sequence[Any]) -> None:
-        snap = (
-            None if stage and stage_checked[0] else unpack_snapshot(ENGINE_KEY, engine_state.data)
-        )
-        # Back after a rebalance took the partition: kept unless another worker held it
-        # meanwhile and checkpointed past it, when the engine here would miss what that one
-        # applied (and its offsets skip none of it)
-        if stage and not stage_checked[0] and applied_elsewhere(stage[0], snap):
-            log.info("the alert engine was applied further by another worker while it was "
-                     "away: restored from its table")  # fmt: skip
-            stage.clear()
-        stage_checked[0] = True
         if not stage:
+            snap = unpack_snapshot(ENGINE_KEY, engine_state.data)
             inputs = range(settings.kafka_partitions)  # each ticks before the clock starts
             fresh = AlertingStage(AlertEngine(config.policy()), inputs)
             stage.append(AlertingStage.restore(snap, inputs) if snap else fresh)
@@ -694,19 +678,13 @@ def create_app(
             if not await finished_within(lock, STOP_BATCH_WAIT_S / 2):
                 log.warning("a rebalance did not wait for the batch in hand: it is read "
                             "again by the partitions' owners")  # fmt: skip
-        gone = {(tp.topic, tp.partition) for tp in revoked or ()}
-        owned.difference_update(gone)
-        if (alerting_topic(prefix), 0) in gone:
-            # The decisions applied since the last checkpoint stay unacked: read again by
-            # the partition's next holder. If that is this worker, its engine is checked
-            # against the table first (stale if another holder checkpointed past it).
-            stage_checked[0] = False
-            alert_checkpoint.unacked = []
         pipeline.forget_partitions()
         detection.clear()
         merge.clear()  # never acked: the new owner reads them again
         read_to.clear()
         lag.clear()
+        gone = {(tp.topic, tp.partition) for tp in revoked or ()}
+        owned.difference_update(gone)
         checkpoint.unacked = [e for e in checkpoint.unacked  # their state goes unsaved
                               if (e.message.topic, e.message.partition) not in gone]  # fmt: skip
 
