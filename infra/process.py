@@ -161,8 +161,9 @@ def wait_until(
         if child is not None and not child.alive():
             raise WaitFailed(f"{child.name} died while waiting for {what}\n{report()}")
         time.sleep(poll_s)
+    tail = report()  # before the worker logs where it waits, which would fill the tail
     waits = child.where_it_waits() if isinstance(child, StreamWorker) else ""
-    raise WaitFailed(f"timed out after {timeout_s:.0f} s waiting for {what}\n{report()}"
+    raise WaitFailed(f"timed out after {timeout_s:.0f} s waiting for {what}\n{tail}"
                      + (f"\n{waits}" if waits else ""))  # fmt: skip
 
 

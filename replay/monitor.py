@@ -123,9 +123,9 @@ class Monitor:
             self._last_seen, self._moved_at = seen, now
         elif now - self._moved_at > self._stall_s:
             lag = f"; not committed: {', '.join(behind)}" if behind else ""
+            tail = self._worker.log_tail()  # before the report, which would fill it
             waits = self._worker.where_it_waits()
             raise ReplayFailed(
                 f"nothing stored or committed for {self._stall_s:.0f} s ({seen[0]} of "
-                f"{self.total} messages stored{lag})\n" + self._worker.log_tail()
-                + (f"\n{waits}" if waits else "")
+                f"{self.total} messages stored{lag})\n" + tail + (f"\n{waits}" if waits else "")
             )  # fmt: skip
