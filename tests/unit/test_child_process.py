@@ -12,6 +12,7 @@ import pytest
 from infra.process import (
     ChildFailed,
     ChildProcess,
+    StreamWorker,
     WaitFailed,
     namespace_env,
     run_json,
@@ -126,3 +127,23 @@ def test_the_namespace_env_points_a_child_at_its_database_and_topics() -> None:
         "CITYBRAIN_DASHBOARD_METRICS_PORT": "0",
         "CITYBRAIN_WORKER_BATCH_SIZE": "7",
     }
+
+
+def test_a_worker_that_times_out_a_wait_is_asked_where_it_waits_after_its_tail(
+    tmp_path: Path,
+) -> None:
+    """The log tail is taken first (the report would fill it), then the report is asked
+    for with SIGUSR1 and read from the log."""
+    worker = StreamWorker({"PATH": "/usr/bin:/bin"}, tmp_path / "worker.log", cwd=ROOT)
+    worker.command = [*worker.command[:2], CHILD, "tells"]  # the child stands in for it
+    worker.start()
+    try:
+        wait_ready(worker)
+        with pytest.raises(WaitFailed) as failed:
+            wait_until(lambda: False, 0.05, "rows", worker, 0.01)
+    finally:
+        worker.stop()
+    text = str(failed.value)
+    assert text.startswith("timed out after 0 s waiting for rows\nready (tells)\n"), text
+    assert text.endswith("where the worker waits: 1 tasks, 1 threads\ntask main (Task-1)\n")
+    assert text.count("where the worker waits") == 1, text  # not in the tail as well
