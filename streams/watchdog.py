@@ -208,7 +208,7 @@ def fetch_positions(consumer: Any) -> dict[Any, int | None] | None:
     instead (``position``) waits until the partition has a position, and holds one of the
     two workers of the consumer thread's call queue meanwhile: two such waits stop every
     call into the thread, fetches and commits included. None if the state is not there."""
-    assignment = _assignment(consumer)
+    _, assignment = _assignment(consumer)
     if assignment is None:
         return None
     try:
@@ -220,11 +220,12 @@ def fetch_positions(consumer: Any) -> dict[Any, int | None] | None:
         return None
 
 
-def _assignment(consumer: Any) -> Any:
-    """aiokafka's assignment under Faust's consumer (its private fields), or None."""
+def _assignment(consumer: Any) -> tuple[Any, Any]:
+    """aiokafka's consumer under Faust's ``consumer`` and its assignment (their private
+    fields), each None if not there."""
     kafka = getattr(getattr(consumer, "_thread", None), "_consumer", None)
     subscription = getattr(getattr(kafka, "_subscription", None), "subscription", None)
-    return getattr(subscription, "assignment", None)
+    return kafka, getattr(subscription, "assignment", None)
 
 
 def _unpositioned(consumer: Any) -> list[str]:
@@ -233,8 +234,7 @@ def _unpositioned(consumer: Any) -> list[str]:
     per partition, the offsets it is at: Faust's commit and last read, aiokafka's fetch
     position and high watermark (a message between the last two is fetched and not
     delivered, or delivered and not committed)."""
-    kafka: Any = getattr(getattr(consumer, "_thread", None), "_consumer", None)
-    assignment = _assignment(consumer)
+    kafka, assignment = _assignment(consumer)
     if assignment is None:
         return []
     try:
