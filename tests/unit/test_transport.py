@@ -1,0 +1,121 @@
+"""The fetch loop's delivery without a task race (``streams.transport``): a delivery that
+never waits wins inline; one that waits goes on inside Faust's race as before, where a flow
+stop still wins over it and cancels it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import faust
+import pytest
+from prometheus_client import CollectorRegistry
+
+from infra.settings import WorkerSettings, load
+from streams.app import create_app
+from streams.metrics import WorkerMetrics
+from streams.transport import Consumer, Transport, carry_on
+
+
+def _consumer() -> Any:
+    app = faust.App("transport-test", broker="kafka://127.0.0.1:1", web_enabled=False)
+    app.transport = Transport(app.conf.broker_consumer, app)
+    return app.consumer
+
+
+def test_the_worker_consumes_through_this_transport(tmp_path: Path) -> None:
+    settings = load(WorkerSettings, worker_data_dir=str(tmp_path))
+    app = create_app(settings, WorkerMetrics.create(CollectorRegistry()))
+    assert isinstance(app.consumer, Consumer)
+
+
+async def _no_wait(log: list[str]) -> str:
+    log.append("delivered")
+    return "done"
+
+
+async def _waits(gate: asyncio.Event, log: list[str]) -> str:
+    log.append("started")
+    await gate.wait()
+    log.append("delivered")
+    return "done"
+
+
+async def _raises(gate: asyncio.Event) -> None:
+    await gate.wait()
+    raise ValueError("decode failed")
+
+
+def test_a_delivery_that_never_waits_wins_without_a_task() -> None:
+    async def run() -> None:
+        consumer, log = _consumer(), []
+        flow_stop = asyncio.Event()
+        created_before = len(asyncio.all_tasks())
+        result = await consumer.wait_first(_no_wait(log), flow_stop.wait())
+        assert (result.results, result.stopped, log) == (["done"], False, ["delivered"])
+        assert len(asyncio.all_tasks()) == created_before  # no task was left behind
+
+    asyncio.run(run())
+
+
+def test_a_waiting_delivery_goes_on_in_the_race_and_returns_its_value() -> None:
+    async def run() -> None:
+        consumer, log = _consumer(), []
+        gate, flow_stop = asyncio.Event(), asyncio.Event()
+        asyncio.get_running_loop().call_later(0.05, gate.set)
+        result = await consumer.wait_first(_waits(gate, log), flow_stop.wait())
+        assert (result.results, result.stopped) == (["done"], False)
+        assert log == ["started", "delivered"]
+
+    asyncio.run(run())
+
+
+def test_a_flow_stop_still_wins_over_a_waiting_delivery_and_cancels_it() -> None:
+    async def run() -> None:
+        consumer, log = _consumer(), []
+        gate, flow_stop = asyncio.Event(), asyncio.Event()
+        asyncio.get_running_loop().call_later(0.05, flow_stop.set)
+        result = await consumer.wait_first(_waits(gate, log), flow_stop.wait())
+        assert result.results == [True]  # the flow stop's wait won
+        gate.set()
+        await asyncio.sleep(0.05)
+        assert log == ["started"]  # the delivery was cancelled where it waited
+
+    asyncio.run(run())
+
+
+def test_an_error_after_the_first_wait_reaches_the_fetch_loop() -> None:
+    async def run() -> None:
+        consumer = _consumer()
+        gate, flow_stop = asyncio.Event(), asyncio.Event()
+        asyncio.get_running_loop().call_later(0.05, gate.set)
+        with pytest.raises(ValueError, match="decode failed"):
+            await consumer.wait_first(_raises(gate), flow_stop.wait())
+
+    asyncio.run(run())
+
+
+def test_carry_on_passes_values_and_errors_as_await_would() -> None:
+    async def inner(fut: asyncio.Future[int]) -> int:
+        try:
+            return await fut + 1
+        except KeyError:
+            return -1
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[int] = loop.create_future()
+        coro = inner(fut)
+        waiting = coro.send(None)
+        assert waiting is fut
+        loop.call_soon(fut.set_result, 41)
+        assert await carry_on(coro, waiting) == 42
+
+        fut2: asyncio.Future[int] = loop.create_future()
+        coro2 = inner(fut2)
+        waiting2 = coro2.send(None)
+        loop.call_soon(fut2.set_exception, KeyError("x"))
+        assert await carry_on(coro2, waiting2) == -1
+
+    asyncio.run(run())
