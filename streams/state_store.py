@@ -20,11 +20,13 @@ def put(table: Any, partition: int, key: str, value: Any) -> None:
     open_db = getattr(store, "_db_for_partition", None)
     if open_db is None:  # the memory store: one dict for every partition
         store[key] = value
+        table.send_changelog(partition, key, value)
     else:  # RocksDB: the partition's own database (faust-streaming 0.15.3's layout)
         raw_key = store._encode_key(key)
-        open_db(partition).put(raw_key, store._encode_value(value))
+        encoded = store._encode_value(value)  # the table's serializer, once for both
+        open_db(partition).put(raw_key, encoded)
         store._key_index[raw_key] = partition
-    table.send_changelog(partition, key, value)
+        table.send_changelog(partition, key, encoded, value_serializer="raw")
 
 
 def table_key(partition: int, key: str) -> str:
