@@ -49,6 +49,7 @@ An expected partition holds the others until it is seen, or for ``hold_s`` at mo
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -117,13 +118,23 @@ class EventTimeMerge(Generic[T]):
         reading, so nothing earlier can come): everything queued goes."""
         now = self._clock()
         states = list(self._partitions.values())
+        if not final and any(self._holds(s, now) for s in states):
+            return []
+        # a k-way merge of the queues: only a partition whose queue runs dry can start to
+        # hold the others, so that is the one to look at again
+        heads = [(s.queue[0][0], i) for i, s in enumerate(states) if s.queue]
+        heapq.heapify(heads)  # (event time, partition's place): ties go to the first seen
         out: list[T] = []
-        while final or not any(self._holds(s, now) for s in states):
-            heads = [s for s in states if s.queue]
-            if not heads:
-                break
-            first = min(heads, key=lambda s: s.queue[0][0])
-            out.append(first.queue.popleft()[1])
+        while heads:
+            _, i = heads[0]
+            queue = states[i].queue
+            out.append(queue.popleft()[1])
+            if queue:
+                heapq.heapreplace(heads, (queue[0][0], i))
+            else:
+                heapq.heappop(heads)
+                if not final and self._holds(states[i], now):
+                    break
         return out
 
     def holding(self) -> list[Hashable]:

@@ -4,6 +4,7 @@ test came from that)."""
 
 from __future__ import annotations
 
+import random
 import zlib
 from pathlib import Path
 
@@ -152,3 +153,44 @@ def test_alerts_do_not_depend_on_how_unevenly_partitions_are_read(chunk: int) ->
     assert _play(synthesis, chunk) == in_time_order
     assert _play(synthesis, chunk, merged=False) != in_time_order  # the skew matters
     assert not [e for e in in_time_order if e[1] == "fault"]  # no sensor looked silent
+
+
+def _release_one_at_a_time(merge: EventTimeMerge[str], final: bool) -> list[str]:
+    """The merge rule stated plainly: while no partition holds, the lowest head goes (ties:
+    the partition seen first); what ``release`` must give, however it is computed."""
+    now = merge._clock()
+    states = list(merge._partitions.values())
+    out = []
+    while final or not any(merge._holds(s, now) for s in states):
+        heads = [s for s in states if s.queue]
+        if not heads:
+            break
+        out.append(min(heads, key=lambda s: s.queue[0][0]).queue.popleft()[1])
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_release_gives_what_the_plain_rule_gives(seed: int) -> None:
+    rng = random.Random(seed)
+    merges: list[EventTimeMerge[str]] = []
+    for _ in range(2):
+        clock = Clock()
+        merges.append(EventTimeMerge(idle_s=5.0, clock=clock))
+    steps = []
+    for n in range(rng.randrange(1, 60)):
+        part = rng.choice("abcd")
+        steps.append(("add", part, rng.randrange(0, 20), f"{part}{n}"))
+        if rng.random() < 0.3:
+            steps.append(("read_to", rng.choice("abcd"), rng.choice([0, 0, 3]), ""))
+    final, later = rng.random() < 0.2, rng.choice([0.0, 6.0])
+    for merge in merges:
+        merge._clock.now = 10.0  # type: ignore[attr-defined]
+        for kind, part, number, item in steps:
+            if kind == "add":
+                merge.add(part, number, item)
+            else:
+                merge.read_to(part, number)
+        merge._clock.now = 10.0 + later  # type: ignore[attr-defined]
+    wanted = _release_one_at_a_time(merges[1], final)
+    assert merges[0].release(final=final) == wanted
+    assert merges[0].pending() == merges[1].pending()
