@@ -87,6 +87,11 @@ class Consumer(aiokafka.Consumer):
         return await super().wait_first(carry_on(deliver, waiting), other)  # type: ignore[arg-type]
 
 
+# Faust's own logger, not one named after this module: the worker's log settings keep
+# Faust's loggers at WARNING (streams.logs.QUIET), and the consumer's lines stay as they were.
+Consumer.logger = aiokafka.Consumer.logger
+
+
 class Transport(aiokafka.Transport):
     """Faust's aiokafka transport with :class:`Consumer`."""
 

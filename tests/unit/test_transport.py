@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from infra.settings import WorkerSettings, load
 from streams.app import create_app
+from streams.logs import QUIET
 from streams.metrics import WorkerMetrics
 from streams.transport import Consumer, Transport, carry_on
 
@@ -119,3 +120,8 @@ def test_carry_on_passes_values_and_errors_as_await_would() -> None:
         assert await carry_on(coro2, waiting2) == -1
 
     asyncio.run(run())
+
+
+def test_the_consumer_logs_under_faust_s_logger_kept_quiet_by_the_worker() -> None:
+    assert Consumer.logger.name == "faust.transport.drivers.aiokafka"
+    assert Consumer.logger.name.split(".")[0] in QUIET
