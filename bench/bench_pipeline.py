@@ -254,9 +254,10 @@ def offered(args: argparse.Namespace, n: int) -> None:
         workers.start()
         wait_until(lambda: workers.members() == n, 300, f"{n} workers to share the input")
         count = args.offered * args.offered_seconds
-        # with several workers the alert engine's clock moves on their ticks, one per minute
-        # of event time: a run that crossed no minute boundary raised no alert at all, so
-        # the run starts where its middle falls on one
+        # the alert engine's clock starts on the workers' first tick, one per minute of event
+        # time; a run that crosses no minute boundary has its alerts applied only once every
+        # worker is idle, 10 s after the end (none at all before 0478702), so the run starts
+        # where its middle falls on one
         time.sleep((-args.offered_seconds / 2 - time.time()) % 60)
         started = time.perf_counter()
         summary = run_sim(child_env(settings), "--seed", "5", "--rate", str(args.offered),

@@ -353,12 +353,23 @@ class AlertingStage:
             return True
         return False
 
+    def unblock(self) -> list[dict[str, Any]]:
+        """The steps that wait for a clock that has not started, once nothing holds it any
+        more (every input partition said it is idle, or the hold passed) and no worker has
+        ticked: they would otherwise wait for a first tick that may never come (all the
+        input inside one minute, then none). In the order one worker would have sent
+        them; the clock stays unstarted, and what comes later applies at once."""
+        if self.clock.now is not None or self.clock.waits() or not self.early:
+            return []
+        ready, self.early = _in_sent_order(self.early), []
+        return ready
+
     def advance(self, before: int | None, to: int) -> Iterator[int | dict[str, Any]]:
         """The clock moved from ``before`` to ``to``: each minute in between in turn, each
         after the waiting steps made since the tick before it (those of two workers by
         event time), in the order one worker would have sent them."""
         minutes = list(range(before + MINUTE_MS, to, MINUTE_MS)) if before is not None else []
-        waiting = sorted(self.early, key=lambda d: (int(d["after"]), int(d["ts_ms"])))
+        waiting = _in_sent_order(self.early)
         done = 0  # sorted once: a long gap passes many minutes over many waiting steps
         for t in [*minutes, to]:
             start = done
@@ -502,6 +513,12 @@ class AlertingStage:
                 self.meta.pop(event.alert_id or event.incident_id, None)
         while len(self.ended) > RECENT_LIMIT:
             self.ended.pop(next(iter(self.ended)))
+
+
+def _in_sent_order(steps: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Waiting steps in the order one worker would have sent them: by the tick each was
+    made after, then by event time (those of two workers interleaved)."""
+    return sorted(steps, key=lambda d: (int(d["after"]), int(d["ts_ms"])))
 
 
 def _incident_evidence(incident: Incident | None) -> dict[str, Any]:

@@ -114,6 +114,9 @@ class AlertIntake:
         if moved is not None:
             for due in stage.advance(before, moved):  # waiting steps are kept as JSON
                 self._step(stage, due if isinstance(due, int) else _step_of(due), out, stages)
+        else:
+            for doc in stage.unblock():
+                self._step(stage, _step_of(doc), out, stages)
 
     @staticmethod
     def _step(stage: AlertingStage, step: int | CaseMove | Decision, out: StageOutput,

@@ -24,7 +24,15 @@ from detectors.contract.validation import Registry
 from detectors.evaluation.scenarios import synthesize
 from detectors.scoring.monitor import Monitor
 from sensors_sim.scenario import load_scenario
-from streams.alerting import HOLD_S, AlertingStage, Watermark, step_to_json
+from streams.alerting import (
+    HOLD_S,
+    AlertingStage,
+    Watermark,
+    decision_to_json,
+    idle_to_json,
+    step_to_json,
+    tick_to_json,
+)
 from streams.batch import Message
 from streams.detection import CHANGES_KEY, TICK_KEY, Detection
 from streams.intake import AlertIntake
@@ -366,3 +374,34 @@ def test_a_restored_case_stream_is_judged_by_its_own_cadence_not_a_default() -> 
     assert Monitor.quiet_ms(site) == 2 * 86_400_000  # a day's cadence, not a minute's
     later = Reading("", 3_600_000 + 3 * 3_600_000, Family.WATER, "X", "m", 1.0, where)
     assert not [d for d in again.monitor.tick(later.ts_ms) if "cases:" in d.key]
+
+
+def _first_minute_decision(source: str, ts_ms: int) -> Decision:
+    where = Location("CB", "D1", "D1-S1", "D1-S1-G01")
+    return Decision(f"{source}:pm25:condition", "condition", source, "pm25", where,
+                    "robust_z", 0.97, 400.0, ts_ms)  # fmt: skip
+
+
+def test_decisions_made_before_any_tick_are_applied_once_every_worker_is_idle() -> None:
+    """All the input inside one minute of event time, then none (a 30 s run): no worker
+    ticks, so the clock never starts. Once every input partition is idle nothing can come
+    before these decisions any more, and they are applied as one worker's would be at
+    its first tick; before, they waited for a tick that never came."""
+    a = decision_to_json(_first_minute_decision("ENV-1", 75_000), after=60_000, seq=1)
+    b = decision_to_json(_first_minute_decision("ENV-2", 70_000), after=60_000, seq=1)
+    ticked = _engine([a, b, tick_to_json(120_000, range(4))], range(4))
+    raised = [e for e in ticked if e["kind"] == "raised"]
+    assert {e["key"] for e in raised} == {"ENV-1:pm25:condition", "ENV-2:pm25:condition"}
+
+    quiet = _engine([a, b, idle_to_json([0, 1])], range(4))
+    assert quiet == []  # partitions 2 and 3 may still send something earlier
+    idle = _engine([a, b, idle_to_json([0, 1]), idle_to_json([2, 3])], range(4))
+    assert [e for e in idle if e["kind"] == "raised"] == raised
+    # and what comes after, with the clock still unstarted, is applied at once
+    c = decision_to_json(_first_minute_decision("ENV-3", 80_000), after=60_000, seq=1)
+    later = _engine([a, b, idle_to_json([0, 1]), idle_to_json([2, 3]), c], range(4))
+    assert {e["key"] for e in later if e["kind"] == "raised"} == {
+        "ENV-1:pm25:condition",
+        "ENV-2:pm25:condition",
+        "ENV-3:pm25:condition",
+    }
