@@ -119,6 +119,13 @@ class WorkerSettings(CommonSettings):
         description="the worker's event loop: the standard library's asyncio, or uvloop"
         " (libuv: less CPU per event, on trial: two-worker runs stalled with it)",
     )
+    worker_delivery: Literal["faust", "inline"] = Field(
+        "faust",
+        description="how Faust's fetch loop hands a message to the agent: faust (a race of"
+        " tasks per message) or inline (run to its first wait: about 40 % less CPU per event"
+        " in bench/bench_pipeline.py; on trial: one CI run of the two-worker restart test"
+        " failed with it)",
+    )
     worker_detection: Literal["on", "off"] = Field(
         "on",
         description="off: store raw rows, roll-ups and dead letters only, with no detectors "

@@ -175,7 +175,8 @@ def create_app(
         # for event-time order or buffered unread never are: ``finish`` stops cleanly instead.
         stream_wait_empty=False,
     )
-    app.transport = Transport(app.conf.broker_consumer, app)  # delivers without a task race
+    if settings.worker_delivery == "inline":  # on trial: see streams/transport.py
+        app.transport = Transport(app.conf.broker_consumer, app)
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
     family_of_topic = input_topics(settings)
     source = app.topic(*family_of_topic, **raw)

@@ -8,7 +8,11 @@ every message, about a quarter of the worker's time with the GIL under a backlog
 (``py-spy --gil``, ``bench/bench_pipeline.py --detection off``), although a delivery almost
 never waits at all.
 
-Here the delivery first runs inline, up to its first wait. Done by then (the queue had
+With ``CITYBRAIN_WORKER_DELIVERY=inline`` (on trial, off by default: one CI run of the
+two-worker restart test failed with it: a partition kept through a rebalance was left
+with a hole of unacked messages, re-read from its commit a minute later, and the worker
+then raised false "silent" faults)
+the delivery first runs inline, up to its first wait. Done by then (the queue had
 room, the flow was on), it has won the race: nothing else ran meanwhile. Waiting, it goes
 on from where it stopped inside Faust's race, exactly as before; the awaitable
 :class:`Resumed` carries it on from its first wait.

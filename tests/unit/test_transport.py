@@ -10,6 +10,7 @@ from typing import Any
 
 import faust
 import pytest
+from faust.transport.drivers.aiokafka import Consumer as FaustConsumer
 from prometheus_client import CollectorRegistry
 
 from infra.settings import WorkerSettings, load
@@ -25,10 +26,14 @@ def _consumer() -> Any:
     return app.consumer
 
 
-def test_the_worker_consumes_through_this_transport(tmp_path: Path) -> None:
-    settings = load(WorkerSettings, worker_data_dir=str(tmp_path))
+def test_the_worker_consumes_through_this_transport_when_told_to(tmp_path: Path) -> None:
+    settings = load(WorkerSettings, worker_data_dir=str(tmp_path), worker_delivery="inline")
     app = create_app(settings, WorkerMetrics.create(CollectorRegistry()))
     assert isinstance(app.consumer, Consumer)
+    plain = load(WorkerSettings, worker_data_dir=str(tmp_path / "plain"))
+    assert plain.worker_delivery == "faust"  # the default, while on trial
+    app = create_app(plain, WorkerMetrics.create(CollectorRegistry()))
+    assert type(app.consumer) is FaustConsumer
 
 
 async def _no_wait(log: list[str]) -> str:
