@@ -37,6 +37,7 @@ from detectors.scoring.base import (
     restore,
 )
 from detectors.scoring.health import SilentSensor
+from detectors.scoring.likelihood import Graded
 from detectors.scoring.multivariate import MultivariateDetector, TrainedModel
 from detectors.scoring.seasonal import SeasonalBaseline
 from detectors.scoring.wrappers import GuardedLearning, build
@@ -123,6 +124,9 @@ class Bank(BaseDetector):
             i for i, d in enumerate(self._detectors) if isinstance(d, MultivariateDetector)
         )
         self._is_model = tuple(i in self._models for i in range(len(self._detectors)))
+        # members that score and learn a reading in one call (the same score, state and
+        # evidence as score_one then learn_one): the statistical ones
+        self._fused = tuple(isinstance(_unwrap(d), Graded) for d in self._detectors)
         self._silent = [
             (label, d)
             for label, d in zip(self._labels, self._detectors, strict=True)
@@ -176,8 +180,8 @@ class Bank(BaseDetector):
         :func:`score_pending` fills it in, a whole batch per model."""
         expected = self._baseline.expected(ts_ms) if self._baseline is not None else None
         raw = scores = Raw()
-        for detector, residual, is_model in zip(
-            self._detectors, self._residual, self._is_model, strict=True
+        for detector, residual, is_model, fused in zip(
+            self._detectors, self._residual, self._is_model, self._fused, strict=True
         ):
             x = value
             if residual:
@@ -185,6 +189,14 @@ class Bank(BaseDetector):
                     scores.append(0.0)
                     continue
                 x = (value - expected[0]) / expected[1]
+            if fused:
+                score = detector.step(ts_ms, x)  # type: ignore[attr-defined]
+                if score >= EVIDENCE_FLOOR:
+                    if raw.evidence is None:
+                        raw.evidence = [None] * len(self._detectors)
+                    raw.evidence[len(scores)] = detector.evidence()
+                scores.append(score)
+                continue
             if is_model:
                 score = self._model_score(detector, ts_ms, x, raw, pending)
             else:

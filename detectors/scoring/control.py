@@ -105,8 +105,7 @@ class EwmaChart(Graded, BaseDetector):
         self._judged = (self._base.mean, limit, z)
         return normal_surprise(z)
 
-    def learn_one(self, ts_ms: int, value: float) -> None:
-        self._learn_surprise(ts_ms, value)
+    def _learn_value(self, ts_ms: int, value: float) -> None:
         self._fast = self._next_fast(value)
         self._base.update(value)
 
@@ -183,8 +182,7 @@ class Cusum(Graded, BaseDetector):
         surprise = 2 * self.k * (down if down > up else up) * _LOG10_E - _LOG10_2
         return surprise if surprise > 0.0 else 0.0  # max(0.0, surprise)
 
-    def learn_one(self, ts_ms: int, value: float) -> None:
-        self._learn_surprise(ts_ms, value)
+    def _learn_value(self, ts_ms: int, value: float) -> None:
         self._up, self._down = self._sums(value)
         self._memo_sums = None
         self._base.update(value)

@@ -342,6 +342,28 @@ class Graded:
     def _surprise(self, ts_ms: int, value: float) -> float | None:
         raise NotImplementedError
 
+    def _learn_value(self, ts_ms: int, value: float) -> None:
+        """Learn the reading itself (its surprise is learnt already)."""
+        raise NotImplementedError
+
+    def learn_one(self, ts_ms: int, value: float) -> None:
+        self._learn_surprise(ts_ms, value)
+        self._learn_value(ts_ms, value)
+
+    def step(self, ts_ms: int, value: float) -> float:
+        """:meth:`score_one`, then :meth:`learn_one`, in one call: the same score and the
+        same state after (a bank's hot path). The evidence is the score's still."""
+        surprise = self._surprise(ts_ms, value)
+        self._memo = None
+        if surprise is None:
+            score = 0.0
+        else:
+            likelihood = self._likelihood
+            score = likelihood.score(surprise)
+            likelihood.learn(surprise, score)
+        self._learn_value(ts_ms, value)
+        return score
+
     def score_one(self, ts_ms: int, value: float) -> float:
         surprise = self._surprise(ts_ms, value)
         score = 0.0 if surprise is None else self._likelihood.score(surprise)

@@ -126,6 +126,5 @@ class RobustZScore(Graded, BaseDetector):
         self._judged = (median, sigma, z)
         return normal_surprise(z)
 
-    def learn_one(self, ts_ms: int, value: float) -> None:
-        self._learn_surprise(ts_ms, value)
+    def _learn_value(self, ts_ms: int, value: float) -> None:
         self._window.add(value)

@@ -78,6 +78,8 @@ class SeasonalBaseline(Graded, BaseDetector):
         self._memo_position: tuple[int, int, int, float, int, int, float] | None = None
         # the open slot: [slot, day, n, sum of values, n judged, sum of |residual|, sum of squares]
         self._open: list[float] = [-1, -1, 0, 0.0, 0, 0.0, 0.0]
+        # the profile's lists as tuples, as _state gives them, until the next commit
+        self._profile_dump: dict[str, tuple[float, ...]] | None = None
 
     def _params(self) -> dict[str, Any]:
         return {
@@ -87,10 +89,14 @@ class SeasonalBaseline(Graded, BaseDetector):
         }  # fmt: skip
 
     def _state(self) -> dict[str, Any]:
+        profile = self._profile_dump
+        if profile is None:  # the profile changes once a slot, the state is taken each batch
+            profile = self._profile_dump = {
+                "mean": tuple(self._mean), "dev": tuple(self._dev), "days": tuple(self._days),
+                "dev_days": tuple(self._dev_days), "dev_n": tuple(self._dev_n),
+            }  # fmt: skip
         return {
-            "mean": tuple(self._mean), "dev": tuple(self._dev), "days": tuple(self._days),
-            "dev_days": tuple(self._dev_days), "dev_n": tuple(self._dev_n),
-            "pool": tuple(self._pool), "open": tuple(self._open),
+            **profile, "pool": tuple(self._pool), "open": tuple(self._open),
             "likelihood": self._likelihood.dump(),
         }  # fmt: skip
 
@@ -103,6 +109,7 @@ class SeasonalBaseline(Graded, BaseDetector):
         self._dev_n = [float(x) for x in state.get("dev_n", [30.0] * len(self._dev_days))]
         self._pool = [float(x) for x in state.get("pool", [0.0, 0.0])]
         self._memo_usual = None
+        self._profile_dump = None
         self._open = list(state["open"])
         self._likelihood.load(state["likelihood"])
 
@@ -202,8 +209,7 @@ class SeasonalBaseline(Graded, BaseDetector):
         # the spread is an estimate from few readings (a slot's days): Student's t, not normal
         return t_surprise(z, dof)
 
-    def learn_one(self, ts_ms: int, value: float) -> None:
-        self._learn_surprise(ts_ms, value)
+    def _learn_value(self, ts_ms: int, value: float) -> None:
         self._memo_usual = None
         _, day, base, position, _, _, _ = self._position(ts_ms)
         slot = base + int(position) % self._per_day
@@ -229,6 +235,7 @@ class SeasonalBaseline(Graded, BaseDetector):
         slot, _, n, total, judged, residuals, squares = self._open
         if n == 0:
             return
+        self._profile_dump = None
         i = int(slot)
         mean = total / n
         if judged:

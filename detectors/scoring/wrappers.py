@@ -19,6 +19,7 @@ from typing import Any
 
 from detectors.contract.levels import ALARM
 from detectors.scoring.base import BaseDetector, Evidence, detector_class, register
+from detectors.scoring.likelihood import Graded
 
 HOUR_MS = 3_600_000
 
@@ -78,12 +79,36 @@ class GuardedLearning(BaseDetector):
     def learn_one(self, ts_ms: int, value: float) -> None:
         if self._scored is None or self._scored[0] != ts_ms:
             self._scored = (ts_ms, self.inner.score_one(ts_ms, value))
-        if self._scored[1] < self.threshold:
+        if self._learns(ts_ms, self._scored[1]):
+            self.inner.learn_one(ts_ms, value)
+
+    def _learns(self, ts_ms: int, score: float) -> bool:
+        """Whether a reading scored ``score`` is learnt (and the anomaly's start kept)."""
+        if score < self.threshold:
             self._anomalous_since = None
         elif self._anomalous_since is None:
             self._anomalous_since = ts_ms
-        if self._anomalous_since is None or ts_ms - self._anomalous_since >= self.protect_ms:
-            self.inner.learn_one(ts_ms, value)
+        return self._anomalous_since is None or ts_ms - self._anomalous_since >= self.protect_ms
+
+    def step(self, ts_ms: int, value: float) -> float:
+        """:meth:`score_one`, then :meth:`learn_one`, in one call (a bank's hot path): the
+        same score and state after, the inner detector's evidence still the score's. Only
+        for a :class:`~detectors.scoring.likelihood.Graded` inner detector."""
+        inner = self.inner
+        assert isinstance(inner, Graded)
+        self._scored = None
+        surprise = inner._surprise(ts_ms, value)
+        inner._memo = None
+        if surprise is None:
+            if self._learns(ts_ms, 0.0):
+                inner._learn_value(ts_ms, value)
+            return 0.0
+        likelihood = inner._likelihood
+        score = likelihood.score(surprise)
+        if self._learns(ts_ms, score):
+            likelihood.learn(surprise, score)
+            inner._learn_value(ts_ms, value)
+        return score
 
     def evidence(self) -> Evidence:
         return self.inner.evidence()
