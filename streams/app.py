@@ -80,7 +80,7 @@ from streams.pipeline import PartitionsMoved, Pipeline
 from streams.progress import PositionWatch, ProgressWatch
 from streams.sink import ClickHouseSink
 from streams.train import load_models
-from streams.transport import Transport
+from streams.transport import InlineTransport, Transport
 from streams.watchdog import LoopWatchdog, consumer_report, fetch_positions, task_report
 
 log = logging.getLogger(__name__)
@@ -175,8 +175,10 @@ def create_app(
         # for event-time order or buffered unread never are: ``finish`` stops cleanly instead.
         stream_wait_empty=False,
     )
-    if settings.worker_delivery == "inline":  # on trial: see streams/transport.py
-        app.transport = Transport(app.conf.broker_consumer, app)
+    # records a seek has superseded are not delivered; inline delivery on trial: see
+    # streams/transport.py
+    chosen = InlineTransport if settings.worker_delivery == "inline" else Transport
+    app.transport = chosen(app.conf.broker_consumer, app)
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
     family_of_topic = input_topics(settings)
     source = app.topic(*family_of_topic, **raw)

@@ -1,32 +1,45 @@
-"""Faust's Kafka transport with one per-message cost taken out of its fetch loop.
+"""Faust's Kafka transport with a race in its fetch loop closed, and one per-message cost
+taken out of it on trial.
 
+**Records a seek has superseded** (always on). Faust's fetch loop asks the consumer thread
+for records and, once they arrive, delivers them unless the flow was stopped meanwhile.
+A whole rebalance can fall inside that wait: the flow stops, the agents' queues are
+cleared, the partitions kept are sought back to their commit, and the flow resumes. The
+records then delivered were fetched before the seek: a partition whose commit is at 10
+and whose cleared queue held 11 to 855 gets 856 onwards, Faust's read offset jumps past
+the hole, and when 11 to 855 are fetched again Faust drops them as already read. They are
+never acked, so the partition's commit stays at 10 while the worker goes on: a minute
+later the watchdog finds it stuck, the partition is read again from 10, and the readings
+of the minutes between arrive late (false "silent" faults). :class:`Consumer` drops a
+partition's records when aiokafka's fetch position for it is no longer past them: only a
+seek moves a position back, and the next fetch reads them again from where the seek says.
+(faust-streaming took the generation check out of this wait on purpose, in its pull
+request 235: dropping the records without a seek loses them.)
+
+**Delivery without a task race** (on trial: ``CITYBRAIN_WORKER_DELIVERY=inline``).
 Faust's fetch loop hands each message to the topics' queues through
 ``wait_first(deliver(message), suspend_flow.wait())``: the delivery races a rebalance's
 flow stop, so a delivery blocked on a full queue is dropped (and read again later) rather
 than holding the rebalance up. ``wait_first`` makes four tasks and an ``asyncio.wait`` for
 every message, about a quarter of the worker's time with the GIL under a backlog
 (``py-spy --gil``, ``bench/bench_pipeline.py --detection off``), although a delivery almost
-never waits at all.
-
-With ``CITYBRAIN_WORKER_DELIVERY=inline`` (on trial, off by default: one CI run of the
-two-worker restart test failed with it: a partition kept through a rebalance was left
-with a hole of unacked messages, re-read from its commit a minute later, and the worker
-then raised false "silent" faults)
-the delivery first runs inline, up to its first wait. Done by then (the queue had
-room, the flow was on), it has won the race: nothing else ran meanwhile. Waiting, it goes
-on from where it stopped inside Faust's race, exactly as before; the awaitable
-:class:`Resumed` carries it on from its first wait.
+never waits at all. :class:`InlineConsumer` first runs the delivery inline, up to its first
+wait. Done by then (the queue had room, the flow was on), it has won the race: nothing else
+ran meanwhile. Waiting, it goes on from where it stopped inside Faust's race, exactly as
+before; the awaitable :class:`Resumed` carries it on from its first wait.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Generator
-from typing import Any
+from collections.abc import Coroutine, Generator, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from faust.transport.drivers import aiokafka
 from mode.services import WaitArgT, WaitResults
 from mode.utils.times import Seconds
+
+from streams.watchdog import fetch_positions
 
 
 class Resumed:
@@ -66,9 +79,54 @@ async def carry_on(coro: Coroutine[Any, Any, Any], waiting: Any) -> Any:
     return await Resumed(coro, waiting)
 
 
+def superseded(
+    records: Mapping[Any, Sequence[Any]], positions: Mapping[Any, int | None]
+) -> list[Any]:
+    """The partitions of ``records`` (fetched records by partition) whose fetch position
+    has been sought back to or before their last record since they were fetched: they will
+    be fetched again from there. Consuming moves a position past what it returns; only a
+    seek moves it back. A partition without a position, or no longer assigned, is left to
+    Faust as before.
+
+    >>> superseded({"a": [_R(856), _R(900)], "b": [_R(5)]}, {"a": 11, "b": 6})
+    ['a']
+    """
+    stale = []
+    for tp, batch in records.items():
+        position = positions.get(tp)
+        if batch and position is not None and position <= batch[-1].offset:
+            stale.append(tp)
+    return stale
+
+
+class _R(NamedTuple):  # a record, for the doctest
+    offset: int
+
+
 class Consumer(aiokafka.Consumer):
-    """Faust's aiokafka consumer whose fetch loop delivers a message without a race of
-    tasks unless the delivery has to wait."""
+    """Faust's aiokafka consumer that does not deliver records a seek has superseded."""
+
+    async def _wait_next_records(self, timeout: float) -> tuple[Any, Any]:
+        records, active = await super()._wait_next_records(timeout)
+        if records:
+            positions = fetch_positions(self)
+            stale = superseded(records, positions) if positions is not None else []
+            if stale:
+                self.log.warning(
+                    "Dropped records fetched before a seek (they are fetched again): %s",
+                    ", ".join(
+                        f"{tp.topic}/{tp.partition} {records[tp][0].offset}-"
+                        f"{records[tp][-1].offset} (position now {positions[tp]})"  # type: ignore[index]
+                        for tp in stale
+                    ),
+                )
+                records = {tp: batch for tp, batch in records.items() if tp not in stale}
+        return records, active
+
+
+class InlineConsumer(Consumer):
+    """:class:`Consumer` whose fetch loop delivers a message without a race of tasks
+    unless the delivery has to wait."""
 
     async def wait_first(self, *coros: WaitArgT, timeout: Seconds | None = None) -> WaitResults:
         if (
@@ -100,3 +158,9 @@ class Transport(aiokafka.Transport):
     """Faust's aiokafka transport with :class:`Consumer`."""
 
     Consumer = Consumer
+
+
+class InlineTransport(aiokafka.Transport):
+    """Faust's aiokafka transport with :class:`InlineConsumer`."""
+
+    Consumer = InlineConsumer

@@ -1,39 +1,78 @@
-"""The fetch loop's delivery without a task race (``streams.transport``): a delivery that
-never waits wins inline; one that waits goes on inside Faust's race as before, where a flow
-stop still wins over it and cancels it."""
+"""The worker's Kafka transport (``streams.transport``): records fetched before a seek back
+are not delivered; and the fetch loop's delivery without a task race, where a delivery that
+never waits wins inline and one that waits goes on inside Faust's race as before, where a
+flow stop still wins over it and cancels it."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import faust
 import pytest
 from faust.transport.drivers.aiokafka import Consumer as FaustConsumer
+from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 from infra.settings import WorkerSettings, load
+from streams import transport
 from streams.app import create_app
 from streams.logs import QUIET
 from streams.metrics import WorkerMetrics
-from streams.transport import Consumer, Transport, carry_on
+from streams.transport import Consumer, InlineConsumer, InlineTransport, carry_on, superseded
 
 
 def _consumer() -> Any:
     app = faust.App("transport-test", broker="kafka://127.0.0.1:1", web_enabled=False)
-    app.transport = Transport(app.conf.broker_consumer, app)
+    app.transport = InlineTransport(app.conf.broker_consumer, app)
     return app.consumer
 
 
-def test_the_worker_consumes_through_this_transport_when_told_to(tmp_path: Path) -> None:
+def test_the_worker_consumes_through_this_transport_inline_when_told_to(tmp_path: Path) -> None:
     settings = load(WorkerSettings, worker_data_dir=str(tmp_path), worker_delivery="inline")
     app = create_app(settings, WorkerMetrics.create(CollectorRegistry()))
-    assert isinstance(app.consumer, Consumer)
+    assert type(app.consumer) is InlineConsumer
     plain = load(WorkerSettings, worker_data_dir=str(tmp_path / "plain"))
     assert plain.worker_delivery == "faust"  # the default, while on trial
     app = create_app(plain, WorkerMetrics.create(CollectorRegistry()))
-    assert type(app.consumer) is FaustConsumer
+    assert type(app.consumer) is Consumer  # Faust's delivery, without superseded records
+    assert isinstance(app.consumer, FaustConsumer)
+
+
+class _Record(NamedTuple):
+    offset: int
+
+
+TP0, TP1 = TP("water", 0), TP("water", 1)
+
+
+def test_records_a_seek_moved_the_position_back_over_are_superseded() -> None:
+    records = {TP0: [_Record(856), _Record(857)], TP1: [_Record(40), _Record(41)]}
+    # water/0 was sought back to its commit (11) after these were fetched; water/1 was not
+    assert superseded(records, {TP0: 11, TP1: 42}) == [TP0]
+    assert superseded(records, {TP0: 857, TP1: 42}) == [TP0]  # back onto its last record
+    assert superseded(records, {TP0: 858, TP1: 45}) == []  # past them (a skipped marker)
+    assert superseded(records, {TP0: None}) == []  # no position yet: as Faust did
+    assert superseded({TP0: []}, {TP0: 3}) == []
+
+
+def test_the_consumer_drops_superseded_records_and_delivers_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fetched = {TP0: [_Record(856), _Record(857)], TP1: [_Record(40), _Record(41)]}
+
+    async def fetch(self: Any, timeout: float) -> tuple[Any, Any]:
+        return dict(fetched), {TP0, TP1}
+
+    monkeypatch.setattr(FaustConsumer, "_wait_next_records", fetch)
+    monkeypatch.setattr(transport, "fetch_positions", lambda consumer: {TP0: 11, TP1: 42})
+    records, active = asyncio.run(_consumer()._wait_next_records(1.0))
+    assert (records, active) == ({TP1: fetched[TP1]}, {TP0, TP1})
+    # without aiokafka's state to read, everything is delivered, as before
+    monkeypatch.setattr(transport, "fetch_positions", lambda consumer: None)
+    records, _ = asyncio.run(_consumer()._wait_next_records(1.0))
+    assert records == fetched
 
 
 async def _no_wait(log: list[str]) -> str:
