@@ -333,23 +333,34 @@ def create_app(
         """Queue the batch's valid events for detection (none with detection off); the
         events with nothing to detect. Events of a partition revoked while the batch was
         stored are left alone: never acked, the partition's new owner reads them again
-        (queued, a partition this worker no longer reads would hold the others back)."""
+        (queued, a partition this worker no longer reads would hold the others back). So are
+        events read before the last rebalance (Faust's batch of ``noack_take`` keeps them
+        through it): every partition kept was sought back to its commit, so they come again
+        in order, and learnt now, ahead of the earlier readings read again after them, they
+        would make the detectors pass those over as learnt."""
+        generation = app.consumer_generation_id
+
+        def ours(message: Any) -> bool:
+            return (message.topic, message.partition) in owned and (
+                getattr(message, "generation_id", generation) == generation
+            )
+
         by_offset = {(m.topic, m.partition, m.offset): e
                      for m, e in zip(messages, events, strict=True)}  # fmt: skip
         for message, item in validated.ordered if detecting_on else ():
             event = by_offset.pop((message.topic, message.partition, message.offset))
-            if (message.topic, message.partition) in owned:
+            if ours(event.message):
                 merge.add(event.message.tp, item.ts_ms, (event, item))
         for event in events:
-            if (event.message.topic, event.message.partition) in owned:
+            if ours(event.message):
                 read_to[event.message.tp] = event.message.offset
         note_lag()
-        stray = [e.message for e in events if (e.message.topic, e.message.partition) not in owned]
+        stray = [e.message for e in events if not ours(e.message)]
         if stray:  # if this worker does hold them after all, its commits stop there
             where = ", ".join(sorted({f"{m.topic}/{m.partition}" for m in stray}))
-            log.info("%d events of partitions not held (%s) left unacked for their owner",
-                     len(stray), where)  # fmt: skip
-        return [e for e in by_offset.values() if (e.message.topic, e.message.partition) in owned]
+            log.info("%d events of partitions not held (%s), or read before the last "
+                     "rebalance, left unacked to be read again", len(stray), where)  # fmt: skip
+        return [e for e in by_offset.values() if ours(e.message)]
 
     async def detect(done: list[Any], final: bool = False) -> None:
         """Release what event-time order allows (``final``: everything), detect on it, send

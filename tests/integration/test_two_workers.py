@@ -116,16 +116,21 @@ def _reference(one: CommonSettings, split: CommonSettings) -> int:
 
 
 def _kill_one_of_two(split: CommonSettings, total: int, takeover: bool) -> str:
-    """Two workers over ``split``; the second killed (SIGKILL) after a quarter is stored
-    and started again at once, or (``takeover``) once the survivor has taken every
+    """Two workers over ``split``, the second started once the first is storing; the second
+    killed (SIGKILL) after a quarter is stored (and a tenth since it joined) and started
+    again at once, or (``takeover``) once the survivor has taken every
     partition and stored past half. Returns the restarted worker's log tail."""
     first, second = _worker(split, "first"), _worker(split, "second")
     again = second
     first.start()
-    second.start()
     try:
+        # The first worker holds every partition and is mid-stream when the second joins:
+        # the rebalance takes partitions from a worker with a batch in hand.
+        wait_for(lambda: _stored(split) > 0, 120, "the first worker storing", first)
+        second.start()
         wait_for(lambda: workers_in_group(split) == 2, 120, "both workers in the group", second)
-        wait_for(lambda: _stored(split) > total // 4, 300, "a quarter stored", second)
+        past = max(total // 4, _stored(split) + total // 10)
+        wait_for(lambda: _stored(split) > past, 300, f"{past} stored", second)
         second.kill()
         if takeover:
             wait_for(lambda: workers_in_group(split) == 1, 120, "the survivor to take every "
