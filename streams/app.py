@@ -329,6 +329,14 @@ def create_app(
                 lag[tp] = highwater - offset - 1
                 metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(highwater - offset - 1)
 
+    def current(message: Any) -> bool:
+        """Whether ``message`` is of a partition held and was read since the last
+        rebalance (Faust's batches of ``noack_take`` keep events through one)."""
+        generation = app.consumer_generation_id
+        return (message.topic, message.partition) in owned and (
+            getattr(message, "generation_id", generation) == generation
+        )
+
     def queue(events: Sequence[Any], messages: Sequence[Message], validated: Any) -> list[Any]:
         """Queue the batch's valid events for detection (none with detection off); the
         events with nothing to detect. Events of a partition revoked while the batch was
@@ -338,29 +346,22 @@ def create_app(
         through it): every partition kept was sought back to its commit, so they come again
         in order, and learnt now, ahead of the earlier readings read again after them, they
         would make the detectors pass those over as learnt."""
-        generation = app.consumer_generation_id
-
-        def ours(message: Any) -> bool:
-            return (message.topic, message.partition) in owned and (
-                getattr(message, "generation_id", generation) == generation
-            )
-
         by_offset = {(m.topic, m.partition, m.offset): e
                      for m, e in zip(messages, events, strict=True)}  # fmt: skip
         for message, item in validated.ordered if detecting_on else ():
             event = by_offset.pop((message.topic, message.partition, message.offset))
-            if ours(event.message):
+            if current(event.message):
                 merge.add(event.message.tp, item.ts_ms, (event, item))
         for event in events:
-            if ours(event.message):
+            if current(event.message):
                 read_to[event.message.tp] = event.message.offset
         note_lag()
-        stray = [e.message for e in events if not ours(e.message)]
+        stray = [e.message for e in events if not current(e.message)]
         if stray:  # if this worker does hold them after all, its commits stop there
             where = ", ".join(sorted({f"{m.topic}/{m.partition}" for m in stray}))
             log.info("%d events of partitions not held (%s), or read before the last "
                      "rebalance, left unacked to be read again", len(stray), where)  # fmt: skip
-        return [e for e in by_offset.values() if ours(e.message)]
+        return [e for e in by_offset.values() if current(e.message)]
 
     async def detect(done: list[Any], final: bool = False) -> None:
         """Release what event-time order allows (``final``: everything), detect on it, send
@@ -394,6 +395,16 @@ def create_app(
         ):
             if stopping.is_set():
                 continue  # never acked: the next start reads them again
+            # Taken before the last rebalance (Faust's batch keeps events through one), or
+            # of a partition given away: never stored, detected or acked here, they are
+            # read again, in order, after the commit the partition was sought back to.
+            taken = len(events)
+            events = [e for e in events if current(e.message)]
+            if len(events) < taken:
+                log.info("%d events read before the last rebalance left unacked, to be read "
+                         "again", taken - len(events))  # fmt: skip
+            if not events:
+                continue
             async with working:
                 busy["ingest"] = time.monotonic()
                 messages = [to_message(e) for e in events]
@@ -605,6 +616,13 @@ def create_app(
         async for events in stream.noack_take(2000, within=0.5):  # type: ignore[attr-defined]
             if stopping.is_set():
                 continue  # never acked: the next start applies them to the restored stage
+            # Taken before the last rebalance (or of a partition given away): never acked,
+            # they are read again, in order, by the partition's holder after its commit.
+            # Applied now, ahead of the decisions read again before them, their numbers
+            # would make the engine pass those over as repeats.
+            events = [e for e in events if current(e.message)]
+            if not events:
+                continue
             async with alerting_work:
                 busy["alerting"] = time.monotonic()
                 await alerting_batch(events)
@@ -694,13 +712,20 @@ def create_app(
             if not await finished_within(lock, STOP_BATCH_WAIT_S / 2):
                 log.warning("a rebalance did not wait for the batch in hand: it is read "
                             "again by the partitions' owners")  # fmt: skip
+        gone = {(tp.topic, tp.partition) for tp in revoked or ()}
+        owned.difference_update(gone)
+        if (alerting_topic(prefix), 0) in gone:
+            # The engine goes with its partition, unsaved: whoever holds the partition next
+            # (this worker too) restores it from the table and reads again from the commit
+            # what the table has not applied. A copy kept here would miss what another
+            # holder applied meanwhile, and its offsets would skip none of it.
+            stage.clear()
+            alert_checkpoint.unacked = []
         pipeline.forget_partitions()
         detection.clear()
         merge.clear()  # never acked: the new owner reads them again
         read_to.clear()
         lag.clear()
-        gone = {(tp.topic, tp.partition) for tp in revoked or ()}
-        owned.difference_update(gone)
         checkpoint.unacked = [e for e in checkpoint.unacked  # their state goes unsaved
                               if (e.message.topic, e.message.partition) not in gone]  # fmt: skip
 
