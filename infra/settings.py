@@ -120,11 +120,10 @@ class WorkerSettings(CommonSettings):
         " (libuv: less CPU per event, on trial: two-worker runs stalled with it)",
     )
     worker_delivery: Literal["faust", "inline"] = Field(
-        "faust",
-        description="how Faust's fetch loop hands a message to the agent: faust (a race of"
-        " tasks per message) or inline (run to its first wait: about 40 % less CPU per event"
-        " in bench/bench_pipeline.py; on trial: one CI run of the two-worker restart test"
-        " failed with it)",
+        "inline",
+        description="how Faust's fetch loop hands a message to the agent: inline (run to its"
+        " first wait, joining Faust's race only if it has to wait: about 40 % less CPU per"
+        " event in bench/bench_pipeline.py) or faust (its race of tasks per message)",
     )
     worker_detection: Literal["on", "off"] = Field(
         "on",

@@ -175,7 +175,7 @@ def create_app(
         # for event-time order or buffered unread never are: ``finish`` stops cleanly instead.
         stream_wait_empty=False,
     )
-    # records a seek has superseded are not delivered; inline delivery on trial: see
+    # records a seek has superseded are not delivered; delivery inline by default: see
     # streams/transport.py
     chosen = InlineTransport if settings.worker_delivery == "inline" else Transport
     app.transport = chosen(app.conf.broker_consumer, app)

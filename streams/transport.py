@@ -1,5 +1,5 @@
 """Faust's Kafka transport with a race in its fetch loop closed, and one per-message cost
-taken out of it on trial.
+taken out of it.
 
 **Records a seek has superseded** (always on). Faust's fetch loop asks the consumer thread
 for records and, once they arrive, delivers them unless the flow was stopped meanwhile.
@@ -16,7 +16,7 @@ seek moves a position back, and the next fetch reads them again from where the s
 (faust-streaming took the generation check out of this wait on purpose, in its pull
 request 235: dropping the records without a seek loses them.)
 
-**Delivery without a task race** (on trial: ``CITYBRAIN_WORKER_DELIVERY=inline``).
+**Delivery without a task race** (``CITYBRAIN_WORKER_DELIVERY=inline``, the default).
 Faust's fetch loop hands each message to the topics' queues through
 ``wait_first(deliver(message), suspend_flow.wait())``: the delivery races a rebalance's
 flow stop, so a delivery blocked on a full queue is dropped (and read again later) rather

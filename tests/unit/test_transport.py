@@ -30,11 +30,11 @@ def _consumer() -> Any:
 
 
 def test_the_worker_consumes_through_this_transport_inline_when_told_to(tmp_path: Path) -> None:
-    settings = load(WorkerSettings, worker_data_dir=str(tmp_path), worker_delivery="inline")
+    settings = load(WorkerSettings, worker_data_dir=str(tmp_path))
+    assert settings.worker_delivery == "inline"  # the default
     app = create_app(settings, WorkerMetrics.create(CollectorRegistry()))
     assert type(app.consumer) is InlineConsumer
-    plain = load(WorkerSettings, worker_data_dir=str(tmp_path / "plain"))
-    assert plain.worker_delivery == "faust"  # the default, while on trial
+    plain = load(WorkerSettings, worker_data_dir=str(tmp_path / "plain"), worker_delivery="faust")
     app = create_app(plain, WorkerMetrics.create(CollectorRegistry()))
     assert type(app.consumer) is Consumer  # Faust's delivery, without superseded records
     assert isinstance(app.consumer, FaustConsumer)
