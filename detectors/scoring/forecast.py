@@ -109,9 +109,21 @@ class ForecastWarning(BaseDetector):
             return None
         return (limit - level) / trend
 
+    def after_gap(self, ts_ms: int) -> bool:
+        """Whether a reading at ``ts_ms`` follows a gap the trend cannot span: longer than
+        the horizon and than ten of the stream's usual intervals. Holt's method would carry
+        the trend of before the gap across all of it (after a 5.6-hour outage, a rising
+        morning load was forecast past its limit and alarmed); the forecast starts afresh
+        instead, warm-up included."""
+        if self._count < 2:
+            return False
+        gap = ts_ms - self._last_ts
+        usual = (self._last_ts - self._first_ts) / (self._count - 1)
+        return gap > self.horizon_ms and gap > 10 * usual
+
     def score_one(self, ts_ms: int, value: float) -> float:
         self._value, self._crossing_ms = value, None
-        if not self.warm(ts_ms):
+        if not self.warm(ts_ms) or self.after_gap(ts_ms):
             return 0.0
         step = self._step(ts_ms, value)
         self._memo = (ts_ms, value, step)
@@ -129,6 +141,8 @@ class ForecastWarning(BaseDetector):
         return self._count >= self.min_count and watched >= self.warmup_ms
 
     def learn_one(self, ts_ms: int, value: float) -> None:
+        if self.after_gap(ts_ms):
+            self._count, self._noise, self._memo = 0, 0.0, None  # as a fresh start
         if self._count == 0:
             self._first_ts = ts_ms
         memo, self._memo = self._memo, None

@@ -53,6 +53,30 @@ def test_forecast_stays_quiet_on_a_flat_noisy_series_after_warm_up() -> None:
     assert max(scores) == 0.0
 
 
+def test_forecast_starts_afresh_after_a_gap_its_trend_cannot_span() -> None:
+    """A morning climb, then 5.6 hours without readings (a stopped product): Holt's method
+    alone carries the old trend across the gap and forecasts the limit crossed at once."""
+    forecast, rng = pm25_forecast(), random.Random(3)
+
+    def climbing(t: int) -> float:  # +0.2 µg/m³ a minute, far below the limit
+        return 30.0 + 0.2 * t / MIN + rng.gauss(0, 0.5)
+
+    before = [score_learn(forecast, t, climbing(t)) for t in range(0, 60 * MIN, STEP)]
+    assert max(before) < 0.5  # the 75 µg/m³ band is more than an hour away
+    resumed = 60 * MIN + 339 * MIN
+    after = [score_learn(forecast, t, 42.0 + rng.gauss(0, 0.5))
+             for t in range(resumed, resumed + 2 * 60 * MIN, STEP)]  # fmt: skip
+    assert max(after) == 0.0  # the flat series it resumed on, judged afresh
+    assert not forecast.warm(resumed + 20 * MIN)  # its warm-up counts from the gap's end
+    # the same flat series a reading late, not after a gap: an ordinary reading
+    assert not forecast.after_gap(resumed + 2 * 60 * MIN)
+    # a stream read hourly is not restarted by every reading
+    hourly = pm25_forecast()
+    for t in range(0, 48 * 60 * MIN, 60 * MIN):
+        assert not hourly.after_gap(t)
+        score_learn(hourly, t, 40.0)
+
+
 def test_forecast_warm_up_survives_a_snapshot() -> None:
     forecast = pm25_forecast()
     for t in range(0, 10 * MIN, STEP):
