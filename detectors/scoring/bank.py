@@ -189,15 +189,9 @@ class Bank(BaseDetector):
                     scores.append(0.0)
                     continue
                 x = (value - expected[0]) / expected[1]
-            if fused:
+            if fused:  # learnt already; its evidence is still the score's
                 score = detector.step(ts_ms, x)  # type: ignore[attr-defined]
-                if score >= EVIDENCE_FLOOR:
-                    if raw.evidence is None:
-                        raw.evidence = [None] * len(self._detectors)
-                    raw.evidence[len(scores)] = detector.evidence()
-                scores.append(score)
-                continue
-            if is_model:
+            elif is_model:
                 score = self._model_score(detector, ts_ms, x, raw, pending)
             else:
                 score = detector.score_one(ts_ms, x)
@@ -206,7 +200,8 @@ class Bank(BaseDetector):
                     raw.evidence = [None] * len(self._detectors)
                 raw.evidence[len(scores)] = detector.evidence()
             scores.append(score)
-            detector.learn_one(ts_ms, x)
+            if not fused:
+                detector.learn_one(ts_ms, x)
         return raw
 
     def _model_score(

@@ -353,22 +353,27 @@ class Graded:
     def step(self, ts_ms: int, value: float) -> float:
         """:meth:`score_one`, then :meth:`learn_one`, in one call: the same score and the
         same state after (a bank's hot path). The evidence is the score's still."""
-        surprise = self._surprise(ts_ms, value)
-        self._memo = None
-        if surprise is None:
-            score = 0.0
-        else:
-            likelihood = self._likelihood
-            score = likelihood.score(surprise)
-            likelihood.learn(surprise, score)
-        self._learn_value(ts_ms, value)
+        surprise, score = self._judge(ts_ms, value)
+        self._learn_judged(ts_ms, value, surprise, score)
         return score
 
     def score_one(self, ts_ms: int, value: float) -> float:
-        surprise = self._surprise(ts_ms, value)
-        score = 0.0 if surprise is None else self._likelihood.score(surprise)
+        surprise, score = self._judge(ts_ms, value)
         self._memo = (ts_ms, value, surprise, score)
         return score
+
+    def _judge(self, ts_ms: int, value: float) -> tuple[float | None, float]:
+        """The reading's surprise (None: not judged yet) and score; learns nothing, and
+        forgets :meth:`score_one`'s memo."""
+        self._memo = None
+        surprise = self._surprise(ts_ms, value)
+        return surprise, 0.0 if surprise is None else self._likelihood.score(surprise)
+
+    def _learn_judged(self, ts_ms: int, value: float, surprise: float | None, score: float) -> None:
+        """Learn a reading :meth:`_judge` has just judged."""
+        if surprise is not None:
+            self._likelihood.learn(surprise, score)
+        self._learn_value(ts_ms, value)
 
     def evidence(self) -> Evidence:
         judged = self._judged

@@ -97,17 +97,9 @@ class GuardedLearning(BaseDetector):
         inner = self.inner
         assert isinstance(inner, Graded)
         self._scored = None
-        surprise = inner._surprise(ts_ms, value)
-        inner._memo = None
-        if surprise is None:
-            if self._learns(ts_ms, 0.0):
-                inner._learn_value(ts_ms, value)
-            return 0.0
-        likelihood = inner._likelihood
-        score = likelihood.score(surprise)
+        surprise, score = inner._judge(ts_ms, value)
         if self._learns(ts_ms, score):
-            likelihood.learn(surprise, score)
-            inner._learn_value(ts_ms, value)
+            inner._learn_judged(ts_ms, value, surprise, score)
         return score
 
     def evidence(self) -> Evidence:
