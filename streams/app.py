@@ -337,15 +337,25 @@ def create_app(
             getattr(message, "generation_id", generation) == generation
         )
 
+    def taken_since_rebalance(events: Sequence[Any], agent: str) -> list[Any]:
+        """``events`` less those :func:`current` rejects: taken before the last rebalance
+        (or of a partition given away), they are never stored, detected, applied or acked
+        here, and come again, in order, after the commit their partition was sought back
+        to. Handled now, ahead of the earlier events read again before them, they made the
+        detectors pass those over as learnt, and the engine pass decisions over as repeats."""
+        kept = [e for e in events if current(e.message)]
+        if len(kept) < len(events):
+            log.info("%s: %d events read before the last rebalance left unacked, to be read "
+                     "again", agent, len(events) - len(kept))  # fmt: skip
+        return kept
+
     def queue(events: Sequence[Any], messages: Sequence[Message], validated: Any) -> list[Any]:
         """Queue the batch's valid events for detection (none with detection off); the
         events with nothing to detect. Events of a partition revoked while the batch was
         stored are left alone: never acked, the partition's new owner reads them again
         (queued, a partition this worker no longer reads would hold the others back). So are
-        events read before the last rebalance (Faust's batch of ``noack_take`` keeps them
-        through it): every partition kept was sought back to its commit, so they come again
-        in order, and learnt now, ahead of the earlier readings read again after them, they
-        would make the detectors pass those over as learnt."""
+        events of a rebalance that came while the batch was stored (see
+        :func:`taken_since_rebalance`)."""
         by_offset = {(m.topic, m.partition, m.offset): e
                      for m, e in zip(messages, events, strict=True)}  # fmt: skip
         for message, item in validated.ordered if detecting_on else ():
@@ -395,14 +405,7 @@ def create_app(
         ):
             if stopping.is_set():
                 continue  # never acked: the next start reads them again
-            # Taken before the last rebalance (Faust's batch keeps events through one), or
-            # of a partition given away: never stored, detected or acked here, they are
-            # read again, in order, after the commit the partition was sought back to.
-            taken = len(events)
-            events = [e for e in events if current(e.message)]
-            if len(events) < taken:
-                log.info("%d events read before the last rebalance left unacked, to be read "
-                         "again", taken - len(events))  # fmt: skip
+            events = taken_since_rebalance(events, "ingest")
             if not events:
                 continue
             async with working:
@@ -616,11 +619,7 @@ def create_app(
         async for events in stream.noack_take(2000, within=0.5):  # type: ignore[attr-defined]
             if stopping.is_set():
                 continue  # never acked: the next start applies them to the restored stage
-            # Taken before the last rebalance (or of a partition given away): never acked,
-            # they are read again, in order, by the partition's holder after its commit.
-            # Applied now, ahead of the decisions read again before them, their numbers
-            # would make the engine pass those over as repeats.
-            events = [e for e in events if current(e.message)]
+            events = taken_since_rebalance(events, "alerting")
             if not events:
                 continue
             async with alerting_work:
