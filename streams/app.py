@@ -92,9 +92,10 @@ past this, e.g. with ClickHouse down, that batch is left to the next start)."""
 STALL_S = 60.0
 """An input partition not read further for this long, with messages unread, is warned of."""
 UNSEEN_HOLD_S = 15.0
-"""How long an input partition assigned and not yet read holds detection back at most
-(see :meth:`streams.event_time.EventTimeMerge.expect`); one with nothing to read stops
-holding as soon as the consumer knows it."""
+"""How long an input partition assigned and not yet read holds detection back at most, from
+the worker's first read after the assignment (see
+:meth:`streams.event_time.EventTimeMerge.expect`); one with nothing to read stops holding
+as soon as the consumer knows it."""
 IDLE_S = 10.0
 """A worker that has sent the alert engine nothing for this long, with nothing unread,
 says its partitions are idle (see :class:`streams.alerting.Watermark`)."""
@@ -297,7 +298,11 @@ def create_app(
                                     entry)  # fmt: skip
 
     checkpoint = Checkpoint(settings.worker_snapshot_interval_s, save_detection)
-    merge: EventTimeMerge[tuple[Any, Item]] = EventTimeMerge(settings.worker_partition_idle_s)
+    # each valid event with what to detect in it; an event with nothing to detect (None)
+    # waits behind its partition's readings, so that it is never acked before them
+    merge: EventTimeMerge[tuple[Any, Item | None]] = EventTimeMerge(
+        settings.worker_partition_idle_s
+    )
     read_to: dict[Any, int] = {}  # the last offset read of each partition
     lag: dict[Any, int] = {}  # the messages left unread on each partition
     moved = [time.monotonic()]  # when detection last released readings (or had none queued)
@@ -349,29 +354,42 @@ def create_app(
                      "again", agent, len(events) - len(kept))  # fmt: skip
         return kept
 
-    def queue(events: Sequence[Any], messages: Sequence[Message], validated: Any) -> list[Any]:
+    def queue(events: Sequence[Any], validated: Any) -> list[Any]:
         """Queue the batch's valid events for detection (none with detection off); the
         events with nothing to detect. Events of a partition revoked while the batch was
         stored are left alone: never acked, the partition's new owner reads them again
         (queued, a partition this worker no longer reads would hold the others back). So are
         events of a rebalance that came while the batch was stored (see
         :func:`taken_since_rebalance`)."""
-        by_offset = {(m.topic, m.partition, m.offset): e
-                     for m, e in zip(messages, events, strict=True)}  # fmt: skip
-        for message, item in validated.ordered if detecting_on else ():
-            event = by_offset.pop((message.topic, message.partition, message.offset))
-            if current(event.message):
-                merge.add(event.message.tp, item.ts_ms, (event, item))
-        for event in events:
-            if current(event.message):
-                read_to[event.message.tp] = event.message.offset
+        items = {(m.topic, m.partition, m.offset): item
+                 for m, item in validated.ordered} if detecting_on else {}  # fmt: skip
+        done = []
+        resumed: dict[Any, int] = {}  # the partitions first read since the assignment
+        for event in events:  # in consumption order: each partition's own
+            message = event.message
+            if not current(message):
+                continue
+            if message.tp not in read_to:
+                resumed.setdefault(message.tp, message.offset)
+            read_to[message.tp] = message.offset
+            item = items.get((message.topic, message.partition, message.offset))
+            if item is not None:
+                merge.add(message.tp, item.ts_ms, (event, item))
+            # nothing to detect (a dead letter, a repeat): it waits behind its partition's
+            # queued readings, if any (acked before them, the consumer's commit would pass
+            # over them, and a restart or a rebalance would never detect them)
+            elif not (detecting_on and merge.follow(message.tp, (event, None))):
+                done.append(event)
+        if resumed:  # where each resumes (its commit, unless something was lost or doubled)
+            firsts = (f"{tp.topic}/{tp.partition}@{offset}" for tp, offset in resumed.items())
+            log.info("first read since the assignment: %s", ", ".join(firsts))
         note_lag()
         stray = [e.message for e in events if not current(e.message)]
         if stray:  # if this worker does hold them after all, its commits stop there
             where = ", ".join(sorted({f"{m.topic}/{m.partition}" for m in stray}))
             log.info("%d events of partitions not held (%s), or read before the last "
                      "rebalance, left unacked to be read again", len(stray), where)  # fmt: skip
-        return [e for e in by_offset.values() if current(e.message)]
+        return done
 
     async def detect(done: list[Any], final: bool = False) -> None:
         """Release what event-time order allows (``final``: everything), detect on it, send
@@ -381,13 +399,21 @@ def create_app(
             checkpoint.processed(done)
             return
         released = merge.release(final=final)
+        lapsed: list[Any] = merge.lapsed()
+        if lapsed:
+            log.warning("detection goes on without %s: assigned and not read for %.0f s since "
+                        "reading began (a sensor of theirs may be judged silent)",
+                        ", ".join(f"{tp.topic}/{tp.partition}" for tp in lapsed),
+                        UNSEEN_HOLD_S)  # fmt: skip
         if released or not merge.pending():
             moved[0] = time.monotonic()
         det = detector()
         det.adopt_catalog(catalog.entries)  # promises are judged by the catalog in force
         before, after, gaps = det.redelivered, det.last_tick_ms, det.gaps
-        events = [event.message for event, _ in released]
-        steps = det.process([item for _, item in released], [m.partition for m in events],
+        done = [*done, *(event for event, item in released if item is None)]
+        detected = [(event, item) for event, item in released if item is not None]
+        events = [event.message for event, _ in detected]
+        steps = det.process([item for _, item in detected], [m.partition for m in events],
                             [round(m.timestamp * 1000) for m in events])  # fmt: skip
         if det.redelivered > before:
             log.info("skipped %d re-delivered readings the detectors had learnt",
@@ -395,7 +421,7 @@ def create_app(
         metrics.decisions_made.inc(sum(1 for step in steps if isinstance(step, Decision)))
         metrics.input_gaps.inc(det.gaps - gaps)
         await send_steps(det.changes.select(steps), after)
-        checkpoint.processed([*done, *(event for event, _ in released)])
+        checkpoint.processed([*done, *(event for event, _ in detected)])
 
     @app.agent(source)
     async def ingest(stream: faust.StreamT[bytes]) -> None:
@@ -421,7 +447,7 @@ def create_app(
                 await send_dead(validated.dead)
                 await catalog.refresh_if_due()
                 async with detecting:
-                    await detect(queue(events, messages, validated))
+                    await detect(queue(events, validated))
                     if checkpoint.due(20 * settings.worker_batch_size):
                         await checkpoint.commit(app)
                 busy.pop("ingest", None)
