@@ -162,10 +162,10 @@ def test_two_workers_one_killed_store_and_raise_what_one_worker_does(
     # incidents opened, each case step raised overdue at the same minute (the engine's
     # clock waits for every input partition). (The event rows themselves can differ: a
     # score's last digit; see the print and the README, Many workers.)
-    assert _reached(got) == _reached(expected), _diff(got, expected)
-    assert _opened(got) == _opened(expected), _diff(got, expected)
+    assert _reached(got) == _reached(expected), _why(got, expected, split)
+    assert _opened(got) == _opened(expected), _why(got, expected, split)
     assert any(key.endswith(":case") for key in _overdue(expected))
-    assert _overdue(got) == _overdue(expected), _diff(got, expected)
+    assert _overdue(got) == _overdue(expected), _why(got, expected, split)
     print(f"alert_events rows that differ from one worker's: {_diff(got, expected)}")
     assert "detector state restored" in log
 
@@ -212,9 +212,20 @@ def test_takeover_by_the_survivor_then_a_restart_store_what_one_worker_does(
     assert rollup_totals(split) == rollup_totals(one)
     expected, got = _alerts(one), _alerts(split)
     print(f"alert_events rows that differ from one worker's: {_diff(got, expected)}")
-    assert _reached(got) == _reached(expected), _diff(got, expected)
-    assert _opened(got) == _opened(expected), _diff(got, expected)
-    assert _overdue(got) == _overdue(expected), _diff(got, expected)
+    assert _reached(got) == _reached(expected), _why(got, expected, split)
+    assert _opened(got) == _opened(expected), _why(got, expected, split)
+    assert _overdue(got) == _overdue(expected), _why(got, expected, split)
+
+
+def _why(got: list[tuple[Any, ...]], expected: list[tuple[Any, ...]], split: CommonSettings) -> str:
+    """The difference, and what the split run's workers logged of their partitions and
+    state (the logs go with the clone a CI run deletes)."""
+    told = []
+    for path in sorted((ROOT / ".local" / "test-logs").glob(f"{split.kafka_topic_prefix}-*.log")):
+        lines = path.read_text(errors="replace").splitlines()
+        told += [f"{path.stem}: {line}" for line in lines
+                 if " streams.app: " in line or " WARNING " in line][-40:]  # fmt: skip
+    return _diff(got, expected) + "\nworker logs:\n" + "\n".join(told)
 
 
 def _diff(got: list[tuple[Any, ...]], expected: list[tuple[Any, ...]]) -> str:
