@@ -205,4 +205,6 @@ class EventTimeMerge(Generic[T]):
         """Forget every partition (after a rebalance); returns what was still queued."""
         left = [item for s in self._partitions.values() for _, item in s.queue]
         self._partitions.clear()
+        self._unstarted.clear()  # the holds and lapses of partitions forgotten go with them
+        self._lapsed.clear()
         return left

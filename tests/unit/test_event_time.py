@@ -227,6 +227,12 @@ def test_an_expected_partition_s_hold_counts_from_the_first_read_not_the_assignm
     assert merge.release() == ["3@0.5"]  # ...until it is read, then it is like any other
     merge.add("env/2", 120_000, "2@2")
     assert merge.release() == []
+    merge.expect("env/4", hold_s=15.0)
+    merge.add("env/2", 180_000, "2@3")  # its hold begins
+    clock.now = 100.0
+    merge.release()  # and ends, untold yet
+    merge.clear()  # a rebalance: a partition forgotten is not told of afterwards
+    assert merge.lapsed() == []
 
 
 def test_the_module_examples_run() -> None:
