@@ -80,7 +80,7 @@ from streams.pipeline import PartitionsMoved, Pipeline
 from streams.progress import PositionWatch, ProgressWatch
 from streams.sink import ClickHouseSink
 from streams.train import load_models
-from streams.transport import InlineTransport, Transport
+from streams.transport import App, InlineTransport, Transport
 from streams.watchdog import LoopWatchdog, consumer_report, fetch_positions, task_report
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def create_app(
     metrics = metrics or WorkerMetrics.create()
     sink = sink or ClickHouseSink(lambda: connect(settings))
     prefix = settings.kafka_topic_prefix
-    app = faust.App(
+    app = App(
         settings.worker_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store=f"{settings.worker_store}://",

@@ -6,6 +6,7 @@ flow stop still wins over it and cancels it."""
 from __future__ import annotations
 
 import asyncio
+import doctest
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -13,6 +14,7 @@ import faust
 import pytest
 from faust.transport.drivers.aiokafka import Consumer as FaustConsumer
 from faust.types import TP
+from mode.utils.queues import FlowControlQueue
 from prometheus_client import CollectorRegistry
 
 from infra.settings import WorkerSettings, load
@@ -20,7 +22,20 @@ from streams import transport
 from streams.app import create_app
 from streams.logs import QUIET
 from streams.metrics import WorkerMetrics
-from streams.transport import Consumer, InlineConsumer, InlineTransport, carry_on, superseded
+from streams.transport import (
+    DELIVER,
+    DROP,
+    PASS,
+    REPAIR,
+    App,
+    Consumer,
+    Contiguity,
+    FlowControl,
+    InlineConsumer,
+    InlineTransport,
+    carry_on,
+    superseded,
+)
 
 
 def _consumer() -> Any:
@@ -166,6 +181,129 @@ def test_carry_on_passes_values_and_errors_as_await_would() -> None:
     asyncio.run(run())
 
 
-def test_the_consumer_logs_under_faust_s_logger_kept_quiet_by_the_worker() -> None:
-    assert Consumer.logger.name == "faust.transport.drivers.aiokafka"
-    assert Consumer.logger.name.split(".")[0] in QUIET
+def test_the_app_and_consumer_log_under_faust_s_loggers_kept_quiet_by_the_worker() -> None:
+    for service in (Consumer, InlineConsumer, App):
+        assert service.logger.name.split(".")[0] in QUIET
+    assert Consumer.logger.name == InlineConsumer.logger.name == "faust.transport.drivers.aiokafka"
+
+
+def test_the_transport_s_examples_hold() -> None:
+    result = doctest.testmod(transport)
+    assert result.attempted >= 5 and result.failed == 0
+
+
+def test_contiguity_delivers_in_order_and_reads_a_lost_run_again_once() -> None:
+    c, at = Contiguity(), {TP0: 0}
+    position = lambda: at[TP0]  # noqa: E731
+    assert c.judge(TP0, 7, position) == DELIVER  # nothing known yet: the first record
+    c.delivered(TP0, 7)
+    assert (c.expected(TP0), c.judge(TP0, 8, position), c.judge(TP0, 7, position)) == (
+        8, DELIVER, DROP)  # fmt: skip
+    c.delivered(TP0, 8)
+    at[TP0] = 40  # 9-19 were fetched and never came here
+    assert c.judge(TP0, 20, position) == REPAIR
+    c.sought(TP0, 9)  # the repair's seek
+    at[TP0] = 9
+    assert c.judge(TP0, 21, position) == DROP  # fetched before the seek
+    assert c.judge(TP0, 9, position) == DELIVER
+    c.delivered(TP0, 9)
+    at[TP0] = 60
+    assert c.judge(TP0, 30, position) == REPAIR  # a new hole: read again too
+    assert c.judge(TP0, 30, position) == PASS  # read again, the same hole: not in the log
+    c.delivered(TP0, 30)
+    at[TP0] = 80
+    assert c.judge(TP0, 50, position) == REPAIR  # passing over is not remembered
+    c.forget([TP0])
+    assert (c.expected(TP0), c.judge(TP0, 3, position)) == (None, DELIVER)
+    c.sought(TP0, 0)  # from its start (or commit): any record is the first
+    assert c.expected(TP0) is None
+    at[TP0] = None  # type: ignore[assignment]
+    c.sought(TP0, 5)
+    assert c.judge(TP0, 9, position) == DROP  # no position: nothing to read again from
+
+
+def test_a_resume_clears_the_queues_only_when_the_flow_was_suspended() -> None:
+    async def run() -> None:
+        flow = FlowControl()
+        queue: FlowControlQueue[int] = FlowControlQueue(flow_control=flow, clear_on_resume=True)
+        queue.put_nowait(1)
+        flow.resume()  # suspended at first: the queue is cleared, as Faust does
+        assert (flow.is_active(), queue.qsize()) == (True, 0)
+        queue.put_nowait(2)
+        flow.resume()  # a recovery's second resume: what was delivered since stays
+        assert queue.qsize() == 1
+        flow.suspend()
+        flow.resume()
+        assert queue.qsize() == 0
+
+    asyncio.run(run())
+
+
+def test_the_worker_s_flow_control_is_this_one(tmp_path: Path) -> None:
+    settings = load(WorkerSettings, worker_data_dir=str(tmp_path))
+    app = create_app(settings, WorkerMetrics.create(CollectorRegistry()))
+    assert type(app.flow_control) is FlowControl
+
+
+class _Message(NamedTuple):
+    tp: TP
+    offset: int
+
+    @property
+    def topic(self) -> str:
+        return self.tp.topic
+
+
+class _Fetcher:
+    def __init__(self) -> None:
+        self._stopped = asyncio.Event()
+
+
+def test_the_fetch_loop_reads_a_lost_run_again_and_delivers_each_offset_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch arrives with water/0 8-11 missing (Faust dropped them): the loop seeks the
+    partition back to 8, drops what was fetched before that seek, and delivers 8 onwards
+    once each, as a second fetch brings them."""
+    consumer = _consumer()
+    batches = [
+        [_Message(TP0, 5), _Message(TP0, 6), _Message(TP0, 7), _Message(TP0, 12),
+         _Message(TP0, 13), _Message(TP1, 3)],
+        [_Message(TP0, 8), _Message(TP0, 9), _Message(TP0, 10), _Message(TP0, 11),
+         _Message(TP0, 12), _Message(TP1, 4)],
+    ]  # fmt: skip
+    at = {TP0: 14, TP1: 4}
+    delivered: list[tuple[int, int]] = []
+    sought: list[tuple[TP, int]] = []
+    fetcher = _Fetcher()
+
+    async def getmany(timeout: float) -> Any:
+        if not batches:
+            fetcher._stopped.set()
+            return
+        for message in batches.pop(0):
+            yield message.tp, message
+
+    async def callback(message: Any) -> None:
+        delivered.append((message.tp.partition, message.offset))
+
+    async def seek(tp: TP, offset: int) -> None:
+        sought.append((tp, offset))
+        at[tp] = offset
+
+    monkeypatch.setattr(consumer, "getmany", getmany)
+    monkeypatch.setattr(consumer, "callback", callback)
+    monkeypatch.setattr(consumer, "_seek", seek)
+    monkeypatch.setattr(consumer.app.topics, "acks_enabled_for", lambda topic: True)
+    monkeypatch.setattr(transport, "fetch_positions", lambda consumer: dict(at))
+
+    async def run() -> None:
+        consumer.contiguity.sought(TP0, 5)
+        await consumer._drain_messages(fetcher)
+
+    asyncio.run(run())
+    assert sought == [(TP0, 8)]
+    assert [o for p, o in delivered if p == 0] == [5, 6, 7, 8, 9, 10, 11, 12]
+    assert [o for p, o in delivered if p == 1] == [3, 4]
+    assert consumer.contiguity.expected(TP0) == 13
+    assert consumer._read_offset[TP0] == 12
