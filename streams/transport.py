@@ -245,6 +245,7 @@ class Consumer(aiokafka.Consumer):
         consumer_should_stop = self._stopped.is_set
         fetcher_should_stop = fetcher._stopped.is_set
         set_flag, unset_flag = self.diag.set_flag, self.diag.unset_flag
+        expected, deliverable, deliver = self.contiguity.expected, self.deliverable, self.deliver
         num_since_yield = 0
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
@@ -258,8 +259,10 @@ class Consumer(aiokafka.Consumer):
                         if num_since_yield > 100:
                             await asyncio.sleep(0)
                             num_since_yield = 0
-                        if await self.deliverable(tp, message.topic, message.offset):
-                            await self.deliver(tp, message)
+                        offset = message.offset
+                        # the common case inline: the offset the partition must deliver next
+                        if expected(tp) == offset or await deliverable(tp, message.topic, offset):
+                            await deliver(tp, message)
                     unset_flag(CONSUMER_FETCHING)
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
@@ -283,7 +286,7 @@ class Consumer(aiokafka.Consumer):
         as Faust decides, by its read offset."""
         contiguity = self.contiguity
         expected = contiguity.expected(tp)
-        if expected == offset:  # the common case, first
+        if expected == offset:  # the fetch loop checks this case itself, first
             return True
         if expected is None or not self.app.topics.acks_enabled_for(topic):
             read = self._read_offset[tp]
