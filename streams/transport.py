@@ -151,9 +151,8 @@ class Contiguity:
         return self._next.get(tp)
 
     def sought(self, tp: Any, offset: int | None) -> None:
-        """``tp`` will be read from ``offset`` (None or 0: from wherever the consumer has
-        it, its log's start or its commit)."""
-        if offset:
+        """``tp`` will be read from ``offset`` (None: not known, any record is taken)."""
+        if offset is not None and offset >= 0:
             self._next[tp] = offset
         else:
             self._next.pop(tp, None)
@@ -229,9 +228,25 @@ class Consumer(aiokafka.Consumer):
             self.contiguity.sought(ensure_TP(tp), offset)
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
+        """Seek every partition to its commit; an input partition without one is read from
+        its log's start (the consumer's reset, ``earliest``), and :attr:`contiguity` is told
+        so: records fetched before a rebalance that kept the partition are dropped, not
+        taken for the first (the offsets before them would then be dropped as delivered)."""
         committed = await super().seek_to_committed()
+        unknown = [ensure_TP(tp) for tp, offset in committed.items()
+                   if not offset and self.app.topics.acks_enabled_for(tp.topic)]  # fmt: skip
+        starts: Mapping[Any, int] = {}
+        if unknown:
+            try:
+                starts = {
+                    ensure_TP(tp): start
+                    for tp, start in (await self.earliest_offsets(*unknown)).items()
+                }
+            except Exception as exc:  # left unknown: any record is taken, as before
+                self.log.warning("no log start of %s: %r", unknown, exc)
         for tp, offset in committed.items():
-            self.contiguity.sought(ensure_TP(tp), offset)
+            tp = ensure_TP(tp)
+            self.contiguity.sought(tp, offset if offset else starts.get(tp))
         return committed
 
     async def on_partitions_revoked(self, revoked: set[Any]) -> None:

@@ -215,9 +215,11 @@ def test_contiguity_delivers_in_order_and_reads_a_lost_run_again_once() -> None:
     assert c.judge(TP0, 50, position) == REPAIR  # passing over is not remembered
     c.forget([TP0])
     assert (c.expected(TP0), c.judge(TP0, 3, position)) == (None, DELIVER)
-    c.sought(TP0, 0)  # from its start (or commit): any record is the first
+    c.sought(TP0, None)  # not known: any record is the first
     assert c.expected(TP0) is None
     at[TP0] = None  # type: ignore[assignment]
+    c.sought(TP0, 0)  # from its log's start, at 0
+    assert (c.expected(TP0), c.judge(TP0, 3, position)) == (0, DROP)  # fetched before
     c.sought(TP0, 5)
     assert c.judge(TP0, 9, position) == DROP  # no position: nothing to read again from
 
@@ -307,3 +309,55 @@ def test_the_fetch_loop_reads_a_lost_run_again_and_delivers_each_offset_once(
     assert [o for p, o in delivered if p == 1] == [3, 4]
     assert consumer.contiguity.expected(TP0) == 13
     assert consumer._read_offset[TP0] == 12
+
+
+def test_a_partition_kept_without_a_commit_is_read_from_its_start_not_from_stale_records(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rebalance keeps water/0 before anything of it was committed: its commit is none,
+    so the consumer reads it again from its log's start, while records fetched before the
+    rebalance (3602 on) still come first. They are dropped and 0 onwards delivered; taken
+    for the first, they had made 0 to 3601 look delivered already (dropped, never
+    detected: the two-worker test's extra alert)."""
+    consumer = _consumer()
+    batches = [
+        [_Message(TP0, 3602), _Message(TP0, 3603), _Message(TP1, 7)],
+        [_Message(TP0, 0), _Message(TP0, 1), _Message(TP0, 2), _Message(TP1, 8)],
+    ]
+    delivered: list[tuple[int, int]] = []
+    fetcher = _Fetcher()
+
+    async def committed(self: Any) -> dict[TP, int | None]:
+        return {TP0: None, TP1: 7}
+
+    async def earliest(*tps: TP) -> dict[TP, int]:
+        assert set(tps) == {TP0}  # only where there is no commit
+        return {TP0: 0}
+
+    async def getmany(timeout: float) -> Any:
+        if not batches:
+            fetcher._stopped.set()
+            return
+        for message in batches.pop(0):
+            yield message.tp, message
+
+    async def callback(message: Any) -> None:
+        delivered.append((message.tp.partition, message.offset))
+
+    monkeypatch.setattr(FaustConsumer, "seek_to_committed", committed)
+    monkeypatch.setattr(consumer, "earliest_offsets", earliest)
+    monkeypatch.setattr(consumer, "getmany", getmany)
+    monkeypatch.setattr(consumer, "callback", callback)
+    monkeypatch.setattr(consumer.app.topics, "acks_enabled_for", lambda topic: True)
+    monkeypatch.setattr(transport, "fetch_positions", lambda consumer: {})  # being reset
+
+    async def run() -> None:
+        consumer.contiguity.delivered(TP0, 3601)  # before the rebalance
+        consumer.contiguity.forget([TP0, TP1])  # its revoke
+        await consumer.seek_to_committed()  # its assignment
+        assert (consumer.contiguity.expected(TP0), consumer.contiguity.expected(TP1)) == (0, 7)
+        await consumer._drain_messages(fetcher)
+
+    asyncio.run(run())
+    assert [o for p, o in delivered if p == 0] == [0, 1, 2]
+    assert [o for p, o in delivered if p == 1] == [7, 8]
