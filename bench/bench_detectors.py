@@ -21,7 +21,7 @@ import numpy as np
 from detectors.alerting.engine import AlertEngine
 from detectors.contract.events import Location
 from detectors.scoring.bank import Bank, Pending, score_pending
-from detectors.scoring.base import restore
+from detectors.scoring.base import collector_paused, restore
 from detectors.scoring.monitor import Monitor, Site, fingerprint
 from detectors.scoring.multivariate import MultivariateDetector, TrainedModel, train
 from detectors.scoring.profiles import bank_for
@@ -137,7 +137,8 @@ def bench_fleet(
 
     def step_and_snapshot() -> int:
         done = step()
-        monitor.snapshot()
+        with collector_paused():  # as the worker takes it: built and dropped out of the GC's way
+            monitor.snapshot()
         return done
 
     rows = [

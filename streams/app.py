@@ -47,6 +47,7 @@ from detectors.contract.tables import (
     SILENCES,
     STAGE_CHANGES,
 )
+from detectors.scoring.base import collector_paused
 from infra.catalog import CatalogStore
 from infra.clickhouse import connect
 from infra.settings import WorkerSettings
@@ -292,10 +293,16 @@ def create_app(
             # held repeats go now, so that an operator's resolve waits at most this long
             # for the alert to be raised again (the snapshot would keep them otherwise)
             await send_steps(detection[0].changes.flush(), detection[0].last_tick_ms)
-            for part, entries in detection[0].snapshot(held()).items():
-                for key, entry in entries.items():  # each in its input partition's place
-                    state_store.put(detector_state, part, state_store.table_key(part, key),
-                                    entry)  # fmt: skip
+            # The snapshot is tens of containers per series changed, and no cycle: built,
+            # encoded and dropped with the collector kept out (its young collections would
+            # walk them all again; see detectors.scoring.base.collector_paused)
+            with collector_paused():
+                put_snapshot(detection[0].snapshot(held()))
+
+    def put_snapshot(snapshot: dict[int, dict[str, Any]]) -> None:
+        for part, entries in snapshot.items():
+            for key, entry in entries.items():  # each in its input partition's place
+                state_store.put(detector_state, part, state_store.table_key(part, key), entry)
 
     checkpoint = Checkpoint(settings.worker_snapshot_interval_s, save_detection)
     # each valid event with what to detect in it; an event with nothing to detect (None)
