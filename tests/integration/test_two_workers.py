@@ -1,16 +1,15 @@
-"""Two workers on one stream, one of them killed with SIGKILL mid-run and started again (as
-a supervisor would: the same member id, so it takes its partitions back at once): the
-partitions' detector state comes from the table, their input from the last commit, and the
-namespace ends with exactly the rows that one worker stores on the same input, and the
-same alerts: the same sensors and areas alerted to the same gravest level, the same
-incidents opened, each case step raised overdue at the same minute. The alert event rows
-themselves are not always the same: on a loaded box a few have differed in a score's last
-digit (one worker's detection sees the steps in another interleaving).
-
-Not asserted here: the survivor taking the dead worker's partitions over (no restart,
-after the group's session timeout, then the dead one started again). That case is a trial
-run by hand (``CITYBRAIN_TAKEOVER_TRIAL=1``): none of 6 runs on 2026-12-06 was exact in
-rows, roll-ups and alert rows at this code (see the README, Many workers).
+"""Two workers on one stream, one of them killed with SIGKILL mid-run; the namespace must
+end with exactly the rows that one worker stores on the same input, and the same alerts:
+the same sensors and areas alerted to the same gravest level, the same incidents opened,
+each case step raised overdue at the same minute. Two ways back:
+- restarted at once, as a supervisor would (the same member id, so it takes its
+  partitions back at once): their detector state comes from the table, their input from
+  the last commit;
+- taken over: the survivor takes every partition after the group's session timeout, and
+  past half the dead one is started again and takes its share back.
+The alert event rows themselves are not always the same: on a loaded box a few have
+differed in a score's last digit (one worker's detection sees the steps in another
+interleaving). One worker's run over the same input is the reference for both.
 
 The input is four labelled scenarios, each in its own district, so that each worker holds
 districts with data (events are keyed by district: ``detectors.contract.wire.key_of``).
@@ -19,14 +18,13 @@ districts with data (events are keyed by district: ``detectors.contract.wire.key
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -49,13 +47,26 @@ pytestmark = pytest.mark.integration
 SCENARIOS = ("flood", "water_main", "case_surge", "sensor_faults")  # districts D1 D5 D7 D6
 
 
-@pytest.fixture
-def two(services: CommonSettings) -> Iterator[tuple[CommonSettings, CommonSettings]]:
+class Played(NamedTuple):
+    """One worker's result over the input (``one``), and a namespace with the same input
+    for each split run."""
+
+    one: CommonSettings
+    restart: CommonSettings
+    takeover: CommonSettings
+    total: int  # the events played into each
+
+
+@pytest.fixture(scope="module")
+def played(services: CommonSettings) -> Iterator[Played]:
+    """The same input into three namespaces and one worker over the first: the reference
+    both split runs are held to (run once for both)."""
     with (
         fresh_namespace(services, "cbtest", topics=True) as one,
-        fresh_namespace(services, "cbtest", topics=True) as other,
+        fresh_namespace(services, "cbtest", topics=True) as restart,
+        fresh_namespace(services, "cbtest", topics=True) as takeover,
     ):
-        yield one, other
+        yield Played(one, restart, takeover, _reference(one, restart, takeover))
 
 
 def _play(settings: CommonSettings, end: str) -> int:
@@ -98,13 +109,14 @@ def _alerts(settings: CommonSettings) -> list[tuple[Any, ...]]:
     )
 
 
-def _reference(one: CommonSettings, split: CommonSettings) -> int:
-    """The same input into both namespaces, and one worker over the first; the events."""
-    end = datetime.fromtimestamp(time.time() // 3600 * 3600, UTC).isoformat()  # both runs
+def _reference(one: CommonSettings, *splits: CommonSettings) -> int:
+    """The same input into every namespace, and one worker over the first; the events."""
+    end = datetime.fromtimestamp(time.time() // 3600 * 3600, UTC).isoformat()  # every run
     # The input is all in Kafka before any worker starts: which readings a worker has in
     # hand when another partition runs dry would otherwise depend on timing.
     total = _play(one, end)
-    assert _play(split, end) == total
+    for split in splits:
+        assert _play(split, end) == total
     alone = _worker(one, "alone")  # the reference: one worker over the whole input
     alone.start()
     try:
@@ -147,11 +159,8 @@ def _kill_one_of_two(split: CommonSettings, total: int, takeover: bool) -> str:
         again.stop()
 
 
-def test_two_workers_one_killed_store_and_raise_what_one_worker_does(
-    two: tuple[CommonSettings, CommonSettings],
-) -> None:
-    one, split = two
-    total = _reference(one, split)
+def test_two_workers_one_killed_store_and_raise_what_one_worker_does(played: Played) -> None:
+    one, split, total = played.one, played.restart, played.total
     log = _kill_one_of_two(split, total, takeover=False)
     assert stored_counts(split) == stored_counts(one)
     assert _stored(split) == total
@@ -195,17 +204,14 @@ def _overdue(rows_: list[tuple[Any, ...]]) -> dict[str, int]:
     return out
 
 
-@pytest.mark.skipif(not os.environ.get("CITYBRAIN_TAKEOVER_TRIAL"),
-                    reason="a trial, run by hand: CITYBRAIN_TAKEOVER_TRIAL=1")  # fmt: skip
 def test_takeover_by_the_survivor_then_a_restart_store_what_one_worker_does(
-    two: tuple[CommonSettings, CommonSettings],
+    played: Played,
 ) -> None:
     """The survivor takes the killed worker's partitions over after the session timeout;
     past half, the dead one is started again and takes its share back. Rows, roll-ups,
     commits and the alerts as an operator sees them must be as one worker's; the alert rows
     that differ are printed."""
-    one, split = two
-    total = _reference(one, split)
+    one, split, total = played.one, played.takeover, played.total
     _kill_one_of_two(split, total, takeover=True)
     assert stored_counts(split) == stored_counts(one)
     assert _stored(split) == total
