@@ -15,7 +15,9 @@ How a worker wires it (per partition, per batch)::
 
 Operator actions arrive as ``engine.acknowledge(id, now_ms, by)``. Series state is tens of
 kilobytes of lists per bank, so a worker with many banks should ``gc.freeze()`` after
-``restore`` and raise the collector's first threshold (see ``bench/bench_detectors.py``).
+``restore``, raise the collector's first threshold, and build, write and drop each
+snapshot inside ``collector_paused()`` (``detectors.scoring.base``; see
+``bench/bench_detectors.py``).
 
 >>> from detectors.contract.events import Location
 >>> site = Site("WAT-0001", "river_gauge", ("water_level",),
