@@ -80,8 +80,11 @@ def _source_of(message: Any) -> str | None:
     return doc.get("source_id") if isinstance(doc, dict) else None
 
 
-def _seen(settings: CommonSettings, source: str, metric: str) -> Any:
-    return table_entries(settings).get(f"{source}|{metric}", {}).get("seen")
+def _all_seen(settings: CommonSettings, last: dict[tuple[str, str], int]) -> bool:
+    """Whether the table holds each series' last reading (the table read once: each read
+    waits out its consumer's timeout)."""
+    entries = table_entries(settings)
+    return all(entries.get(f"{s}|{m}", {}).get("seen") == ts for (s, m), ts in last.items())
 
 
 def offline_entry(
@@ -129,9 +132,8 @@ def test_restored_detectors_equal_uninterrupted_ones(namespace: CommonSettings) 
         inputs = list(all_family_topics(prefix).values())
         wait_for(lambda: group_lag(namespace, worker_app_id(prefix), inputs) == 0, 180,
                  "the worker to commit every reading", second)  # fmt: skip
-        wait_for(lambda: all(_seen(namespace, s, m) == last[(s, m)]
-                             for s, m in chosen), 30, "the table to hold the last readings",
-                 second)  # fmt: skip
+        wait_for(lambda: _all_seen(namespace, {k: last[k] for k in chosen}), 30,
+                 "the table to hold the last readings", second)  # fmt: skip
         entries = table_entries(namespace)
         client = connect(namespace)
         registry = ClickHouseSink(lambda: client).load_registry()
