@@ -261,6 +261,29 @@ class _Fetcher:
         self._stopped = asyncio.Event()
 
 
+def _fed(
+    consumer: Any, monkeypatch: pytest.MonkeyPatch, batches: list[list[_Message]]
+) -> tuple[_Fetcher, list[tuple[int, int]]]:
+    """``consumer``'s fetch loop fed ``batches``, one per fetch (it stops after the last),
+    input topics all acked; the fetcher to drain, and the (partition, offset) delivered."""
+    fetcher, delivered = _Fetcher(), []
+
+    async def getmany(timeout: float) -> Any:
+        if not batches:
+            fetcher._stopped.set()
+            return
+        for message in batches.pop(0):
+            yield message.tp, message
+
+    async def callback(message: Any) -> None:
+        delivered.append((message.tp.partition, message.offset))
+
+    monkeypatch.setattr(consumer, "getmany", getmany)
+    monkeypatch.setattr(consumer, "callback", callback)
+    monkeypatch.setattr(consumer.app.topics, "acks_enabled_for", lambda topic: True)
+    return fetcher, delivered
+
+
 def test_the_fetch_loop_reads_a_lost_run_again_and_delivers_each_offset_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -275,28 +298,14 @@ def test_the_fetch_loop_reads_a_lost_run_again_and_delivers_each_offset_once(
          _Message(TP0, 12), _Message(TP1, 4)],
     ]  # fmt: skip
     at = {TP0: 14, TP1: 4}
-    delivered: list[tuple[int, int]] = []
     sought: list[tuple[TP, int]] = []
-    fetcher = _Fetcher()
-
-    async def getmany(timeout: float) -> Any:
-        if not batches:
-            fetcher._stopped.set()
-            return
-        for message in batches.pop(0):
-            yield message.tp, message
-
-    async def callback(message: Any) -> None:
-        delivered.append((message.tp.partition, message.offset))
+    fetcher, delivered = _fed(consumer, monkeypatch, batches)
 
     async def seek(tp: TP, offset: int) -> None:
         sought.append((tp, offset))
         at[tp] = offset
 
-    monkeypatch.setattr(consumer, "getmany", getmany)
-    monkeypatch.setattr(consumer, "callback", callback)
     monkeypatch.setattr(consumer, "_seek", seek)
-    monkeypatch.setattr(consumer.app.topics, "acks_enabled_for", lambda topic: True)
     monkeypatch.setattr(transport, "fetch_positions", lambda consumer: dict(at))
 
     async def run() -> None:
@@ -324,8 +333,7 @@ def test_a_partition_kept_without_a_commit_is_read_from_its_start_not_from_stale
         [_Message(TP0, 3602), _Message(TP0, 3603), _Message(TP1, 7)],
         [_Message(TP0, 0), _Message(TP0, 1), _Message(TP0, 2), _Message(TP1, 8)],
     ]
-    delivered: list[tuple[int, int]] = []
-    fetcher = _Fetcher()
+    fetcher, delivered = _fed(consumer, monkeypatch, batches)
 
     async def committed(self: Any) -> dict[TP, int | None]:
         return {TP0: None, TP1: 7}
@@ -334,21 +342,8 @@ def test_a_partition_kept_without_a_commit_is_read_from_its_start_not_from_stale
         assert set(tps) == {TP0}  # only where there is no commit
         return {TP0: 0}
 
-    async def getmany(timeout: float) -> Any:
-        if not batches:
-            fetcher._stopped.set()
-            return
-        for message in batches.pop(0):
-            yield message.tp, message
-
-    async def callback(message: Any) -> None:
-        delivered.append((message.tp.partition, message.offset))
-
     monkeypatch.setattr(FaustConsumer, "seek_to_committed", committed)
     monkeypatch.setattr(consumer, "earliest_offsets", earliest)
-    monkeypatch.setattr(consumer, "getmany", getmany)
-    monkeypatch.setattr(consumer, "callback", callback)
-    monkeypatch.setattr(consumer.app.topics, "acks_enabled_for", lambda topic: True)
     monkeypatch.setattr(transport, "fetch_positions", lambda consumer: {})  # being reset
 
     async def run() -> None:
