@@ -34,6 +34,7 @@ from detectors.evaluation.benchmark_report import (
     summary,
 )
 from detectors.evaluation.evaluate import evaluate, train_models
+from detectors.evaluation.reference import REFERENCE, rolling_z_scores
 from detectors.evaluation.report import scenario_table, targets, targets_table
 from detectors.evaluation.scenarios import synthesize
 from detectors.scoring.bank import Bank, Pending, score_pending
@@ -319,6 +320,15 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         run_detector(name, corpus, _scorer(args, files, name), args.profile, time.perf_counter)
         for name in chosen
     ]
+    runs.append(  # the yardstick: a plain rolling z-score on the same data
+        run_detector(
+            REFERENCE,
+            corpus,
+            lambda index: rolling_z_scores(files[index].series.values).tolist(),
+            args.profile,
+            time.perf_counter,
+        )
+    )
     print(detector_table(args.profile, runs))
     if args.per_file:
         print("\n" + per_file_table(runs))

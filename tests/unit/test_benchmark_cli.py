@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from detectors.__main__ import BENCHMARKED, main
+from detectors.evaluation.reference import REFERENCE
 
 START = datetime(2015, 9, 17, 7, 0)
 ROWS, SPIKE, WINDOW = 400, 300, (290, 310)
@@ -55,7 +56,8 @@ def test_nab_layout_gives_a_row_per_detector_and_default_finds_the_spike(
     out = capsys.readouterr().out
     assert out.startswith("2 files, 800 rows, 1 labelled windows, 1 anomaly-free control files")
     rows = table_rows(out)
-    assert list(rows) == list(BENCHMARKED)
+    assert list(rows) == [*BENCHMARKED, REFERENCE]  # the yardstick last
+    assert rows[REFERENCE][2:4] == ["1", "0"]  # a plain z-score finds a spike of 60 sigma
     score, _threshold, tp, fn = rows["default"][:4]
     assert (tp, fn) == ("1", "0") and float(score) > 50
 
