@@ -315,6 +315,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     corpus = [(f.name, f.windows) for f in files]
     rows = [len(f.series.ts_ms) for f in files]
     print(summary([f.name for f in files], rows, [f.windows for f in files]), end="\n\n")
+    for note in (f.note for f in files if f.note):
+        _to_stderr(f"note: {note}")
     chosen = args.detector or BENCHMARKED
     runs = [
         run_detector(name, corpus, _scorer(args, files, name), args.profile, time.perf_counter)

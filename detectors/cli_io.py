@@ -182,6 +182,7 @@ class LabelledFile:
     name: str
     series: Series
     windows: tuple[tuple[int, int], ...]
+    note: str = ""  # what the reader let pass and a user should know (a step back in time)
 
 
 def read_corpus(folder: Path) -> list[LabelledFile]:
@@ -237,10 +238,11 @@ def _nab_file(labels_path: Path, name: str, path: Path, spans: list[Any]) -> Lab
     backwards = next(
         (i for i in range(1, len(series.ts_ms)) if series.ts_ms[i] < series.ts_ms[i - 1]), None
     )
-    if backwards is not None:
-        raise CorpusError(path, f"row {backwards + 2}: timestamp goes back in time")
+    note = ""
+    if backwards is not None:  # kept in file order, as NAB scores it
+        note = f"{name}: row {backwards + 2}: timestamp goes back in time; rows kept in file order"
     try:
-        return LabelledFile(name, series, window_rows(series.ts_ms, _spans_ms(spans)))
+        return LabelledFile(name, series, window_rows(series.ts_ms, _spans_ms(spans)), note)
     except ValueError as exc:
         raise CorpusError(labels_path, f"{name!r}: {exc}") from None
 

@@ -71,18 +71,23 @@ def window_rows(
     ts_ms: Sequence[int], spans_ms: Sequence[tuple[int, int]]
 ) -> tuple[tuple[int, int], ...]:
     """Labelled windows, inclusive ``(start, end)`` times, as inclusive row ranges of a series
-    in time order. A window with no row, or one overlapping the previous, is an error.
+    in file order: from the first to the last row whose time lies inside, as NAB's labeller
+    takes them, so a series whose time repeats or goes back (NAB's machine temperature
+    repeats an hour of 2014-01-07) is labelled as NAB labels it. A window with no row, or
+    one overlapping the previous, is an error.
 
     >>> window_rows([0, 10, 20, 30, 40], [(10, 25), (40, 40)])
     ((1, 2), (4, 4))
+    >>> window_rows([0, 10, 20, 10, 20, 30], [(25, 30)])
+    ((5, 5),)
     """
     times = np.asarray(ts_ms, dtype=np.int64)
     rows: list[tuple[int, int]] = []
     for start, end in spans_ms:
-        first = int(np.searchsorted(times, start, side="left"))
-        last = int(np.searchsorted(times, end, side="right")) - 1
-        if last < first:
+        inside = np.flatnonzero((times >= start) & (times <= end))
+        if not inside.size:
             raise ValueError(f"window [{start}, {end}] covers no row")
+        first, last = int(inside[0]), int(inside[-1])
         if rows and first <= rows[-1][1]:
             raise ValueError(f"window [{start}, {end}] overlaps the window before it")
         rows.append((first, last))

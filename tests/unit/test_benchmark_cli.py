@@ -104,3 +104,21 @@ def test_bad_rows_and_labels_name_their_file_and_row(
     (nab / "labels" / "combined_windows.json").unlink()
     assert main(["benchmark", "--data", str(nab)]) == 2
     assert "combined_windows.json: missing" in capsys.readouterr().err
+
+
+def test_a_file_whose_time_goes_back_is_scored_in_file_order_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """NAB's machine temperature repeats an hour (12 rows back in time): NAB scores it in
+    file order and so does the benchmark, saying so, instead of refusing the data set."""
+    nab = nab_data_set(tmp_path)
+    path = nab / "data" / "realTraffic" / "speed_1.csv"
+    lines = path.read_text("utf-8").splitlines()
+    repeated = [f"{stamp(88 + i)},{20.0 + i % 3}" for i in range(12)]  # rows 88-99 again
+    path.write_text("\n".join([*lines[:101], *repeated, *lines[101:]]) + "\n", "utf-8")
+    assert main(["benchmark", "--data", str(nab), "--detector", "default", "--per-file"]) == 0
+    captured = capsys.readouterr()
+    assert "realTraffic/speed_1.csv: row 102: timestamp goes back in time" in captured.err
+    assert captured.out.startswith("2 files, 812 rows, 1 labelled windows")
+    # the window is found by time after the repeat, 12 rows later: the spike is still in it
+    assert table_rows(captured.out)["default"][2:4] == ["1", "0"]
