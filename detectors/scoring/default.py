@@ -3,8 +3,10 @@
 It has to hold on whatever arrives: spikes, level shifts, drifts, daily cycles, flat and
 count-like series, and anomalies of shape inside the usual range. So it asks two robust,
 scale-free questions of each reading, and more of a stream with a daily cycle or a sparse
-one (medians and half interquartile ranges of sliding windows, so one wild value cannot
-move them; a flat or integer series gets its resolution as the least scale):
+one (medians of sliding windows, and spreads from their quartiles or, where wider, their
+10th to 90th percentiles, so one wild value cannot move them and a quantized stream is not
+judged by its quantization; a flat or integer series gets its resolution as the least
+scale):
 
 * **level**: how far is the value from the window's median, in robust deviations? Spikes,
   dips and shifts the recent past never reached. The window (1,000 readings: most of a day
@@ -227,9 +229,18 @@ class UnknownStream(BaseDetector):
         self._memo = None
 
     def _z(self, window: RollingWindow, x: float) -> float:
+        """``x`` from the window's median in its spread: the larger of the quartiles' and
+        the 10th to 90th percentiles' (each in standard deviations of a normal, so the
+        same for normal noise), at least the stream's resolution. A stream whose middle
+        half sits on one or two values (quantized, flat with excursions, two-level) has
+        quartiles that measure its quantization, not its spread: on such streams (a
+        server's CPU at 0.132 or 0.134 with steps of 0.066) every ordinary reading was
+        hundreds of spreads out, so nothing stood out. The 10th to 90th still ignores the
+        tenth at either end, so one wild value cannot move it."""
         median, sigma = window.median_and_sigma()
+        wide = _wide_sigma(window)
         floor = self._resolution if math.isfinite(self._resolution) else 1e-9
-        return (x - median) / max(sigma, floor, 1e-9 * abs(median))
+        return (x - median) / max(sigma, wide, floor, 1e-9 * abs(median))
 
     def _periodic(self, usual: float | None) -> bool:
         """Whether the day question is asked: the usual value is known and the stream's
@@ -244,7 +255,7 @@ class UnknownStream(BaseDetector):
         """The level window's spread from its 10th to 90th percentile, in standard
         deviations of a normal: steadier than the interquartile range for a stream of two
         levels, whose quartiles jump from one to the other as the share of either moves."""
-        return (self._level.quantile(0.9) - self._level.quantile(0.1)) / 2.5631
+        return _wide_sigma(self._level)
 
     def _usual_interval(self) -> float:
         return self._intervals.median_and_sigma()[0] if len(self._intervals) >= _READY else 0.0
@@ -425,6 +436,12 @@ class UnknownStream(BaseDetector):
 
     def evidence(self) -> Evidence:
         return self._evidence
+
+
+def _wide_sigma(window: RollingWindow) -> float:
+    """The window's spread from its 10th to its 90th percentile, in standard deviations of
+    a normal (which has 2.5631 of them between the two)."""
+    return (window.quantile(0.9) - window.quantile(0.1)) / 2.5631
 
 
 def _any_of(rarest: float, asked: int) -> float:

@@ -197,3 +197,21 @@ def test_no_cycle_is_found_in_a_drift_or_noise() -> None:
     assert cycle_of(walk) is None
     assert cycle_of([rng.gauss(0, 1) for _ in range(1000)]) is None
     assert cycle_of([5.0] * 1000) is None
+
+
+def test_a_stream_quantized_around_its_median_is_judged_by_its_spread_not_its_rounding() -> None:
+    """A server's CPU as a cloud monitor reports it: 0.132 or 0.134 most of the time (its
+    quartiles two thousandths apart), 0.066 or 0.2 one reading in five. Ordinary readings
+    are a spread or two out; 0.6, never seen, is an alarm that outranks all of them."""
+    rng = random.Random(11)
+    detector = UnknownStream()
+    ordinary = []
+    for i in range(3000):
+        value = rng.choices([0.066, 0.132, 0.134, 0.2], weights=[1, 3, 3, 1])[0]
+        score = detector.score_one(i * 5 * MIN, value)
+        detector.learn_one(i * 5 * MIN, value)
+        if i >= 500:
+            ordinary.append(score)
+    assert abs(detector.evidence()["z"]) < 3.0  # of the last ordinary reading
+    spike = detector.score_one(3000 * 5 * MIN, 0.6)
+    assert spike >= ALARM and spike > max(ordinary)
