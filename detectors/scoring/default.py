@@ -444,11 +444,17 @@ def _wide_sigma(window: RollingWindow) -> float:
     return (window.quantile(0.9) - window.quantile(0.1)) / 2.5631
 
 
+_LN10 = math.log(10.0)
+
+
 def _any_of(rarest: float, asked: int) -> float:
     """``-log10`` of the chance that any of ``asked`` independent questions is as rare as
     the rarest answer, ``rarest`` (Sidak): about ``rarest - log10(asked)``."""
     if rarest <= 0.0:
         return 0.0
+    if rarest < 1.0:  # p near 1 (it rounds to 1 for a rarest under 1e-16): 1 - p as expm1
+        q = -math.expm1(-rarest * _LN10)
+        return -math.log1p(-(q**asked)) / _LN10
     p = 10.0**-rarest
     if p < 1e-15:  # 1 - (1 - p)^asked is asked * p to within rounding (or p underflows)
         return rarest - math.log10(asked)

@@ -171,6 +171,11 @@ def test_the_correction_for_several_questions_holds_for_any_rarity() -> None:
     assert math.isclose(_any_of(1.0, 2), 1.0 - math.log10(2.0 - 0.1))
     assert math.isclose(_any_of(400.0, 2), 400.0 - math.log10(2.0))  # 10^-400 underflows
     assert _any_of(20.0, 3) < _any_of(20.0, 2) < 20.0
+    # a rarity so near 0 that 10^-rarity rounds to 1: the chance is certain, not an error
+    # (it raised a math domain error, on a real stream scored with a one-reading average)
+    for tiny in (1e-18, 5e-324):
+        assert 0.0 <= _any_of(tiny, 2) < 1e-15
+    assert math.isclose(_any_of(1e-9, 2), 0.0, abs_tol=1e-9)
 
 
 def test_a_cycle_shorter_than_a_day_is_found_and_a_cycle_turned_over_stands_out() -> None:
