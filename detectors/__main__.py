@@ -45,8 +45,8 @@ from detectors.scoring.multivariate import TrainedModel, train
 from detectors.scoring.profiles import (
     LIMIT_KEYS,
     bank_for,
+    data_scale,
     default_bank,
-    resolution,
     solo_bank,
     stream_bands,
 )
@@ -219,7 +219,7 @@ def run_solo(
     note: Callable[[str], None],
 ) -> list[float]:
     """``detector`` alone on the series, in the role it plays in the worker, with its
-    parameters from the data: cadence, resolution as the least scale, limits given."""
+    parameters from the data: cadence, the least scale (:func:`data_scale`), limits given."""
     bands = stream_bands(metric, limits)
     if detector in ("static", "forecast") and bands is None:
         raise SystemExit(
@@ -231,7 +231,7 @@ def run_solo(
     trained = 0
     if detector == "multivariate" and model is None:
         model, trained = self_trained(series, cadence_s, metric or "stream", note)
-    scale = resolution(series.values)
+    scale = data_scale(series.values)
     bank = solo_bank(detector, cadence_s, bands, model, scale, metric)
     return [0.0] * trained + run_member(bank, detector, series)[trained:]
 

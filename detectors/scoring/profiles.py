@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from detectors.contract.events import CASE_METRIC, METRICS
 from detectors.scoring.bank import Bank
 from detectors.scoring.base import BaseDetector
@@ -201,6 +203,24 @@ def resolution(values: Sequence[float]) -> float:
     """
     distinct = sorted(set(values))
     return min((b - a for a, b in zip(distinct, distinct[1:], strict=False)), default=1e-6)
+
+
+def data_scale(values: Sequence[float]) -> float:
+    """The least scale of a stream nobody described, from its data: its resolution or a
+    thousandth of its range (1st to 99th percentile), whichever is larger, as a described
+    metric's is a thousandth of its plausible range. By its resolution alone, a stream of
+    byte counts (12,582,912.0 next to 12,582,912.5) had a scale of half a byte, so a
+    detector's z-scores ran to millions and its scores tied at 1.0.
+
+    >>> data_scale([20.5, 20.0, 21.5, 20.5])
+    0.5
+    >>> round(data_scale([0.0] * 50 + [1e6 + i / 2 for i in range(50)]))
+    1000
+    """
+    if not len(values):
+        return 1e-6
+    low, high = np.quantile(np.asarray(values, dtype=np.float64), [0.01, 0.99])
+    return max(resolution(values), 1e-3 * float(high - low))
 
 
 def slot_minutes(cadence_s: int) -> int:
