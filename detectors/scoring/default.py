@@ -1,7 +1,7 @@
 """The detector for a stream nobody described: no metric, no limits, no cadence promises.
 
 It has to hold on whatever arrives: spikes, level shifts, drifts, daily cycles, flat and
-count-like series, and anomalies of shape inside the usual range. So it asks two robust,
+count-like series, and anomalies of shape inside the usual range. So it asks three
 scale-free questions of each reading, and more of a stream with a daily cycle or a sparse
 one (medians of sliding windows, and spreads from their quartiles or, where wider, their
 10th to 90th percentiles, so one wild value cannot move them and a quantized stream is not
@@ -35,6 +35,14 @@ scale):
   as many of the last :data:`SPAN` readings to be off the median, at the rate the window
   is off it (a binomial tail)? Each excursion of such a stream is ordinary, and its
   resolution is as coarse as its excursions; what changes is how often they come.
+* **classic**: how far is the value from the level window's mean, in its standard
+  deviations? Where the level question measures a reading against the bulk of the stream,
+  this one measures it against all of its variation, its usual excursions included: of a
+  stream whose excursions are a thousand times its median (bytes sent, requests, tweets)
+  every excursion is past the level question's reach, and one of a size never seen before
+  stands out only here. Asked beside the others on 36 files of the Numenta Anomaly
+  Benchmark, it raised the benchmark's score from 51.6 to 57.3 (cloud servers, traffic and
+  tweets gained most; the most one file lost was a fifth of a detection's reward).
 
 Each question's normal-tail surprise is judged against its own history by its own
 :class:`~detectors.scoring.likelihood.AnomalyLikelihood` (alone, and averaged over the
@@ -99,6 +107,7 @@ class Surprises(NamedTuple):
     day: float | None
     usual: float | None
     often: float | None
+    classic: float | None = None  # the classic question's
 
 
 _READY = 30
@@ -155,6 +164,10 @@ class UnknownStream(BaseDetector):
         self._often_likelihood = AnomalyLikelihood(
             short, memory, ready, hold=False, log_past_cap=True
         )
+        self._classic_likelihood = AnomalyLikelihood(
+            short, memory, ready, hold=False, log_past_cap=True
+        )
+        self._moments = [0.0, 0.0, 0.0]  # the level window's sum and sum of squares about [2]
         self._off: deque[bool] = deque(maxlen=SPAN - 1)  # the last readings: off the median?
         self._slot_ms = 0  # the width of a place in the cycle, fixed once the cadence is known
         self._period_ms = DAY_MS  # the cycle: a day, unless a shorter one is seen
@@ -191,6 +204,8 @@ class UnknownStream(BaseDetector):
             "seen": self._seen,
             "profile": [[slot, days] for slot, days in self._profile.items()],
             "often_likelihood": self._often_likelihood.dump(),
+            "classic_likelihood": self._classic_likelihood.dump(),
+            "moments": list(self._moments),
             "off": list(self._off),
             "last": self._last,
             "last_usual": self._last_usual,
@@ -210,6 +225,10 @@ class UnknownStream(BaseDetector):
         self._day.load(state.get("day", []))
         if "often_likelihood" in state:  # absent from snapshots before the often question
             self._often_likelihood.load(state["often_likelihood"])
+        if "classic_likelihood" in state:  # absent from snapshots before the classic question
+            self._classic_likelihood.load(state["classic_likelihood"])
+        moments = state.get("moments")  # absent from snapshots before the classic question
+        self._moments = [float(x) for x in moments] if moments else _moments(self._level.values())
         self._off = deque((bool(x) for x in state.get("off", [])), maxlen=SPAN - 1)
         self._slot_ms = int(state.get("slot_ms", 0))
         self._period_ms = int(state.get("period_ms", DAY_MS))
@@ -328,9 +347,26 @@ class UnknownStream(BaseDetector):
                 change -= usual - self._last_usual
         step = 0.0 if gap else self._z(self._step, change)
         self._evidence["step_z"] = step
+        classic = self._classic_z(value)
+        self._evidence["classic_z"] = classic
         return Surprises(
-            normal_surprise(level), normal_surprise(step), day, usual, self._often(value)
+            normal_surprise(level),
+            normal_surprise(step),
+            day,
+            usual,
+            self._often(value),
+            normal_surprise(classic),
         )
+
+    def _classic_z(self, value: float) -> float:
+        """``value`` from the level window's mean in its standard deviation (at least the
+        stream's resolution): the classic question."""
+        total, squares, about = self._moments
+        n = len(self._level)
+        mean = total / n
+        sd = math.sqrt(max(squares / n - mean * mean, 0.0))
+        floor = self._resolution if math.isfinite(self._resolution) else 1e-9
+        return (value - about - mean) / max(sd, floor, 1e-9 * abs(mean + about))
 
     def _often(self, value: float) -> float | None:
         """The often question's surprise: how rare it is for as many of the last
@@ -358,6 +394,7 @@ class UnknownStream(BaseDetector):
                 2,
             )
             for likelihood, surprise in (
+                (self._classic_likelihood, surprises.classic),
                 (self._day_likelihood, surprises.day),
                 (self._often_likelihood, surprises.often),
             ):
@@ -387,6 +424,8 @@ class UnknownStream(BaseDetector):
                 self._day.add(value - surprises.usual)
             if surprises.often is not None:
                 self._often_likelihood.learn(surprises.often)
+            if surprises.classic is not None:
+                self._classic_likelihood.learn(surprises.classic)
         if len(self._level) >= _READY:
             self._off.append(value != self._level.median_and_sigma()[0])
         if self._last is not None:
@@ -402,11 +441,28 @@ class UnknownStream(BaseDetector):
                 self._slot_ms = max(int(self._usual), self._period_ms // MAX_SLOTS)
         if self._slot_ms:
             self._remember(ts_ms, value)
-        self._level.add(value)
+        self._add_level(value)
         self._last, self._last_ts = value, ts_ms
         self._seen += 1
         if self._seen % PERIOD_EVERY == 0 and self._usual > 0.0:
             self._look_for_cycle()
+
+    def _add_level(self, value: float) -> None:
+        """``value`` into the level window and its running moments, taken afresh from the
+        window once a window's worth of readings has been added (no rounding builds up)."""
+        moments = self._moments
+        if not len(self._level):
+            moments[2] = value  # sums about the first value: no cancellation at any scale
+        old = self._level.add(value)
+        x = value - moments[2]
+        moments[0] += x
+        moments[1] += x * x
+        if old is not None:
+            x = old - moments[2]
+            moments[0] -= x
+            moments[1] -= x * x
+        if self._seen % self.window == 0:
+            self._moments = _moments(self._level.values())
 
     def _look_for_cycle(self) -> None:
         """Take the cycle from the level window's autocorrelation if it has one shorter
@@ -436,6 +492,13 @@ class UnknownStream(BaseDetector):
 
     def evidence(self) -> Evidence:
         return self._evidence
+
+
+def _moments(values: list[float]) -> list[float]:
+    """The sum and sum of squares of ``values`` about their first, and that first."""
+    about = values[0] if values else 0.0
+    x = np.asarray(values, dtype=np.float64) - about
+    return [float(x.sum()), float(np.dot(x, x)), about]
 
 
 def _wide_sigma(window: RollingWindow) -> float:

@@ -43,12 +43,15 @@ class RollingWindow:
     def __len__(self) -> int:
         return len(self._recent)
 
-    def add(self, value: float) -> None:
+    def add(self, value: float) -> float | None:
+        """Take ``value`` in; the value that fell out of the window, if one did."""
         self._recent.append(value)
         bisect.insort(self._sorted, value)
         if len(self._recent) > self.size:
             old = self._recent.popleft()
             del self._sorted[bisect.bisect_left(self._sorted, old)]
+            return old
+        return None
 
     def median_and_sigma(self, floor: float = 0.0) -> tuple[float, float]:
         """The median and robust standard deviation (half the interquartile range, as a

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import statistics
 from collections.abc import Callable
 
 import pytest
@@ -220,3 +221,27 @@ def test_a_stream_quantized_around_its_median_is_judged_by_its_spread_not_its_ro
     assert abs(detector.evidence()["z"]) < 3.0  # of the last ordinary reading
     spike = detector.score_one(3000 * 5 * MIN, 0.6)
     assert spike >= ALARM and spike > max(ordinary)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e9])
+def test_the_classic_question_measures_from_the_windows_mean_in_its_standard_deviation(
+    offset: float,
+) -> None:
+    """The running sums behind it match the window's own mean and deviation after
+    evictions and at any offset (bytes counted in the billions), and survive a snapshot."""
+    rng = random.Random(3)
+    detector = UnknownStream(window=300)
+    values = [offset + rng.gauss(0.0, 5.0) + (40.0 if i % 97 == 0 else 0.0) for i in range(1234)]
+    for i, value in enumerate(values):
+        detector.score_one(i * MIN, value)
+        detector.learn_one(i * MIN, value)
+    window = values[-300:]
+    mean = statistics.fmean(window)
+    sd = statistics.pstdev(window)
+    detector.score_one(1234 * MIN, offset + 30.0)
+    assert math.isclose(detector.evidence()["classic_z"], (offset + 30.0 - mean) / sd, rel_tol=1e-6)
+    twin = restore(detector.snapshot())
+    assert isinstance(twin, UnknownStream)
+    assert twin.score_one(1234 * MIN, offset + 30.0) == detector.score_one(
+        1234 * MIN, offset + 30.0
+    )
