@@ -327,6 +327,13 @@ def _learn(tails: array[float], at: int, x: float, weight: float) -> None:
         tails[at], tails[at + 2] = rate, -math.log10(rate)
 
 
+def past_cap(log_past_cap: bool) -> dict[str, bool]:
+    """A statistical detector's ``log_past_cap`` parameter as it enters its params: only
+    when set (alone on a stream nobody described), so the banks of described metrics,
+    which never set it, keep the fingerprints their saved state was taken under."""
+    return {"log_past_cap": True} if log_past_cap else {}
+
+
 class Graded:
     """The scoring half of a statistical detector whose reading reduces to a surprise:
     :meth:`score_one` asks the likelihood, :meth:`_learn_surprise` teaches it. The

@@ -232,16 +232,25 @@ def slot_minutes(cadence_s: int) -> int:
     return next((m for m in SLOT_MINUTES if m * MINUTE_S >= 2 * cadence_s), SLOT_MINUTES[-1])
 
 
-def solo_detector(name: str, cadence_s: int, min_scale: float) -> BaseDetector:
+def solo_detector(
+    name: str, cadence_s: int, min_scale: float, described: bool = True
+) -> BaseDetector:
     """Detector ``name`` for a stream of ``cadence_s`` whose values move by ``min_scale`` at
-    least, built as the worker builds it; static, forecast and multivariate: :func:`solo_bank`."""
+    least, built as the worker builds it; static, forecast and multivariate: :func:`solo_bank`.
+    Of a stream nobody ``described``, a statistical detector counts surprises past the cap
+    only by their logarithm, as ``default`` does (:mod:`detectors.scoring.default`): no
+    model of such a stream is right that far out, and counted in full, a stream's routine
+    excursions past it (a server's bursts) scored as rare as anything it could do."""
     slow = min(0.2, cadence_s / (6 * 3600))  # a memory of about six hours
+    cap = not described
     makers: dict[str, Callable[[], BaseDetector]] = {
         "default": UnknownStream,
-        "seasonal": lambda: SeasonalBaseline(slot_minutes(cadence_s), min_scale=min_scale),
-        "robust_z": lambda: RobustZScore(min_scale=min_scale),
-        "ewma": lambda: EwmaChart(slow_alpha=slow, min_scale=min_scale),
-        "cusum": lambda: Cusum(slow_alpha=slow, min_scale=min_scale),
+        "seasonal": lambda: SeasonalBaseline(
+            slot_minutes(cadence_s), min_scale=min_scale, log_past_cap=cap
+        ),
+        "robust_z": lambda: RobustZScore(min_scale=min_scale, log_past_cap=cap),
+        "ewma": lambda: EwmaChart(slow_alpha=slow, min_scale=min_scale, log_past_cap=cap),
+        "cusum": lambda: Cusum(slow_alpha=slow, min_scale=min_scale, log_past_cap=cap),
         "silent": lambda: SilentSensor(cadence_ms=cadence_s * 1000),
         "stuck": lambda: StuckSensor(min_run=stuck_run(cadence_s)),
         "burst": CaseBurst,
@@ -272,5 +281,5 @@ def solo_bank(
             static_of(bands, metric) if name == "static" else forecast_of(bands, cadence_s)
         )
     else:
-        detector = solo_detector(name, cadence_s, min_scale)
+        detector = solo_detector(name, cadence_s, min_scale, described=bool(metric))
     return Bank([member(name, SOLO_ROLES.get(name, "stat"), detector, guarded=name in GUARDED)])

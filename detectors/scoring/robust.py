@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from detectors.scoring.base import BaseDetector, register
-from detectors.scoring.likelihood import AnomalyLikelihood, Graded, normal_surprise
+from detectors.scoring.likelihood import AnomalyLikelihood, Graded, normal_surprise, past_cap
 
 MAD_TO_SIGMA = 1.4826
 
@@ -94,10 +94,18 @@ class RobustZScore(Graded, BaseDetector):
     name = "robust_z"
 
     def __init__(
-        self, window: int = 60, min_scale: float = 1e-6, short: int = 5, warmup: int = 60
+        self,
+        window: int = 60,
+        min_scale: float = 1e-6,
+        short: int = 5,
+        warmup: int = 60,
+        log_past_cap: bool = False,
     ) -> None:
         self.window, self.min_scale, self.short, self.warmup = window, min_scale, short, warmup
-        self._likelihood = AnomalyLikelihood(short, warmup=warmup, hold=False)
+        self.log_past_cap = log_past_cap
+        self._likelihood = AnomalyLikelihood(
+            short, warmup=warmup, hold=False, log_past_cap=log_past_cap
+        )
         self._window = RollingWindow(window)
         self._ready_at = max(3, window // 2)  # readings in the window before it judges
 
@@ -107,6 +115,7 @@ class RobustZScore(Graded, BaseDetector):
             "min_scale": self.min_scale,
             "short": self.short,
             "warmup": self.warmup,
+            **past_cap(self.log_past_cap),
         }
 
     def _state(self) -> dict[str, Any]:
