@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from detectors.scoring.base import BaseDetector, Evidence, register
-from detectors.scoring.likelihood import AnomalyLikelihood, Graded, normal_surprise, past_cap
+from detectors.scoring.likelihood import Graded, normal_surprise
 
 _LOG10_E = math.log10(math.e)
 _LOG10_2 = math.log10(2.0)
@@ -72,10 +72,7 @@ class EwmaChart(Graded, BaseDetector):
     ) -> None:
         self.lam, self.short = lam, short
         self.slow_alpha, self.min_scale, self.warmup = slow_alpha, min_scale, warmup
-        self.log_past_cap = log_past_cap
-        self._likelihood = AnomalyLikelihood(
-            short, warmup=warmup, hold=False, log_past_cap=log_past_cap
-        )
+        self._graded_by(short, warmup, log_past_cap)
         self._base = _Baseline(slow_alpha)
         self._spread = math.sqrt(lam / (2 - lam))  # of the fast average, in sigmas
         self._fast: float | None = None
@@ -83,7 +80,7 @@ class EwmaChart(Graded, BaseDetector):
     def _params(self) -> dict[str, Any]:
         return {
             "lam": self.lam, "slow_alpha": self.slow_alpha, "min_scale": self.min_scale,
-            "warmup": self.warmup, "short": self.short, **past_cap(self.log_past_cap),
+            "warmup": self.warmup, "short": self.short, **self._cap_param(),
         }  # fmt: skip
 
     def _state(self) -> dict[str, Any]:
@@ -133,10 +130,7 @@ class Cusum(Graded, BaseDetector):
     ) -> None:
         self.k, self.h, self.short = k, h, short
         self.slow_alpha, self.min_scale, self.warmup = slow_alpha, min_scale, warmup
-        self.log_past_cap = log_past_cap
-        self._likelihood = AnomalyLikelihood(
-            short, warmup=warmup, hold=False, log_past_cap=log_past_cap
-        )
+        self._graded_by(short, warmup, log_past_cap)
         self._base = _Baseline(slow_alpha)
         self._up = 0.0
         self._down = 0.0
@@ -147,7 +141,7 @@ class Cusum(Graded, BaseDetector):
         return {
             "k": self.k, "h": self.h, "slow_alpha": self.slow_alpha,
             "min_scale": self.min_scale, "warmup": self.warmup, "short": self.short,
-            **past_cap(self.log_past_cap),
+            **self._cap_param(),
         }  # fmt: skip
 
     def _state(self) -> dict[str, Any]:

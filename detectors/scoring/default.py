@@ -107,7 +107,7 @@ class Surprises(NamedTuple):
     day: float | None
     usual: float | None
     often: float | None
-    classic: float | None = None  # the classic question's
+    classic: float
 
 
 _READY = 30
@@ -267,14 +267,10 @@ class UnknownStream(BaseDetector):
         return (
             usual is not None
             and len(self._day) >= _READY
-            and self._day.median_and_sigma()[1] < PERIODIC * self._range_sigma()
+            # the 10th to 90th percentiles: steadier than the quartiles for a stream of two
+            # levels, whose quartiles jump from one to the other as the share of either moves
+            and self._day.median_and_sigma()[1] < PERIODIC * _wide_sigma(self._level)
         )
-
-    def _range_sigma(self) -> float:
-        """The level window's spread from its 10th to 90th percentile, in standard
-        deviations of a normal: steadier than the interquartile range for a stream of two
-        levels, whose quartiles jump from one to the other as the share of either moves."""
-        return _wide_sigma(self._level)
 
     def _usual_interval(self) -> float:
         return self._intervals.median_and_sigma()[0] if len(self._intervals) >= _READY else 0.0
@@ -424,8 +420,7 @@ class UnknownStream(BaseDetector):
                 self._day.add(value - surprises.usual)
             if surprises.often is not None:
                 self._often_likelihood.learn(surprises.often)
-            if surprises.classic is not None:
-                self._classic_likelihood.learn(surprises.classic)
+            self._classic_likelihood.learn(surprises.classic)
         if len(self._level) >= _READY:
             self._off.append(value != self._level.median_and_sigma()[0])
         if self._last is not None:

@@ -327,13 +327,6 @@ def _learn(tails: array[float], at: int, x: float, weight: float) -> None:
         tails[at], tails[at + 2] = rate, -math.log10(rate)
 
 
-def past_cap(log_past_cap: bool) -> dict[str, bool]:
-    """A statistical detector's ``log_past_cap`` parameter as it enters its params: only
-    when set (alone on a stream nobody described), so the banks of described metrics,
-    which never set it, keep the fingerprints their saved state was taken under."""
-    return {"log_past_cap": True} if log_past_cap else {}
-
-
 class Graded:
     """The scoring half of a statistical detector whose reading reduces to a surprise:
     :meth:`score_one` asks the likelihood, :meth:`_learn_surprise` teaches it. The
@@ -341,10 +334,25 @@ class Graded:
     ``_learn_surprise`` from its ``learn_one`` before it learns the value itself."""
 
     _likelihood: AnomalyLikelihood
+    log_past_cap: bool = False
     _memo: tuple[int, float, float | None, float] | None = None  # the last score_one's
     # the expected value, scale and z of the last reading judged (None: not judged), its
     # evidence: kept as a tuple and made a dict only when asked (rarely: a high score)
     _judged: tuple[float, float, float] | None = None
+
+    def _graded_by(self, short: int, warmup: int, log_past_cap: bool) -> None:
+        """Set the likelihood the detector's surprises are judged by (``log_past_cap``:
+        alone on a stream nobody described, see :class:`AnomalyLikelihood`)."""
+        self.log_past_cap = log_past_cap
+        self._likelihood = AnomalyLikelihood(
+            short, warmup=warmup, hold=False, log_past_cap=log_past_cap
+        )
+
+    def _cap_param(self) -> dict[str, bool]:
+        """``log_past_cap`` as it enters the detector's params: only when set, so the
+        banks of described metrics, which never set it, keep the fingerprints their saved
+        state was taken under."""
+        return {"log_past_cap": True} if self.log_past_cap else {}
 
     def _surprise(self, ts_ms: int, value: float) -> float | None:
         raise NotImplementedError

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from detectors.scoring.base import BaseDetector, register
-from detectors.scoring.likelihood import AnomalyLikelihood, Graded, normal_surprise, past_cap
+from detectors.scoring.likelihood import Graded, normal_surprise
 
 MAD_TO_SIGMA = 1.4826
 
@@ -102,10 +102,7 @@ class RobustZScore(Graded, BaseDetector):
         log_past_cap: bool = False,
     ) -> None:
         self.window, self.min_scale, self.short, self.warmup = window, min_scale, short, warmup
-        self.log_past_cap = log_past_cap
-        self._likelihood = AnomalyLikelihood(
-            short, warmup=warmup, hold=False, log_past_cap=log_past_cap
-        )
+        self._graded_by(short, warmup, log_past_cap)
         self._window = RollingWindow(window)
         self._ready_at = max(3, window // 2)  # readings in the window before it judges
 
@@ -115,7 +112,7 @@ class RobustZScore(Graded, BaseDetector):
             "min_scale": self.min_scale,
             "short": self.short,
             "warmup": self.warmup,
-            **past_cap(self.log_past_cap),
+            **self._cap_param(),
         }
 
     def _state(self) -> dict[str, Any]:

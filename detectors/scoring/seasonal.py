@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from detectors.scoring.base import BaseDetector, register
-from detectors.scoring.likelihood import AnomalyLikelihood, Graded, past_cap, t_surprise
+from detectors.scoring.likelihood import Graded, t_surprise
 
 DAY_MS = 86_400_000
 _MEAN_ABS_TO_SIGMA = 1.2533
@@ -55,7 +55,6 @@ class SeasonalBaseline(Graded, BaseDetector):
         warmup: int = 30,
         log_past_cap: bool = False,
     ) -> None:
-        self.log_past_cap = log_past_cap
         self.slot_minutes, self.weekend_split, self.tz_offset_h = (
             slot_minutes, weekend_split, tz_offset_h,
         )  # fmt: skip
@@ -65,9 +64,7 @@ class SeasonalBaseline(Graded, BaseDetector):
             short,
             warmup,
         )
-        self._likelihood = AnomalyLikelihood(
-            short, warmup=warmup, hold=False, log_past_cap=log_past_cap
-        )
+        self._graded_by(short, warmup, log_past_cap)
         self._per_day = 1440 // slot_minutes
         self._pool_rate = day_alpha / self._per_day  # the day's spread's slowest rate
         self._remembered = (2.0 - day_alpha) / day_alpha  # days an EWMA remembers
@@ -90,7 +87,7 @@ class SeasonalBaseline(Graded, BaseDetector):
             "slot_minutes": self.slot_minutes, "weekend_split": self.weekend_split,
             "tz_offset_h": self.tz_offset_h, "day_alpha": self.day_alpha,
             "min_scale": self.min_scale, "short": self.short, "warmup": self.warmup,
-            **past_cap(self.log_past_cap),
+            **self._cap_param(),
         }  # fmt: skip
 
     def _state(self) -> dict[str, Any]:
