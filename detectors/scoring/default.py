@@ -1,7 +1,7 @@
 """The detector for a stream nobody described: no metric, no limits, no cadence promises.
 
 It has to hold on whatever arrives: spikes, level shifts, drifts, daily cycles, flat and
-count-like series, and anomalies of shape inside the usual range. So it asks three
+count-like series, and anomalies of shape inside the usual range. So it asks four
 scale-free questions of each reading, and more of a stream with a daily cycle or a sparse
 one (medians of sliding windows, and spreads from their quartiles or, where wider, their
 10th to 90th percentiles, so one wild value cannot move them and a quantized stream is not
@@ -43,8 +43,20 @@ scale):
   stands out only here. Asked beside the others on 36 files of the Numenta Anomaly
   Benchmark, it raised the benchmark's score from 51.6 to 57.3 (cloud servers, traffic and
   tweets gained most; the most one file lost was a fifth of a detection's reward).
+* **record**: how far beyond the level window's highest (or lowest) value is the reading,
+  in units of that extreme's distance from the median? Of a bursty stream every burst is
+  far past the other questions' reach, so each of them counts a burst by the logarithm of
+  its size against a history full of bursts: a burst four times the largest of the last
+  1,000 readings scored no higher than an ordinary one. The extreme of ``n`` readings
+  from an exponential tail lies about ``ln(n / 2)`` of its scales from the median, so a
+  reading ``r`` such distances beyond it has a chance of about ``(n / 2) ** -r / (n + 1)``:
+  its surprise is ``log10(n + 1) + r * log10(n / 2)``, 0 inside the window's range. That
+  is already a tail probability against the stream's own history (a new extreme of an
+  ordinary stream comes once in ``n + 1`` readings: 3.0 for ``n = 1000``, below any
+  alarm), so it is not judged again by a likelihood. Nothing is fitted and it needs no
+  state beyond the level window.
 
-Each question's normal-tail surprise is judged against its own history by its own
+Each other question's normal-tail surprise is judged against its own history by its own
 :class:`~detectors.scoring.likelihood.AnomalyLikelihood` (alone, and averaged over the
 last ``short`` readings, so a shift made of moderate values counts too); the rarer answer,
 corrected for how many questions were asked, is the score. Judged separately, a noisy stream's steps
@@ -108,6 +120,7 @@ class Surprises(NamedTuple):
     usual: float | None
     often: float | None
     classic: float
+    record: float
 
 
 _READY = 30
@@ -352,7 +365,26 @@ class UnknownStream(BaseDetector):
             usual,
             self._often(value),
             normal_surprise(classic),
+            self._record(value),
         )
+
+    def _record(self, value: float) -> float:
+        """The record question's surprise: 0 inside the level window's range, else
+        ``log10(n + 1) + r * log10(n / 2)`` for a reading ``r`` times the extreme's distance
+        from the median beyond it (at least the stream's resolution)."""
+        window = self._level
+        low, high = window.quantile(0.0), window.quantile(1.0)
+        if low <= value <= high:
+            return 0.0
+        median = window.median_and_sigma()[0]
+        floor = self._resolution if math.isfinite(self._resolution) else 1e-9
+        if value > high:
+            beyond = (value - high) / max(high - median, floor, 1e-9 * abs(median))
+        else:
+            beyond = (low - value) / max(median - low, floor, 1e-9 * abs(median))
+        n = len(window)
+        self._evidence["record_r"] = beyond
+        return math.log10(n + 1) + beyond * math.log10(max(n / 2, 1.0))
 
     def _classic_z(self, value: float) -> float:
         """``value`` from the level window's mean in its standard deviation (at least the
@@ -396,6 +428,8 @@ class UnknownStream(BaseDetector):
             ):
                 if surprise is not None and likelihood.ready():
                     rarest, asked = max(rarest, likelihood.rarity(surprise)), asked + 1
+            # the record's surprise is a tail probability already (see the module's doc)
+            rarest, asked = max(rarest, surprises.record), asked + 1
             score = surprise_score(_any_of(rarest, asked))
             if self._held and score >= ALARM:
                 score = HELD

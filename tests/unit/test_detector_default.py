@@ -245,3 +245,49 @@ def test_the_classic_question_measures_from_the_windows_mean_in_its_standard_dev
     assert twin.score_one(1234 * MIN, offset + 30.0) == detector.score_one(
         1234 * MIN, offset + 30.0
     )
+
+
+def bursty_stream() -> tuple[UnknownStream, list[float]]:
+    """A default detector that has learnt 1,500 five-minute readings of a count with
+    bursts: about 25 most of the time, one reading in 30 a burst of lognormal size (tens
+    to hundreds, as tweet volumes or request counts burst)."""
+    rng = random.Random(7)
+    detector = UnknownStream()
+    values = []
+    for i in range(1500):
+        value = 20.0 + rng.randint(0, 10)
+        if rng.random() < 1 / 30:
+            value += round(rng.lognormvariate(4.0, 1.0))
+        detector.score_one(i * 5 * MIN, value)
+        detector.learn_one(i * 5 * MIN, value)
+        values.append(value)
+    return detector, values
+
+
+def test_a_burst_far_beyond_every_earlier_one_is_an_alarm_on_a_bursty_stream() -> None:
+    """Its bursts are past the level, step and classic questions' reach, so each of them
+    counts a burst by the logarithm of its size: alone, they scored a burst four times the
+    largest of the last 1,000 readings about 0.2. The record question finds it."""
+    detector, values = bursty_stream()
+    highest = max(values[-1000:])
+    at = 1500 * 5 * MIN
+    assert detector.score_one(at, 4 * highest) >= ALARM
+    beyond = 3 * highest / (highest - 25.0)  # the median is about 25
+    assert math.isclose(detector.evidence()["record_r"], beyond, rel_tol=0.1)
+    assert detector.score_one(at, 1.05 * highest) < ALARM  # a new extreme, but barely
+    assert detector.score_one(at, highest) < ALARM
+
+
+def test_the_record_question_is_the_chance_of_an_exponential_tail_beyond_the_extreme() -> None:
+    """Inside the window's range it adds nothing; r extremes' distances beyond it, it is
+    log10(n + 1) + r * log10(n / 2), above the top and below the bottom alike."""
+    detector = UnknownStream(window=200)
+    for i in range(200):
+        detector.learn_one(i * MIN, float(i % 11))  # 0 to 10, median 5
+    surprises = detector.surprises(200 * MIN, 7.0)
+    assert surprises is not None and surprises.record == 0.0
+    above = detector.surprises(200 * MIN, 20.0)  # 10 beyond the top, which is 5 from the median
+    below = detector.surprises(200 * MIN, -10.0)
+    assert above is not None and below is not None
+    expected = math.log10(201) + 2.0 * math.log10(100)
+    assert math.isclose(above.record, expected) and math.isclose(below.record, expected)
