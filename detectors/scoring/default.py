@@ -271,8 +271,13 @@ class UnknownStream(BaseDetector):
         tenth at either end, so one wild value cannot move it."""
         median, sigma = window.median_and_sigma()
         wide = _wide_sigma(window)
+        return (x - median) / self._scale(max(sigma, wide), median)
+
+    def _scale(self, spread: float, about: float) -> float:
+        """``spread``, at least the stream's resolution (1e-9 until a change is seen) and a
+        billionth of ``about``: every question's least scale."""
         floor = self._resolution if math.isfinite(self._resolution) else 1e-9
-        return (x - median) / max(sigma, wide, floor, 1e-9 * abs(median))
+        return max(spread, floor, 1e-9 * abs(about))
 
     def _periodic(self, usual: float | None) -> bool:
         """Whether the day question is asked: the usual value is known and the stream's
@@ -348,8 +353,7 @@ class UnknownStream(BaseDetector):
         if known is not None and self._periodic(usual):
             usual, spread = known
             median, sigma = self._day.median_and_sigma()
-            floor = self._resolution if math.isfinite(self._resolution) else 1e-9
-            day_z = (value - usual - median) / max(sigma, spread, floor, 1e-9 * abs(usual))
+            day_z = (value - usual - median) / self._scale(max(sigma, spread), usual)
             self._evidence.update(expected=usual, day_z=day_z)
             day = normal_surprise(day_z)
             if self._last_usual is not None:  # the change net of the daily cycle's
@@ -377,11 +381,10 @@ class UnknownStream(BaseDetector):
         if low <= value <= high:
             return 0.0
         median = window.median_and_sigma()[0]
-        floor = self._resolution if math.isfinite(self._resolution) else 1e-9
         if value > high:
-            beyond = (value - high) / max(high - median, floor, 1e-9 * abs(median))
+            beyond = (value - high) / self._scale(high - median, median)
         else:
-            beyond = (low - value) / max(median - low, floor, 1e-9 * abs(median))
+            beyond = (low - value) / self._scale(median - low, median)
         n = len(window)
         self._evidence["record_r"] = beyond
         return math.log10(n + 1) + beyond * math.log10(max(n / 2, 1.0))
@@ -393,8 +396,7 @@ class UnknownStream(BaseDetector):
         n = len(self._level)
         mean = total / n
         sd = math.sqrt(max(squares / n - mean * mean, 0.0))
-        floor = self._resolution if math.isfinite(self._resolution) else 1e-9
-        return (value - about - mean) / max(sd, floor, 1e-9 * abs(mean + about))
+        return (value - about - mean) / self._scale(sd, mean + about)
 
     def _often(self, value: float) -> float | None:
         """The often question's surprise: how rare it is for as many of the last
