@@ -195,6 +195,10 @@ class UnknownStream(BaseDetector):
         self._held = False
         self._evidence: Evidence = {}
         self._memo: tuple[float, Surprises | None, float] | None = None
+        # the earlier days' values at the latest time asked and at the last reading's (a
+        # cache, not state: the profile's earlier days are what they were then)
+        self._days_seen: tuple[int, int, dict[float, float]] | None = None
+        self._days_seen_before: tuple[int, int, dict[float, float]] | None = None
 
     def _params(self) -> dict[str, Any]:
         return {
@@ -310,7 +314,7 @@ class UnknownStream(BaseDetector):
         known = self._earlier(ts_ms)
         return None if known is None else known[0]
 
-    def _earlier(self, ts_ms: int) -> tuple[float, float] | None:
+    def _earlier(self, ts_ms: int) -> tuple[float, float, dict[float, float]] | None:
         """:meth:`earlier_days`, and how much the earlier days differ around this time: the
         robust spread of the slot's and its neighbours' means over those days. The
         differences from earlier days are judged in the larger of this and their usual
@@ -334,9 +338,54 @@ class UnknownStream(BaseDetector):
                         own_days.add(day)
         if len(around_days) < 2:
             return None
-        usual = statistics.median(own if len(own_days) >= 2 else around)
+        days = self._on_days(ts_ms)
+        self._days_seen = (ts_ms, period, days)
+        if len(days) >= 2:
+            usual = statistics.median(days.values())
+        else:
+            usual = statistics.median(own if len(own_days) >= 2 else around)
         spread = MAD_TO_SIGMA * statistics.median([abs(x - usual) for x in around])
-        return usual, spread
+        return usual, spread, days
+
+    def _on_days(self, ts_ms: int) -> dict[float, float]:
+        """The stream's value at ``ts_ms``'s time on each earlier day (by how many days
+        back) that has it: the slot's mean, taken as the value at the slot's middle, drawn
+        straight towards the neighbouring slot's on the reading's side. A stream that moves
+        steadily through the day (a ramp, a smooth cycle) then differs from earlier days by
+        about the same at every reading, not by a saw-tooth that jumps at each slot's
+        edge."""
+        period, width = self._period_ms, self._slot_ms
+        today, slot, slots = ts_ms // period, self._slot(ts_ms), -(-period // width)
+        offset = (ts_ms % period) - slot * width - width / 2
+        side = 1 if offset > 0 else -1
+        # across the cycle's end the neighbour lies on the next (or the previous) day
+        shift = (slot + side) // slots
+        weight = abs(offset) / width
+        near = {
+            day - shift: total / n for day, total, n in self._profile.get((slot + side) % slots, ())
+        }
+        return {
+            today - day: total / n + (near[day] - total / n) * weight
+            for day, total, n in self._profile.get(slot, ())
+            if today - DAYS <= day < today and day in near
+        }
+
+    def _day_change(self, usual: float, days: dict[float, float]) -> float:
+        """The usual change since the last reading: the median over the earlier days both
+        readings have (``days``: this one's, from :meth:`_on_days`) of the change between
+        the same times on each, else the change of the usual value. The usual value itself
+        moves when a third earlier day joins its median, and a trending stream's change net
+        of it would jump there."""
+        assert self._last_usual is not None and self._last_ts is not None
+        seen = self._days_seen_before
+        if seen is not None and seen[:2] == (self._last_ts, self._period_ms):
+            before = seen[2]  # the earlier days do not change when a reading is learnt
+        else:
+            before = self._on_days(self._last_ts)
+        common = [back for back in days if back in before]
+        if len(common) >= 2:
+            return statistics.median([days[back] - before[back] for back in common])
+        return usual - self._last_usual
 
     def surprises(self, ts_ms: int, value: float, gap: bool = False) -> Surprises | None:
         """The reading's surprises (``-log10`` of their tails), None while the windows are
@@ -351,13 +400,13 @@ class UnknownStream(BaseDetector):
         known = self._earlier(ts_ms)
         usual = None if known is None else known[0]
         if known is not None and self._periodic(usual):
-            usual, spread = known
+            usual, spread, days = known
             median, sigma = self._day.median_and_sigma()
             day_z = (value - usual - median) / self._scale(max(sigma, spread), usual)
             self._evidence.update(expected=usual, day_z=day_z)
             day = normal_surprise(day_z)
             if self._last_usual is not None:  # the change net of the daily cycle's
-                change -= usual - self._last_usual
+                change -= self._day_change(usual, days)
         step = 0.0 if gap else self._z(self._step, change)
         self._evidence["step_z"] = step
         classic = self._classic_z(value)
@@ -446,6 +495,7 @@ class UnknownStream(BaseDetector):
         assert memo is not None
         surprises, score = memo[1], memo[2]
         self._last_usual = None if surprises is None else surprises.usual
+        self._days_seen_before = self._days_seen
         if surprises is not None:
             self._held = score >= ALARM or (self._held and score >= HELD)
             self._likelihood.learn(surprises.level)

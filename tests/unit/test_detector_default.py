@@ -102,6 +102,28 @@ def test_a_day_unlike_the_earlier_days_is_an_anomaly_its_range_hides(
     assert max(scores[3 * 288 : 8 * 288]) < ALARM  # the ordinary days before it
 
 
+@pytest.mark.parametrize(
+    ("shape", "days"),
+    [
+        (lambda i: 50.0 + 20.0 * math.sin(2 * math.pi * i / 1440), 7),  # a clean daily cycle
+        (lambda i: 10.0 + 0.01 * i, 5),  # a steady rise (a meter's running total)
+    ],
+    ids=["daily-sine", "ramp"],
+)
+def test_a_stream_that_moves_steadily_through_the_day_is_never_news(
+    shape: Callable[[int], float], days: int
+) -> None:
+    # One-minute readings, five-minute slots of the day: the usual value held flat across
+    # a slot put a saw-tooth into the differences from earlier days and a jump into the
+    # change net of the day's at every slot's edge (a sine scored 0.50, a ramp 0.72), and
+    # a ramp's usual value jumped again where a third earlier day joined its median (0.99)
+    detector, worst = UnknownStream(), 0.0
+    for i in range(days * 1440):
+        worst = max(worst, detector.score_one(i * MIN, shape(i)))
+        detector.learn_one(i * MIN, shape(i))
+    assert worst < 0.3
+
+
 def test_the_day_question_needs_two_earlier_days_and_a_daily_cycle() -> None:
     detector = UnknownStream()
     rng = random.Random(3)
