@@ -112,7 +112,8 @@ SPAN = 20
 
 class Surprises(NamedTuple):
     """A reading's surprises (``-log10`` of a tail probability) for each question, None
-    where it is not asked, and its usual value on earlier days (None where not known)."""
+    where it is not asked, its usual value on earlier days (None where not known), and its
+    change net of the earlier days' own between the same times (None where not known)."""
 
     level: float
     step: float
@@ -121,6 +122,7 @@ class Surprises(NamedTuple):
     often: float | None
     classic: float
     record: float
+    net: float | None = None
 
 
 _READY = 30
@@ -174,6 +176,7 @@ class UnknownStream(BaseDetector):
             short, memory, ready, hold=False, log_past_cap=True
         )
         self._day = RollingWindow(window)  # differences from earlier days at this time
+        self._net = RollingWindow(window)  # changes net of the earlier days' own
         self._often_likelihood = AnomalyLikelihood(
             short, memory, ready, hold=False, log_past_cap=True
         )
@@ -216,6 +219,7 @@ class UnknownStream(BaseDetector):
             "step_likelihood": self._step_likelihood.dump(),
             "day_likelihood": self._day_likelihood.dump(),
             "day": self._day.dump(),
+            "net": self._net.dump(),
             "slot_ms": self._slot_ms,
             "period_ms": self._period_ms,
             "seen": self._seen,
@@ -240,6 +244,7 @@ class UnknownStream(BaseDetector):
         if "day_likelihood" in state:  # absent from snapshots before the day question
             self._day_likelihood.load(state["day_likelihood"])
         self._day.load(state.get("day", []))
+        self._net.load(state.get("net", []))  # absent from snapshots before the net change
         if "often_likelihood" in state:  # absent from snapshots before the often question
             self._often_likelihood.load(state["often_likelihood"])
         if "classic_likelihood" in state:  # absent from snapshots before the classic question
@@ -405,9 +410,17 @@ class UnknownStream(BaseDetector):
             day_z = (value - usual - median) / self._scale(max(sigma, spread), usual)
             self._evidence.update(expected=usual, day_z=day_z)
             day = normal_surprise(day_z)
-            if self._last_usual is not None:  # the change net of the daily cycle's
-                change -= self._day_change(usual, days)
-        step = 0.0 if gap else self._z(self._step, change)
+        net = None
+        if known is not None and self._last_usual is not None:
+            net = change - self._day_change(known[0], known[2])
+        if gap:
+            step = 0.0
+        elif net is not None and self._steadier_net():
+            step = self._z(self._net, net)
+        elif net is not None and day is not None:
+            step = self._z(self._step, net)  # judged in the raw changes' spread until then
+        else:
+            step = self._z(self._step, change)
         self._evidence["step_z"] = step
         classic = self._classic_z(value)
         self._evidence["classic_z"] = classic
@@ -419,6 +432,19 @@ class UnknownStream(BaseDetector):
             self._often(value),
             normal_surprise(classic),
             self._record(value),
+            net,
+        )
+
+    def _steadier_net(self) -> bool:
+        """Whether the step question judges a reading's change net of the earlier days'
+        own between the same times, in those net changes' spread: where they are known and
+        steadier than the raw changes. Of a stream whose days repeat with a slow drift (a
+        weekly cycle, a trend: the day question's differences vary too much for it to be
+        asked) the net changes are the noise alone, and a spike of a few times it stands out
+        that the cycle's own swings hide from every other question."""
+        return (
+            len(self._net) >= _READY
+            and self._net.median_and_sigma()[1] < self._step.median_and_sigma()[1]
         )
 
     def _record(self, value: float) -> float:
@@ -515,6 +541,8 @@ class UnknownStream(BaseDetector):
                 self._resolution = min(self._resolution, change)
             if not self.after_gap(ts_ms):
                 self._step.add(value - self._last)
+                if surprises is not None and surprises.net is not None:
+                    self._net.add(surprises.net)
         if self._last_ts is not None and ts_ms > self._last_ts:
             self._intervals.add(float(ts_ms - self._last_ts))
             self._usual = self._usual_interval()
@@ -557,6 +585,7 @@ class UnknownStream(BaseDetector):
         self._slot_ms = max(int(self._usual), period // MAX_SLOTS)
         self._profile.clear()
         self._day = RollingWindow(self.window)
+        self._net = RollingWindow(self.window)
         self._last_usual = None
 
     def _remember(self, ts_ms: int, value: float) -> None:

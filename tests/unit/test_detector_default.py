@@ -124,6 +124,26 @@ def test_a_stream_that_moves_steadily_through_the_day_is_never_news(
     assert worst < 0.3
 
 
+def test_a_spike_inside_a_daily_cycle_that_drifts_weekly_is_an_alarm() -> None:
+    # Hourly readings of a daily cycle (500) on a weekly one (300) with noise of 10: the
+    # weekly drift makes the differences from earlier days too varied for the day question,
+    # and the daily swing makes the raw changes as large as a spike of 250 (0.03 when
+    # every change was judged in the raw changes' spread). Net of the earlier days' own
+    # change between the same hours, the changes are the noise, and the spike stands out.
+    hour, rng, detector = 3_600_000, random.Random(5), UnknownStream()
+    spike_at, ordinary = 12 * 24 + 13, []
+    for i in range(14 * 24):
+        value = 1000.0 + 500.0 * math.sin(2 * math.pi * i / 24) + rng.gauss(0.0, 10.0)
+        value += 300.0 * math.sin(2 * math.pi * i / 168)
+        if i == spike_at:
+            value += 250.0
+            assert detector.score_one(i * hour, value) >= ALARM
+        elif i > 4 * 24 and i != spike_at + 1:  # the next reading undoes the spike
+            ordinary.append(detector.score_one(i * hour, value))
+        detector.learn_one(i * hour, value)
+    assert max(ordinary) < ALARM
+
+
 def test_the_day_question_needs_two_earlier_days_and_a_daily_cycle() -> None:
     detector = UnknownStream()
     rng = random.Random(3)
