@@ -256,7 +256,7 @@ class UnknownStream(BaseDetector):
         self._period_ms = int(state.get("period_ms", DAY_MS))
         self._seen = int(state.get("seen", 0))
         self._profile = {
-            int(slot): [[float(x) for x in entry] for entry in days]
+            int(slot): [_timed([float(x) for x in entry], self._slot_ms) for entry in days]
             for slot, days in state.get("profile", [])
         }
         self._last = state["last"]
@@ -334,7 +334,7 @@ class UnknownStream(BaseDetector):
         own_days: set[float] = set()
         around_days: set[float] = set()
         for near in (slot - 1, slot, slot + 1):
-            for day, total, n in self._profile.get(near % slots, ()):
+            for day, total, n, _ in self._profile.get(near % slots, ()):
                 if today - DAYS <= day < today:
                     around.append(total / n)
                     around_days.add(day)
@@ -354,26 +354,42 @@ class UnknownStream(BaseDetector):
 
     def _on_days(self, ts_ms: int) -> dict[float, float]:
         """The stream's value at ``ts_ms``'s time on each earlier day (by how many days
-        back) that has it: the slot's mean, taken as the value at the slot's middle, drawn
-        straight towards the neighbouring slot's on the reading's side. A stream that moves
-        steadily through the day (a ramp, a smooth cycle) then differs from earlier days by
-        about the same at every reading, not by a saw-tooth that jumps at each slot's
-        edge."""
+        back) that has it: the slot's mean, taken as the value at its readings' mean time,
+        drawn straight towards the neighbouring slot's on the reading's side. A stream that
+        moves steadily through the day (a ramp, a smooth cycle) then differs from earlier
+        days by about the same at every reading, not by a saw-tooth that jumps at each
+        slot's edge; a stream read once a slot, at the time it was read before, is compared
+        with that reading alone (a sharp edge of its cycle is not smoothed over)."""
         period, width = self._period_ms, self._slot_ms
         today, slot, slots = ts_ms // period, self._slot(ts_ms), -(-period // width)
-        offset = (ts_ms % period) - slot * width - width / 2
-        side = 1 if offset > 0 else -1
-        # across the cycle's end the neighbour lies on the next (or the previous) day
-        shift = (slot + side) // slots
-        weight = abs(offset) / width
-        near = {
-            day - shift: total / n for day, total, n in self._profile.get((slot + side) % slots, ())
-        }
-        return {
-            today - day: total / n + (near[day] - total / n) * weight
-            for day, total, n in self._profile.get(slot, ())
-            if today - DAYS <= day < today and day in near
-        }
+        at = ts_ms % period - slot * width  # the reading's time into its slot
+        values: dict[float, float] = {}
+        for entry in self._profile.get(slot, ()):
+            day = entry[0]
+            if not today - DAYS <= day < today:
+                continue
+            mean, centre = entry[1] / entry[2], entry[3] / entry[2]
+            if at == centre:
+                values[today - day] = mean
+                continue
+            side = 1 if at > centre else -1
+            # across the cycle's end the neighbour lies on the next (or the previous) day
+            other = self._entry((slot + side) % slots, day + (slot + side) // slots)
+            if other is None:
+                continue
+            # the neighbour's mean time, in this slot's time
+            there = other[3] / other[2] + side * width
+            values[today - day] = mean + (other[1] / other[2] - mean) * (at - centre) / (
+                there - centre
+            )
+        return values
+
+    def _entry(self, slot: int, day: float) -> list[float] | None:
+        """The slot's [day, sum, count, time sum] of ``day``, None if it has none."""
+        for entry in self._profile.get(slot, ()):
+            if entry[0] == day:
+                return entry
+        return None
 
     def _day_change(self, usual: float, days: dict[float, float]) -> float:
         """The usual change since the last reading: the median over the earlier days both
@@ -591,17 +607,26 @@ class UnknownStream(BaseDetector):
     def _remember(self, ts_ms: int, value: float) -> None:
         """The reading joins its slot's mean for today; days older than :data:`DAYS`
         before it are forgotten."""
-        day, days = ts_ms // self._period_ms, self._profile.setdefault(self._slot(ts_ms), [])
+        slot = self._slot(ts_ms)
+        day, days = ts_ms // self._period_ms, self._profile.setdefault(slot, [])
+        at = float(ts_ms % self._period_ms - slot * self._slot_ms)
         if days and days[-1][0] == day:
             days[-1][1] += value
             days[-1][2] += 1
+            days[-1][3] += at
             return
-        days.append([float(day), value, 1.0])
+        days.append([float(day), value, 1.0, at])
         while days[0][0] < day - DAYS:
             del days[0]
 
     def evidence(self) -> Evidence:
         return self._evidence
+
+
+def _timed(entry: list[float], width: int) -> list[float]:
+    """A profile entry with its readings' time sum: an older snapshot's [day, sum, count]
+    is taken as read at its slot's middle."""
+    return entry if len(entry) == 4 else [*entry, entry[2] * width / 2]
 
 
 def _moments(values: list[float]) -> list[float]:

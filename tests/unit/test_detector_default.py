@@ -144,6 +144,19 @@ def test_a_spike_inside_a_daily_cycle_that_drifts_weekly_is_an_alarm() -> None:
     assert max(ordinary) < ALARM
 
 
+def test_a_stream_read_once_a_slot_is_compared_with_the_same_time_on_earlier_days() -> None:
+    # Five-minute readings, five-minute slots: the first reading of the 09:00 plateau is
+    # compared with the 09:00 readings of earlier days (80), not with a blend of them and
+    # the 08:55 ones (50, when a slot's mean was taken as the value at its middle)
+    detector = UnknownStream()
+    values = daily_plateaus(5, noise=0.5)
+    for i, value in enumerate(values[: 4 * 288 + 108]):
+        detector.score_one(i * 5 * MIN, value)
+        detector.learn_one(i * 5 * MIN, value)
+    usual = detector.earlier_days((4 * 288 + 108) * 5 * MIN)
+    assert usual is not None and abs(usual - 80.0) < 2.0
+
+
 def test_the_day_question_needs_two_earlier_days_and_a_daily_cycle() -> None:
     detector = UnknownStream()
     rng = random.Random(3)
@@ -181,6 +194,15 @@ def test_the_days_survive_a_snapshot_and_an_older_one_loads() -> None:
     aged = restore(older)
     assert isinstance(aged, UnknownStream) and aged.earlier_days(ts) is None
     assert aged.score_one(ts, 20.0) < detector.score_one(ts, 20.0)
+    # a profile saved before its entries kept their readings' times: taken as read at the
+    # slot's middle, the same usual value within the half slot's change
+    untimed = json.loads(json.dumps(snapshot))
+    untimed["state"]["profile"] = [
+        [slot, [entry[:3] for entry in days]] for slot, days in untimed["state"]["profile"]
+    ]
+    then = restore(untimed)
+    assert isinstance(then, UnknownStream)
+    assert then.earlier_days(ts) == pytest.approx(detector.earlier_days(ts), abs=1.0)
 
 
 def test_a_sparse_stream_that_leaves_its_usual_value_more_often_is_an_anomaly() -> None:
