@@ -24,9 +24,12 @@ scale):
   differences? A day higher than the others, a rise that did not come, a spike or a
   shift inside the range the cycle covers every day: the anomalies of context that the
   level question cannot see, because the cycle itself is its spread (on a stream at 20 by
-  night and 80 by day, a reading of 200 is only four spreads out). Of such a stream the
-  step question judges the change net of the cycle's change at that time, so the same
-  jump at the same hour every day is not a shape anomaly. The cycle is a day, unless the
+  night and 80 by day, a reading of 200 is only four spreads out). Wherever two earlier
+  days are known, the step question judges the change net of the earlier days' own change
+  between the same two times, in those net changes' spread where they are steadier than
+  the raw changes: the same jump at the same hour every day is not a shape anomaly, and
+  a spike stands out of a daily swing that drifts from day to day (a weekly cycle) too
+  much for the day question to be asked. The cycle is a day, unless the
   level window's autocorrelation shows a shorter one (:func:`cycle_of`, looked for every
   :data:`PERIOD_EVERY` readings): a machine's duty cycle, an hourly batch job; "days"
   are then its turns.
@@ -55,6 +58,11 @@ scale):
   ordinary stream comes once in ``n + 1`` readings: 3.0 for ``n = 1000``, below any
   alarm), so it is not judged again by a likelihood. Nothing is fitted and it needs no
   state beyond the level window.
+* **still**, asked only of a reading that repeats the last one exactly, in a stream whose
+  changes are 0 less than once in a hundred (:data:`STILL_RATE`): how rare is it for as
+  many of the last :data:`SPAN` readings to repeat the one before, at that rate (a
+  binomial tail, used as it is, as the record's)? A stuck sensor: every other question
+  sees a repeat as no step, at the level the stream was.
 
 Each other question's normal-tail surprise is judged against its own history by its own
 :class:`~detectors.scoring.likelihood.AnomalyLikelihood` (alone, and averaged over the
@@ -107,13 +115,18 @@ SPARSE = 0.5
 """A stream whose window sits at its median this often is sparse (a count that is mostly 0,
 a flat line with excursions): the often question is asked of it."""
 SPAN = 20
+STILL_RATE = 0.01
+"""The still question is asked of a stream whose changes are 0 less often than this: a
+continuous measurement, not a count or a coarsely rounded value, whose repeats come in runs
+whenever it is low or idle and say nothing of its sensor."""
 """The often question counts the readings off the median among the last this many."""
 
 
 class Surprises(NamedTuple):
     """A reading's surprises (``-log10`` of a tail probability) for each question, None
     where it is not asked, its usual value on earlier days (None where not known), and its
-    change net of the earlier days' own between the same times (None where not known)."""
+    change net of the earlier days' own between the same times (None where not known);
+    the still question's last."""
 
     level: float
     step: float
@@ -123,6 +136,7 @@ class Surprises(NamedTuple):
     classic: float
     record: float
     net: float | None = None
+    still: float | None = None
 
 
 _READY = 30
@@ -185,6 +199,7 @@ class UnknownStream(BaseDetector):
         )
         self._moments = [0.0, 0.0, 0.0]  # the level window's sum and sum of squares about [2]
         self._off: deque[bool] = deque(maxlen=SPAN - 1)  # the last readings: off the median?
+        self._still: deque[bool] = deque(maxlen=SPAN - 1)  # the last readings: repeats?
         self._slot_ms = 0  # the width of a place in the cycle, fixed once the cadence is known
         self._period_ms = DAY_MS  # the cycle: a day, unless a shorter one is seen
         self._seen = 0  # readings learnt
@@ -228,6 +243,7 @@ class UnknownStream(BaseDetector):
             "classic_likelihood": self._classic_likelihood.dump(),
             "moments": list(self._moments),
             "off": list(self._off),
+            "still": list(self._still),
             "last": self._last,
             "last_usual": self._last_usual,
             "intervals": self._intervals.dump(),
@@ -252,6 +268,8 @@ class UnknownStream(BaseDetector):
         moments = state.get("moments")  # absent from snapshots before the classic question
         self._moments = [float(x) for x in moments] if moments else _moments(self._level.values())
         self._off = deque((bool(x) for x in state.get("off", [])), maxlen=SPAN - 1)
+        # absent from snapshots before the still question
+        self._still = deque((bool(x) for x in state.get("still", [])), maxlen=SPAN - 1)
         self._slot_ms = int(state.get("slot_ms", 0))
         self._period_ms = int(state.get("period_ms", DAY_MS))
         self._seen = int(state.get("seen", 0))
@@ -449,6 +467,7 @@ class UnknownStream(BaseDetector):
             normal_surprise(classic),
             self._record(value),
             net,
+            self._still_surprise(value),
         )
 
     def _steadier_net(self) -> bool:
@@ -489,6 +508,31 @@ class UnknownStream(BaseDetector):
         sd = math.sqrt(max(squares / n - mean * mean, 0.0))
         return (value - about - mean) / self._scale(sd, mean + about)
 
+    def _still_surprise(self, value: float) -> float | None:
+        """The still question's surprise, asked of a reading that repeats the last one
+        exactly: how rare it is for as many of the last :data:`SPAN` readings (this one
+        too) to repeat the one before, at the rate the stream's changes were 0 before them
+        (binomial); None while it has not seen that many, or where that rate is over
+        :data:`STILL_RATE`. A sensor stuck at one value in a stream that never repeats
+        itself stands out within a few readings, where every other question sees nothing
+        (a repeat is no step, and lies at the level it was). Asked only of a repeat, it
+        costs the other questions nothing in the correction for asking several, and its
+        tail is used as it is, as the record question's: a likelihood would learn from
+        too few repeats to say."""
+        steps = len(self._step)
+        if len(self._still) < SPAN - 1 or steps < _READY or value != self._last:
+            return None
+        recent = sum(self._still)
+        # the rate before the last readings: a run of repeats does not make itself usual
+        zeros = max(0.0, self._step.share_at(0.0) * steps - recent)
+        rate = zeros / max(1, steps - len(self._still))
+        if rate > STILL_RATE:
+            return None
+        count = recent + 1
+        rate = max(rate, 1.0 / steps)
+        self._evidence["repeats"] = count
+        return -math.log10(max(_binomial_tail(count, SPAN, rate), 1e-300))
+
     def _often(self, value: float) -> float | None:
         """The often question's surprise: how rare it is for as many of the last
         :data:`SPAN` readings (this one too) to be off the median, at the rate the window
@@ -523,6 +567,8 @@ class UnknownStream(BaseDetector):
                     rarest, asked = max(rarest, likelihood.rarity(surprise)), asked + 1
             # the record's surprise is a tail probability already (see the module's doc)
             rarest, asked = max(rarest, surprises.record), asked + 1
+            if surprises.still is not None:  # a tail probability too
+                rarest, asked = max(rarest, surprises.still), asked + 1
             score = surprise_score(_any_of(rarest, asked))
             if self._held and score >= ALARM:
                 score = HELD
@@ -552,6 +598,7 @@ class UnknownStream(BaseDetector):
         if len(self._level) >= _READY:
             self._off.append(value != self._level.median_and_sigma()[0])
         if self._last is not None:
+            self._still.append(value == self._last)
             change = abs(value - self._last)
             if change > 0.0:
                 self._resolution = min(self._resolution, change)

@@ -355,3 +355,30 @@ def test_the_record_question_is_the_chance_of_an_exponential_tail_beyond_the_ext
     assert above is not None and below is not None
     expected = math.log10(201) + 2.0 * math.log10(100)
     assert math.isclose(above.record, expected) and math.isclose(below.record, expected)
+
+
+def test_a_sensor_stuck_at_one_value_in_a_stream_that_never_repeats_is_an_alarm() -> None:
+    # Every other question sees a repeat as no step, at the level the stream was: stuck
+    # for 100 readings, it scored 0.001 before the still question
+    rng, detector = random.Random(1), UnknownStream()
+    for i in range(3000):
+        value = 10.0 + rng.gauss(0.0, 1.0)
+        detector.score_one(i * 5 * MIN, value)
+        detector.learn_one(i * 5 * MIN, value)
+    scores = []
+    for i in range(3000, 3010):
+        scores.append(detector.score_one(i * 5 * MIN, value))
+        detector.learn_one(i * 5 * MIN, value)
+    assert scores[0] < 0.3  # one repeat is ordinary
+    assert max(scores[:5]) >= ALARM, scores  # four or five are not
+
+
+def test_the_still_question_is_not_asked_of_a_count() -> None:
+    # small counts repeat all the time, in runs whenever the stream is low
+    rng, detector = random.Random(2), UnknownStream()
+    for i in range(3000):
+        value = float(sum(rng.random() < 0.1 for _ in range(20)))
+        detector.score_one(i * 5 * MIN, value)
+        detector.learn_one(i * 5 * MIN, value)
+    surprises = detector.surprises(3000 * 5 * MIN, value)
+    assert surprises is not None and surprises.still is None
