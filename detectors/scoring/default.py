@@ -644,6 +644,10 @@ class UnknownStream(BaseDetector):
         period = DAY_MS if lag is None else max(1, round(lag * self._usual))
         if abs(period - self._period_ms) <= 0.1 * self._period_ms:
             return
+        if self._period_ms != DAY_MS and lag is not None:
+            turns = round(period / self._period_ms)
+            if turns >= 2 and abs(period - turns * self._period_ms) <= 0.1 * self._period_ms:
+                return  # the same cycle, seen again a few turns on
         self._period_ms = period
         self._slot_ms = max(int(self._usual), period // MAX_SLOTS)
         self._profile.clear()

@@ -382,3 +382,18 @@ def test_the_still_question_is_not_asked_of_a_count() -> None:
         detector.learn_one(i * 5 * MIN, value)
     surprises = detector.surprises(3000 * 5 * MIN, value)
     assert surprises is not None and surprises.still is None
+
+
+def test_a_missed_turn_of_a_short_cycle_does_not_make_it_twice_as_long() -> None:
+    # A square wave of 100 one-minute readings, one turn without its high half: the level
+    # window's autocorrelation then peaked at 200 readings, the cycle was taken afresh,
+    # its memory of earlier turns dropped, and every edge after it scored up to 0.58
+    rng, detector, after = random.Random(1), UnknownStream(), []
+    for i in range(4000):
+        value = (10.0 if (i // 50) % 2 and not 3000 <= i < 3100 else 0.0) + rng.gauss(0.0, 0.3)
+        score = detector.score_one(i * MIN, value)
+        if i >= 3150:
+            after.append(score)
+        detector.learn_one(i * MIN, value)
+    assert detector._period_ms == 100 * MIN
+    assert max(after) < ALARM
