@@ -397,3 +397,35 @@ def test_a_missed_turn_of_a_short_cycle_does_not_make_it_twice_as_long() -> None
         detector.learn_one(i * MIN, value)
     assert detector._period_ms == 100 * MIN
     assert max(after) < ALARM
+
+
+def city_traffic(hours: int, holiday: int | None = None, seed: int = 2) -> list[float]:
+    """Half-hourly readings of a road with rush hours on weekdays, half of them at
+    weekends, and noise; the day ``holiday`` (counted from the start) is a weekend day."""
+    rng, values = random.Random(seed), []
+    for i in range(hours * 2):
+        day, hour = i // 48, (i % 48) / 2
+        weekend = day % 7 >= 5 or day == holiday
+        size = 50.0 if weekend else 100.0
+        peaks = math.exp(-((hour - 8) ** 2) / 2) + math.exp(-((hour - 18) ** 2) / 2)
+        values.append(100.0 + size * peaks + rng.gauss(0.0, 3.0))
+    return values
+
+
+def test_a_weekday_like_a_sunday_is_an_anomaly_and_every_weekend_is_not() -> None:
+    half_hour = 30 * MIN
+    weeks = 6
+    holiday = 5 * 7 + 2  # the Wednesday of the sixth week
+    scores_by_day: dict[int, float] = {}
+    detector = UnknownStream()
+    for i, value in enumerate(city_traffic(weeks * 7 * 24, holiday)):
+        score = detector.score_one(i * half_hour, value)
+        scores_by_day[i // 48] = max(scores_by_day.get(i // 48, 0.0), score)
+        detector.learn_one(i * half_hour, value)
+    assert scores_by_day[holiday] >= ALARM
+    # the weekends after the first (which is new) and the days after the holiday's week
+    ordinary = [score for day, score in scores_by_day.items() if 14 <= day < holiday]
+    assert max(ordinary) < ALARM, scores_by_day
+    twin = restore(json.loads(json.dumps(detector.snapshot())))
+    ts = weeks * 7 * 48 * half_hour
+    assert twin.score_one(ts, 180.0) == detector.score_one(ts, 180.0)
