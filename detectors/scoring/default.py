@@ -366,10 +366,14 @@ class UnknownStream(BaseDetector):
 
     def _earlier(self, ts_ms: int) -> tuple[float, float, dict[float, float]] | None:
         """:meth:`earlier_days`, and how much the earlier days differ around this time: the
-        robust spread of the slot's and its neighbours' means over those days. The
-        differences from earlier days are judged in the larger of this and their usual
-        spread over the whole day, so a time of day whose days vary (a busy afternoon) does
-        not teach the question's likelihood that big differences are ordinary elsewhere."""
+        robust spread of the slot's and its neighbours' means over those days, each about
+        its own slot's median. The differences from earlier days are judged in the larger
+        of this and their usual spread over the whole day, so a time of day whose days vary
+        (a busy afternoon) does not teach the question's likelihood that big differences
+        are ordinary elsewhere. Each slot about its own median: taken together, about this
+        slot's usual value, the spread measured the cycle's own shape where it is steep (a
+        heartbeat's peak, whose neighbours lie half its height below it) and hid a beat
+        whose peak fell short by 40 %."""
         if not self._slot_ms:
             return None
         period = self._period_ms
@@ -378,14 +382,20 @@ class UnknownStream(BaseDetector):
         around: list[float] = []
         own_days: set[float] = set()
         around_days: set[float] = set()
+        apart: list[float] = []  # each slot's means about their own median
         for near in (slot - 1, slot, slot + 1):
+            means = []
             for day, total, n, _ in self._profile.get(near % slots, ()):
                 if today - DAYS <= day < today:
-                    around.append(total / n)
+                    means.append(total / n)
                     around_days.add(day)
                     if near == slot:
                         own.append(total / n)
                         own_days.add(day)
+            around += means
+            if len(means) >= 2:
+                middle = statistics.median(means)
+                apart += [abs(x - middle) for x in means]
         if len(around_days) < 2:
             return None
         days = self._on_days(ts_ms)
@@ -394,7 +404,10 @@ class UnknownStream(BaseDetector):
             usual = statistics.median(days.values())
         else:
             usual = statistics.median(own if len(own_days) >= 2 else around)
-        spread = MAD_TO_SIGMA * statistics.median([abs(x - usual) for x in around])
+        if apart:
+            spread = MAD_TO_SIGMA * statistics.median(apart)
+        else:
+            spread = MAD_TO_SIGMA * statistics.median([abs(x - usual) for x in around])
         return usual, spread, days
 
     def _on_days(self, ts_ms: int) -> dict[float, float]:
