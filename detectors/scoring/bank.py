@@ -6,7 +6,9 @@ the highest of the limit, forecast and burst scores and the second-highest stati
 vote, so one statistical detector alone never raises an alert (members of one ``family``,
 such as EWMA and CUSUM on the same residual, cast a single vote: their best), capped at
 level III (a statistic alone is never a major emergency); the *fault*
-score is the highest health score. Members marked ``residual`` see the value minus the seasonal
+score is the highest health score, or a statistical member's whose evidence marks it as
+its sensor's fault (:data:`~detectors.scoring.base.FAULT`: a stuck sensor), which then
+casts no vote. Members marked ``residual`` see the value minus the seasonal
 expectation in units of its usual spread (the rush hour and its larger swings removed) and
 wait until the seasonal profile is learnt.
 
@@ -29,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from detectors.scoring.base import (
+    FAULT,
     STATISTICAL_CAP,
     BaseDetector,
     Evidence,
@@ -227,6 +230,7 @@ class Bank(BaseDetector):
         for i in self._conditions:
             if scores[i] > condition:
                 condition, by = scores[i], i
+        evidence = raw.evidence
         if self._families:
             # each family's ballot: its highest score (NaN, not yet scored, as 0), the
             # later member on a tie, as (score, index) tuples compare
@@ -237,6 +241,10 @@ class Bank(BaseDetector):
                     score = scores[i]
                     if score != score:
                         score = 0.0
+                    elif evidence is not None and FAULT in (evidence[i] or ()):
+                        if score > fault:  # its sensor's fault: no vote on the place
+                            fault, fault_by = score, i
+                        score = 0.0
                     if voter < 0 or score >= vote:
                         vote, voter = score, i
                 ballots.append((vote, voter))
@@ -246,7 +254,7 @@ class Bank(BaseDetector):
                 vote = STATISTICAL_CAP
             if vote > condition:
                 condition, by = vote, voter
-        labels, evidence = self._labels, raw.evidence
+        labels = self._labels
         self._last = BankResult(
             condition, labels[by] if by >= 0 else "",
             (evidence[by] if by >= 0 and evidence is not None else None) or {},

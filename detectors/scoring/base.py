@@ -40,6 +40,10 @@ SNAPSHOT_VERSION = 1
 STATISTICAL_CAP = 0.8
 """A statistical anomaly alone reaches level III at most: levels II and I come from the
 standards' limits, or from spread and time through escalation."""
+FAULT = "fault"
+"""An evidence key: a statistical member's score is its sensor's fault (``default``'s
+still question: a stuck sensor), not a condition of its place. A bank counts it with its
+faults."""
 
 
 @runtime_checkable

@@ -108,7 +108,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from detectors.contract.levels import ALARM
-from detectors.scoring.base import BaseDetector, Evidence, register
+from detectors.scoring.base import FAULT, BaseDetector, Evidence, register
 from detectors.scoring.likelihood import (
     HELD,
     AnomalyLikelihood,
@@ -620,6 +620,8 @@ class UnknownStream(BaseDetector):
             # the record's surprise is a tail probability already (see the module's doc)
             rarest, asked = max(rarest, surprises.record), asked + 1
             if surprises.still is not None:  # a tail probability too
+                if surprises.still > rarest:
+                    self._evidence[FAULT] = "stuck"  # the sensor's fault, not the place's
                 rarest, asked = max(rarest, surprises.still), asked + 1
             score = surprise_score(_any_of(rarest, asked))
             if self._held and score >= ALARM:

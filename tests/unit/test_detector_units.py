@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
+from detectors.contract.levels import ALARM
 from detectors.scoring.bank import Bank
 from detectors.scoring.health import StuckSensor
 from detectors.scoring.limits import aqi_bands
@@ -95,6 +96,21 @@ def test_a_limit_alone_raises_a_condition_with_its_evidence() -> None:
 def test_the_default_bank_knows_nothing_of_limits() -> None:
     assert default_bank().labels == ("default", "silent")
     assert "static" not in bank_for("air_station", "temperature", 60).labels
+
+
+def test_a_stuck_sensor_is_the_default_banks_fault_not_a_condition_of_its_place() -> None:
+    # default's still question finds a sensor stuck in a stream that never repeats itself;
+    # as a statistical vote it raised the place's condition, an area's anomaly
+    rng, bank = np.random.default_rng(1), default_bank(300)
+    values = 10.0 + rng.normal(0.0, 1.0, 3000)
+    for i, value in enumerate(values):
+        ordinary = bank.assess(i * 300_000, float(value))
+    assert ordinary.fault < ALARM
+    results = [bank.assess((3000 + i) * 300_000, float(values[-1])) for i in range(10)]
+    worst = max(results, key=lambda result: result.fault)
+    assert worst.fault >= ALARM and worst.fault_by == "default"
+    assert worst.fault_evidence["fault"] == "stuck"
+    assert max(result.condition for result in results) < ALARM
 
 
 def test_calibration_reads_the_training_tail_and_extends_it() -> None:
