@@ -27,7 +27,17 @@ def _choose(driver: WebDriver, dropdown_id: str, label: str) -> None:
     """Pick ``label`` in a dcc.Dropdown as a user does: open it, click the option."""
     driver.find_element(By.ID, dropdown_id).click()
     option = f"//*[@role='option' and normalize-space()='{label}']"
-    _wait(driver, lambda d: d.find_elements(By.XPATH, option))
+
+    def shown(d: WebDriver) -> bool:
+        if d.find_elements(By.XPATH, option):
+            return True
+        if not d.find_elements(By.XPATH, "//*[@role='option']"):
+            # the page's refresh redrew the dropdown with the case's next steps and closed
+            # the menu opened before it (CI, 2026-12-07): open it again, as a user would
+            d.find_element(By.ID, dropdown_id).click()
+        return False
+
+    _wait(driver, shown)
     # A click by script: the menu's search box may lie over the first option.
     driver.execute_script("arguments[0].click()", driver.find_element(By.XPATH, option))
     if driver.find_elements(By.XPATH, option):  # a menu left open covers what is below it
