@@ -8,9 +8,11 @@ such as EWMA and CUSUM on the same residual, cast a single vote: their best), ca
 level III (a statistic alone is never a major emergency); the *fault*
 score is the highest health score, or a statistical member's whose evidence marks it as
 its sensor's fault (:data:`~detectors.scoring.base.FAULT`: a stuck sensor), which then
-casts no vote. Members marked ``residual`` see the value minus the seasonal
-expectation in units of its usual spread (the rush hour and its larger swings removed) and
-wait until the seasonal profile is learnt.
+casts no vote. A statistical member's reading that continues an episode scored no news
+(:data:`~detectors.scoring.base.CONTINUES`: ``default``'s) counts as its own score up to
+:data:`~detectors.scoring.likelihood.HELD`. Members marked ``residual`` see the value minus
+the seasonal expectation in units of its usual spread (the rush hour and its larger swings
+removed) and wait until the seasonal profile is learnt.
 
 >>> from detectors.scoring.profiles import bank_for
 >>> bank = bank_for("air_station", "pm25", cadence_s=60)
@@ -31,7 +33,9 @@ import numpy as np
 import numpy.typing as npt
 
 from detectors.scoring.base import (
+    CONTINUES,
     FAULT,
+    NO_NEWS,
     STATISTICAL_CAP,
     BaseDetector,
     Evidence,
@@ -40,13 +44,15 @@ from detectors.scoring.base import (
     restore,
 )
 from detectors.scoring.health import SilentSensor
-from detectors.scoring.likelihood import Graded
+from detectors.scoring.likelihood import HELD, Graded
 from detectors.scoring.multivariate import MultivariateDetector, TrainedModel
 from detectors.scoring.seasonal import SeasonalBaseline
 from detectors.scoring.wrappers import GuardedLearning, build
 
 CONDITION_ROLES = ("limit", "forecast", "burst")
-EVIDENCE_FLOOR = 0.3
+EVIDENCE_FLOOR = NO_NEWS
+"""A member's evidence is kept from this score up (a reading that continues an episode,
+scored :data:`~detectors.scoring.base.NO_NEWS`, carries its own score in it)."""
 NAN = float("nan")
 
 
@@ -241,10 +247,14 @@ class Bank(BaseDetector):
                     score = scores[i]
                     if score != score:
                         score = 0.0
-                    elif evidence is not None and FAULT in (evidence[i] or ()):
-                        if score > fault:  # its sensor's fault: no vote on the place
-                            fault, fault_by = score, i
-                        score = 0.0
+                    elif evidence is not None and (marks := evidence[i]):
+                        held = marks.get(CONTINUES)
+                        if held is not None:  # an episode goes on: its alert stays up
+                            score = max(score, min(float(held), HELD))
+                        if FAULT in marks:
+                            if score > fault:  # its sensor's fault: no vote on the place
+                                fault, fault_by = score, i
+                            score = 0.0
                     if voter < 0 or score >= vote:
                         vote, voter = score, i
                 ballots.append((vote, voter))

@@ -44,6 +44,16 @@ FAULT = "fault"
 """An evidence key: a statistical member's score is its sensor's fault (``default``'s
 still question: a stuck sensor), not a condition of its place. A bank counts it with its
 faults."""
+NO_NEWS = 0.2
+"""What a reading of an episode already raised scores where it is no more unusual than the
+readings just before it (``default``): news is an episode's onset and its worsening, not
+every reading it goes on. 0.2 is one reading in a hundred, what an ordinary stream shows
+every hundred readings."""
+CONTINUES = "continues"
+"""An evidence key: the reading's own score where it continues an episode and scores
+:data:`NO_NEWS`. A bank counts it as its own score up to
+:data:`~detectors.scoring.likelihood.HELD`, so the alert raised at the onset stays up
+(over the engine's clearing level) and is not raised again (under an alarm)."""
 
 
 @runtime_checkable

@@ -84,8 +84,13 @@ reach (the fitted tail learns that), not how far. Counted in full, a stream whos
 regularly break the model (a jump at the same hour every day from a flat night, a beat far
 steeper than the noise between beats) scored about 1.0 at every one, day after day.
 One pass, memory bounded by the windows, no look-ahead;
-silent (0) for the first ``warmup`` readings; an alarm is raised at its onset and held
-(:data:`~detectors.scoring.likelihood.HELD`) while it goes on.
+silent (0) for the first ``warmup`` readings. An episode is news at its onset and where it
+worsens: a reading no more unusual than one of the last :data:`SPAN` readings scores at
+most :data:`~detectors.scoring.base.NO_NEWS`, its own score kept in its evidence
+(:data:`~detectors.scoring.base.CONTINUES`), from which a bank holds the alert raised at
+the onset (:class:`~detectors.scoring.bank.Bank`). So a threshold counts an episode once,
+wherever it is set: scored in full at every reading, a sustained episode outside NAB's
+labelled windows counted as a false alarm at each one.
 
 >>> detector = UnknownStream()
 >>> wave = [20.0 + 5.0 * ((i * 37) % 11) / 10 for i in range(600)]
@@ -107,10 +112,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from detectors.contract.levels import ALARM
-from detectors.scoring.base import FAULT, BaseDetector, Evidence, register
+from detectors.scoring.base import CONTINUES, FAULT, NO_NEWS, BaseDetector, Evidence, register
 from detectors.scoring.likelihood import (
-    HELD,
     AnomalyLikelihood,
     normal_surprise,
     surprise_score,
@@ -187,7 +190,11 @@ class UnknownStream(BaseDetector):
     name = "default"
 
     def __init__(
-        self, window: int = 1000, short: int = 5, memory: int = 2000, warmup: int = 180
+        self,
+        window: int = 1000,
+        short: int = 5,
+        memory: int = 2000,
+        warmup: int = 180,
     ) -> None:
         self.window, self.short, self.memory, self.warmup = window, short, memory, warmup
         self._level = RollingWindow(window)
@@ -226,7 +233,7 @@ class UnknownStream(BaseDetector):
         self._last_ts: int | None = None
         self._usual = 0.0  # the usual interval, 0 until known
         self._resolution = math.inf  # the least non-zero change seen: a scale floor
-        self._held = False
+        self._scores: deque[float] = deque(maxlen=SPAN)  # the last readings' own scores
         self._evidence: Evidence = {}
         self._memo: tuple[float, Surprises | None, float] | None = None
         # the earlier days' values at the latest time asked and at the last reading's (a
@@ -268,7 +275,7 @@ class UnknownStream(BaseDetector):
             "intervals": self._intervals.dump(),
             "last_ts": self._last_ts,
             "resolution": None if math.isinf(self._resolution) else self._resolution,
-            "held": self._held,
+            "scores": list(self._scores),
         }
 
     def _load(self, state: Mapping[str, Any]) -> None:
@@ -311,7 +318,8 @@ class UnknownStream(BaseDetector):
         self._usual = self._usual_interval()
         resolution = state["resolution"]
         self._resolution = math.inf if resolution is None else float(resolution)
-        self._held = bool(state["held"])
+        # absent from snapshots before the onset rule (they kept whether an alarm went on)
+        self._scores = deque((float(x) for x in state.get("scores", [])), maxlen=SPAN)
         self._memo = None
 
     def _z(self, window: RollingWindow, x: float) -> float:
@@ -624,9 +632,10 @@ class UnknownStream(BaseDetector):
                     self._evidence[FAULT] = "stuck"  # the sensor's fault, not the place's
                 rarest, asked = max(rarest, surprises.still), asked + 1
             score = surprise_score(_any_of(rarest, asked))
-            if self._held and score >= ALARM:
-                score = HELD
         self._memo = (value, surprises, score)
+        if score > NO_NEWS and self._scores and score <= max(self._scores):
+            self._evidence[CONTINUES] = score
+            return NO_NEWS  # no news: the episode was raised already (a bank holds it)
         return score
 
     def learn_one(self, ts_ms: int, value: float) -> None:
@@ -638,8 +647,8 @@ class UnknownStream(BaseDetector):
         surprises, score = memo[1], memo[2]
         self._last_usual = None if surprises is None else surprises.usual
         self._days_seen_before = self._days_seen
+        self._scores.append(score)
         if surprises is not None:
-            self._held = score >= ALARM or (self._held and score >= HELD)
             self._likelihood.learn(surprises.level)
             self._step_likelihood.learn(surprises.step)
             if surprises.day is not None:

@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from detectors.contract.levels import ALARM
+from detectors.contract.levels import ALARM, CLEAR_BELOW
 from detectors.scoring.bank import Bank
 from detectors.scoring.health import StuckSensor
 from detectors.scoring.limits import aqi_bands
@@ -111,6 +111,20 @@ def test_a_stuck_sensor_is_the_default_banks_fault_not_a_condition_of_its_place(
     assert worst.fault >= ALARM and worst.fault_by == "default"
     assert worst.fault_evidence["fault"] == "stuck"
     assert max(result.condition for result in results) < ALARM
+
+
+def test_the_default_bank_holds_an_alert_while_its_episode_goes_on() -> None:
+    # default scores an episode's later readings as no news; the bank counts them as their
+    # own scores up to HELD, over the engine's clearing level and under an alarm, so the
+    # alert raised at the onset neither clears nor is raised again while it goes on
+    rng, bank = np.random.default_rng(3), default_bank(60)
+    for i, value in enumerate(10.0 + rng.normal(0.0, 1.0, 2000)):
+        bank.assess(i * 60_000, float(value))
+    onset = bank.assess(2000 * 60_000, 30.0)
+    assert onset.condition >= ALARM
+    going_on = [bank.assess((2001 + i) * 60_000, 16.0) for i in range(3)]
+    assert all(CLEAR_BELOW <= result.condition < ALARM for result in going_on), going_on
+    assert all(result.scores[0] < CLEAR_BELOW for result in going_on)  # default's own: no news
 
 
 def test_calibration_reads_the_training_tail_and_extends_it() -> None:
