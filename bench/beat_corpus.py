@@ -19,6 +19,8 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from detectors.cli_io import write_labelled
+
 KINDS = ("wide", "no_wave", "late", "small")
 TURNS = 60
 START = datetime(2020, 1, 1)
@@ -57,11 +59,8 @@ def write(folder: Path, count: int, seed: int) -> list[Path]:
         for n in range(count):
             values, labels = series(seed + n, kind)
             path = folder / f"{kind}_{n:02d}.csv"
-            with path.open("w") as handle:
-                handle.write("timestamp,value,label\n")
-                for i, (value, label) in enumerate(zip(values, labels, strict=True)):
-                    moment = (START + timedelta(seconds=i)).isoformat(sep=" ")
-                    handle.write(f"{moment},{value:.5f},{label}\n")
+            stamps = [START + timedelta(seconds=i) for i in range(len(values))]
+            write_labelled(path, stamps, values, labels, 5)
             paths.append(path)
     return paths
 

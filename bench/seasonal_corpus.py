@@ -21,6 +21,8 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from detectors.cli_io import write_labelled
+
 HOURS = 1680
 START = datetime(2020, 1, 1)
 
@@ -61,11 +63,8 @@ def write(folder: Path, count: int, seed: int) -> list[Path]:
         for n in range(count):
             values, labels = series(seed + offset + n, shifts)
             path = folder / f"{kind}_{n:02d}.csv"
-            with path.open("w") as handle:
-                handle.write("timestamp,value,label\n")
-                for i, (value, label) in enumerate(zip(values, labels, strict=True)):
-                    moment = (START + timedelta(hours=i)).isoformat(sep=" ")
-                    handle.write(f"{moment},{value:.4f},{label}\n")
+            stamps = [START + timedelta(hours=i) for i in range(len(values))]
+            write_labelled(path, stamps, values, labels, 4)
             paths.append(path)
     return paths
 

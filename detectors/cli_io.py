@@ -260,6 +260,18 @@ def _spans_ms(spans: list[Any]) -> list[tuple[int, int]]:
     return parsed
 
 
+def write_labelled(
+    path: Path, stamps: Sequence[datetime], values: Sequence[float], labels: Sequence[int],
+    digits: int,
+) -> None:  # fmt: skip
+    """One series as :func:`read_corpus` reads a plain data set's: ``timestamp,value,label``
+    rows, the value to ``digits`` decimals."""
+    with path.open("w") as handle:
+        handle.write("timestamp,value,label\n")
+        for moment, value, label in zip(stamps, values, labels, strict=True):
+            handle.write(f"{moment.isoformat(sep=' ')},{value:.{digits}f},{label}\n")
+
+
 def _read_plain(folder: Path, path: Path) -> LabelledFile:
     text = path.read_text(encoding="utf-8")
     try:
