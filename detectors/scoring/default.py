@@ -807,10 +807,12 @@ def _timed(entry: list[float], width: int) -> list[float]:
 
 
 def _moments(values: list[float]) -> list[float]:
-    """The sum and sum of squares of ``values`` about their first, and that first."""
+    """The sum and sum of squares of ``values`` about their first, and that first (inf
+    past the float range, as the running sums become, without numpy's warning)."""
     about = values[0] if values else 0.0
-    x = np.asarray(values, dtype=np.float64) - about
-    return [float(x.sum()), float(np.dot(x, x)), about]
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = np.asarray(values, dtype=np.float64) - about
+        return [float(x.sum()), float(np.dot(x, x)), about]
 
 
 def _wide_sigma(window: RollingWindow) -> float:
@@ -870,9 +872,10 @@ def cycle_of(values: list[float]) -> int | None:
     n = len(x)
     if n < 12:
         return None
-    x = x - x.mean()
-    power = float(np.dot(x, x))
-    if power <= 0.0:
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = x - x.mean()
+        power = float(np.dot(x, x))
+    if not 0.0 < power < math.inf:  # flat, or past the float range
         return None
     spectrum = np.fft.rfft(x, 2 * n)
     acf = np.fft.irfft(spectrum * np.conj(spectrum))[: n // 3 + 1] / power

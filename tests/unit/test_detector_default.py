@@ -6,6 +6,7 @@ import json
 import math
 import random
 import statistics
+import warnings
 from collections.abc import Callable
 
 import pytest
@@ -479,3 +480,18 @@ def test_an_episode_is_news_at_its_onset_and_where_it_worsens_not_at_every_readi
         read(i, 10.0 + rng.gauss(0.0, 1.0))
     again, continues = read(2030, 15.0)  # long after: a new episode
     assert again > NO_NEWS and continues is None
+
+
+def test_values_near_the_float_limit_are_scored_without_numpy_warnings() -> None:
+    # the level window's moments and the cycle search squared them past the float range:
+    # 'overflow encountered in dot' and 'invalid value encountered in divide' on stderr
+    detector = UnknownStream()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = []
+        for i in range(1200):
+            value = 1e300 if i % 500 == 0 else (-1) ** i * 1e-300
+            scores.append(detector.score_one(i * MIN, value))
+            detector.learn_one(i * MIN, value)
+    assert all(0.0 <= score <= 1.0 for score in scores)
+    assert scores[1000] >= ALARM  # the third burst far past the float range is still one
