@@ -342,7 +342,9 @@ def cmd_score_multi(args: argparse.Namespace) -> int:
     with open(args.input, encoding="utf-8", newline="") as handle:
         table = cli_io.read_table(handle)
     known = args.train_rows
-    if known < 0 or known > len(table.rows):
+    if known < 0:
+        raise SystemExit(f"error: --train-rows {known}: a count of rows, 0 or more")
+    if known > len(table.rows):
         raise SystemExit(f"error: --train-rows {known}: the file has {len(table.rows)} rows")
     if 0 < known < MIN_ROWS:
         raise SystemExit(f"error: --train-rows {known}: a fit needs {MIN_ROWS} or more, or 0")

@@ -89,6 +89,7 @@ def test_score_multi_writes_scores_and_decisions_with_train_rows(tmp_path: Path)
         ("timestamp,anomaly\n0,1\n", [], "no numeric columns"),
         ("time,a\n0,1\n", [], "no 'timestamp'"),
         ("timestamp,a\n0,1\n1000,2\n", ["--train-rows", "5"], "the file has 2 rows"),
+        ("timestamp,a\n0,1\n1000,2\n", ["--train-rows", "-5"], "a count of rows, 0 or more"),
     ],
 )
 def test_score_multi_bad_input_says_where(
