@@ -190,11 +190,7 @@ class UnknownStream(BaseDetector):
     name = "default"
 
     def __init__(
-        self,
-        window: int = 1000,
-        short: int = 5,
-        memory: int = 2000,
-        warmup: int = 180,
+        self, window: int = 1000, short: int = 5, memory: int = 2000, warmup: int = 180
     ) -> None:
         self.window, self.short, self.memory, self.warmup = window, short, memory, warmup
         self._level = RollingWindow(window)
