@@ -59,11 +59,22 @@ scale):
   1,000 readings scored no higher than an ordinary one. The extreme of ``n`` readings
   from an exponential tail lies about ``ln(n / 2)`` of its scales from the median, so a
   reading ``r`` such distances beyond it has a chance of about ``(n / 2) ** -r / (n + 1)``:
-  its surprise is ``log10(n + 1) + r * log10(n / 2)``, 0 inside the window's range. That
-  is already a tail probability against the stream's own history (a new extreme of an
+  its surprise is ``log10(n + 1) + r * log10(n / 2)``, 0 inside the range. That is
+  already a tail probability against the stream's own history (a new extreme of an
   ordinary stream comes once in ``n + 1`` readings: 3.0 for ``n = 1000``, below any
-  alarm), so it is not judged again by a likelihood. Nothing is fitted and it needs no
-  state beyond the level window.
+  alarm), so it is not judged again by a likelihood. The extreme is the highest (lowest)
+  of the last :data:`HORIZON` windows' worth of readings, each window's kept as it ends
+  (three numbers a window), and ``n`` the readings they cover: the more readings an
+  extreme sums up, the better it says where the stream's tail ends. A bursty stream breaks
+  the record of one window every few days (a window is three and a half days at five
+  minutes'); judged against ten, its ordinary bursts stay inside the range and one larger
+  than any of the last weeks' stands out. On the 58 files of the Numenta Anomaly Benchmark
+  this raised the standard score from 60.1 to 64.1 (63.1 to 64.0 for any horizon of 6 to
+  100 windows; 2 windows: 59.3). That chance holds of a stream that holds its level, which
+  sets about two new extremes in any range; one that set more than :data:`RECORDS` (a
+  climb, a trend, a running total) is judged at the rate it set them. Of a trending stream
+  a longer history still makes each new extreme near the top a little rarer (on the
+  made-up Yahoo-like corpus, 19.2 to 18.2). Nothing is fitted.
 * **still**, asked only of a reading that repeats the last one exactly, in a stream whose
   changes are 0 less than once in a hundred (:data:`STILL_RATE`): how rare is it for as
   many of the last :data:`SPAN` readings to repeat the one before, at that rate (a
@@ -159,6 +170,13 @@ PEAK = 0.4
 """A cycle is taken from the level window's autocorrelation only where it peaks at least
 this high, and at least this far above its lowest point at a shorter lag: a dip and a
 return, not the slow fall of a drifting stream's."""
+HORIZON = 10
+"""The record question's extreme is that of the last this many level windows' worth of
+readings (the current window and the ends of earlier ones)."""
+RECORDS = 50
+"""A stream that set more new extremes than this within the record question's range does
+not hold its level: its next one is judged at the rate it set them. A stream that does hold
+it sets about two in any range (one each way), in bursts of a few readings."""
 DAYS = 3
 WEEKS = 3
 """Earlier weeks the week question compares a reading with."""
@@ -230,6 +248,11 @@ class UnknownStream(BaseDetector):
         self._usual = 0.0  # the usual interval, 0 until known
         self._resolution = math.inf  # the least non-zero change seen: a scale floor
         self._scores: deque[float] = deque(maxlen=SPAN)  # the last readings' own scores
+        # the record's history: [low, high, readings, new extremes] of each earlier
+        # window's worth of readings (the last HORIZON - 1), and of the one being filled
+        self._extremes: deque[list[float]] = deque(maxlen=HORIZON - 1)
+        self._filling = [math.inf, -math.inf, 0.0, 0.0]
+        self._past = _span(self._extremes)
         self._evidence: Evidence = {}
         self._memo: tuple[float, Surprises | None, float] | None = None
         # the earlier days' values at the latest time asked and at the last reading's (a
@@ -272,6 +295,7 @@ class UnknownStream(BaseDetector):
             "last_ts": self._last_ts,
             "resolution": None if math.isinf(self._resolution) else self._resolution,
             "scores": list(self._scores),
+            "extremes": [*map(list, self._extremes), list(self._filling)],
         }
 
     def _load(self, state: Mapping[str, Any]) -> None:
@@ -316,6 +340,11 @@ class UnknownStream(BaseDetector):
         self._resolution = math.inf if resolution is None else float(resolution)
         # absent from snapshots before the onset rule (they kept whether an alarm went on)
         self._scores = deque((float(x) for x in state.get("scores", [])), maxlen=SPAN)
+        # absent from snapshots before the record's history: it starts afresh
+        *ended, filling = state.get("extremes") or [[math.inf, -math.inf, 0.0, 0.0]]
+        self._extremes = deque(([float(x) for x in e] for e in ended), maxlen=HORIZON - 1)
+        self._filling = [float(x) for x in filling]
+        self._past = _span(self._extremes)
         self._memo = None
 
     def _z(self, window: RollingWindow, x: float) -> float:
@@ -538,11 +567,15 @@ class UnknownStream(BaseDetector):
         )
 
     def _record(self, value: float) -> float:
-        """The record question's surprise: 0 inside the level window's range, else
-        ``log10(n + 1) + r * log10(n / 2)`` for a reading ``r`` times the extreme's distance
-        from the median beyond it (at least the stream's resolution)."""
+        """The record question's surprise: 0 inside the range of the last :data:`HORIZON`
+        windows' worth of readings, else ``log10(n + 1) + r * log10(n / 2)`` for a reading
+        ``r`` times the extreme's distance from the level window's median beyond it (at
+        least the stream's resolution), ``n`` being the readings that range covers."""
         window = self._level
-        low, high = window.quantile(0.0), window.quantile(1.0)
+        past_low, past_high, past_n, past_records = self._past
+        filling_low, filling_high, filling_n, filling_records = self._filling
+        low = min(window.quantile(0.0), past_low, filling_low)
+        high = max(window.quantile(1.0), past_high, filling_high)
         if low <= value <= high:
             return 0.0
         median = window.median_and_sigma()[0]
@@ -550,9 +583,12 @@ class UnknownStream(BaseDetector):
             beyond = (value - high) / self._scale(high - median, median)
         else:
             beyond = (low - value) / self._scale(median - low, median)
-        n = len(window)
+        n = max(len(window), int(past_n + filling_n))
         self._evidence["record_r"] = beyond
-        return math.log10(n + 1) + beyond * math.log10(max(n / 2, 1.0))
+        # a stream that set more than RECORDS new extremes in that range sets them at its
+        # own rate: it does not hold its level (a climb, a trend, a running total)
+        often = max(1.0, (past_records + filling_records) / RECORDS)
+        return math.log10((n + 1) / often) + beyond * math.log10(max(n / 2, 1.0))
 
     def _classic_z(self, value: float) -> float:
         """``value`` from the level window's mean in its standard deviation (at least the
@@ -679,6 +715,7 @@ class UnknownStream(BaseDetector):
         if self._weekly():
             self._remember_week(ts_ms, value)
         self._add_level(value)
+        self._add_extreme(value, surprises is not None and surprises.record > 0.0)
         self._last, self._last_ts = value, ts_ms
         self._seen += 1
         if self._seen % PERIOD_EVERY == 0 and self._usual > 0.0:
@@ -700,6 +737,19 @@ class UnknownStream(BaseDetector):
             moments[1] -= x * x
         if self._seen % self.window == 0:
             self._moments = _moments(self._level.values())
+
+    def _add_extreme(self, value: float, new: bool) -> None:
+        """``value`` (a ``new`` extreme or not) into the record's history: the window's
+        worth being filled, kept among the earlier ones once it has :attr:`window`
+        readings."""
+        filling = self._filling
+        filling[0], filling[1] = min(filling[0], value), max(filling[1], value)
+        filling[2] += 1
+        filling[3] += new
+        if filling[2] >= self.window:
+            self._extremes.append(filling)
+            self._filling = [math.inf, -math.inf, 0.0, 0.0]
+            self._past = _span(self._extremes)
 
     def _look_for_cycle(self) -> None:
         """Take the cycle from the level window's autocorrelation if it has one shorter
@@ -809,6 +859,17 @@ def _moments(values: list[float]) -> list[float]:
     with np.errstate(over="ignore", invalid="ignore"):
         x = np.asarray(values, dtype=np.float64) - about
         return [float(x.sum()), float(np.dot(x, x)), about]
+
+
+def _span(extremes: deque[list[float]]) -> tuple[float, float, float, float]:
+    """The lowest and highest of ``extremes`` ([low, high, readings, new extremes] each),
+    and their readings and new extremes in all."""
+    return (
+        min((e[0] for e in extremes), default=math.inf),
+        max((e[1] for e in extremes), default=-math.inf),
+        sum(e[2] for e in extremes),
+        sum(e[3] for e in extremes),
+    )
 
 
 def _wide_sigma(window: RollingWindow) -> float:

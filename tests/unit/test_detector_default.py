@@ -332,9 +332,9 @@ def bursty_stream() -> tuple[UnknownStream, list[float]]:
 def test_a_burst_far_beyond_every_earlier_one_is_an_alarm_on_a_bursty_stream() -> None:
     """Its bursts are past the level, step and classic questions' reach, so each of them
     counts a burst by the logarithm of its size: alone, they scored a burst four times the
-    largest of the last 1,000 readings about 0.2. The record question finds it."""
+    largest earlier one about 0.2. The record question finds it."""
     detector, values = bursty_stream()
-    highest = max(values[-1000:])
+    highest = max(values)  # all 1,500 lie within the record question's range
     at = 1500 * 5 * MIN
     assert detector.score_one(at, 4 * highest) >= ALARM
     beyond = 3 * highest / (highest - 25.0)  # the median is about 25
@@ -356,6 +356,51 @@ def test_the_record_question_is_the_chance_of_an_exponential_tail_beyond_the_ext
     assert above is not None and below is not None
     expected = math.log10(201) + 2.0 * math.log10(100)
     assert math.isclose(above.record, expected) and math.isclose(below.record, expected)
+
+
+def test_the_record_question_judges_an_extreme_against_ten_windows_of_history() -> None:
+    """A burst above the last window's highest but below one a few windows back is no new
+    extreme; one above all of them is rarer the more readings they cover. Judged against one
+    window, a bursty stream broke its record every few days."""
+    rng, detector = random.Random(3), UnknownStream(window=200)
+    values = [10.0 + rng.gauss(0.0, 1.0) for _ in range(1400)]
+    values[300] = 40.0  # a burst five windows back
+    for i, value in enumerate(values):
+        detector.learn_one(i * MIN, value)
+    assert max(values[-200:]) < 30.0
+    inside = detector.surprises(1400 * MIN, 30.0)
+    above = detector.surprises(1400 * MIN, 40.0 + 1e-9)
+    assert inside is not None and above is not None
+    assert inside.record == 0.0
+    assert above.record == pytest.approx(math.log10(1401), abs=1e-6)  # 1,400 readings, r = 0
+    snapshot = json.loads(json.dumps(detector.snapshot()))
+    twin = restore(snapshot)
+    assert isinstance(twin, UnknownStream)
+    assert twin.surprises(1400 * MIN, 30.0) == detector.surprises(1400 * MIN, 30.0)
+    del snapshot["state"]["extremes"]  # a snapshot from before: the history starts afresh
+    older = restore(snapshot)
+    assert isinstance(older, UnknownStream)
+    before = older.surprises(1400 * MIN, 30.0)
+    assert before is not None and before.record > math.log10(201)  # beyond the window's
+
+
+def test_a_stream_that_keeps_setting_new_extremes_is_judged_at_its_own_rate() -> None:
+    """A climb (a running total, a trend) sets a new extreme at nearly every reading: the
+    next one is as ordinary as the rate it set them at, not one in n + 1."""
+    rng, detector = random.Random(4), UnknownStream(window=200)
+    values = [0.05 * i + rng.gauss(0.0, 0.02) for i in range(1000)]
+    for i, value in enumerate(values):
+        detector.learn_one(i * MIN, value)
+    climbing = detector.surprises(1000 * MIN, values[-1] + 0.05)  # most readings were new
+    assert climbing is not None and 0.0 < climbing.record < math.log10(201) - 0.3
+    # judged against one window (200 readings), it was a new extreme of 200
+    level, steady = random.Random(4), UnknownStream(window=200)
+    flat = [level.gauss(0.0, 0.1) for _ in range(1000)]
+    for i, value in enumerate(flat):
+        steady.learn_one(i * MIN, value)
+    new = steady.surprises(1000 * MIN, max(flat) + 0.05)
+    r = steady.evidence()["record_r"]
+    assert new is not None and new.record == pytest.approx(math.log10(1001) + r * math.log10(500))
 
 
 def test_a_sensor_stuck_at_one_value_in_a_stream_that_never_repeats_is_an_alarm() -> None:
