@@ -295,7 +295,9 @@ class UnknownStream(BaseDetector):
             "last_ts": self._last_ts,
             "resolution": None if math.isinf(self._resolution) else self._resolution,
             "scores": list(self._scores),
-            "extremes": [*map(list, self._extremes), list(self._filling)],
+            "extremes": [list(ended) for ended in self._extremes],
+            # None while empty: its infinite bounds are not JSON (orjson writes them null)
+            "filling": list(self._filling) if self._filling[2] else None,
         }
 
     def _load(self, state: Mapping[str, Any]) -> None:
@@ -341,9 +343,11 @@ class UnknownStream(BaseDetector):
         # absent from snapshots before the onset rule (they kept whether an alarm went on)
         self._scores = deque((float(x) for x in state.get("scores", [])), maxlen=SPAN)
         # absent from snapshots before the record's history: it starts afresh
-        *ended, filling = state.get("extremes") or [[math.inf, -math.inf, 0.0, 0.0]]
+        ended, filling = state.get("extremes", []), state.get("filling")
         self._extremes = deque(([float(x) for x in e] for e in ended), maxlen=HORIZON - 1)
-        self._filling = [float(x) for x in filling]
+        self._filling = [math.inf, -math.inf, 0.0, 0.0]
+        if filling:
+            self._filling = [float(x) for x in filling]
         self._past = _span(self._extremes)
         self._memo = None
 

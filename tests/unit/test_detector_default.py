@@ -373,11 +373,15 @@ def test_the_record_question_judges_an_extreme_against_ten_windows_of_history() 
     assert inside is not None and above is not None
     assert inside.record == 0.0
     assert above.record == pytest.approx(math.log10(1401), abs=1e-6)  # 1,400 readings, r = 0
-    snapshot = json.loads(json.dumps(detector.snapshot()))
+    # strict JSON (no infinity, which orjson would write as null), the window half filled
+    snapshot = json.loads(json.dumps(detector.snapshot(), allow_nan=False))
     twin = restore(snapshot)
     assert isinstance(twin, UnknownStream)
     assert twin.surprises(1400 * MIN, 30.0) == detector.surprises(1400 * MIN, 30.0)
+    empty = restore(json.loads(json.dumps(UnknownStream().snapshot(), allow_nan=False)))
+    assert isinstance(empty, UnknownStream) and empty.snapshot() == UnknownStream().snapshot()
     del snapshot["state"]["extremes"]  # a snapshot from before: the history starts afresh
+    del snapshot["state"]["filling"]
     older = restore(snapshot)
     assert isinstance(older, UnknownStream)
     before = older.surprises(1400 * MIN, 30.0)
