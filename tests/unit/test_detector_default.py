@@ -405,6 +405,10 @@ def test_a_stream_that_keeps_setting_new_extremes_is_judged_at_its_own_rate() ->
     new = steady.surprises(1000 * MIN, max(flat) + 0.05)
     r = steady.evidence()["record_r"]
     assert new is not None and new.record == pytest.approx(math.log10(1001) + r * math.log10(500))
+    # the climb set new highs, not new lows: a sudden new low is one in n + 1 as ever
+    drop = detector.surprises(1000 * MIN, min(values) - 0.05)
+    r = detector.evidence()["record_r"]
+    assert drop is not None and drop.record == pytest.approx(math.log10(1001) + r * math.log10(500))
 
 
 def test_a_sensor_stuck_at_one_value_in_a_stream_that_never_repeats_is_an_alarm() -> None:
