@@ -73,9 +73,9 @@ scale):
   100 windows; 2 windows: 59.3). That chance holds of a stream that holds its level, which
   sets about one new extreme each way in any range; one that set more than
   :data:`RECORDS` on one side (a climb, a trend, a running total) is judged there at the
-  rate it set them. Of a trending stream
-  a longer history still makes each new extreme near the top a little rarer (on the
-  made-up Yahoo-like corpus, 19.2 to 18.2). Nothing is fitted.
+  rate it set them. Of a trending stream a longer history still makes each new extreme
+  near the top a little rarer (on the made-up Yahoo-like corpus, 19.2 to 18.2). Nothing
+  is fitted.
 * **still**, asked only of a reading that repeats the last one exactly, in a stream whose
   changes are 0 less than once in a hundred (:data:`STILL_RATE`): how rare is it for as
   many of the last :data:`SPAN` readings to repeat the one before, at that rate (a
