@@ -251,9 +251,11 @@ class UnknownStream(BaseDetector):
         self._resolution = math.inf  # the least non-zero change seen: a scale floor
         self._scores: deque[float] = deque(maxlen=SPAN)  # the last readings' own scores
         # the record's history: [low, high, readings, new lows, new highs] of each earlier
-        # window's worth of readings (the last HORIZON - 1), and of the one being filled
+        # window's worth of readings (the last HORIZON - 1), and [readings, new lows, new
+        # highs] of the one being filled (its low and high are the level window's: it lies
+        # within it, and is all of it when it ends)
         self._extremes: deque[list[float]] = deque(maxlen=HORIZON - 1)
-        self._filling = [math.inf, -math.inf, 0.0, 0.0, 0.0]
+        self._filling = [0.0, 0.0, 0.0]
         self._past = _span(self._extremes)
         self._evidence: Evidence = {}
         self._memo: tuple[float, Surprises | None, float] | None = None
@@ -298,8 +300,7 @@ class UnknownStream(BaseDetector):
             "resolution": None if math.isinf(self._resolution) else self._resolution,
             "scores": list(self._scores),
             "extremes": [list(ended) for ended in self._extremes],
-            # None while empty: its infinite bounds are not JSON (orjson writes them null)
-            "filling": list(self._filling) if self._filling[2] else None,
+            "filling": list(self._filling),
         }
 
     def _load(self, state: Mapping[str, Any]) -> None:
@@ -345,11 +346,9 @@ class UnknownStream(BaseDetector):
         # absent from snapshots before the onset rule (they kept whether an alarm went on)
         self._scores = deque((float(x) for x in state.get("scores", [])), maxlen=SPAN)
         # absent from snapshots before the record's history: it starts afresh
-        ended, filling = state.get("extremes", []), state.get("filling")
+        ended, filling = state.get("extremes", []), state.get("filling") or [0.0] * 3
         self._extremes = deque(([float(x) for x in e] for e in ended), maxlen=HORIZON - 1)
-        self._filling = [math.inf, -math.inf, 0.0, 0.0, 0.0]
-        if filling:
-            self._filling = [float(x) for x in filling]
+        self._filling = [float(x) for x in filling[-3:]]  # fd8d9e6 kept its low and high too
         self._past = _span(self._extremes)
         self._memo = None
 
@@ -579,9 +578,9 @@ class UnknownStream(BaseDetector):
         least the stream's resolution), ``n`` being the readings that range covers."""
         window = self._level
         past_low, past_high, past_n, past_lows, past_highs = self._past
-        filling_low, filling_high, filling_n, filling_lows, filling_highs = self._filling
-        low = min(window.quantile(0.0), past_low, filling_low)
-        high = max(window.quantile(1.0), past_high, filling_high)
+        filling_n, filling_lows, filling_highs = self._filling
+        low = min(window.quantile(0.0), past_low)
+        high = max(window.quantile(1.0), past_high)
         if low <= value <= high:
             return 0.0
         median = window.median_and_sigma()[0]
@@ -752,13 +751,13 @@ class UnknownStream(BaseDetector):
         worth being filled, kept among the earlier ones once it has :attr:`window`
         readings."""
         filling = self._filling
-        filling[0], filling[1] = min(filling[0], value), max(filling[1], value)
-        filling[2] += 1
+        filling[0] += 1
         if new:  # a new high lies above the median, a new low below it
-            filling[4 if value > self._level.median_and_sigma()[0] else 3] += 1
-        if filling[2] >= self.window:
-            self._extremes.append(filling)
-            self._filling = [math.inf, -math.inf, 0.0, 0.0, 0.0]
+            filling[2 if value > self._level.median_and_sigma()[0] else 1] += 1
+        if filling[0] >= self.window:  # the level window holds just these readings now
+            low, high = self._level.quantile(0.0), self._level.quantile(1.0)
+            self._extremes.append([low, high, *filling])
+            self._filling = [0.0, 0.0, 0.0]
             self._past = _span(self._extremes)
 
     def _look_for_cycle(self) -> None:
