@@ -587,12 +587,9 @@ class UnknownStream(BaseDetector):
             return None, None
         predicted = smoothing.predict(self._slot(ts_ms))
         miss = value - predicted
-        if len(self._misses) < _READY:
+        z = self._periodic_z(self._misses, miss, predicted)
+        if z is None:
             return None, miss
-        median, sigma = self._misses.median_and_sigma()
-        if sigma >= PERIODIC * _wide_sigma(self._level):
-            return None, miss
-        z = (miss - median) / self._scale(sigma, predicted)
         self._evidence["model_z"] = z
         return normal_surprise(z), miss
 
@@ -629,14 +626,22 @@ class UnknownStream(BaseDetector):
         if not self._weekly():
             return None, None
         usual = self._on_weeks(ts_ms)
-        if usual is None or len(self._week_diff) < _READY:
+        z = None if usual is None else self._periodic_z(self._week_diff, value - usual, usual)
+        if z is None:
             return None, usual
-        median, sigma = self._week_diff.median_and_sigma()
-        if sigma >= PERIODIC * _wide_sigma(self._level):
-            return None, usual
-        z = (value - usual - median) / self._scale(sigma, usual)
         self._evidence["week_z"] = z
         return normal_surprise(z), usual
+
+    def _periodic_z(self, misses: RollingWindow, miss: float, about: float) -> float | None:
+        """``miss`` (a reading's difference from what its cycle predicts, ``about``) from
+        the usual one, in robust deviations of ``misses``; None until they are known, or
+        where they are not under :data:`PERIODIC` of the stream's spread."""
+        if len(misses) < _READY:
+            return None
+        median, sigma = misses.median_and_sigma()
+        if sigma >= PERIODIC * _wide_sigma(self._level):
+            return None
+        return (miss - median) / self._scale(sigma, about)
 
     def _steadier_net(self) -> bool:
         """Whether the step question judges a reading's change net of the earlier days'
