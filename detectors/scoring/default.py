@@ -120,6 +120,16 @@ out, so what makes such a reading rare is how seldom this stream goes beyond its
 reach (the fitted tail learns that), not how far. Counted in full, a stream whose steps
 regularly break the model (a jump at the same hour every day from a flat night, a beat far
 steeper than the noise between beats) scored about 1.0 at every one, day after day.
+A reading is **routine**, and scored as once a turn (``-log10`` of one reading in a turn's:
+0.25 at five minutes' cadence and a day's cycle), where on most of the last :data:`DAYS`
+turns the stream peaked (as rare as once a turn or rarer) on the same side of its median
+within :data:`ROUTINE_TURN` of a turn of this place in its cycle, and on one of them at
+least as far from the median: a nightly job's spike at about three in the morning is the
+stream's habit, though every question sees a spike far out of the flat load around it.
+A spike at another hour, or larger than any of the last nights' at this one, is news as
+before. A stream its cycle's smoothing explains is judged at each place in its cycle by
+the model question already, and is not asked this. Of NAB's two cloud servers with such a
+job every night's spike was a false alarm at any threshold that found their anomalies.
 One pass, memory bounded by the windows, no look-ahead;
 silent (0) for the first ``warmup`` readings. An episode is news at its onset and where it
 worsens: a reading no more unusual than one of the last :data:`SPAN` readings scores at
@@ -208,6 +218,10 @@ range does not hold its level: its next one on that side is judged at the rate i
 them. A stream that does hold it sets about one each way in any range, in bursts of a few
 readings."""
 DAYS = 3
+ROUTINE_TURN = 24
+"""A peak is routine where the stream peaked within this share of a turn (an hour of a
+day) of the same place in its cycle on most of the last :data:`DAYS` turns: a nightly job
+starts within minutes of its hour, not on the second."""
 WEEKS = 3
 """Earlier weeks the week question compares a reading with."""
 WEEK_MS, HOUR_MS = 7 * 86_400_000, 3_600_000
@@ -301,7 +315,10 @@ class UnknownStream(BaseDetector):
         self._filling = [0.0, 0.0, 0.0]
         self._past = _span(self._extremes)
         self._evidence: Evidence = {}
-        self._memo: tuple[float, Surprises | None, float] | None = None
+        self._memo: tuple[float, Surprises | None, float, float] | None = None
+        # the peaks of the last DAYS turns (readings as rare as once a turn or rarer): their
+        # times and their distances from the level window's median
+        self._peaks: deque[tuple[int, float]] = deque()
         # the earlier days' values at the latest time asked and at the last reading's (a
         # cache, not state: the profile's earlier days are what they were then)
         self._days_seen: tuple[int, int, dict[float, float]] | None = None
@@ -329,6 +346,7 @@ class UnknownStream(BaseDetector):
             "net": self._net.dump(),
             "slot_ms": self._slot_ms,
             "period_ms": self._period_ms,
+            "peaks": [list(peak) for peak in self._peaks],
             "seen": self._seen,
             "profile": [[slot, days] for slot, days in self._profile.items()],
             "often_likelihood": self._often_likelihood.dump(),
@@ -378,6 +396,8 @@ class UnknownStream(BaseDetector):
         self._still = deque((bool(x) for x in state.get("still", [])), maxlen=SPAN - 1)
         self._slot_ms = int(state.get("slot_ms", 0))
         self._period_ms = int(state.get("period_ms", DAY_MS))
+        # absent from snapshots before the routine peaks: none are known
+        self._peaks = deque((int(t), float(off)) for t, off in state.get("peaks", []))
         self._seen = int(state.get("seen", 0))
         self._profile = {
             int(slot): [_timed([float(x) for x in entry], self._slot_ms) for entry in days]
@@ -732,7 +752,7 @@ class UnknownStream(BaseDetector):
 
     def score_one(self, ts_ms: int, value: float) -> float:
         surprises = self.surprises(ts_ms, value, self.after_gap(ts_ms))
-        score = 0.0
+        score = rarity = 0.0
         if surprises is not None and self._likelihood.ready():
             # of a stream its cycle's smoothing explains, the level, classic and record
             # questions measure where in its cycle (and trend) a reading lies, and the step
@@ -766,12 +786,37 @@ class UnknownStream(BaseDetector):
                 if surprises.still > rarest:
                     self._evidence[FAULT] = "stuck"  # the sensor's fault, not the place's
                 rarest, asked = max(rarest, surprises.still), asked + 1
-            score = surprise_score(_any_of(rarest, asked))
-        self._memo = (value, surprises, score)
+            rarity = _any_of(rarest, asked)
+            # a stream its smoothing explains is judged at each place in its cycle already
+            score = surprise_score(rarity if modelled else self._routine(ts_ms, value, rarity))
+        self._memo = (value, surprises, score, rarity)
         if score > NO_NEWS and self._scores and score <= max(self._scores):
             self._evidence[CONTINUES] = score
             return NO_NEWS  # no news: the episode was raised already (a bank holds it)
         return score
+
+    def _once(self) -> float:
+        """The rarity of once a turn (``-log10`` of one reading in a turn's), inf while
+        the usual interval is unknown."""
+        return math.log10(self._period_ms / self._usual) if self._usual > 0.0 else math.inf
+
+    def _routine(self, ts_ms: int, value: float, rarity: float) -> float:
+        """``rarity``, but once a turn's where the reading is routine: on most of the
+        last :data:`DAYS` turns the stream peaked on the same side at about this place in
+        its cycle, and on one of them at least as far from the median."""
+        once = self._once()
+        if rarity <= once or len(self._level) < _READY:
+            return rarity
+        period = self._period_ms
+        tolerance = period // ROUTINE_TURN
+        off = value - self._level.median_and_sigma()[0]
+        turns, farthest = 0, 0.0
+        for turn in range(1, DAYS + 1):
+            at = ts_ms - turn * period
+            same = [abs(o) for t, o in self._peaks if abs(t - at) <= tolerance and o * off > 0]
+            if same:
+                turns, farthest = turns + 1, max(farthest, *same)
+        return once if 2 * turns > DAYS and abs(off) <= farthest else rarity
 
     def learn_one(self, ts_ms: int, value: float) -> None:
         memo, self._memo = self._memo, None
@@ -780,6 +825,11 @@ class UnknownStream(BaseDetector):
             memo, self._memo = self._memo, None
         assert memo is not None
         surprises, score = memo[1], memo[2]
+        peaks, period = self._peaks, self._period_ms
+        if memo[3] >= self._once() and len(self._level) >= _READY:
+            peaks.append((ts_ms, value - self._level.median_and_sigma()[0]))
+        while peaks and peaks[0][0] < ts_ms - DAYS * period - period // ROUTINE_TURN:
+            peaks.popleft()
         self._last_usual = None if surprises is None else surprises.usual
         self._days_seen_before = self._days_seen
         self._scores.append(score)

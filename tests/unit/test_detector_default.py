@@ -654,3 +654,46 @@ def test_values_near_the_float_limit_are_scored_without_numpy_warnings() -> None
             detector.learn_one(i * MIN, value)
     assert all(0.0 <= score <= 1.0 for score in scores)
     assert scores[1000] >= ALARM  # the third burst far past the float range is still one
+
+
+def nightly_job(days: int, seed: int = 3) -> tuple[list[int], list[float], list[int]]:
+    """Five-minute CPU readings about 0.1 with a spike to about 1.5 once a night, between
+    03:00 and 03:40 (the shape of NAB's ec2_cpu_utilization_24ae8d and _c6585a), with the
+    times, the values and the indices of the spikes."""
+    rng = random.Random(seed)
+    times, values, spikes = [], [], []
+    for day in range(days):
+        spike_at = day * 288 + 36 + rng.randrange(9)  # 03:00 to 03:40
+        for i in range(day * 288, (day + 1) * 288):
+            times.append(i * 5 * MIN)
+            if i == spike_at:
+                spikes.append(i)
+                values.append(rng.uniform(1.4, 1.6))
+            else:
+                values.append(0.1 + rng.choice((-0.02, 0.0, 0.02)) + rng.gauss(0.0, 0.005))
+    return times, values, spikes
+
+
+def test_a_nightly_jobs_spike_is_routine_and_an_unusual_hour_or_size_is_not() -> None:
+    times, values, spikes = nightly_job(9)
+    detector = UnknownStream()
+    scores = []
+    for ts, value in zip(times, values, strict=True):
+        scores.append(detector.score_one(ts, value))
+        detector.learn_one(ts, value)
+    once = math.log10(288) / 10  # the score of once a day
+    # from the fourth night on, a spike no larger than one of the last three nights' at
+    # about the same time scores as once a day; before the rule each scored 0.45 to 0.54
+    routine = [
+        scores[i]
+        for n, i in enumerate(spikes)
+        if n >= 3 and values[i] <= max(values[j] for j in spikes[n - 3 : n])
+    ]
+    assert len(routine) >= 3 and max(routine) <= once + 1e-9
+    twin = restore(detector.snapshot())  # the peaks survive a snapshot
+    assert isinstance(twin, UnknownStream)
+    late, at_night = times[-1] + 5 * MIN, times[spikes[-1]] + 86_400_000
+    for judge in (detector, twin):
+        assert judge.score_one(late, 1.5) > 0.3  # the same spike at 00:00 is news
+        assert judge.score_one(at_night, 1.5) <= once + 1e-9
+        assert judge.score_one(at_night, 2.4) > 0.3  # a spike larger than any is news
