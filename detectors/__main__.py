@@ -402,7 +402,8 @@ def parser() -> argparse.ArgumentParser:
     multi = commands.add_parser(
         "score-multi",
         help="score rows of several numeric columns: timestamp,anomaly_score,anomaly",
-        description="Reads a CSV (',' or ';') with a 'timestamp' or 'datetime' column and any "
+        description="Reads a CSV (',' or ';') with a 'timestamp', 'timestamps' or 'datetime' "
+        "column (ISO 8601, epoch ms, or epoch seconds from 10^9 to 10^11) and any "
         "number of numeric columns; label columns named anomaly, changepoint, label or "
         "is_anomaly are ignored. Writes timestamp,anomaly_score,anomaly (1: in an anomaly, "
         "from a score of 0.5 until it falls below 0.35). Without --train-rows the first 300 "

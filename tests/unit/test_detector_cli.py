@@ -99,6 +99,46 @@ def test_iso_timestamps_are_accepted_and_echoed(tmp_path: Path) -> None:
     assert read_rows(tmp_path / "o.csv")[3]["timestamp"] == "2025-07-07T00:03:00+08:00"
 
 
+def test_epoch_seconds_and_a_timestamps_column_score_as_the_same_times_in_iso(
+    tmp_path: Path,
+) -> None:
+    # Yahoo's S5 A3 and A4 files: a 'timestamps' column of Unix seconds, a label column
+    # 'anomaly'; read as milliseconds an hourly series was one reading every 3.6 s
+    hours = [100.0 + 40.0 * np.sin(2 * np.pi * h / 24) + v for h, v in enumerate(noisy(24 * 12))]
+    hours[24 * 10 + 5] += 60.0  # a spike inside the daily swing
+    start = 1_416_726_000  # 2014-11-23 07:00 UTC
+    seconds = tmp_path / "seconds.csv"
+    seconds.write_text(
+        "timestamps,value,anomaly\n"
+        + "".join(f"{start + 3600 * h},{v},0\n" for h, v in enumerate(hours)),
+        encoding="utf-8",
+    )
+    iso = tmp_path / "iso.csv"
+    iso.write_text(
+        "timestamp,value\n"
+        + "".join(
+            f"{np.datetime_as_string(np.datetime64(start + 3600 * h, 's'))},{v}\n"
+            for h, v in enumerate(hours)
+        ),
+        encoding="utf-8",
+    )
+    scored = []
+    for path in (seconds, iso):
+        out = tmp_path / f"{path.stem}.out.csv"
+        assert (
+            main(["score", "--detector", "default", "--input", str(path), "--output", str(out)])
+            == 0
+        )
+        scored.append([float(r["anomaly_score"]) for r in read_rows(out)])
+    assert scored[0] == scored[1]
+    assert read_rows(tmp_path / "seconds.out.csv")[1]["timestamp"] == str(start + 3600)
+    # milliseconds from 0 stay milliseconds, however far they run
+    write_series(tmp_path / "ms.csv", noisy(300), step_ms=MIN)
+    assert main(["score", "--detector", "default", "--input", str(tmp_path / "ms.csv"), "--output",
+                 str(tmp_path / "ms.out.csv")]) == 0  # fmt: skip
+    assert read_rows(tmp_path / "ms.out.csv")[299]["timestamp"] == str(299 * MIN)
+
+
 def test_a_bad_row_stops_with_its_row_number(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
