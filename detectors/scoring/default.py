@@ -317,8 +317,9 @@ class UnknownStream(BaseDetector):
         self._evidence: Evidence = {}
         self._memo: tuple[float, Surprises | None, float, float] | None = None
         # the peaks of the last DAYS turns (readings as rare as once a turn or rarer): their
-        # times and their distances from the level window's median
-        self._peaks: deque[tuple[int, float]] = deque()
+        # times and their distances from the level window's median; at most a window's
+        # worth (a stream that peaks that often has no routine to learn)
+        self._peaks: deque[tuple[int, float]] = deque(maxlen=window)
         # the earlier days' values at the latest time asked and at the last reading's (a
         # cache, not state: the profile's earlier days are what they were then)
         self._days_seen: tuple[int, int, dict[float, float]] | None = None
@@ -397,7 +398,9 @@ class UnknownStream(BaseDetector):
         self._slot_ms = int(state.get("slot_ms", 0))
         self._period_ms = int(state.get("period_ms", DAY_MS))
         # absent from snapshots before the routine peaks: none are known
-        self._peaks = deque((int(t), float(off)) for t, off in state.get("peaks", []))
+        self._peaks = deque(
+            ((int(t), float(off)) for t, off in state.get("peaks", [])), maxlen=self.window
+        )
         self._seen = int(state.get("seen", 0))
         self._profile = {
             int(slot): [_timed([float(x) for x in entry], self._slot_ms) for entry in days]
