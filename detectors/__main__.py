@@ -130,6 +130,14 @@ def _limit(item: str) -> tuple[str, float]:
     return key, value
 
 
+def seconds(text: str) -> int:
+    """A --cadence: a whole number of seconds above 0."""
+    number = int(text) if text.strip().isdigit() else 0
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds above 0")
+    return number
+
+
 def _cadence_s(ts_ms: Sequence[int], given: int | None) -> int:
     if given:
         return given
@@ -187,6 +195,7 @@ def score_series(
         detector = RENAMED[detector]
     _check_known(detector)
     limits = parse_limits(args.limits)
+    series = cli_io.row_timed(series, args.cadence)
     cadence = _cadence_s(series.ts_ms, args.cadence)
     if detector == "seasonal":
         _seasonal_note(series, note)
@@ -383,7 +392,12 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--metric", help="the metric, for its limits and bank (default: unknown)")
     score.add_argument("--kind", default="sensor", help="the source kind (river_gauge, ...)")
     score.add_argument("--limits", default="", help="e.g. warning=4.0,guaranteed=5.0")
-    score.add_argument("--cadence", type=int, help="seconds between readings (default: inferred)")
+    score.add_argument(
+        "--cadence",
+        type=seconds,
+        help="seconds between readings (default: inferred; a series timed by its row "
+        "numbers is timed this far apart)",
+    )
     score.add_argument("--model", help="from 'train' (multivariate; else it trains on the rows)")
     score.set_defaults(run=cmd_score)
     evaluate_ = commands.add_parser("evaluate", help="run the scenarios and score the detectors")
@@ -397,7 +411,7 @@ def parser() -> argparse.ArgumentParser:
     train_.add_argument("--input", nargs="+", required=True)
     train_.add_argument("--output", required=True)
     train_.add_argument("--seed", type=int, default=0)
-    train_.add_argument("--cadence", type=int)
+    train_.add_argument("--cadence", type=seconds)
     train_.set_defaults(run=cmd_train)
     multi = commands.add_parser(
         "score-multi",
@@ -420,7 +434,12 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--detector", nargs="+", help="default: all that run with no --metric")
     bench.add_argument("--profile", choices=sorted(PROFILES), default="standard")
     bench.add_argument("--per-file", action="store_true", help="also a table per file")
-    bench.add_argument("--cadence", type=int, help="seconds between readings (default: inferred)")
+    bench.add_argument(
+        "--cadence",
+        type=seconds,
+        help="seconds between readings (default: inferred; series timed by their row "
+        "numbers are timed this far apart)",
+    )
     # 'score' with no --metric: the same bank for every series
     bench.set_defaults(run=cmd_benchmark, metric=None, kind="sensor", limits="", model=None)
     return top

@@ -85,6 +85,21 @@ def in_ms(stamps: Sequence[str], times: list[int]) -> tuple[int, ...]:
     )
 
 
+def row_timed(series: Series, cadence_s: int | None) -> Series:
+    """``series`` with its times set ``cadence_s`` seconds apart where they are its row
+    numbers (integers counting up by one, as in Yahoo's S5 A1 files: no clock, so no day or
+    week is known); as it is otherwise, or without a cadence."""
+    times = series.ts_ms
+    if (
+        not cadence_s
+        or len(times) < 2
+        or not all(stamp.lstrip("-").isdigit() for stamp in series.stamps[:1])
+        or any(b - a != 1 for a, b in zip(times, times[1:], strict=False))
+    ):
+        return series
+    return Series(series.stamps, tuple(t * cadence_s * 1000 for t in times), series.values)
+
+
 def _time(number: int, stamp: str) -> int:
     try:
         return parse_time(stamp)

@@ -99,13 +99,31 @@ def test_iso_timestamps_are_accepted_and_echoed(tmp_path: Path) -> None:
     assert read_rows(tmp_path / "o.csv")[3]["timestamp"] == "2025-07-07T00:03:00+08:00"
 
 
+def hourly_wave() -> list[float]:
+    """Twelve days of hourly readings with a daily swing and a spike inside it."""
+    hours = [100.0 + 40.0 * np.sin(2 * np.pi * h / 24) + v for h, v in enumerate(noisy(24 * 12))]
+    hours[24 * 10 + 5] += 60.0  # a spike inside the daily swing
+    return hours
+
+
+def write_iso_hours(path: Path, hours: list[float], start_s: int) -> None:
+    """The readings an hour apart from ``start_s`` (Unix seconds), in ISO 8601."""
+    path.write_text(
+        "timestamp,value\n"
+        + "".join(
+            f"{np.datetime_as_string(np.datetime64(start_s + 3600 * h, 's'))},{v}\n"
+            for h, v in enumerate(hours)
+        ),
+        encoding="utf-8",
+    )
+
+
 def test_epoch_seconds_and_a_timestamps_column_score_as_the_same_times_in_iso(
     tmp_path: Path,
 ) -> None:
     # Yahoo's S5 A3 and A4 files: a 'timestamps' column of Unix seconds, a label column
     # 'anomaly'; read as milliseconds an hourly series was one reading every 3.6 s
-    hours = [100.0 + 40.0 * np.sin(2 * np.pi * h / 24) + v for h, v in enumerate(noisy(24 * 12))]
-    hours[24 * 10 + 5] += 60.0  # a spike inside the daily swing
+    hours = hourly_wave()
     start = 1_416_726_000  # 2014-11-23 07:00 UTC
     seconds = tmp_path / "seconds.csv"
     seconds.write_text(
@@ -114,14 +132,7 @@ def test_epoch_seconds_and_a_timestamps_column_score_as_the_same_times_in_iso(
         encoding="utf-8",
     )
     iso = tmp_path / "iso.csv"
-    iso.write_text(
-        "timestamp,value\n"
-        + "".join(
-            f"{np.datetime_as_string(np.datetime64(start + 3600 * h, 's'))},{v}\n"
-            for h, v in enumerate(hours)
-        ),
-        encoding="utf-8",
-    )
+    write_iso_hours(iso, hours, start)
     scored = []
     for path in (seconds, iso):
         out = tmp_path / f"{path.stem}.out.csv"
@@ -347,3 +358,32 @@ def test_evaluate_prints_a_table_per_scenario_and_the_targets() -> None:
     out = done.stdout
     assert "== water_main" in out and "system: incidents" in out and "false/sensor-day" in out
     assert "== targets over all scenarios" in out and "F1" in out
+
+
+def test_a_series_timed_by_its_row_numbers_takes_its_times_from_the_cadence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Yahoo's S5 A1 files number their rows instead of timing them: without --cadence
+    # they are read a millisecond apart (no day is known); with it, hours apart
+    hours = hourly_wave()
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "timestamp,value\n" + "".join(f"{h + 1},{v}\n" for h, v in enumerate(hours)),
+        encoding="utf-8",
+    )
+    iso = tmp_path / "iso.csv"
+    write_iso_hours(iso, hours, 3600)
+
+    def scores(path: Path, *extra: str) -> list[float]:
+        out = tmp_path / f"{path.stem}.out.csv"
+        args = ["score", "--detector", "default", "--input", str(path), "--output", str(out)]
+        assert main([*args, *extra]) == 0
+        return [float(r["anomaly_score"]) for r in read_rows(out)]
+
+    assert scores(rows, "--cadence", "3600") == scores(iso)
+    assert scores(rows) != scores(iso)
+    assert read_rows(tmp_path / "rows.out.csv")[0]["timestamp"] == "1"  # echoed as given
+    with pytest.raises(SystemExit):
+        main(["score", "--detector", "default", "--input", str(rows), "--output",
+              str(tmp_path / "o.csv"), "--cadence", "0"])  # fmt: skip
+    assert "'0' is not a whole number of seconds above 0" in capsys.readouterr().err
