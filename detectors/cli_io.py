@@ -62,7 +62,7 @@ TIME_COLUMNS = ("timestamp", "timestamps", "datetime")
 def parse_time(text: str) -> int:
     """Epoch milliseconds from an integer (ms) or an ISO 8601 time (UTC if no offset)."""
     text = text.strip()
-    if text.lstrip("-").isdigit():
+    if _integer(text):
         return int(text)
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
@@ -70,19 +70,17 @@ def parse_time(text: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def _integer(stamp: str) -> bool:
+    """Whether a timestamp is written as an integer (epoch seconds, ms or a row number)."""
+    return stamp.lstrip("-").isdigit()
+
+
 def in_ms(stamps: Sequence[str], times: list[int]) -> tuple[int, ...]:
     """``times`` as parsed, or each integer one times 1000 where the first timestamp is
     an integer in epoch seconds (:data:`SECONDS`)."""
-    if (
-        not times
-        or not stamps[0].lstrip("-").isdigit()
-        or not (SECONDS[0] <= times[0] < SECONDS[1])
-    ):
+    if not times or not _integer(stamps[0]) or not (SECONDS[0] <= times[0] < SECONDS[1]):
         return tuple(times)
-    return tuple(
-        t * 1000 if stamp.lstrip("-").isdigit() else t
-        for stamp, t in zip(stamps, times, strict=True)
-    )
+    return tuple(t * 1000 if _integer(stamp) else t for stamp, t in zip(stamps, times, strict=True))
 
 
 def row_timed(series: Series, cadence_s: int | None) -> Series:
@@ -93,7 +91,7 @@ def row_timed(series: Series, cadence_s: int | None) -> Series:
     if (
         not cadence_s
         or len(times) < 2
-        or not all(stamp.lstrip("-").isdigit() for stamp in series.stamps[:1])
+        or not _integer(series.stamps[0])
         or any(b - a != 1 for a, b in zip(times, times[1:], strict=False))
     ):
         return series
@@ -109,7 +107,8 @@ def _time(number: int, stamp: str) -> int:
         ) from None
 
 
-def _rows(handle: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(handle: TextIO) -> Iterator[tuple[int, str, str]]:
+    """Each row's number, timestamp and value, stripped (empty where missing)."""
     reader = csv.DictReader(handle)
     names = reader.fieldnames or []
     time = next((c for c in TIME_COLUMNS if c in names), "timestamp")
@@ -117,8 +116,7 @@ def _rows(handle: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
     if missing:
         raise InputError(1, f"missing column {missing[0]!r} (header has {reader.fieldnames})")
     for number, row in enumerate(reader, start=2):
-        row["timestamp"] = row.get(time) or ""
-        yield number, row
+        yield number, (row.get(time) or "").strip(), (row.get("value") or "").strip()
 
 
 def read_series(handle: TextIO) -> Series:
@@ -126,8 +124,7 @@ def read_series(handle: TextIO) -> Series:
     time column may be called any of :data:`TIME_COLUMNS`; integers are epoch ms, or
     epoch seconds (:data:`SECONDS`)."""
     stamps, times, values = [], [], []
-    for number, row in _rows(handle):
-        stamp, text = (row.get("timestamp") or "").strip(), (row.get("value") or "").strip()
+    for number, stamp, text in _rows(handle):
         ts = _time(number, stamp)
         try:
             value = float(text)
